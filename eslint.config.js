@@ -1,0 +1,30 @@
+// Lint TypeScript sources with typescript-eslint's recommended rules; generated code is never linted.
+const js = require("@eslint/js");
+const tseslint = require("typescript-eslint");
+
+module.exports = tseslint.config(
+  { ignores: ["**/node_modules/**", "**/dist/**", "libs/contracts/src/gen/**", ".nx/**", "coverage/**"] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ["**/*.ts"],
+    rules: {
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      "@typescript-eslint/consistent-type-imports": ["error", { fixStyle: "inline-type-imports" }],
+      "no-restricted-syntax": [
+        "error",
+        { selector: "CallExpression[callee.name='parseFloat']", message: "Money and quantities are Decimal: use parseDecimal from @tally/pricing." },
+      ],
+    },
+  },
+  {
+    // Tests and benches drive clients loaded at run time from .proto files (as other teams do), which are untyped.
+    files: ["**/*.spec.ts", "**/bench/**/*.ts", "test/**/*.ts"],
+    rules: { "@typescript-eslint/no-explicit-any": "off" },
+  },
+  {
+    files: ["**/*.js"],
+    languageOptions: { sourceType: "commonjs", globals: { require: "readonly", module: "writable", __dirname: "readonly", process: "readonly", console: "readonly" } },
+    rules: { "@typescript-eslint/no-require-imports": "off" },
+  },
+);

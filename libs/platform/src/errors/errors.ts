@@ -1,0 +1,88 @@
+import { Code } from "@connectrpc/connect";
+
+export { Code };
+
+/** One violation of one field, e.g. `{ field: "events[3].id", message: "is required" }`. */
+export interface FieldViolation {
+  field: string;
+  message: string;
+}
+
+/**
+ * Base of every domain error. `reason` is a stable snake_case code clients may
+ * branch on; `code` is the gRPC status it maps to. Services subclass these and
+ * never throw bare Errors across the RPC boundary.
+ */
+export class TallyError extends Error {
+  constructor(
+    readonly code: Code,
+    readonly reason: string,
+    message: string,
+    readonly violations: FieldViolation[] = [],
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+  override get name(): string {
+    return this.constructor.name;
+  }
+}
+
+/** Bad input. Carries every violation found, each naming its field. */
+export class InvalidArgumentError extends TallyError {
+  constructor(violations: FieldViolation[] | FieldViolation, reason = "invalid_argument") {
+    const list = Array.isArray(violations) ? violations : [violations];
+    super(Code.InvalidArgument, reason, list.map((v) => `${v.field}: ${v.message}`).join("; "), list);
+  }
+  get field(): string | undefined {
+    return this.violations[0]?.field;
+  }
+}
+
+export class NotFoundError extends TallyError {
+  constructor(what: string, id: string, reason = "not_found") {
+    super(Code.NotFound, reason, `${what} "${id}" not found`);
+  }
+}
+
+export class AlreadyExistsError extends TallyError {
+  constructor(message: string, reason = "already_exists") {
+    super(Code.AlreadyExists, reason, message);
+  }
+}
+
+export class FailedPreconditionError extends TallyError {
+  constructor(message: string, reason = "failed_precondition") {
+    super(Code.FailedPrecondition, reason, message);
+  }
+}
+
+export class UnauthenticatedError extends TallyError {
+  constructor(message = "missing or invalid API key (send 'authorization: Bearer <key>')") {
+    super(Code.Unauthenticated, "unauthenticated", message);
+  }
+}
+
+export class PermissionDeniedError extends TallyError {
+  constructor(scope: string, method: string) {
+    super(Code.PermissionDenied, "missing_scope", `${method} requires the "${scope}" scope`);
+  }
+}
+
+/** Collects violations while validating an input, then throws them all at once. */
+export class Violations {
+  private readonly list: FieldViolation[] = [];
+  add(field: string, message: string): this {
+    this.list.push({ field, message });
+    return this;
+  }
+  get all(): readonly FieldViolation[] {
+    return this.list;
+  }
+  get empty(): boolean {
+    return this.list.length === 0;
+  }
+  throwIfAny(reason?: string): void {
+    if (this.list.length > 0) throw new InvalidArgumentError([...this.list], reason);
+  }
+}

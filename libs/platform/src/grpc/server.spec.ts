@@ -1,0 +1,139 @@
+import * as path from "node:path";
+import * as grpc from "@grpc/grpc-js";
+import * as protoLoader from "@grpc/proto-loader";
+import { ConnectError, Code as ConnectCode } from "@connectrpc/connect";
+import { metering } from "@tally/contracts";
+import { createLogger } from "../logging/logger";
+import { InvalidArgumentError } from "../errors/errors";
+import { createTestClient } from "../testing/grpc-client";
+import { checkHealth } from "../testing/health-check";
+import { TEST_API_KEYS, TEST_KEYS } from "../testing/test-keys";
+import { parseApiKeys } from "./api-keys";
+import { DEFAULT_PROTO_ROOT, serviceRegistration, startGrpcServer, type RunningGrpcServer } from "./server";
+import type { ServiceHandlers } from "./service-definition";
+
+const notUsed = () => Promise.reject(new Error("not used in this test"));
+
+/** A Meter whose Record answers from the request alone: enough to exercise the transport. */
+const handlers: ServiceHandlers<typeof metering.Meter> = {
+  record: async ({ event }) => {
+    if (!event?.id) throw new InvalidArgumentError({ field: "event.id", message: "is required" });
+    return { result: { eventId: event.id, status: metering.EventStatus.ACCEPTED } };
+  },
+  recordBatch: notUsed,
+  createMeter: notUsed,
+  getMeter: notUsed,
+  listMeters: notUsed,
+  archiveMeter: notUsed,
+  queryUsage: async () => {
+    throw new Error("database exploded with secret details");
+  },
+};
+
+type GrpcMeterClient = grpc.Client & Record<string, (req: unknown, md: grpc.Metadata, cb: (err: grpc.ServiceError | null, res: unknown) => void) => void>;
+
+describe("gRPC server", () => {
+  let server: RunningGrpcServer;
+  let meterClient: GrpcMeterClient;
+
+  beforeAll(async () => {
+    server = await startGrpcServer({
+      address: "127.0.0.1:0",
+      services: [
+        serviceRegistration({
+          service: metering.Meter,
+          handlers,
+          scopes: { record: "ingest", recordBatch: "ingest", createMeter: "admin", getMeter: "read", listMeters: "read", archiveMeter: "admin", queryUsage: "read" },
+        }),
+      ],
+      apiKeys: parseApiKeys(TEST_API_KEYS),
+      logger: createLogger({}, "silent"),
+      reflectionProtos: ["tally/metering/v1/meter.proto"],
+    });
+    // A client generated at run time from the .proto files, as another team would.
+    const definition = protoLoader.loadSync("tally/metering/v1/meter.proto", { includeDirs: [DEFAULT_PROTO_ROOT], enums: String });
+    const Meter = (grpc.loadPackageDefinition(definition) as any).tally.metering.v1.Meter as grpc.ServiceClientConstructor;
+    meterClient = new Meter(server.address, grpc.credentials.createInsecure()) as unknown as GrpcMeterClient;
+  });
+
+  afterAll(async () => {
+    meterClient.close();
+    await server.shutdown(100);
+  });
+
+  function call(method: string, request: unknown, key?: string): Promise<{ err: grpc.ServiceError | null; res: any }> {
+    const md = new grpc.Metadata();
+    if (key) md.set("authorization", `Bearer ${key}`);
+    return new Promise((resolve) => meterClient[method]!(request, md, (err, res) => resolve({ err, res })));
+  }
+
+  it("serves a proto-loader grpc-js client with the ingest scope", async () => {
+    const { err, res } = await call("Record", { event: { id: "evt-1", customerId: "c" } }, TEST_KEYS.ingest);
+    expect(err).toBeNull();
+    expect(res.result).toMatchObject({ eventId: "evt-1", status: "EVENT_STATUS_ACCEPTED" });
+  });
+
+  it("rejects a call without a key as UNAUTHENTICATED", async () => {
+    const { err } = await call("Record", { event: { id: "evt-1" } });
+    expect(err?.code).toBe(grpc.status.UNAUTHENTICATED);
+  });
+
+  it("rejects an unknown key as UNAUTHENTICATED", async () => {
+    const { err } = await call("Record", { event: { id: "evt-1" } }, "not_a_real_key_0123456789");
+    expect(err?.code).toBe(grpc.status.UNAUTHENTICATED);
+  });
+
+  it("rejects a key without the rpc's scope as PERMISSION_DENIED", async () => {
+    const { err } = await call("Record", { event: { id: "evt-1" } }, TEST_KEYS.read);
+    expect(err?.code).toBe(grpc.status.PERMISSION_DENIED);
+    expect(err?.details).toBe('/tally.metering.v1.Meter/Record requires the "ingest" scope');
+  });
+
+  it("maps domain errors to their status with the field in message and trailers", async () => {
+    const { err } = await call("Record", { event: {} }, TEST_KEYS.ingest);
+    expect(err?.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(err?.details).toBe("event.id: is required");
+    expect(err?.metadata.get("tally-error-field")).toEqual(["event.id"]);
+  });
+
+  it("hides unexpected errors behind INTERNAL", async () => {
+    const { err } = await call("QueryUsage", {}, TEST_KEYS.read);
+    expect(err?.code).toBe(grpc.status.INTERNAL);
+    expect(err?.details).toBe("internal error");
+  });
+
+  it("serves a Connect client over gRPC with generated types", async () => {
+    const { client, close } = createTestClient(metering.Meter, server.address, TEST_KEYS.all);
+    try {
+      const res = await client.record({ event: { id: "evt-2" } });
+      expect(res.result?.status).toBe(metering.EventStatus.ACCEPTED);
+      await expect(createTestClient(metering.Meter, server.address).client.record({ event: { id: "x" } })).rejects.toMatchObject({
+        code: ConnectCode.Unauthenticated,
+      });
+    } finally {
+      close();
+    }
+    expect(ConnectError).toBeDefined();
+  });
+
+  it("answers grpc.health.v1 without a key", async () => {
+    expect(await checkHealth(server.address, "tally.metering.v1.Meter")).toBe("SERVING");
+    expect(await checkHealth(server.address)).toBe("SERVING");
+  });
+
+  it("lists its services through grpc.reflection.v1", async () => {
+    const reflectionProto = path.join(path.dirname(require.resolve("@grpc/reflection/package.json")), "build/proto/grpc/reflection/v1/reflection.proto");
+    const def = protoLoader.loadSync(reflectionProto);
+    const Reflection = (grpc.loadPackageDefinition(def) as any).grpc.reflection.v1.ServerReflection as grpc.ServiceClientConstructor;
+    const reflection = new Reflection(server.address, grpc.credentials.createInsecure()) as any;
+    const stream = reflection.ServerReflectionInfo();
+    const response = await new Promise<any>((resolve, reject) => {
+      stream.on("data", resolve);
+      stream.on("error", reject);
+      stream.write({ listServices: "" });
+    });
+    stream.end();
+    reflection.close();
+    expect(response.listServicesResponse.service.map((s: { name: string }) => s.name)).toContain("tally.metering.v1.Meter");
+  });
+});

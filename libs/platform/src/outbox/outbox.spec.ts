@@ -1,0 +1,79 @@
+import { createLogger } from "../logging/logger";
+import { createPool, withTransaction, type Pool } from "../postgres/database";
+import { migrate } from "../postgres/migrations";
+import { createTestEnvironment, type TestEnvironment } from "../testing/test-environment";
+import { enqueue, OutboxRelay } from "./outbox";
+
+const SUBJECT = "tally.metering.v1.test.happened";
+
+describe("transactional outbox", () => {
+  let env: TestEnvironment;
+  let pool: Pool;
+  const logger = createLogger({}, "silent");
+
+  beforeAll(async () => {
+    env = await createTestEnvironment();
+    pool = createPool(env.database.url, "metering");
+    await migrate(pool, "metering", []);
+    await env.bus.ensureStream("metering");
+  });
+  afterAll(async () => {
+    await pool.end();
+    await env.close();
+  });
+  beforeEach(() => pool.query("DELETE FROM outbox"));
+
+  async function streamMessages(): Promise<string[]> {
+    const name = env.bus.streamName("metering");
+    const info = await env.bus.manager.streams.info(name);
+    const seen: string[] = [];
+    for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
+      const msg = await env.bus.manager.streams.getMessage(name, { seq }).catch(() => undefined);
+      if (msg) seen.push(new TextDecoder().decode(msg.data));
+    }
+    return seen;
+  }
+
+  it("publishes what was committed and nothing that was rolled back", async () => {
+    await withTransaction(pool, (c) => enqueue(c, [{ subject: SUBJECT, msgId: "m-commit", payload: Buffer.from("committed") }]));
+    await expect(
+      withTransaction(pool, async (c) => {
+        await enqueue(c, [{ subject: SUBJECT, msgId: "m-rollback", payload: Buffer.from("rolled back") }]);
+        throw new Error("business rule failed");
+      }),
+    ).rejects.toThrow("business rule failed");
+
+    const relay = new OutboxRelay({ pool, bus: env.bus, schema: "metering", logger });
+    expect(await relay.flush()).toBe(1);
+    expect(await streamMessages()).toContain("committed");
+    expect(await streamMessages()).not.toContain("rolled back");
+    expect((await pool.query("SELECT count(*)::int AS n FROM outbox")).rows[0].n).toBe(0);
+  });
+
+  it("publishes once when a crash hit between publish and delete", async () => {
+    await withTransaction(pool, (c) => enqueue(c, [{ subject: SUBJECT, msgId: "m-crash", payload: Buffer.from("crash") }]));
+    // The first relay publishes, then "crashes" before its delete commits.
+    const before = (await streamMessages()).length;
+    const ack = await env.bus.publish(SUBJECT, Buffer.from("crash"), "m-crash");
+    expect(ack.duplicate).toBe(false);
+    // After restart the row is still there and is sent again: JetStream keeps one copy.
+    const relay = new OutboxRelay({ pool, bus: env.bus, schema: "metering", logger });
+    expect(await relay.flush()).toBe(1);
+    const after = await streamMessages();
+    expect(after.length).toBe(before + 1);
+    expect(after.filter((m) => m === "crash")).toHaveLength(1);
+  });
+
+  it("wakes on commit when running and flushes on stop", async () => {
+    const relay = new OutboxRelay({ pool, bus: env.bus, schema: "metering", logger, pollIntervalMs: 60_000 });
+    await relay.start();
+    await withTransaction(pool, (c) => enqueue(c, [{ subject: SUBJECT, msgId: "m-live", payload: Buffer.from("live") }]));
+    for (let i = 0; i < 100 && (await pool.query("SELECT count(*)::int AS n FROM outbox")).rows[0].n > 0; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect((await pool.query("SELECT count(*)::int AS n FROM outbox")).rows[0].n).toBe(0);
+    await withTransaction(pool, (c) => enqueue(c, [{ subject: SUBJECT, msgId: "m-last", payload: Buffer.from("last") }]));
+    await relay.stop();
+    expect(await streamMessages()).toEqual(expect.arrayContaining(["live", "last"]));
+  });
+});

@@ -1,0 +1,156 @@
+import type { Pool, PoolClient } from "pg";
+import type { EventBus } from "../nats/event-bus";
+import type { Logger } from "../logging/logger";
+
+export interface OutboxMessage {
+  /** Logical subject, e.g. `tally.metering.v1.usage.recorded` (the bus adds any prefix). */
+  subject: string;
+  /** Unique per message; becomes the JetStream msgID so a re-publish is stored once. */
+  msgId: string;
+  payload: Uint8Array;
+}
+
+const CHANNEL = "tally_outbox";
+
+/**
+ * Writes messages in the caller's transaction: they exist if and only if the
+ * change they describe was committed. NOTIFY is delivered at commit, waking
+ * the relay without polling.
+ */
+export async function enqueue(client: PoolClient, messages: OutboxMessage[]): Promise<void> {
+  if (messages.length === 0) return;
+  await client.query(
+    `INSERT INTO outbox (subject, msg_id, payload)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[])`,
+    [messages.map((m) => m.subject), messages.map((m) => m.msgId), messages.map((m) => Buffer.from(m.payload))],
+  );
+  await client.query(`SELECT pg_notify('${CHANNEL}_' || current_schema(), '')`);
+}
+
+export interface OutboxRelayOptions {
+  pool: Pool;
+  bus: EventBus;
+  schema: string;
+  logger: Logger;
+  batchSize?: number;
+  /** Poll anyway this often, in case a notification was missed (e.g. during a reconnect). */
+  pollIntervalMs?: number;
+}
+
+/**
+ * Publishes committed outbox rows to JetStream and deletes them once acked.
+ *
+ * Why nothing is lost or doubled: a row is deleted only after its publish is
+ * acked, so a crash before the delete re-publishes it on restart; the msgID
+ * makes JetStream store that second publish once (duplicate window), and
+ * consumers are idempotent beyond it. Rows are claimed with SKIP LOCKED, so
+ * several instances of a service can relay side by side.
+ */
+export class OutboxRelay {
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private pending = false;
+  private listener: PoolClient | undefined;
+
+  constructor(private readonly options: OutboxRelayOptions) {}
+
+  async start(): Promise<void> {
+    await this.listen();
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** A dedicated connection for LISTEN; if it drops, polling carries on and the next loop re-listens. */
+  private async listen(): Promise<void> {
+    const { pool, schema, logger } = this.options;
+    const listener = await pool.connect();
+    listener.on("notification", () => this.poke());
+    listener.on("error", (err) => {
+      logger.warn("outbox listener lost; falling back to polling until it reconnects", { err });
+      if (this.listener === listener) this.listener = undefined;
+      listener.release(err);
+    });
+    await listener.query(`LISTEN ${CHANNEL}_${schema}`);
+    this.listener = listener;
+  }
+
+  /** Publishes everything committed so far. */
+  async flush(): Promise<number> {
+    let total = 0;
+    for (let n = await this.relayOnce(); n > 0; n = await this.relayOnce()) total += n;
+    return total;
+  }
+
+  /** Stops the loop after a final flush, so a graceful shutdown leaves nothing behind. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.poke();
+    await this.loop;
+    if (this.listener) {
+      await this.listener.query(`UNLISTEN *`).catch(() => undefined);
+      this.listener.release();
+      this.listener = undefined;
+    }
+    await this.flush();
+  }
+
+  private poke(): void {
+    this.pending = true;
+    this.wake?.();
+  }
+
+  private async run(): Promise<void> {
+    const { logger, pollIntervalMs = 1000 } = this.options;
+    while (this.running) {
+      this.pending = false;
+      try {
+        if (!this.listener) await this.listen();
+        if ((await this.relayOnce()) > 0) continue;
+      } catch (err) {
+        logger.warn("outbox relay failed; retrying", { err });
+        await sleep(500);
+      }
+      if (!this.pending && this.running) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, pollIntervalMs);
+          this.wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.wake = undefined;
+      }
+    }
+  }
+
+  /** One claimed batch: publish all, wait for every ack, delete. Returns how many rows were sent. */
+  async relayOnce(): Promise<number> {
+    const { pool, bus, batchSize = 200 } = this.options;
+    const client = await pool.connect();
+    try {
+      await client.query("BEGIN");
+      const { rows } = await client.query<{ id: string; subject: string; msg_id: string; payload: Buffer }>(
+        `SELECT id, subject, msg_id, payload FROM outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+        [batchSize],
+      );
+      if (rows.length === 0) {
+        await client.query("COMMIT");
+        return 0;
+      }
+      await Promise.all(rows.map((row) => bus.publish(row.subject, row.payload, row.msg_id)));
+      await client.query("DELETE FROM outbox WHERE id = ANY($1::bigint[])", [rows.map((r) => r.id)]);
+      await client.query("COMMIT");
+      return rows.length;
+    } catch (err) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

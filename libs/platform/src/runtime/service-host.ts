@@ -1,0 +1,130 @@
+import type { Pool } from "pg";
+import type { Clock } from "../clock/clock";
+import { systemClock } from "../clock/clock";
+import type { Logger } from "../logging/logger";
+import { createLogger } from "../logging/logger";
+import { createPool } from "../postgres/database";
+import { migrate, type Migration } from "../postgres/migrations";
+import { EventBus } from "../nats/event-bus";
+import { OutboxRelay } from "../outbox/outbox";
+import { startGrpcServer, type RunningGrpcServer, type ServiceRegistration } from "../grpc/server";
+import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
+import type { ServiceConfig, ServiceName } from "./service-config";
+
+/** What the platform hands a service to build itself with. */
+export interface ServiceDeps {
+  config: ServiceConfig;
+  logger: Logger;
+  pool: Pool;
+  bus: EventBus;
+  clock: Clock;
+}
+
+/** What a service gives back: its rpcs, plus anything it runs in the background (consumers). */
+export interface ServiceParts {
+  services: ServiceRegistration<GenService<GenServiceMethods>>[];
+  reflectionProtos: string[];
+  /** Started after migrations, before the server accepts calls. */
+  start?(): Promise<void>;
+  /** Stopped after the server has drained, before the outbox's last flush. */
+  stop?(): Promise<void>;
+}
+
+export interface ServiceDefinition {
+  name: ServiceName;
+  migrations: Migration[];
+  build(deps: ServiceDeps): Promise<ServiceParts> | ServiceParts;
+}
+
+export interface RunningService {
+  name: ServiceName;
+  address: string;
+  port: number;
+  deps: ServiceDeps;
+  server: RunningGrpcServer;
+  relay: OutboxRelay;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts one service: schema migrations, NATS, its background work, the
+ * outbox relay and the gRPC server. `stop()` is the graceful shutdown in the
+ * order that loses nothing: stop taking calls and let in-flight ones finish,
+ * stop consumers, publish what the outbox still holds, then close NATS and
+ * Postgres.
+ */
+export async function startService(
+  definition: ServiceDefinition,
+  config: ServiceConfig,
+  overrides: { clock?: Clock; logger?: Logger } = {},
+): Promise<RunningService> {
+  const logger = overrides.logger ?? createLogger({ service: definition.name }, config.logLevel);
+  const pool = createPool(config.databaseUrl, definition.name, { max: config.dbPoolSize });
+  const cleanup: (() => Promise<unknown>)[] = [() => pool.end()];
+  try {
+    await migrate(pool, definition.name, definition.migrations);
+    const bus = await EventBus.connect({ url: config.natsUrl, prefix: config.natsPrefix, name: `tally-${definition.name}` });
+    cleanup.unshift(() => bus.close());
+    await bus.ensureStream(definition.name);
+    const deps: ServiceDeps = { config, logger, pool, bus, clock: overrides.clock ?? systemClock };
+    const parts = await definition.build(deps);
+    const relay = new OutboxRelay({ pool, bus, schema: definition.name, logger });
+    await relay.start();
+    cleanup.unshift(() => relay.stop());
+    await parts.start?.();
+    // Consumers stop before the relay's last flush: what they enqueue on the way out still goes.
+    if (parts.stop) cleanup.unshift(parts.stop);
+    const server = await startGrpcServer({
+      address: config.grpcAddress,
+      services: parts.services,
+      apiKeys: config.apiKeys,
+      logger,
+      reflectionProtos: parts.reflectionProtos,
+    });
+    logger.info("service listening", { address: server.address });
+    let stopping: Promise<void> | undefined;
+    return {
+      name: definition.name,
+      address: server.address,
+      port: server.port,
+      deps,
+      server,
+      relay,
+      stop: () =>
+        (stopping ??= (async () => {
+          logger.info("shutting down");
+          await server.shutdown(config.shutdownGraceMs);
+          for (const step of cleanup) await step();
+          logger.info("stopped");
+        })()),
+    };
+  } catch (err) {
+    for (const step of cleanup) await step().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** For `main.ts`: start, and stop gracefully on SIGINT/SIGTERM. */
+export async function runServiceMain(definition: ServiceDefinition, loadConfig: () => ServiceConfig): Promise<void> {
+  let config: ServiceConfig;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    process.stderr.write(`${definition.name}: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(78); // EX_CONFIG
+  }
+  const service = await startService(definition, config);
+  // Printed plainly too so `npm start` shows where each service listens.
+  process.stderr.write(`${definition.name} listening on ${service.address}\n`);
+  const shutdown = () => {
+    service.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        service.deps.logger.error("shutdown failed", { err });
+        process.exit(1);
+      },
+    );
+  };
+  process.once("SIGINT", shutdown);
+  process.once("SIGTERM", shutdown);
+}

@@ -1,0 +1,6 @@
+export * from "./test-database";
+export * from "./test-environment";
+export * from "./test-keys";
+export * from "./grpc-client";
+export { ManualClock } from "../clock/clock";
+export * from "./health-check";

@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+// `npm start`: runs all five services locally, one process each (the way they are deployed),
+// against the local Postgres and NATS. Ctrl-C stops them gracefully.
+"use strict";
+const { spawn } = require("node:child_process");
+const path = require("node:path");
+const fs = require("node:fs");
+
+const SERVICES = ["metering", "rating", "limits", "invoicing", "payments"];
+const root = path.resolve(__dirname, "..");
+
+const missing = SERVICES.filter((s) => !fs.existsSync(path.join(root, "apps", s, "dist", "main.js")));
+if (missing.length > 0) {
+  console.error(`not built: ${missing.join(", ")}. Run: npx nx run-many -t build`);
+  process.exit(1);
+}
+
+const env = { ...process.env };
+if (!env.API_KEYS) {
+  env.API_KEYS = "dev:tally_dev_key_change_me:admin+ingest+read";
+  console.log("API_KEYS not set: using the local development key 'tally_dev_key_change_me' (all scopes)");
+}
+
+const children = SERVICES.map((service) => {
+  const child = spawn(process.execPath, [path.join(root, "apps", service)], { env, stdio: ["ignore", "pipe", "pipe"] });
+  const prefix = `[${service}]`.padEnd(12);
+  for (const stream of [child.stdout, child.stderr]) {
+    let rest = "";
+    stream.on("data", (chunk) => {
+      const lines = (rest + chunk).split("\n");
+      rest = lines.pop();
+      for (const line of lines) console.log(prefix, line);
+    });
+  }
+  child.on("exit", (code, signal) => {
+    console.log(prefix, `exited (${signal ?? code})`);
+    if (!stopping) stopAll(1);
+  });
+  return child;
+});
+
+let stopping = false;
+function stopAll(code) {
+  stopping = true;
+  for (const child of children) if (child.exitCode === null) child.kill("SIGTERM");
+  Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.on("exit", r)) : null))).then(() =>
+    process.exit(code),
+  );
+}
+process.on("SIGINT", () => stopAll(0));
+process.on("SIGTERM", () => stopAll(0));
