@@ -6,6 +6,8 @@ export { Code };
 export interface FieldViolation {
   field: string;
   message: string;
+  /** Stable snake_case code of this violation, e.g. `too_many_decimal_places`; defaults to the error's reason. */
+  code?: string;
 }
 
 /**
@@ -72,8 +74,8 @@ export class PermissionDeniedError extends TallyError {
 /** Collects violations while validating an input, then throws them all at once. */
 export class Violations {
   private readonly list: FieldViolation[] = [];
-  add(field: string, message: string): this {
-    this.list.push({ field, message });
+  add(field: string, message: string, code?: string): this {
+    this.list.push(code ? { field, message, code } : { field, message });
     return this;
   }
   get all(): readonly FieldViolation[] {

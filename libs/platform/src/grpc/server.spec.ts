@@ -2,7 +2,7 @@ import * as path from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { ConnectError, Code as ConnectCode } from "@connectrpc/connect";
-import { metering } from "@tally/contracts";
+import { common, metering } from "@tally/contracts";
 import { createLogger } from "../logging/logger";
 import { InvalidArgumentError } from "../errors/errors";
 import { createTestClient } from "../testing/grpc-client";
@@ -110,10 +110,14 @@ describe("gRPC server", () => {
       await expect(createTestClient(metering.Meter, server.address).client.record({ event: { id: "x" } })).rejects.toMatchObject({
         code: ConnectCode.Unauthenticated,
       });
+      const invalid = await client.record({ event: {} }).catch((err: unknown) => ConnectError.from(err));
+      expect(invalid).toBeInstanceOf(ConnectError);
+      const [detail] = (invalid as ConnectError).findDetails(common.ErrorDetailSchema);
+      expect(detail?.code).toBe("invalid_argument");
+      expect(detail?.fieldViolations.map((v) => [v.field, v.description])).toEqual([["event.id", "is required"]]);
     } finally {
       close();
     }
-    expect(ConnectError).toBeDefined();
   });
 
   it("answers grpc.health.v1 without a key", async () => {

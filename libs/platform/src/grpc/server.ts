@@ -10,6 +10,7 @@ import { Code, PermissionDeniedError, TallyError, UnauthenticatedError } from ".
 import type { ApiKeys, Scope } from "./api-keys";
 import type { CallContext } from "./call-context";
 import { grpcServiceDefinition, type ServiceHandlers } from "./service-definition";
+import { encodeStatusDetails } from "./status-details";
 
 /** A service, its handlers and the scope each rpc requires (every rpc must say). */
 export interface ServiceRegistration<S extends GenService<GenServiceMethods>> {
@@ -140,6 +141,7 @@ function toServiceError(err: unknown, logger: Logger, method: string): Partial<g
   if (err instanceof TallyError) {
     metadata.set("tally-error-reason", err.reason);
     if (err.violations[0]) metadata.set("tally-error-field", err.violations[0].field);
+    metadata.set("grpc-status-details-bin", encodeStatusDetails(err.code, err));
     return { code: err.code as number, details: err.message, metadata };
   }
   if (err instanceof ConnectError) return { code: err.code as number, details: err.rawMessage, metadata };
