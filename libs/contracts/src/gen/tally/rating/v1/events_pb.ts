@@ -29,7 +29,10 @@ export const file_tally_rating_v1_events: GenFile = /*@__PURE__*/
  * Published on tally.rating.v1.tier.crossed.
  *
  * One message per usage event that crossed one or more tier boundaries
- * (from_tier and to_tier may be more than one apart).
+ * (from_tier and to_tier may be more than one apart), published once: its
+ * meta.id is derived from the subscription, component, dimension value,
+ * segment and event id. Tiers, threshold and quantity are on the billable
+ * scale (quantity minus included units), as in ComponentUsage.
  *
  * @generated from message tally.rating.v1.TierCrossed
  */

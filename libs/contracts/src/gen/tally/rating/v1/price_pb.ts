@@ -265,17 +265,17 @@ export const FlatFeeModelSchema: GenMessage<FlatFeeModel> = /*@__PURE__*/
   messageDesc(file_tally_rating_v1_price, 5);
 
 /**
- * PercentageModel charges a percentage of a monetary quantity:
- * amount = billable × rate ÷ 100. The component's meter must be a SUM meter
- * over a property holding amounts in the plan's currency (e.g. a
- * transaction amount).
+ * PercentageModel (dynamic pricing) applies a rate to a monetary quantity:
+ * amount = billable × rate. The component's meter must be a SUM meter over a
+ * property holding amounts in the plan's currency, e.g. the model provider's
+ * cost of each call, resold with a margin.
  *
  * @generated from message tally.rating.v1.PercentageModel
  */
 export type PercentageModel = Message<"tally.rating.v1.PercentageModel"> & {
   /**
-   * Decimal string: percent, e.g. "1.3" for 1.3%. >= 0 and <= 100.
-   * Required.
+   * Decimal string: a multiplier, >= 0. "1.3" resells cost × 1.3 (cost plus
+   * 30 %); "0.029" charges 2.9 % of a transaction amount. Required.
    *
    * @generated from field: string rate = 1;
    */

@@ -1,0 +1,89 @@
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import { timestampFromDate, timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
+import { type common, rating } from "@tally/contracts";
+import { toWire, type Decimal } from "@tally/pricing";
+import type { Period } from "../domain/periods";
+import type { InvoiceLineDraft, LineKind } from "../domain/invoice-lines";
+import { pendingChangeAt, periodOf, planAt, segmentsIn, statusAt, type SubscriptionFacts } from "../domain/subscription";
+import type { UnratedReason } from "../domain/usage-rating";
+
+/** Domain ↔ proto, in one place (rpc responses and published events share it). */
+
+export const ts = (d: Date): Timestamp => timestampFromDate(d);
+export const dateOf = (t: Timestamp | undefined): Date | undefined => (t ? timestampDate(t) : undefined);
+
+export function range(p: Period): MessageInitShape<typeof common.TimeRangeSchema> {
+  return { start: ts(p.start), end: ts(p.end) };
+}
+
+export const wire = (d: Decimal): string => toWire(d);
+
+const STATUS = { pending: rating.SubscriptionStatus.PENDING, active: rating.SubscriptionStatus.ACTIVE, canceled: rating.SubscriptionStatus.CANCELED } as const;
+
+/** The subscription as seen at `now`. */
+export function subscriptionProto(sub: SubscriptionFacts, now: Date): rating.Subscription {
+  const status = statusAt(sub, now);
+  const period = periodOf(sub, now);
+  const inForce = planAt(sub, status === "canceled" && sub.cancelTime ? new Date(sub.cancelTime.getTime() - 1) : now);
+  const pending = status === "canceled" ? undefined : pendingChangeAt(sub, now);
+  return create(rating.SubscriptionSchema, {
+    id: sub.id,
+    customerId: sub.customerId,
+    planKey: inForce.planKey,
+    planVersion: inForce.planVersion,
+    status: STATUS[status],
+    timeZone: sub.timeZone,
+    anchor: sub.anchor === "anniversary" ? rating.BillingAnchor.ANNIVERSARY : rating.BillingAnchor.CALENDAR,
+    startTime: ts(sub.startTime),
+    cancelTime: status === "canceled" && sub.cancelTime ? ts(sub.cancelTime) : undefined,
+    currentPeriod: range(period),
+    segments: segmentsIn(sub, period).map((s) => ({ planKey: s.planKey, planVersion: s.planVersion, range: range(s) })),
+    pendingChange: pending && {
+      kind: pending.kind === "cancel" ? rating.PendingChangeKind.CANCEL : rating.PendingChangeKind.PLAN_CHANGE,
+      planKey: pending.kind === "plan_change" ? pending.planKey : "",
+      planVersion: pending.kind === "plan_change" ? pending.planVersion : 0,
+      effectiveTime: ts(pending.effectiveTime),
+    },
+    createTime: ts(sub.createTime),
+    revision: BigInt(sub.revision),
+  });
+}
+
+const LINE_KIND: Record<LineKind, rating.LineKind> = {
+  recurring_fee: rating.LineKind.RECURRING_FEE,
+  usage: rating.LineKind.USAGE,
+  minimum_true_up: rating.LineKind.MINIMUM_TRUE_UP,
+  maximum_adjustment: rating.LineKind.MAXIMUM_ADJUSTMENT,
+};
+
+export function invoiceLineProto(l: InvoiceLineDraft): MessageInitShape<typeof rating.InvoiceLineSchema> {
+  return {
+    ref: l.ref,
+    kind: LINE_KIND[l.kind],
+    componentKey: l.componentKey,
+    description: l.description,
+    quantity: wire(l.quantity),
+    details: l.details.map((d) => ({
+      ref: d.ref,
+      tierIndex: d.tierIndex,
+      lowerBound: d.lowerBound ? wire(d.lowerBound) : "",
+      upperBound: d.upperBound ? wire(d.upperBound) : "",
+      quantity: wire(d.quantity),
+      unitAmount: wire(d.unitAmount),
+      flatAmount: wire(d.flatAmount),
+      subtotal: wire(d.subtotal),
+      included: d.included,
+    })),
+    amount: wire(l.amount),
+    period: l.period && range(l.period),
+    dimensionValue: l.dimensionValue,
+  };
+}
+
+export const UNRATED_REASON: Record<UnratedReason, rating.UnratedReason> = {
+  no_subscription: rating.UnratedReason.NO_SUBSCRIPTION,
+  period_closed: rating.UnratedReason.PERIOD_CLOSED,
+  no_component: rating.UnratedReason.NO_COMPONENT,
+  no_price: rating.UnratedReason.NO_PRICE,
+  invalid_value: rating.UnratedReason.INVALID_VALUE,
+};

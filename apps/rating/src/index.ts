@@ -1,0 +1,1 @@
+export { ratingService, createRatingService, loadRatingOptions, type RatingOptions, type RatingInternals } from "./rating-service";

@@ -1,0 +1,117 @@
+import type { rating } from "@tally/contracts";
+import type { ServiceHandlers } from "@tally/platform";
+import { roundToMinorUnit, toWire } from "@tally/pricing";
+import { invoiceLineProto, range, ts, UNRATED_REASON, wire } from "../adapter/proto-mapping";
+import type { PlanService } from "../service/plan-service";
+import type { SubscriptionService } from "../service/subscription-service";
+import type { UsageReader } from "../service/usage-reader";
+
+/** Thin handlers: validate the envelope, call the service, map to proto. */
+export function ratingHandlers(plans: PlanService, subscriptions: SubscriptionService, reader: UsageReader): ServiceHandlers<typeof rating.Rating> {
+  return {
+    createPlan: async (req) => ({ plan: await plans.create(req.plan) }),
+    getPlan: async (req) => ({ plan: await plans.get(req.key, req.version) }),
+    listPlans: async (req) => plans.list(req),
+    updatePlan: async (req) => ({ plan: await plans.update(req.plan, req.expectedVersion) }),
+    createSubscription: async (req) => ({ subscription: await subscriptions.create(req) }),
+    getSubscription: async (req) => ({ subscription: await subscriptions.get(req.subscriptionId) }),
+    listSubscriptions: async (req) => subscriptions.list(req),
+    changePlan: async (req) => ({ subscription: await subscriptions.changePlan(req) }),
+    cancelSubscription: async (req) => ({ subscription: await subscriptions.cancel(req) }),
+    getCurrentUsage: async (req) => reader.currentUsage(req.customerId),
+    previewInvoice: async (req) => {
+      const { current, lines, subtotal, total } = await reader.preview(req.customerId);
+      return {
+        preview: {
+          customerId: current.sub.customerId,
+          subscriptionId: current.sub.id,
+          period: range(current.period),
+          currency: current.currency,
+          lines: lines.map(invoiceLineProto),
+          subtotal: wire(subtotal),
+          total: toWire(total),
+        },
+        asOfTime: ts(current.now),
+      };
+    },
+    forecast: async (req) => {
+      const { current, forecast } = await reader.forecast(req.customerId);
+      return {
+        subscriptionId: current.sub.id,
+        period: range(current.period),
+        currency: current.currency,
+        amountToDate: wire(forecast.amountToDate),
+        projectedAmount: wire(forecast.projectedAmount),
+        projectedTotal: wire(roundToMinorUnit(forecast.projectedAmount, current.currency)),
+        elapsedFraction: wire(forecast.elapsedFraction.toDecimalPlaces(12)),
+        components: forecast.components.map((c) => ({
+          componentKey: c.componentKey,
+          dimensionValue: c.dimensionValue,
+          quantityToDate: wire(c.quantityToDate),
+          projectedQuantity: wire(c.projectedQuantity),
+          amountToDate: wire(c.amountToDate),
+          projectedAmount: wire(c.projectedAmount),
+        })),
+        asOfTime: ts(current.now),
+      };
+    },
+    forecastRevenue: async (req) => {
+      const r = await reader.forecastRevenue(req.currency);
+      return {
+        currency: req.currency,
+        amountToDate: wire(r.amountToDate),
+        projectedAmount: wire(r.projectedAmount),
+        projectedTotal: wire(roundToMinorUnit(r.projectedAmount, req.currency)),
+        subscriptionCount: r.count,
+        asOfTime: ts(r.now),
+      };
+    },
+    quote: async (req) => {
+      const q = await reader.quote(req);
+      return {
+        planKey: q.plan.key,
+        planVersion: q.plan.version,
+        currency: q.plan.currency,
+        lines: q.lines.map(invoiceLineProto),
+        subtotal: wire(q.subtotal),
+        total: wire(q.total),
+      };
+    },
+    listUnratedEvents: async (req) => {
+      const { rows, nextPageToken } = await reader.listUnrated(req);
+      return {
+        events: rows.map((r) => ({
+          eventId: r.eventId,
+          customerId: r.customerId,
+          eventType: r.eventType,
+          time: ts(r.eventTime),
+          meterKey: r.meterKey,
+          value: r.value,
+          reason: UNRATED_REASON[r.reason],
+          detail: r.detail,
+          receiveTime: ts(r.receiveTime),
+        })),
+        nextPageToken,
+      };
+    },
+  };
+}
+
+/** admin for writes, read for reads. */
+export const RATING_SCOPES = {
+  createPlan: "admin",
+  getPlan: "read",
+  listPlans: "read",
+  updatePlan: "admin",
+  createSubscription: "admin",
+  getSubscription: "read",
+  listSubscriptions: "read",
+  changePlan: "admin",
+  cancelSubscription: "admin",
+  getCurrentUsage: "read",
+  previewInvoice: "read",
+  forecast: "read",
+  forecastRevenue: "read",
+  quote: "read",
+  listUnratedEvents: "read",
+} as const;

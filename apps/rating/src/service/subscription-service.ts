@@ -1,0 +1,237 @@
+import { randomUUID } from "node:crypto";
+import { rating } from "@tally/contracts";
+import { enqueue, FailedPreconditionError, InvalidArgumentError, Violations, withTransaction, type ServiceDeps } from "@tally/platform";
+import { dateOf, subscriptionProto } from "../adapter/proto-mapping";
+import {
+  claimDueSubscriptions,
+  getSubscription,
+  insertSubscription,
+  listSubscriptions,
+  lockCustomer,
+  subscriptionsOfCustomers,
+  updateSubscription,
+  type SubscriptionRow,
+} from "../adapter/subscription-store";
+import { SubscriptionExistsError, SubscriptionNotFoundError } from "../domain/errors";
+import type { BillingAnchor } from "../domain/periods";
+import { isLive, periodOf, statusAt } from "../domain/subscription";
+import { isValidTimeZone } from "../domain/time-zone";
+import { subscriptionChanged } from "./outbox-events";
+import { decodeCursor, encodeCursor, pageSize } from "./paging";
+import type { PlanCatalog } from "./plan-catalog";
+
+/** How far back a subscription may start (usage since then is rated). */
+export const BACKFILL_WINDOW_MS = 35 * 24 * 3600 * 1000;
+
+/**
+ * Subscriptions. Rule: a customer has at most one live (PENDING or ACTIVE) subscription; a second
+ * CreateSubscription fails with ALREADY_EXISTS ("subscription_exists"). Writes for one customer
+ * are serialised with an advisory lock, so two concurrent creates cannot both pass the check.
+ */
+export class SubscriptionService {
+  constructor(
+    private readonly deps: ServiceDeps,
+    private readonly catalog: PlanCatalog,
+    /** Called after a subscription is created, to rate usage kept unrated for lack of one. */
+    private readonly onCreated: (sub: SubscriptionRow) => Promise<void> = async () => undefined,
+  ) {}
+
+  async create(req: rating.CreateSubscriptionRequest): Promise<rating.Subscription> {
+    const now = this.deps.clock.now();
+    const v = new Violations();
+    if (req.customerId.length < 1 || req.customerId.length > 255) v.add("customer_id", "must be 1–255 characters");
+    if (!req.planKey) v.add("plan_key", "is required");
+    if (req.planVersion < 0) v.add("plan_version", "must be >= 0");
+    const timeZone = req.timeZone || "UTC";
+    if (!isValidTimeZone(timeZone)) v.add("time_zone", `unknown IANA time zone ${JSON.stringify(req.timeZone)}`);
+    const startTime = dateOf(req.startTime) ?? now;
+    if (startTime.getTime() < now.getTime() - BACKFILL_WINDOW_MS) v.add("start_time", "is older than the 35-day backfill window");
+    if (req.idempotencyKey.length > 255) v.add("idempotency_key", "at most 255 characters");
+    v.throwIfAny();
+    const anchor: BillingAnchor = req.anchor === rating.BillingAnchor.ANNIVERSARY ? "anniversary" : "calendar";
+    const plan = await this.catalog.get(this.deps.pool, req.planKey, req.planVersion);
+
+    const result = await withTransaction(this.deps.pool, async (db) => {
+      await lockCustomer(db, req.customerId);
+      const existing = await subscriptionsOfCustomers(db, [req.customerId]);
+      if (req.idempotencyKey) {
+        const same = existing.find((s) => s.idempotencyKey === req.idempotencyKey);
+        if (same) return { sub: same, created: false };
+      }
+      const live = existing.find((s) => isLive(s, now));
+      if (live) throw new SubscriptionExistsError(req.customerId, live.id);
+      const overlapping = existing.find((s) => s.cancelTime && s.cancelTime.getTime() > startTime.getTime());
+      if (overlapping) {
+        throw new InvalidArgumentError({ field: "start_time", message: `overlaps subscription ${overlapping.id}, which ended at ${overlapping.cancelTime!.toISOString()}` });
+      }
+      const sub: SubscriptionRow = {
+        id: `sub_${randomUUID().replace(/-/g, "")}`,
+        customerId: req.customerId,
+        timeZone,
+        anchor,
+        startTime,
+        cancelTime: null,
+        phases: [{ from: startTime, interval: plan.rate.interval }],
+        segments: [{ start: startTime, planKey: plan.rate.key, planVersion: plan.rate.version }],
+        idempotencyKey: req.idempotencyKey || null,
+        createTime: now,
+        revision: 1,
+        announcedStatus: startTime.getTime() > now.getTime() ? "pending" : "active",
+        announcedPeriodEnd: null,
+      };
+      sub.announcedPeriodEnd = periodOf(sub, now).end;
+      await insertSubscription(db, sub);
+      const proto = subscriptionProto(sub, now);
+      await enqueue(db, [subscriptionChanged(proto, rating.ChangeKind.CREATED, now)]);
+      return { sub, created: true };
+    });
+    if (result.created) {
+      // Best effort: if this fails the readings simply stay listed as unrated.
+      await this.onCreated(result.sub).catch((err: unknown) => this.deps.logger.warn("re-rating unrated usage failed", { subscription: result.sub.id, err }));
+    }
+    return subscriptionProto(result.sub, now);
+  }
+
+  async get(id: string): Promise<rating.Subscription> {
+    if (!id) throw new InvalidArgumentError({ field: "subscription_id", message: "is required" });
+    const sub = await getSubscription(this.deps.pool, id);
+    if (!sub) throw new SubscriptionNotFoundError("subscription", id);
+    return subscriptionProto(sub, this.deps.clock.now());
+  }
+
+  async list(req: rating.ListSubscriptionsRequest): Promise<{ subscriptions: rating.Subscription[]; nextPageToken: string }> {
+    const limit = pageSize(req.pageSize);
+    const cursor = decodeCursor(req.pageToken, "page_token", ["t", "id"]);
+    const rows = await listSubscriptions(this.deps.pool, req.customerId, cursor && { createTime: new Date(cursor.t!), id: cursor.id! }, limit + 1);
+    const page = rows.slice(0, limit);
+    const now = this.deps.clock.now();
+    const last = page[page.length - 1];
+    return {
+      subscriptions: page.map((s) => subscriptionProto(s, now)),
+      nextPageToken: rows.length > limit && last ? encodeCursor({ t: last.createTime.toISOString(), id: last.id }) : "",
+    };
+  }
+
+  /**
+   * IMMEDIATELY: a new plan segment starts now, splitting the current period (each segment is
+   * rated with its own plan). AT_PERIOD_END: a segment starting at the period end, replacing any
+   * pending change. A PENDING subscription simply starts on the new plan.
+   *
+   * A backdated effective_time is rejected: usage already rated in the current segment is not
+   * moved between segments (that needs per-event history; see README, "What is left").
+   */
+  async changePlan(req: rating.ChangePlanRequest): Promise<rating.Subscription> {
+    const now = this.deps.clock.now();
+    const v = new Violations();
+    if (!req.subscriptionId) v.add("subscription_id", "is required");
+    if (!req.planKey) v.add("plan_key", "is required");
+    if (req.timing === rating.ChangeTiming.UNSPECIFIED) v.add("timing", "is required (IMMEDIATELY or AT_PERIOD_END)");
+    v.throwIfAny();
+    const plan = await this.catalog.get(this.deps.pool, req.planKey, req.planVersion);
+    return this.mutate(req.subscriptionId, now, async (sub) => {
+      if (statusAt(sub, now) === "canceled") throw new FailedPreconditionError(`subscription ${sub.id} is canceled`, "subscription_canceled");
+      const current = await this.catalog.get(this.deps.pool, sub.segments[0]!.planKey, sub.segments[0]!.planVersion);
+      if (plan.rate.currency !== current.rate.currency) {
+        throw new InvalidArgumentError({ field: "plan_key", message: `plan currency ${plan.rate.currency} differs from the subscription's ${current.rate.currency}` });
+      }
+      const period = periodOf(sub, now);
+      clearPending(sub, now);
+      if (req.timing === rating.ChangeTiming.IMMEDIATELY) {
+        const currentInterval = sub.phases[sub.phases.length - 1]!.interval;
+        if (plan.rate.interval !== currentInterval) {
+          throw new InvalidArgumentError({ field: "timing", message: "a plan with another billing interval can only be applied AT_PERIOD_END" });
+        }
+        const effective = dateOf(req.effectiveTime) ?? now;
+        if (effective.getTime() > now.getTime()) v.add("effective_time", "must not be in the future");
+        if (statusAt(sub, now) !== "pending" && effective.getTime() < period.start.getTime()) v.add("effective_time", "must be within the current period");
+        else if (effective.getTime() < now.getTime()) {
+          v.add("effective_time", "backdated changes are not supported: usage already rated is not moved between segments (omit it to change now)");
+        }
+        v.throwIfAny();
+        const last = sub.segments[sub.segments.length - 1]!;
+        const next = { start: last.start, planKey: plan.rate.key, planVersion: plan.rate.version };
+        if (statusAt(sub, now) === "pending" || last.start.getTime() >= now.getTime()) sub.segments[sub.segments.length - 1] = next;
+        else sub.segments.push({ ...next, start: now });
+        return rating.ChangeKind.PLAN_CHANGED;
+      }
+      sub.segments.push({ start: period.end, planKey: plan.rate.key, planVersion: plan.rate.version });
+      const interval = sub.phases[sub.phases.length - 1]!.interval;
+      if (plan.rate.interval !== interval) sub.phases.push({ from: period.end, interval: plan.rate.interval });
+      return rating.ChangeKind.CHANGE_SCHEDULED;
+    });
+  }
+
+  async cancel(req: rating.CancelSubscriptionRequest): Promise<rating.Subscription> {
+    const now = this.deps.clock.now();
+    const v = new Violations();
+    if (!req.subscriptionId) v.add("subscription_id", "is required");
+    if (req.timing === rating.ChangeTiming.UNSPECIFIED) v.add("timing", "is required (IMMEDIATELY or AT_PERIOD_END)");
+    v.throwIfAny();
+    return this.mutate(req.subscriptionId, now, async (sub) => {
+      if (statusAt(sub, now) === "canceled") return undefined;
+      const period = periodOf(sub, now);
+      clearPending(sub, now);
+      if (req.timing === rating.ChangeTiming.IMMEDIATELY) {
+        // A PENDING subscription canceled before it starts ends at its start (no period at all).
+        sub.cancelTime = statusAt(sub, now) === "pending" ? sub.startTime : now;
+        sub.announcedStatus = "canceled";
+        return rating.ChangeKind.CANCELED;
+      }
+      sub.cancelTime = period.end;
+      return rating.ChangeKind.CHANGE_SCHEDULED;
+    });
+  }
+
+  /** Locks, applies `change`, bumps the revision and publishes; `undefined` = nothing changed. */
+  private async mutate(id: string, now: Date, change: (sub: SubscriptionRow) => Promise<rating.ChangeKind | undefined>): Promise<rating.Subscription> {
+    return withTransaction(this.deps.pool, async (db) => {
+      const sub = await getSubscription(db, id, true);
+      if (!sub) throw new SubscriptionNotFoundError("subscription", id);
+      const kind = await change(sub);
+      if (kind === undefined) return subscriptionProto(sub, now);
+      sub.revision += 1;
+      sub.announcedPeriodEnd = periodOf(sub, now).end;
+      await updateSubscription(db, sub);
+      const proto = subscriptionProto(sub, now);
+      await enqueue(db, [subscriptionChanged(proto, kind, now)]);
+      return proto;
+    });
+  }
+
+  /**
+   * Announces what time alone changed: a PENDING subscription starting, a new period starting
+   * (with a scheduled plan change taking effect), a scheduled cancellation ending it. Rating
+   * itself never waits for this (periods are derived from the event time); it is for
+   * subscribers of subscription.changed. Safe with several instances (SKIP LOCKED).
+   */
+  async advance(limit = 100): Promise<number> {
+    const now = this.deps.clock.now();
+    return withTransaction(this.deps.pool, async (db) => {
+      const due = await claimDueSubscriptions(db, now, limit);
+      const messages = [];
+      for (const sub of due) {
+        const status = statusAt(sub, now);
+        const before = sub.announcedPeriodEnd;
+        let kind: rating.ChangeKind;
+        if (status === "canceled") kind = rating.ChangeKind.CANCELED;
+        else if (before && sub.segments.some((s) => s.start.getTime() === before.getTime())) kind = rating.ChangeKind.PLAN_CHANGED;
+        else kind = rating.ChangeKind.PERIOD_STARTED;
+        sub.announcedStatus = status;
+        sub.announcedPeriodEnd = periodOf(sub, now).end;
+        sub.revision += 1;
+        await updateSubscription(db, sub);
+        messages.push(subscriptionChanged(subscriptionProto(sub, now), kind, now));
+      }
+      await enqueue(db, messages);
+      return due.length;
+    });
+  }
+}
+
+/** Drops a change scheduled for a later boundary (future segments, phases, cancellation). */
+function clearPending(sub: SubscriptionRow, now: Date): void {
+  const t = now.getTime();
+  sub.segments = sub.segments.filter((s, i) => i === 0 || s.start.getTime() <= t);
+  sub.phases = sub.phases.filter((p, i) => i === 0 || p.from.getTime() <= t);
+  if (sub.cancelTime && sub.cancelTime.getTime() > t) sub.cancelTime = null;
+}

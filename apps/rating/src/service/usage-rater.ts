@@ -1,0 +1,248 @@
+import { fromBinary } from "@bufbuild/protobuf";
+import { timestampDate } from "@bufbuild/protobuf/wkt";
+import { metering, rating } from "@tally/contracts";
+import { enqueue, pgErrorCode, PG_DEADLOCK_DETECTED, PG_SERIALIZATION_FAILURE, type JsMsg, type OutboxMessage, type PoolClient, type ServiceDeps } from "@tally/platform";
+import { range, ts, wire } from "../adapter/proto-mapping";
+import { subscriptionsOfCustomers, type SubscriptionRow } from "../adapter/subscription-store";
+import {
+  advanceHeads,
+  claimEvents,
+  insertUniqueValues,
+  insertUnrated,
+  loadSegments,
+  lockHeads,
+  saveSegments,
+  takeUnratedWithoutSubscription,
+  type HeadRef,
+  type UnratedRow,
+} from "../adapter/usage-store";
+import type { PricerCache } from "../domain/component-pricing";
+import type { Aggregation } from "../domain/rate-plan";
+import { applyPlacements, placeUsage, type CachedPeriod, type Crossing, type UsageEvent } from "../domain/usage-rating";
+import { outboxMessage, SUBJECTS } from "./outbox-events";
+import type { PlanCatalog } from "./plan-catalog";
+
+const AGGREGATIONS: Partial<Record<metering.Aggregation, Aggregation>> = {
+  [metering.Aggregation.COUNT]: "count",
+  [metering.Aggregation.SUM]: "sum",
+  [metering.Aggregation.MAX]: "max",
+  [metering.Aggregation.UNIQUE_COUNT]: "unique_count",
+  [metering.Aggregation.LATEST]: "latest",
+};
+
+export interface RatingStats {
+  batches: number;
+  eventsApplied: number;
+  duplicates: number;
+  retries: number;
+}
+
+/**
+ * Consumes tally.metering.v1.usage.recorded and rates it in real time.
+ *
+ * One JetStream batch (many UsageRecorded messages) = one transaction that claims the event ids,
+ * applies only the newly claimed ones to the locked running aggregates, keeps the unrated
+ * readings, and enqueues ONE UsageRated plus a TierCrossed per crossing in the outbox. Resolving
+ * acks the batch; a crash before the commit leaves nothing behind and the batch is redelivered;
+ * a crash after it makes the redelivery a no-op (the ids are claimed).
+ */
+export class UsageRater {
+  readonly stats: RatingStats = { batches: 0, eventsApplied: 0, duplicates: 0, retries: 0 };
+  /** Observers told, after each commit, which events the batch carried (benches and tests). */
+  readonly committed: ((events: readonly UsageEvent[]) => void)[] = [];
+  private readonly periodCache = new Map<string, CachedPeriod[]>();
+
+  constructor(
+    private readonly deps: ServiceDeps,
+    private readonly catalog: PlanCatalog,
+    private readonly pricers: PricerCache,
+    private readonly lateGraceMs: number,
+  ) {}
+
+  /** The consumer's handler. */
+  async handle(messages: JsMsg[]): Promise<void> {
+    const events: UsageEvent[] = [];
+    const seen = new Set<string>();
+    for (const m of messages) {
+      let recorded: metering.UsageRecorded;
+      try {
+        recorded = fromBinary(metering.UsageRecordedSchema, m.data);
+      } catch (err) {
+        // A message that can never be decoded would be redelivered forever: log and drop it.
+        this.deps.logger.error("undecodable usage.recorded message dropped", { seq: m.seq, err });
+        continue;
+      }
+      for (const e of recorded.events) {
+        if (seen.has(e.id)) {
+          this.stats.duplicates++;
+          continue;
+        }
+        seen.add(e.id);
+        events.push(toUsageEvent(e));
+      }
+    }
+    await this.rate(events, { claim: true });
+  }
+
+  /** Rates readings that were kept for lack of a subscription, now that one covers them. */
+  async rerateUnrated(sub: SubscriptionRow): Promise<void> {
+    await this.retrying(async (db) => {
+      const rows = await takeUnratedWithoutSubscription(db, sub.customerId, sub.startTime);
+      await this.rateInTransaction(db, unratedToEvents(rows), false);
+    });
+  }
+
+  async rate(events: UsageEvent[], opts: { claim: boolean }): Promise<void> {
+    if (events.length === 0) return;
+    await this.retrying((db) => this.rateInTransaction(db, events, opts.claim));
+    this.stats.batches++;
+    for (const observe of this.committed) observe(events);
+  }
+
+  private async retrying(work: (db: PoolClient) => Promise<void>): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const client = await this.deps.pool.connect();
+      try {
+        await client.query("BEGIN");
+        await work(client);
+        await client.query("COMMIT");
+        return;
+      } catch (err) {
+        await client.query("ROLLBACK").catch(() => undefined);
+        const code = pgErrorCode(err);
+        if ((code === PG_DEADLOCK_DETECTED || code === PG_SERIALIZATION_FAILURE) && attempt < 5) {
+          this.stats.retries++;
+          this.deps.logger.warn("rating batch conflicted; retrying", { code, attempt });
+          await new Promise((r) => setTimeout(r, 20 * attempt + Math.random() * 50));
+          continue;
+        }
+        throw err;
+      } finally {
+        client.release();
+      }
+    }
+  }
+
+  private async rateInTransaction(db: PoolClient, all: UsageEvent[], claim: boolean): Promise<void> {
+    let events = all;
+    if (claim) {
+      const fresh = await claimEvents(db, all.map((e) => e.id));
+      events = all.filter((e) => fresh.has(e.id));
+      this.stats.duplicates += all.length - events.length;
+    }
+    if (events.length === 0) return;
+    const now = this.deps.clock.now();
+
+    const subs = await subscriptionsOfCustomers(db, [...new Set(events.map((e) => e.customerId))]);
+    const byCustomer = new Map<string, SubscriptionRow[]>();
+    for (const s of subs) byCustomer.set(s.customerId, [...(byCustomer.get(s.customerId) ?? []), s]);
+    for (const s of subs) for (const seg of s.segments) await this.catalog.get(db, seg.planKey, seg.planVersion);
+
+    const { placements, unrated } = placeUsage(events, {
+      periodCache: this.periodCache,
+      now,
+      lateGraceMs: this.lateGraceMs,
+      subscriptionsOf: (c) => byCustomer.get(c) ?? [],
+      plan: (key, version) => this.catalog.cached(key, version)!.rate,
+    });
+
+    const heads = new Map<string, HeadRef>();
+    for (const p of placements) heads.set(p.headId, p.key);
+    const sortedHeads = [...heads.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, h]) => h);
+    await lockHeads(db, sortedHeads);
+    const states = await loadSegments(db, sortedHeads);
+    const uniquePairs = placements.filter((p) => p.reading.aggregation === "unique_count").map((p) => ({ key: p.key, value: p.reading.value }));
+    const newUniques = await insertUniqueValues(db, uniquePairs);
+
+    const result = applyPlacements(placements, states, newUniques, this.pricers);
+    await saveSegments(db, result.changed);
+    const sequences = await advanceHeads(db, result.running.map((r) => ({ ...r.key, amount: r.amount })));
+    await insertUnrated(db, unrated.map((u) => ({
+      eventId: u.event.id,
+      meterKey: u.reading.meterKey,
+      customerId: u.event.customerId,
+      eventType: u.event.eventType,
+      eventTime: u.event.time,
+      aggregation: u.reading.aggregation,
+      value: u.reading.value,
+      group: { ...u.reading.group },
+      reason: u.reason,
+      detail: u.detail,
+      receiveTime: now,
+    })));
+
+    const outbox: OutboxMessage[] = [];
+    if (result.running.length > 0) {
+      outbox.push(
+        outboxMessage(rating.UsageRatedSchema, SUBJECTS.usageRated, "", now, {
+          amounts: result.running.map((r, i) => ({
+            customerId: r.customerId,
+            subscriptionId: r.key.subscriptionId,
+            planKey: r.planKey,
+            planVersion: r.planVersion,
+            componentKey: r.key.componentKey,
+            meterKey: r.meterKey,
+            dimensionValue: r.key.dimensionValue,
+            period: range(r.period),
+            quantity: wire(r.quantity),
+            amount: wire(r.amount),
+            currency: r.currency,
+            sequence: sequences[i]!,
+          })),
+        }),
+      );
+    }
+    for (const c of result.crossings) outbox.push(tierCrossed(c, now));
+    await enqueue(db, outbox);
+    this.stats.eventsApplied += events.length;
+  }
+}
+
+function tierCrossed(c: Crossing, now: Date): OutboxMessage {
+  const k = c.key;
+  return outboxMessage(
+    rating.TierCrossedSchema,
+    SUBJECTS.tierCrossed,
+    `tier:${k.subscriptionId}:${k.componentKey}:${k.dimensionValue}:${k.segmentStart.toISOString()}:${c.eventId}`,
+    now,
+    {
+      customerId: c.customerId,
+      subscriptionId: k.subscriptionId,
+      componentKey: k.componentKey,
+      dimensionValue: k.dimensionValue,
+      fromTier: c.fromTier,
+      toTier: c.toTier,
+      threshold: wire(c.threshold),
+      quantity: wire(c.quantity),
+      direction: c.direction === "up" ? rating.Direction.UP : rating.Direction.DOWN,
+      eventId: c.eventId,
+      eventTime: ts(c.eventTime),
+      period: range(c.segment),
+    },
+  );
+}
+
+function toUsageEvent(e: metering.RecordedEvent): UsageEvent {
+  return {
+    id: e.id,
+    customerId: e.customerId,
+    eventType: e.eventType,
+    time: e.time ? timestampDate(e.time) : e.recordTime ? timestampDate(e.recordTime) : new Date(0),
+    readings: e.readings.map((r) => ({
+      meterKey: r.meterKey,
+      aggregation: AGGREGATIONS[r.aggregation] ?? "sum",
+      value: r.value,
+      group: r.group,
+    })),
+  };
+}
+
+function unratedToEvents(rows: UnratedRow[]): UsageEvent[] {
+  const byId = new Map<string, UsageEvent>();
+  for (const r of rows) {
+    let e = byId.get(r.eventId);
+    if (!e) byId.set(r.eventId, (e = { id: r.eventId, customerId: r.customerId, eventType: r.eventType, time: r.eventTime, readings: [] }));
+    e.readings.push({ meterKey: r.meterKey, aggregation: r.aggregation, value: r.value, group: r.group });
+  }
+  return [...byId.values()];
+}

@@ -1,0 +1,176 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { type rating } from "@tally/contracts";
+import { range, ts } from "../adapter/proto-mapping";
+import { InvalidArgumentError, Violations, type ServiceDeps } from "@tally/platform";
+import { Decimal, DecimalFormatError, isSupportedCurrency, parseDecimal, roundToMinorUnit } from "@tally/pricing";
+import { subscriptionsOfCustomers, liveSubscriptions, type SubscriptionRow } from "../adapter/subscription-store";
+import { listUnrated, periodSegments } from "../adapter/usage-store";
+import { shareOf, billable, tierPosition, type PricerCache } from "../domain/component-pricing";
+import { SubscriptionNotFoundError } from "../domain/errors";
+import { forecast, type ForecastDraft } from "../domain/forecast";
+import { segmentLines, subtotalOf, type DimensionalPricerCache, type InvoiceLineDraft, type SegmentInput } from "../domain/invoice-lines";
+import type { Period } from "../domain/periods";
+import { priceForValue } from "../domain/rate-plan";
+import { periodOf, segmentsIn, statusAt } from "../domain/subscription";
+import type { AggregateState } from "../domain/usage-rating";
+import { decodeCursor, encodeCursor, pageSize } from "./paging";
+import type { PlanCatalog } from "./plan-catalog";
+
+/** A customer's current period, its plan segments and the rated quantities of each. */
+export interface CurrentPeriod {
+  sub: SubscriptionRow;
+  period: Period;
+  segments: SegmentInput[];
+  currency: string;
+  now: Date;
+}
+
+/** The read side: what a customer owes so far, projections, quotes, unrated usage. */
+export class UsageReader {
+  constructor(
+    private readonly deps: ServiceDeps,
+    private readonly catalog: PlanCatalog,
+    private readonly pricers: PricerCache,
+    private readonly dimensional: DimensionalPricerCache,
+  ) {}
+
+  async current(customerId: string): Promise<CurrentPeriod> {
+    if (!customerId) throw new InvalidArgumentError({ field: "customer_id", message: "is required" });
+    const now = this.deps.clock.now();
+    const subs = await subscriptionsOfCustomers(this.deps.pool, [customerId]);
+    const sub = subs.find((s) => statusAt(s, now) === "active");
+    if (!sub) throw new SubscriptionNotFoundError("active subscription of customer", customerId);
+    return this.currentOf(sub, now);
+  }
+
+  private async currentOf(sub: SubscriptionRow, now: Date): Promise<CurrentPeriod> {
+    const period = periodOf(sub, now);
+    const rows = await periodSegments(this.deps.pool, sub.id, period.start);
+    const segments: SegmentInput[] = [];
+    let currency = "";
+    for (const seg of segmentsIn(sub, period)) {
+      const plan = (await this.catalog.get(this.deps.pool, seg.planKey, seg.planVersion)).rate;
+      currency = plan.currency;
+      segments.push({ plan, range: seg, share: shareOf(seg, period), quantities: quantitiesOf(rows, seg.start) });
+    }
+    return { sub, period, segments, currency, now };
+  }
+
+  async currentUsage(customerId: string): Promise<MessageInitShape<typeof rating.GetCurrentUsageResponseSchema>> {
+    const c = await this.current(customerId);
+    const components: MessageInitShape<typeof rating.ComponentUsageSchema>[] = [];
+    for (const seg of c.segments) {
+      for (const component of seg.plan.components) {
+        const byValue = seg.quantities.get(component.key) ?? new Map<string, Decimal>();
+        const entries: [string, Decimal][] =
+          component.pricing.kind === "single" ? [["", byValue.get("") ?? new Decimal(0)]] : [...byValue.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
+        for (const [value, quantity] of entries) {
+          const price = priceForValue(component, value);
+          if (!price) continue;
+          const pos = tierPosition(this.pricers, price, quantity);
+          components.push({
+            componentKey: component.key,
+            meterKey: component.meterKey,
+            dimensionValue: value,
+            quantity: quantity.toFixed(),
+            tierIndex: pos.tierIndex,
+            tierLowerBound: pos.tiered ? pos.lowerBound.toFixed() : "",
+            tierUpperBound: pos.tiered && pos.upperBound ? pos.upperBound.toFixed() : "",
+            unitsToNextTier: pos.tiered && pos.unitsToNextThreshold ? pos.unitsToNextThreshold.toFixed() : "",
+            amount: { currency: seg.plan.currency, amount: this.pricers.running(price, seg.share).amount(quantity).toFixed() },
+            period: range(seg.range!),
+            planKey: seg.plan.key,
+            planVersion: seg.plan.version,
+            billableQuantity: billable(price, quantity).toFixed(),
+          });
+        }
+      }
+    }
+    return { subscriptionId: c.sub.id, period: range(c.period), components, asOfTime: ts(c.now) };
+  }
+
+  async preview(customerId: string): Promise<{ current: CurrentPeriod; lines: InvoiceLineDraft[]; subtotal: Decimal; total: Decimal }> {
+    const current = await this.current(customerId);
+    const lines = current.segments.flatMap((s) => segmentLines(s, this.pricers, this.dimensional));
+    const subtotal = subtotalOf(lines);
+    return { current, lines, subtotal, total: roundToMinorUnit(subtotal, current.currency) };
+  }
+
+  async forecast(customerId: string): Promise<{ current: CurrentPeriod; forecast: ForecastDraft }> {
+    const current = await this.current(customerId);
+    return { current, forecast: forecast(current.segments, current.now, current.period.end, this.pricers, this.dimensional) };
+  }
+
+  async forecastRevenue(currency: string): Promise<{ amountToDate: Decimal; projectedAmount: Decimal; count: number; now: Date }> {
+    if (!isSupportedCurrency(currency)) throw new InvalidArgumentError({ field: "currency", message: `must be a supported ISO 4217 code, got ${JSON.stringify(currency)}` });
+    const now = this.deps.clock.now();
+    let amountToDate = new Decimal(0);
+    let projectedAmount = new Decimal(0);
+    let count = 0;
+    for (const sub of await liveSubscriptions(this.deps.pool, now)) {
+      const first = sub.segments[0]!;
+      if ((await this.catalog.get(this.deps.pool, first.planKey, first.planVersion)).rate.currency !== currency) continue;
+      const c = await this.currentOf(sub, now);
+      const f = forecast(c.segments, now, c.period.end, this.pricers, this.dimensional);
+      amountToDate = amountToDate.plus(f.amountToDate);
+      projectedAmount = projectedAmount.plus(f.projectedAmount);
+      count++;
+    }
+    return { amountToDate, projectedAmount, count, now };
+  }
+
+  async quote(req: rating.QuoteRequest): Promise<{ plan: rating.Plan; lines: InvoiceLineDraft[]; subtotal: Decimal; total: Decimal }> {
+    if (!req.planKey) throw new InvalidArgumentError({ field: "plan_key", message: "is required" });
+    const loaded = await this.catalog.get(this.deps.pool, req.planKey, req.planVersion);
+    const plan = loaded.rate;
+    const v = new Violations();
+    const quantities = new Map<string, Map<string, Decimal>>();
+    req.quantities.forEach((q, i) => {
+      const at = `quantities[${i}]`;
+      const component = plan.components.find((c) => c.key === q.componentKey);
+      if (!component) {
+        v.add(`${at}.component_key`, `plan ${plan.key} v${plan.version} has no component ${JSON.stringify(q.componentKey)}`);
+        return;
+      }
+      if (component.pricing.kind === "dimensional" && !q.dimensionValue) v.add(`${at}.dimension_value`, `is required for dimensional component ${component.key}`);
+      if (component.pricing.kind === "single" && q.dimensionValue) v.add(`${at}.dimension_value`, `must be empty: component ${component.key} is not dimensional`);
+      if (component.pricing.kind === "dimensional" && q.dimensionValue && !priceForValue(component, q.dimensionValue)) {
+        v.add(`${at}.dimension_value`, `component ${component.key} has no price for ${JSON.stringify(q.dimensionValue)} and no default price`);
+      }
+      let quantity: Decimal | undefined;
+      try {
+        quantity = parseDecimal(q.quantity, `${at}.quantity`, { nonNegative: true });
+      } catch (err) {
+        if (!(err instanceof DecimalFormatError)) throw err;
+        v.add(`${at}.quantity`, err.message.replace(`${at}.quantity: `, ""));
+      }
+      const byValue = quantities.get(component.key) ?? new Map<string, Decimal>();
+      if (byValue.has(q.dimensionValue)) v.add(at, `repeats (${q.componentKey}, ${JSON.stringify(q.dimensionValue)})`);
+      if (quantity) byValue.set(q.dimensionValue, quantity);
+      quantities.set(component.key, byValue);
+    });
+    v.throwIfAny();
+    const lines = segmentLines({ plan, share: new Decimal(1), quantities }, this.pricers, this.dimensional);
+    const subtotal = subtotalOf(lines);
+    return { plan: loaded.proto, lines, subtotal, total: roundToMinorUnit(subtotal, plan.currency) };
+  }
+
+  async listUnrated(req: rating.ListUnratedEventsRequest) {
+    const limit = pageSize(req.pageSize);
+    const cursor = decodeCursor(req.pageToken, "page_token", ["seq"]);
+    const rows = await listUnrated(this.deps.pool, req.customerId, cursor?.seq ?? "0", limit + 1);
+    const page = rows.slice(0, limit);
+    return { rows: page, nextPageToken: rows.length > limit ? encodeCursor({ seq: page[page.length - 1]!.seq }) : "" };
+  }
+}
+
+function quantitiesOf(rows: AggregateState[], segmentStart: Date): Map<string, Map<string, Decimal>> {
+  const out = new Map<string, Map<string, Decimal>>();
+  for (const r of rows) {
+    if (r.key.segmentStart.getTime() !== segmentStart.getTime()) continue;
+    const byValue = out.get(r.key.componentKey) ?? new Map<string, Decimal>();
+    byValue.set(r.key.dimensionValue, r.quantity);
+    out.set(r.key.componentKey, byValue);
+  }
+  return out;
+}
