@@ -7,6 +7,4 @@ export interface CallContext {
   method: string;
   principal: Principal;
   metadata: Metadata;
-  /** Aborted when the client cancels or the deadline passes. */
-  signal: AbortSignal;
 }

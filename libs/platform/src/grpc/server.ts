@@ -108,11 +108,9 @@ function implementation(registration: AnyRegistration, options: GrpcServerOption
     const scope = registration.scopes[name];
     if (!handler || !scope) throw new Error(`${fullName} has no handler or no scope`);
     impl[name] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-      const abort = new AbortController();
-      call.once("cancelled", () => abort.abort());
       let context: CallContext;
       try {
-        context = { method: fullName, principal: authorize(call.metadata, options.apiKeys, scope, fullName), metadata: call.metadata, signal: abort.signal };
+        context = { method: fullName, principal: authorize(call.metadata, options.apiKeys, scope, fullName), metadata: call.metadata };
       } catch (err) {
         callback(toServiceError(err, options.logger, fullName));
         return;

@@ -39,7 +39,7 @@ describe("EventBus", () => {
       bus: env.bus,
       owner: "rating",
       durable: "batch-test",
-      subjects: [SUBJECT],
+      subject: SUBJECT,
       logger,
       handle: async (messages: JsMsg[]) => {
         const bodies = messages.map((m) => new TextDecoder().decode(m.data));

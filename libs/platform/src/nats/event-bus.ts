@@ -92,9 +92,10 @@ export class EventBus {
 
   /**
    * A durable pull consumer shared by every instance of a service: JetStream
-   * hands each message to one of them, which is how rating scales out.
+   * hands each message to one of them, which is how rating scales out. One
+   * filter subject (wildcards allowed): nats-server 2.9 has no multi-filter consumers.
    */
-  async ensureConsumer(owner: StreamOwner, durable: string, filterSubjects: string[], ackWaitMs = 30_000): Promise<void> {
+  async ensureConsumer(owner: StreamOwner, durable: string, filterSubject: string, ackWaitMs = 30_000): Promise<void> {
     const stream = await this.ensureStream(owner);
     const config = {
       durable_name: durable,
@@ -102,9 +103,7 @@ export class EventBus {
       deliver_policy: DeliverPolicy.All,
       ack_wait: nanos(ackWaitMs),
       max_ack_pending: 20_000,
-      ...(filterSubjects.length === 1
-        ? { filter_subject: this.subject(filterSubjects[0]!) }
-        : { filter_subjects: filterSubjects.map((s) => this.subject(s)) }),
+      filter_subject: this.subject(filterSubject),
     };
     try {
       await this.manager.consumers.info(stream, durable);
@@ -137,7 +136,8 @@ export interface ConsumeOptions {
   bus: EventBus;
   owner: StreamOwner;
   durable: string;
-  subjects: string[];
+  /** Logical subject filter, e.g. `tally.rating.v1.>`. */
+  subject: string;
   /**
    * Handles a batch of messages. Resolving acks them all; throwing naks them
    * all for redelivery, so a handler must be idempotent (it is told each
@@ -162,7 +162,7 @@ export interface RunningConsumer {
  */
 export async function startConsumer(options: ConsumeOptions): Promise<RunningConsumer> {
   const { bus, logger, maxBatch = 500 } = options;
-  await bus.ensureConsumer(options.owner, options.durable, options.subjects, options.ackWaitMs);
+  await bus.ensureConsumer(options.owner, options.durable, options.subject, options.ackWaitMs);
   const consumer = await bus.jetstream.consumers.get(bus.streamName(options.owner), options.durable);
   const messages = await consumer.consume({ max_messages: Math.max(maxBatch * 2, 100) });
   const buffer: JsMsg[] = [];

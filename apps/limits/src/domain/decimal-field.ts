@@ -1,0 +1,29 @@
+import { type Violations } from "@tally/platform";
+import { DecimalFormatError, parseDecimal, type Decimal } from "@tally/pricing";
+
+/**
+ * Parses a decimal request field, recording a violation naming the field (and
+ * the rejected value) instead of throwing, so validation reports every problem.
+ */
+export function decimalField(
+  violations: Violations,
+  value: string,
+  field: string,
+  opts: { nonNegative?: boolean; positive?: boolean; optional?: boolean } = {},
+): Decimal | undefined {
+  if (value === "" && opts.optional) return undefined;
+  try {
+    const d = parseDecimal(value, field, { nonNegative: opts.nonNegative || opts.positive });
+    if (opts.positive && !d.gt(0)) {
+      violations.add(field, `${JSON.stringify(value)} must be greater than 0`);
+      return undefined;
+    }
+    return d;
+  } catch (err) {
+    if (err instanceof DecimalFormatError) {
+      violations.add(field, value === "" ? "is required" : err.message.replace(`${field}: `, ""));
+      return undefined;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,1 @@
+export { limitsService, createLimitsApp, type LimitsApp } from "./limits-service";

@@ -1,0 +1,75 @@
+import * as path from "node:path";
+import { limits as pb } from "@tally/contracts";
+import { readMigrations, serviceRegistration, startConsumer, type RunningConsumer, type ServiceDefinition, type ServiceDeps } from "@tally/platform";
+import { createLimitsHandlers, LIMITS_SCOPES, type LimitsServices } from "./rpc/limits-handlers";
+import { AlertService } from "./service/alert-service";
+import { CheckService } from "./service/check-service";
+import { CreditService } from "./service/credit-service";
+import { LimitService } from "./service/limit-service";
+import { RATING_SUBJECTS, UsageProjector } from "./service/usage-projector";
+
+export interface LimitsApp extends LimitsServices {
+  projector: UsageProjector;
+  /** One sweep: expire lapsed reservations, delete old terminal ones, book due grant effectivity/expiry. */
+  sweep(): Promise<void>;
+}
+
+/** Wires the services from the platform's dependencies (also used directly by tests). */
+export function createLimitsApp(deps: ServiceDeps): LimitsApp {
+  const credits = new CreditService(deps.pool, deps.clock);
+  const alerts = new AlertService(deps.pool);
+  const checks = new CheckService(deps.pool, deps.clock);
+  return {
+    limits: new LimitService(deps.pool),
+    checks,
+    credits,
+    alerts,
+    projector: new UsageProjector(deps.pool, deps.clock, credits, alerts, deps.logger),
+    async sweep() {
+      await checks.sweep();
+      await credits.catchUpDue();
+    },
+  };
+}
+
+const SWEEP_INTERVAL_MS = 1_000;
+
+export const limitsService: ServiceDefinition = {
+  name: "limits",
+  migrations: readMigrations(path.join(__dirname, "../migrations")),
+  build(deps) {
+    const app = createLimitsApp(deps);
+    let consumer: RunningConsumer | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    let sweeping: Promise<void> | undefined;
+    return {
+      services: [serviceRegistration({ service: pb.Limits, handlers: createLimitsHandlers(app), scopes: LIMITS_SCOPES })],
+      reflectionProtos: ["tally/limits/v1/limits.proto"],
+      async start() {
+        consumer = await startConsumer({
+          bus: deps.bus,
+          owner: "rating",
+          durable: "limits",
+          // One filter for all of rating's subjects: nats-server 2.9 has no multi-subject
+          // filters, and one consumer keeps plans, subscriptions and usage in stream order.
+          subject: RATING_SUBJECTS,
+          handle: (messages) => app.projector.handle(messages),
+          logger: deps.logger,
+          maxBatch: 100,
+        });
+        timer = setInterval(() => {
+          sweeping ??= app
+            .sweep()
+            .catch((err: unknown) => deps.logger.warn("limits sweep failed; will retry", { err }))
+            .finally(() => (sweeping = undefined));
+        }, SWEEP_INTERVAL_MS);
+        timer.unref();
+      },
+      async stop() {
+        if (timer) clearInterval(timer);
+        await sweeping;
+        await consumer?.stop();
+      },
+    };
+  },
+};

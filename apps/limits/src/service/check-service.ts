@@ -1,0 +1,302 @@
+import {
+  FailedPreconditionError,
+  InvalidArgumentError,
+  NotFoundError,
+  PG_DEADLOCK_DETECTED,
+  pgErrorCode,
+  withTransaction,
+  type Clock,
+  type Pool,
+} from "@tally/platform";
+import { Decimal, toWire } from "@tally/pricing";
+import * as customers from "../adapter/customer-store";
+import * as checks from "../adapter/check-store";
+import * as reservations from "../adapter/reservation-store";
+import * as usage from "../adapter/usage-store";
+import type { Queryable } from "../adapter/queryable";
+import { decideCheck, holdBounds, type CheckDecision, type CheckFacts } from "../domain/check-decision";
+import { validateCheck, type CheckInput, type ValidCheck } from "../domain/check-validation";
+import { decimalField } from "../domain/decimal-field";
+import { newId } from "../domain/ids";
+import { limitsApplyingTo, resolveEffectiveLimits } from "../domain/limit-resolution";
+import { PlanPricing, type StoredPlan } from "../domain/plan-pricing";
+import { RULES } from "../domain/rules";
+import type { CustomerState, DenyReason, LimitMeasure, Reservation } from "../domain/types";
+import { Violations } from "@tally/platform";
+import { Coalescer } from "./coalescer";
+
+/** A Check's answer, JSON-safe so an idempotent retry can return it verbatim. */
+export interface CheckOutcome {
+  allowed: boolean;
+  reason: DenyReason | null;
+  limit: string;
+  currentUsage: string;
+  reserved: string;
+  remaining: string;
+  softLimitExceeded: boolean;
+  reservationId: string;
+  /** ISO time, '' when no reservation. */
+  reservationExpireTime: string;
+  limitId: string;
+  measure: LimitMeasure | null;
+  currency: string;
+  creditsAvailable: string;
+  cost: string;
+}
+
+/**
+ * Check, reservations and their life cycle.
+ *
+ * Why this cannot overshoot: a hold is only ever inserted under the row lock
+ * of (customer, meter, period) — and of the customer row when a customer-wide
+ * resource (total spend cap, prepaid credits) is part of the decision — after
+ * reading usage and holds in a statement that started after the lock was
+ * granted (READ COMMITTED: a fresh snapshot per statement), so it sees every
+ * hold committed by whoever had the lock before; and the hold commits before
+ * the lock is released. Holds past their expire_time are excluded by
+ * comparing with the clock in the query itself.
+ *
+ * Two paths. Fast: decide on an unlocked read, then one autocommitted
+ * statement re-reads under the lock and inserts only if counted usage and
+ * credit are unchanged and the holds found are within the bounds under which
+ * the decision stays allowed (domain `holdBounds`; SQL `reserve_if_unchanged`).
+ * Slow, when that re-check fails (contention): decide again in a transaction
+ * that locks first. Concurrent Checks share the fast path's statements
+ * (Coalescer), so a busy service pays one round trip and one commit per batch
+ * rather than per call.
+ */
+export class CheckService {
+  private readonly pricing = new PlanPricing();
+  /** Plan versions are immutable and meters are never forgotten: both caches are always right. */
+  private readonly plans = new Map<string, StoredPlan>();
+  private readonly meters = new Set<string>();
+
+  /** Concurrent Checks share statements (see Coalescer): one for unlocked reads, one for fast-path holds. */
+  private readonly reads: Coalescer<{ customerId: string; meterKey: string; idempotencyKey: string }, checks.CheckContext>;
+  private readonly holds: Coalescer<checks.FastReservation, { outcome: "reserved" | "stale" | "duplicate"; previous: unknown }>;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly clock: Clock,
+  ) {
+    this.reads = new Coalescer((reqs) => {
+      const now = this.clock.now();
+      return checks.readCheckContexts(this.pool, reqs, now, sinceOf(now));
+    });
+    this.holds = new Coalescer((items) => retryOnDeadlock(() => checks.reserveManyIfUnchanged(this.pool, items, sinceOf(this.clock.now()))));
+  }
+
+  async check(input: CheckInput): Promise<CheckOutcome> {
+    const valid = validateCheck(input, input.meterKey !== "" && (await this.meterKnown(input.meterKey)));
+    const key = valid.reserve ? valid.idempotencyKey : "";
+    // Without a lock: the whole answer of a plain Check, and the fast path's first half.
+    const context = await this.reads.submit({ customerId: valid.customerId, meterKey: valid.meterKey, idempotencyKey: key });
+    const seen = await this.evaluate(this.pool, valid, key, this.clock.now(), context);
+    if (seen.done || !valid.reserve || !seen.reservation) return seen.outcome;
+    const fast = await this.holds.submit({ seen: seen.position!, reservation: seen.reservation, idempotent: seen.idempotent });
+    if (fast.outcome === "reserved") return seen.outcome;
+    if (fast.outcome === "duplicate") return fast.previous as CheckOutcome;
+    // Contended (the position moved since it was read): decide again holding the lock.
+    return withTransaction(this.pool, async (client) => {
+      const now = this.clock.now();
+      await checks.lockForCheck(client, valid.customerId, valid.meterKey);
+      const fresh = await checks.readCheckContext(client, valid.customerId, valid.meterKey, now, key, sinceOf(now));
+      const locked = await this.evaluate(client, valid, key, now, fresh);
+      if (!locked.done && locked.reservation) {
+        await reservations.insertReservation(client, locked.reservation, locked.idempotent);
+      }
+      return locked.outcome;
+    });
+  }
+
+  async release(reservationId: string): Promise<Reservation> {
+    if (reservationId === "") throw new InvalidArgumentError({ field: "reservation_id", message: "is required" });
+    const now = this.clock.now();
+    return withTransaction(this.pool, async (client) => {
+      const r = await reservations.findReservation(client, reservationId, now, true);
+      if (!r) throw new NotFoundError("reservation", reservationId, "reservation_not_found");
+      if (r.status !== "active" && r.status !== "committed") return r;
+      const released: Reservation = { ...r, status: "released" };
+      await reservations.updateReservation(client, released);
+      return released;
+    });
+  }
+
+  async commit(reservationId: string, actualQuantity: string): Promise<Reservation> {
+    const v = new Violations();
+    if (reservationId === "") v.add("reservation_id", "is required");
+    const actual = decimalField(v, actualQuantity, "actual_quantity", { nonNegative: true });
+    v.throwIfAny();
+    const now = this.clock.now();
+    return withTransaction(this.pool, async (client) => {
+      const r = await reservations.findReservation(client, reservationId, now, true);
+      if (!r) throw new NotFoundError("reservation", reservationId, "reservation_not_found");
+      if (r.status !== "active" && r.status !== "committed") {
+        throw new FailedPreconditionError(`reservation "${reservationId}" is ${r.status.toUpperCase()}`, "reservation_not_holding");
+      }
+      // The cost held scales with the quantity (priced per unit as checked).
+      const cost = r.quantity.isZero() ? new Decimal(0) : r.cost.mul(actual!).div(r.quantity);
+      const committed: Reservation = { ...r, quantity: actual!, cost, settled: Decimal.min(r.settled, actual!), status: "committed" };
+      await reservations.updateReservation(client, committed, now);
+      return committed;
+    });
+  }
+
+  async sweep(): Promise<{ expired: number; deleted: number }> {
+    const now = this.clock.now();
+    return reservations.sweepReservations(this.pool, now, new Date(now.getTime() - RULES.idempotencyRetentionMs));
+  }
+
+  async meterKnown(meterKey: string): Promise<boolean> {
+    if (this.meters.has(meterKey)) return true;
+    const known = await customers.meterKnown(this.pool, meterKey);
+    if (known) this.meters.add(meterKey);
+    return known;
+  }
+
+  /**
+   * Decides on a position read by the caller, and for an
+   * allowed reserving Check prepares the hold. `done` marks an answer that
+   * needs no hold (a stored idempotent answer, or no subscription).
+   */
+  private async evaluate(db: Queryable, valid: ValidCheck, idempotencyKey: string, now: Date, context: checks.CheckContext): Promise<Evaluation> {
+    // A retry of a Check that reserved: the original answer.
+    if (context.previous) return { done: true, outcome: context.previous as CheckOutcome };
+    const customer = context.customer;
+    if (!customer || customer.status !== "active" || !customer.period || !customer.planKey) return { done: true, outcome: denyNoSubscription() };
+    const period = customer.period;
+    const applicable = limitsApplyingTo(resolveEffectiveLimits(context.limits), valid.meterKey);
+    const needsCost = customer.prepaidOnly || applicable.some((l) => l.measure === "spend");
+    const cost = needsCost ? await this.marginalCost(db, customer, valid) : new Decimal(0);
+    const facts: CheckFacts = {
+      subscriptionActive: true,
+      limits: applicable,
+      position: {
+        units: context.units,
+        meterSpend: context.meterSpend,
+        totalSpend: context.totalSpend,
+        reservedUnits: context.holds.units,
+        reservedMeterCost: context.holds.meterCost,
+        reservedTotalCost: context.holds.totalCost,
+      },
+      credits: { prepaidOnly: customer.prepaidOnly, balance: context.balance, reservedCost: context.holds.totalCost },
+      quantity: valid.quantity,
+      cost,
+    };
+    const decision = decideCheck(facts);
+    const outcome = toOutcome(decision, cost);
+    // Quantity 0 only reports the position: there is nothing to hold.
+    if (!valid.reserve || !decision.allowed || valid.quantity.isZero()) return { done: false, outcome };
+    const reservation: Reservation = {
+      id: newId("res"),
+      customerId: customer.customerId,
+      meterKey: valid.meterKey,
+      periodStart: period.start,
+      quantity: valid.quantity,
+      cost,
+      settled: new Decimal(0),
+      status: "active",
+      createTime: now,
+      expireTime: new Date(now.getTime() + valid.ttlMs),
+    };
+    outcome.reservationId = reservation.id;
+    outcome.reservationExpireTime = reservation.expireTime.toISOString();
+    return {
+      done: false,
+      outcome,
+      reservation,
+      idempotent: idempotencyKey === "" ? undefined : { key: idempotencyKey, response: outcome },
+      position: {
+        period: period.start,
+        customerWide: customer.prepaidOnly || applicable.some((l) => l.measure === "spend" && l.meterKey === ""),
+        context,
+        bounds: holdBounds(facts),
+      },
+    };
+  }
+
+  private async marginalCost(db: Queryable, customer: CustomerState, valid: ValidCheck): Promise<Decimal> {
+    const plan = await this.plan(db, customer.planKey!, customer.planVersion!);
+    if (!plan) return new Decimal(0);
+    const rows = await usage.meterComponents(db, customer.customerId, valid.meterKey, customer.period!.start);
+    const quantities = new Map<string, Map<string, Decimal>>();
+    for (const r of rows) {
+      const byValue = quantities.get(r.componentKey) ?? new Map<string, Decimal>();
+      byValue.set(r.dimensionValue, r.segmentQuantity);
+      quantities.set(r.componentKey, byValue);
+    }
+    return this.pricing.marginalCost(plan, valid.meterKey, quantities, valid.quantity);
+  }
+
+  private async plan(db: Queryable, key: string, version: number): Promise<StoredPlan | undefined> {
+    const id = `${key}@${version}`;
+    let plan = this.plans.get(id);
+    if (!plan) {
+      plan = await customers.findPlan(db, key, version);
+      if (plan) this.plans.set(id, plan);
+    }
+    return plan;
+  }
+}
+
+const sinceOf = (now: Date) => new Date(now.getTime() - RULES.idempotencyRetentionMs);
+
+/** A batch aborted by a deadlock (e.g. with the usage projector) is simply run again. */
+async function retryOnDeadlock<T>(work: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await work();
+    } catch (err) {
+      if (i >= attempts || pgErrorCode(err) !== PG_DEADLOCK_DETECTED) throw err;
+    }
+  }
+}
+
+interface Evaluation {
+  done: boolean;
+  outcome: CheckOutcome;
+  /** The hold to insert, for an allowed reserving Check. */
+  reservation?: Reservation;
+  idempotent?: { key: string; response: unknown };
+  /** What the decision was made on, for the fast path's re-check. */
+  position?: checks.SeenPosition;
+}
+
+function denyNoSubscription(): CheckOutcome {
+  return {
+    allowed: false,
+    reason: "no_subscription",
+    limit: "",
+    currentUsage: "",
+    reserved: "",
+    remaining: "",
+    softLimitExceeded: false,
+    reservationId: "",
+    reservationExpireTime: "",
+    limitId: "",
+    measure: null,
+    currency: "",
+    creditsAvailable: "",
+    cost: "",
+  };
+}
+
+function toOutcome(d: CheckDecision, cost: Decimal): CheckOutcome {
+  const b = d.binding;
+  return {
+    allowed: d.allowed,
+    reason: d.reason ?? null,
+    limit: b ? toWire(b.limit.value) : "",
+    currentUsage: b ? toWire(b.current) : "",
+    reserved: b ? toWire(b.reserved) : "",
+    remaining: b ? toWire(b.remaining) : "",
+    softLimitExceeded: d.softLimitExceeded,
+    reservationId: "",
+    reservationExpireTime: "",
+    limitId: b?.limit.id ?? "",
+    measure: b?.limit.measure ?? null,
+    currency: b?.limit.currency ?? "",
+    creditsAvailable: d.creditsAvailable ? toWire(Decimal.max(0, d.creditsAvailable)) : "",
+    cost: toWire(cost),
+  };
+}

@@ -1,0 +1,270 @@
+import { createHash } from "node:crypto";
+import {
+  AlreadyExistsError,
+  enqueue,
+  FailedPreconditionError,
+  InvalidArgumentError,
+  NotFoundError,
+  withTransaction,
+  type Clock,
+  type OutboxMessage,
+  type Pool,
+  type PoolClient,
+} from "@tally/platform";
+import { Decimal } from "@tally/pricing";
+import * as customers from "../adapter/customer-store";
+import * as credits from "../adapter/credit-store";
+import type { StoredGrant } from "../adapter/credit-store";
+import { CreditLedger, grantStatus, type Movement } from "../domain/credit-ledger";
+import { validateGrant, type GrantInput } from "../domain/grant-validation";
+import { newId } from "../domain/ids";
+import { RULES } from "../domain/rules";
+import type { CreditGrant, GrantStatus, LedgerEntry } from "../domain/types";
+import { creditsDepletedMessage, creditsGrantedMessage } from "./events";
+import { encodeToken, page } from "./paging";
+
+export interface BalanceView {
+  customerId: string;
+  currency: string;
+  balance: Decimal;
+  reserved: Decimal;
+  available: Decimal;
+  prepaidOnly: boolean;
+  depleted: boolean;
+  /** PENDING and ACTIVE grants, in burn order. */
+  grants: { grant: CreditGrant; status: GrantStatus }[];
+}
+
+/** A rated spend change to apply to a customer's credits. */
+export interface SpendChange {
+  sourceRef: string;
+  delta: Decimal;
+}
+
+/**
+ * Credits: grants, the immutable ledger, burns. Every change of a customer's
+ * credits happens under that customer's row lock, through the pure
+ * CreditLedger, which first books what time has done (grants becoming
+ * effective, remainders expiring).
+ */
+export class CreditService {
+  constructor(
+    private readonly pool: Pool,
+    private readonly clock: Clock,
+  ) {}
+
+  async grant(input: GrantInput): Promise<{ grant: CreditGrant; status: GrantStatus }> {
+    const now = this.clock.now();
+    const currency = await this.customerCurrency(input.customerId);
+    const valid = validateGrant(input, currency, now);
+    const requestHash = createHash("sha256")
+      .update(JSON.stringify([valid.currency, valid.amount.toFixed(), valid.credits, valid.creditRate, valid.priority,
+        input.effectiveTime?.toISOString() ?? "", valid.expireTime?.toISOString() ?? "", valid.description]))
+      .digest("hex");
+    return withTransaction(this.pool, async (client) => {
+      await customers.lockCustomer(client, valid.customerId);
+      const existing = await credits.findGrantByKey(client, valid.customerId, valid.idempotencyKey);
+      if (existing) {
+        if (existing.requestHash !== requestHash) {
+          throw new AlreadyExistsError(`idempotency_key "${valid.idempotencyKey}" was used for a different grant (${existing.id})`, "idempotency_conflict");
+        }
+        return { grant: existing, status: grantStatus(credits.toGrantState(existing)) };
+      }
+      const grant: StoredGrant = {
+        id: newId("grt"),
+        ...valid,
+        remaining: new Decimal(0),
+        burned: new Decimal(0),
+        credited: false,
+        closed: null,
+        createTime: now,
+        voidTime: null,
+        voidReason: "",
+        requestHash,
+      };
+      await credits.insertGrant(client, grant);
+      const ledger = await this.inLedger(client, valid.customerId, now, () => []);
+      const state = ledger.all.find((g) => g.id === grant.id)!;
+      const status = grantStatus(state);
+      await enqueue(client, [creditsGrantedMessage(grant, status, now)]);
+      return { grant: { ...grant, remaining: state.remaining, credited: state.credited }, status };
+    });
+  }
+
+  async voidGrant(grantId: string, reason: string): Promise<{ grant: CreditGrant; status: GrantStatus }> {
+    if (grantId === "") throw new InvalidArgumentError({ field: "grant_id", message: "is required" });
+    if (reason.length > RULES.maxDescriptionLength) {
+      throw new InvalidArgumentError({ field: "reason", message: `at most ${RULES.maxDescriptionLength} characters` });
+    }
+    const found = await credits.findGrant(this.pool, grantId);
+    if (!found) throw new NotFoundError("grant", grantId, "grant_not_found");
+    const now = this.clock.now();
+    await withTransaction(this.pool, async (client) => {
+      await this.inLedger(client, found.customerId, now, (ledger) => {
+        const state = ledger.all.find((g) => g.id === grantId)!;
+        if (state.closed === "expired") throw new FailedPreconditionError(`grant "${grantId}" is EXPIRED`, "grant_expired");
+        if (state.closed === "voided") return [];
+        return ledger.void(grantId, `void:${grantId}`);
+      }, { grantId, time: now, reason });
+    });
+    const after = (await credits.findGrant(this.pool, grantId))!;
+    return { grant: after, status: grantStatus(credits.toGrantState(after)) };
+  }
+
+  async balance(customerId: string): Promise<BalanceView> {
+    if (customerId === "") throw new InvalidArgumentError({ field: "customer_id", message: "is required" });
+    const now = this.clock.now();
+    return withTransaction(this.pool, async (client) => {
+      // A read never creates a customer: one limits has not seen has a zero balance.
+      const customer = (await customers.findCustomer(client, customerId, true)) ?? {
+        customerId,
+        prepaidOnly: false,
+        period: null,
+      };
+      const ledger = await this.inLedger(client, customerId, now, () => []);
+      const grants = await credits.customerGrants(client, customerId);
+      const currency = grants[0]?.currency ?? (await this.customerCurrency(customerId)) ?? "";
+      const balance = ledger.balance();
+      let reserved = new Decimal(0);
+      if (customer.prepaidOnly && customer.period) {
+        const { rows } = await client.query<{ s: string }>(
+          `SELECT coalesce(sum(CASE WHEN quantity = 0 THEN 0 ELSE cost * (quantity - settled) / quantity END), 0)::text AS s
+           FROM reservations WHERE customer_id = $1 AND period_start = $2 AND status IN ('active', 'committed') AND expire_time > $3`,
+          [customerId, customer.period.start, now],
+        );
+        reserved = new Decimal(rows[0]!.s);
+      }
+      const states = new Map(ledger.all.map((g) => [g.id, g]));
+      const open = grants
+        .map((g) => {
+          const s = states.get(g.id)!;
+          return { grant: { ...g, remaining: s.remaining, credited: s.credited, closed: s.closed }, status: grantStatus(s) };
+        })
+        .filter((x) => x.status === "pending" || x.status === "active")
+        .sort((a, b) => compareGrants(a.grant, b.grant));
+      return {
+        customerId,
+        currency,
+        balance,
+        reserved,
+        available: Decimal.max(0, balance.minus(reserved)),
+        prepaidOnly: customer.prepaidOnly,
+        depleted: balance.isZero() && ledger.everCredited(),
+        grants: open,
+      };
+    });
+  }
+
+  async ledger(customerId: string, pageSize: number, pageToken: string): Promise<{ entries: LedgerEntry[]; nextPageToken: string }> {
+    const { limit, before } = page(customerId, pageSize, pageToken);
+    const result = await credits.listEntries(this.pool, customerId, limit, before);
+    return { entries: result.entries, nextPageToken: result.more && result.lastSeq !== null ? encodeToken(result.lastSeq) : "" };
+  }
+
+  async setPrepaidOnly(customerId: string, prepaidOnly: boolean): Promise<{ customerId: string; prepaidOnly: boolean }> {
+    if (customerId === "") throw new InvalidArgumentError({ field: "customer_id", message: "is required" });
+    await customers.setPrepaidOnly(this.pool, customerId, prepaidOnly);
+    return { customerId, prepaidOnly };
+  }
+
+  /**
+   * Applies rated spend changes of one customer, inside the caller's
+   * transaction (which applied the running amounts). A positive change burns
+   * in burn order; what no grant covers is overage (invoiced as usual, never
+   * a negative balance). A negative change first takes back overage, then
+   * gives credit back to the grants it was burned from (reverse burn order).
+   * Each change is recorded once by its source_ref.
+   */
+  async applySpend(client: PoolClient, customerId: string, changes: readonly SpendChange[], now: Date): Promise<void> {
+    const fresh: SpendChange[] = [];
+    for (const c of changes) {
+      const { rowCount } = await client.query("SELECT 1 FROM spend_applications WHERE source_ref = $1", [c.sourceRef]);
+      if (!rowCount) fresh.push(c);
+    }
+    if (fresh.length === 0) return;
+    let overage = new Decimal(await customers.customerOverage(client, customerId));
+    const records: { sourceRef: string; delta: Decimal; burned: Decimal; overage: Decimal }[] = [];
+    await this.inLedger(client, customerId, now, (ledger) => {
+      const out: Movement[] = [];
+      for (const c of fresh) {
+        if (c.delta.gt(0)) {
+          const r = ledger.burn(c.delta, c.sourceRef, now);
+          out.push(...r.movements);
+          overage = overage.plus(r.uncovered);
+          records.push({ sourceRef: c.sourceRef, delta: c.delta, burned: r.burned, overage: r.uncovered });
+        } else if (c.delta.lt(0)) {
+          const back = c.delta.neg();
+          const fromOverage = Decimal.min(back, overage);
+          overage = overage.minus(fromOverage);
+          const r = ledger.giveBack(back.minus(fromOverage), c.sourceRef, now);
+          out.push(...r.movements);
+          records.push({ sourceRef: c.sourceRef, delta: c.delta, burned: r.returned.neg(), overage: fromOverage.neg() });
+        }
+      }
+      return out;
+    });
+    const before = new Decimal(await customers.customerOverage(client, customerId));
+    if (!overage.eq(before)) await customers.addOverage(client, customerId, overage.minus(before).toFixed());
+    for (const r of records) await credits.recordSpendApplication(client, { ...r, customerId, now });
+  }
+
+  /** The sweeper's part: books grants that became effective or expired for up to `limit` customers. */
+  async catchUpDue(limit = 100): Promise<number> {
+    const now = this.clock.now();
+    const due = await credits.customersDueForCatchUp(this.pool, now, limit);
+    for (const customerId of due) {
+      await withTransaction(this.pool, (client) => this.inLedger(client, customerId, now, () => []));
+    }
+    return due.length;
+  }
+
+  /**
+   * Runs `change` on the customer's ledger after booking what time has done,
+   * persists grant states and entries, and publishes CreditsDepleted on a
+   * transition from a positive balance to zero (a top-up clears the flag).
+   * The caller's transaction must hold (or this takes) the customer's lock.
+   */
+  private async inLedger(
+    client: PoolClient,
+    customerId: string,
+    now: Date,
+    change: (ledger: CreditLedger) => Movement[],
+    voided?: { grantId: string; time: Date; reason: string },
+  ): Promise<CreditLedger> {
+    // Lock before reading the grants: every change of a customer's credits is serialized here.
+    // A customer without a row has no grants (granting needs a known customer).
+    const customer = await customers.findCustomer(client, customerId, true);
+    if (!customer) return new CreditLedger([]);
+    const grants = await credits.customerGrants(client, customerId);
+    const ledger = new CreditLedger(grants.map(credits.toGrantState));
+    const movements = [...ledger.catchUp(now), ...change(ledger)];
+    if (movements.length === 0) return ledger;
+    const currency = grants[0]?.currency ?? "";
+    await credits.saveGrantStates(client, ledger.all, voided);
+    await credits.appendEntries(client, customerId, currency, movements, now);
+    const balance = ledger.balance();
+    const messages: OutboxMessage[] = [];
+    if (balance.isZero() && ledger.everCredited() && !customer.depleted) {
+      const count = await customers.setDepleted(client, customerId, true);
+      messages.push(creditsDepletedMessage(customerId, count, now, now));
+    } else if (balance.gt(0) && customer.depleted) {
+      await customers.setDepleted(client, customerId, false);
+    }
+    await enqueue(client, messages);
+    return ledger;
+  }
+
+  private async customerCurrency(customerId: string): Promise<string | null> {
+    const customer = customerId === "" ? undefined : await customers.findCustomer(this.pool, customerId);
+    if (!customer?.planKey) return null;
+    return customers.planCurrency(this.pool, customer.planKey);
+  }
+}
+
+function compareGrants(a: CreditGrant, b: CreditGrant): number {
+  if (a.priority !== b.priority) return a.priority - b.priority;
+  const ea = a.expireTime?.getTime() ?? Infinity;
+  const eb = b.expireTime?.getTime() ?? Infinity;
+  if (ea !== eb) return ea < eb ? -1 : 1;
+  return a.effectiveTime.getTime() - b.effectiveTime.getTime() || a.createTime.getTime() - b.createTime.getTime();
+}
