@@ -206,13 +206,14 @@ describe("rating service", () => {
       expect(crossings[0]).toMatchObject({ fromTier: 0, toTier: 1, threshold: "100", quantity: "250", direction: rating.Direction.UP });
     });
 
-    it("reports two crossings in one event as one message from tier 0 to 2", async () => {
+    it("reports two crossings in one event as two messages, in order", async () => {
       const sub = await subscribe("grad");
       const e = sum(sub.customerId, "5000");
       await rate([e]);
       const crossings = (await publishedMessages(env, svc, "tally.rating.v1.tier.crossed", rating.TierCrossedSchema)).filter((c) => c.subscriptionId === sub.id);
-      expect(crossings).toHaveLength(1);
-      expect(crossings[0]).toMatchObject({ fromTier: 0, toTier: 2, threshold: "1000", quantity: "5000", eventId: e.id });
+      expect(crossings).toHaveLength(2);
+      expect(crossings[0]).toMatchObject({ fromTier: 0, toTier: 1, threshold: "100", quantity: "5000", eventId: e.id });
+      expect(crossings[1]).toMatchObject({ fromTier: 1, toTier: 2, threshold: "1000", quantity: "5000", eventId: e.id });
       // 100 + 900 × 0.5 + 4000 × 0.1 = 950
       expect((await usage(sub.customerId, "tok"))!.amount!.amount).toBe("950");
     });

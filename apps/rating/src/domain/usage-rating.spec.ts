@@ -90,7 +90,10 @@ describe("applying usage", () => {
     // 10 × 1 + 10 × 0.5 + 5 × 0.1 = 15.5
     expect(r.changed[0]!.amount.toFixed()).toBe("15.5");
     // 10 sits exactly on the first bound: no crossing until the next unit
-    expect(r.crossings.map((c) => [c.eventId, c.fromTier, c.toTier, c.threshold.toFixed(), c.quantity.toFixed()])).toEqual([[e2.id, 0, 2, "20", "25"]]);
+    expect(r.crossings.map((c) => [c.eventId, c.fromTier, c.toTier, c.threshold.toFixed(), c.quantity.toFixed()])).toEqual([
+      [e2.id, 0, 1, "10", "25"],
+      [e2.id, 1, 2, "20", "25"],
+    ]);
     expect(r.running).toHaveLength(1);
     expect(r.running[0]!.amount.toFixed()).toBe("15.5");
   });

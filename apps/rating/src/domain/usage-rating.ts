@@ -308,18 +308,16 @@ export function applyPlacements(
 
     const fromQ = billable(p.price, before.quantity);
     const toQ = billable(p.price, quantity);
-    const passed = pricers.tiers(p.price).crossings(fromQ, toQ);
-    if (passed.length > 0) {
-      const first = passed[0]!;
-      const last = passed[passed.length - 1]!;
+    // One crossing per threshold passed, in order: an event that jumps two tiers crossed twice.
+    for (const passed of pricers.tiers(p.price).crossings(fromQ, toQ)) {
       crossings.push({
         key: p.key,
         customerId: p.customerId,
-        fromTier: first.fromTier,
-        toTier: last.toTier,
-        threshold: last.threshold,
+        fromTier: passed.fromTier,
+        toTier: passed.toTier,
+        threshold: passed.threshold,
         quantity: toQ,
-        direction: last.direction,
+        direction: passed.direction,
         eventId: p.event.id,
         eventTime: p.event.time,
         segment: p.segment,

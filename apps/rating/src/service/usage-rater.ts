@@ -203,7 +203,7 @@ function tierCrossed(c: Crossing, now: Date): OutboxMessage {
   return outboxMessage(
     rating.TierCrossedSchema,
     SUBJECTS.tierCrossed,
-    `tier:${k.subscriptionId}:${k.componentKey}:${k.dimensionValue}:${k.segmentStart.toISOString()}:${c.eventId}`,
+    `tier:${k.subscriptionId}:${k.componentKey}:${k.dimensionValue}:${k.segmentStart.toISOString()}:${c.eventId}:${c.fromTier}>${c.toTier}`,
     now,
     {
       customerId: c.customerId,

@@ -28,10 +28,10 @@ export const file_tally_rating_v1_events: GenFile = /*@__PURE__*/
  *
  * Published on tally.rating.v1.tier.crossed.
  *
- * One message per usage event that crossed one or more tier boundaries
- * (from_tier and to_tier may be more than one apart), published once: its
- * meta.id is derived from the subscription, component, dimension value,
- * segment and event id. Tiers, threshold and quantity are on the billable
+ * One message per tier boundary crossed (an event that jumps two tiers
+ * publishes two, in order; to_tier is always next to from_tier), each
+ * published exactly once: its meta.id is derived from the subscription,
+ * component, dimension value, segment, event id and the two tiers. Tiers, threshold and quantity are on the billable
  * scale (quantity minus included units), as in ComponentUsage.
  *
  * @generated from message tally.rating.v1.TierCrossed
@@ -87,8 +87,9 @@ export type TierCrossed = Message<"tally.rating.v1.TierCrossed"> & {
   toTier: number;
 
   /**
-   * Decimal string: the boundary crossed (the up_to of the tier below the
-   * crossing); for a multi-tier jump, the one nearest to_tier.
+   * Decimal string: the boundary crossed (the up_to of the lower of the two
+   * tiers). An event that jumps several tiers publishes one TierCrossed per
+   * boundary, in order.
    *
    * @generated from field: string threshold = 8;
    */
