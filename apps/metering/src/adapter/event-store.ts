@@ -1,0 +1,128 @@
+import type { PoolClient } from "pg";
+import type { EventContent } from "../domain/content-hash";
+import type { RollupDelta, UniqueValue } from "../domain/rollup";
+import type { ValidEvent } from "../domain/usage-event";
+import type { Queryable } from "./queryable";
+import { insertUniqueValuesSql, rollupRows, uniqueValueRows, upsertRollupsSql } from "./rollup-store";
+
+/** The rollups of the events being inserted, computed as if all of them will be. */
+export interface OptimisticRollups {
+  rollups: readonly RollupDelta[];
+  uniqueValues: readonly UniqueValue[];
+}
+
+/**
+ * Inserts events in one statement, skipping ids already taken, and returns how many it inserted.
+ * A concurrent transaction inserting the same id makes this one wait for its outcome: if it
+ * commits, the id is skipped here (and looked up as a duplicate or conflict); if it rolls back,
+ * the id is inserted here. So an id is never lost and never taken twice.
+ *
+ * Only the count comes back: when it equals the number of events (the usual case) every one was
+ * inserted, and returning thousands of ids would cost more than the insert's index upkeep.
+ * Otherwise {@link findEvents} tells which ones this transaction inserted.
+ *
+ * `optimistic` rollups are written by the same statement (one round trip less per transaction)
+ * but only if every event was inserted; otherwise they are skipped and the caller writes the
+ * rollups of the events actually accepted. Events, then unique values, then rollups: every
+ * transaction takes its locks in this order, each table's rows sorted.
+ */
+export async function insertEvents(
+  client: Queryable,
+  events: readonly ValidEvent[],
+  recordTime: Date,
+  optimistic: OptimisticRollups = { rollups: [], uniqueValues: [] },
+): Promise<number> {
+  // One JSON document per batch, one row per event: JSON.stringify is a single native call,
+  // where pg would escape every element of seven text arrays in JavaScript. Postgres unpacks it.
+  // jsonb_array_elements keeps the array order, i.e. the sorted order of the ids.
+  const rows: unknown[] = new Array(events.length);
+  // Events without a time share their receive-time Date: format each distinct Date once.
+  let lastTime: Date | undefined;
+  let lastIso = "";
+  events.forEach((e, i) => {
+    if (e.time !== lastTime) {
+      lastTime = e.time;
+      lastIso = e.time.toISOString();
+    }
+    rows[i] = [e.id, e.customerId, e.eventType, lastIso, e.timeGiven, e.properties, e.content.hash];
+  });
+  const allInserted = `(SELECT inserted FROM counted) = $5`;
+  const { rows: result } = await client.query<{ inserted: number }>({
+    name: "metering_insert_events",
+    text: `WITH new_events AS (
+             INSERT INTO events (event_id, customer_id, event_type, event_time, time_given, properties, content_hash, recorded_at)
+             SELECT e->>0, e->>1, e->>2, (e->>3)::timestamptz, (e->>4)::boolean, e->5, decode(e->>6, 'hex'), $2
+             FROM jsonb_array_elements($1::jsonb) AS e
+             ON CONFLICT (event_id) DO NOTHING
+             RETURNING 1),
+           counted AS (SELECT count(*)::int AS inserted FROM new_events),
+           new_values AS (${insertUniqueValuesSql("$3", allInserted)} RETURNING 1),
+           values_done AS (SELECT count(*) AS n FROM new_values),
+           new_rollups AS (${upsertRollupsSql("$4", `${allInserted} AND (SELECT n FROM values_done) >= 0`)})
+           SELECT inserted FROM counted`,
+    values: [JSON.stringify(rows), recordTime.toISOString(), uniqueValueRows(optimistic.uniqueValues), rollupRows(optimistic.rollups), events.length],
+  });
+  return result[0]?.inserted ?? 0;
+}
+
+export interface FoundEvents {
+  /** Ids this transaction inserted. */
+  mine: Set<string>;
+  /** Content of the others, as committed by whoever holds them (absent ids are missing). */
+  stored: Map<string, EventContent>;
+}
+
+/** Looks events up by id inside the current transaction (its own rows have its xid as xmin). */
+export async function findEvents(client: Queryable, ids: readonly string[]): Promise<FoundEvents> {
+  const { rows } = await client.query<{ event_id: string; mine: boolean; hash: string; event_time: Date; time_given: boolean }>({
+    name: "metering_find_events",
+    text: `SELECT event_id, xmin = pg_current_xact_id()::xid AS mine, encode(content_hash, 'hex') AS hash, event_time, time_given
+           FROM events WHERE event_id = ANY($1::text[])`,
+    values: [ids],
+  });
+  const found: FoundEvents = { mine: new Set(), stored: new Map() };
+  for (const r of rows) {
+    if (r.mine) found.mine.add(r.event_id);
+    else found.stored.set(r.event_id, { hash: r.hash, time: r.event_time, timeGiven: r.time_given });
+  }
+  return found;
+}
+
+export interface StoredEvent {
+  id: string;
+  customerId: string;
+  time: Date;
+  recordTime: Date;
+  properties: Record<string, string>;
+}
+
+/**
+ * Streams the stored events of one type with an event time at or after `since`, in pages, for
+ * a new meter's backfill. Uses a cursor inside the caller's transaction, so it reads one
+ * consistent snapshot however many pages there are.
+ */
+export async function scanEventsOfType(
+  client: PoolClient,
+  eventType: string,
+  since: Date,
+  pageSize: number,
+  onPage: (events: StoredEvent[]) => Promise<void> | void,
+): Promise<void> {
+  await client.query(
+    `DECLARE metering_backfill NO SCROLL CURSOR FOR
+       SELECT event_id, customer_id, event_time, recorded_at, properties FROM events
+       WHERE event_type = $1 AND event_time >= $2`,
+    [eventType, since],
+  );
+  try {
+    for (;;) {
+      const { rows } = await client.query<{ event_id: string; customer_id: string; event_time: Date; recorded_at: Date; properties: Record<string, string> }>(
+        `FETCH ${Math.floor(pageSize)} FROM metering_backfill`,
+      );
+      if (rows.length === 0) break;
+      await onPage(rows.map((r) => ({ id: r.event_id, customerId: r.customer_id, time: r.event_time, recordTime: r.recorded_at, properties: r.properties })));
+    }
+  } finally {
+    await client.query(`CLOSE metering_backfill`);
+  }
+}

@@ -1,0 +1,78 @@
+import { toWire } from "@tally/pricing";
+import type { RollupDelta, UniqueValue } from "../domain/rollup";
+import type { Queryable } from "./queryable";
+
+/**
+ * Adds deltas to the rollups in one statement. Rows arrive sorted (RollupAccumulator), so two
+ * transactions updating overlapping rows lock them in the same order and cannot deadlock.
+ */
+/** Rollup deltas as one JSON document, one row per delta, in their (sorted) order. */
+export function rollupRows(deltas: readonly RollupDelta[]): string {
+  return JSON.stringify(
+    deltas.map((d) => [
+      d.meterKey,
+      d.customerId,
+      d.bucketStart.toISOString(),
+      d.groupKey,
+      d.eventCount,
+      d.valueSum ? toWire(d.valueSum) : null,
+      d.valueMax ? toWire(d.valueMax) : null,
+      d.latest ? d.latest.time.toISOString() : null,
+      d.latest ? d.latest.recordTime.toISOString() : null,
+      d.latest ? d.latest.eventId : null,
+      d.latest ? toWire(d.latest.value) : null,
+    ]),
+  );
+}
+
+export function uniqueValueRows(values: readonly UniqueValue[]): string {
+  return JSON.stringify(values.map((v) => [v.meterKey, v.customerId, v.bucketStart.toISOString(), v.groupKey, v.value]));
+}
+
+// (event time, record time, event id) of the new reading beats the stored one; ids compare
+// byte-wise (the column is COLLATE "C"), exactly like compareCodePoints in TypeScript.
+const LATER = `(excluded.latest_time, excluded.latest_recorded_at, excluded.latest_event_id) > (r.latest_time, r.latest_recorded_at, r.latest_event_id)`;
+
+/**
+ * Adds the deltas in `rows` (a jsonb parameter of {@link rollupRows}) to the rollups, where
+ * `condition` holds. Shared by {@link upsertRollups} and the ingest statement in event-store.ts.
+ */
+export function upsertRollupsSql(rows: string, condition = "true"): string {
+  return `INSERT INTO usage_rollup AS r (meter_key, customer_id, bucket_start, group_hash, group_key, event_count, value_sum, value_max,
+             latest_time, latest_recorded_at, latest_event_id, latest_value)
+           SELECT e->>0, e->>1, (e->>2)::timestamptz, sha256(convert_to(e->>3, 'UTF8')), (e->>3)::jsonb, (e->>4)::bigint,
+                  (e->>5)::numeric, (e->>6)::numeric, (e->>7)::timestamptz, (e->>8)::timestamptz, e->>9, (e->>10)::numeric
+           FROM jsonb_array_elements(${rows}::jsonb) AS e
+           WHERE ${condition}
+           ON CONFLICT (meter_key, customer_id, bucket_start, group_hash) DO UPDATE SET
+             event_count = r.event_count + excluded.event_count,
+             value_sum = r.value_sum + excluded.value_sum,
+             value_max = greatest(r.value_max, excluded.value_max),
+             latest_time = CASE WHEN ${LATER} THEN excluded.latest_time ELSE r.latest_time END,
+             latest_recorded_at = CASE WHEN ${LATER} THEN excluded.latest_recorded_at ELSE r.latest_recorded_at END,
+             latest_value = CASE WHEN ${LATER} THEN excluded.latest_value ELSE r.latest_value END,
+             latest_event_id = CASE WHEN ${LATER} THEN excluded.latest_event_id ELSE r.latest_event_id END`;
+}
+
+/** Same for UNIQUE_COUNT values (rows of {@link uniqueValueRows}). */
+export function insertUniqueValuesSql(rows: string, condition = "true"): string {
+  return `INSERT INTO usage_unique_values (meter_key, customer_id, bucket_start, group_hash, value_hash, group_key, value)
+           SELECT e->>0, e->>1, (e->>2)::timestamptz, sha256(convert_to(e->>3, 'UTF8')), sha256(convert_to(e->>4, 'UTF8')), (e->>3)::jsonb, e->>4
+           FROM jsonb_array_elements(${rows}::jsonb) AS e
+           WHERE ${condition}
+           ON CONFLICT DO NOTHING`;
+}
+
+/**
+ * Adds deltas to the rollups in one statement. Rows arrive sorted (RollupAccumulator), so two
+ * transactions updating overlapping rows lock them in the same order and cannot deadlock.
+ */
+export async function upsertRollups(client: Queryable, deltas: readonly RollupDelta[]): Promise<void> {
+  if (deltas.length === 0) return;
+  await client.query({ name: "metering_upsert_rollups", text: upsertRollupsSql("$1"), values: [rollupRows(deltas)] });
+}
+
+export async function insertUniqueValues(client: Queryable, values: readonly UniqueValue[]): Promise<void> {
+  if (values.length === 0) return;
+  await client.query({ name: "metering_insert_unique_values", text: insertUniqueValuesSql("$1"), values: [uniqueValueRows(values)] });
+}

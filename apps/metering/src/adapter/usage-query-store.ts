@@ -1,0 +1,85 @@
+import type { MeterSpec } from "../domain/meter";
+import type { UsageQuery } from "../domain/usage-query";
+import type { Queryable } from "./queryable";
+
+export interface UsageRowResult {
+  windowStart: Date;
+  windowEnd: Date;
+  /** The query's group_by properties with this row's values. */
+  group: Record<string, string>;
+  /** Aggregated value as Postgres prints it (not yet canonical). */
+  value: string;
+}
+
+/**
+ * Aggregates a meter's rollups for one customer over [from, to). Buckets are one minute of
+ * event time and `from`/`to` are whole minutes, so the answer is exact. Windows:
+ * NONE is the whole range; HOUR is whole UTC hours; DAY is the local calendar day in the query's
+ * zone (date_trunc with a zone handles 23- and 25-hour days; the day's end is the next local
+ * midnight, found as the truncation of start + 26 h). Each aggregation re-aggregates its own
+ * way: COUNT/SUM add, MAX takes the max, LATEST the value at the greatest (time, record time,
+ * id), UNIQUE_COUNT counts distinct values over the whole window.
+ */
+export async function queryUsage(db: Queryable, query: UsageQuery, meter: MeterSpec): Promise<UsageRowResult[]> {
+  const params: unknown[] = [meter.key, query.customerId, query.from, query.to];
+  let window: string;
+  let windowEnd: string;
+  switch (query.windowSize) {
+    case "none":
+      window = `$3::timestamptz`;
+      windowEnd = `$4::timestamptz`;
+      break;
+    case "hour":
+      window = `date_trunc('hour', bucket_start, 'UTC')`;
+      windowEnd = `w + interval '1 hour'`;
+      break;
+    case "day":
+      params.push(query.timeZone);
+      window = `date_trunc('day', bucket_start, $5)`;
+      windowEnd = `date_trunc('day', w + interval '26 hours', $5)`;
+      break;
+  }
+  // Group values come from the rollup's group_key, a JSON array in the meter's group_by order.
+  const groups = query.groupBy.map((property, i) => ({ property, column: `g${i}`, index: meter.groupBy.indexOf(property) }));
+  const groupSelect = groups.map((g) => `, group_key ->> ${g.index} AS ${g.column}`).join("");
+  const groupBy = ["w", ...groups.map((g) => g.column)].join(", ");
+  const orderBy = ["w", ...groups.map((g) => `${g.column} COLLATE "C"`)].join(", ");
+
+  let table = "usage_rollup";
+  let aggregate: string;
+  switch (meter.aggregation) {
+    case "count":
+      aggregate = `sum(event_count)`;
+      break;
+    case "sum":
+      aggregate = `sum(value_sum)`;
+      break;
+    case "max":
+      aggregate = `max(value_max)`;
+      break;
+    case "latest":
+      aggregate = `(array_agg(latest_value ORDER BY latest_time DESC, latest_recorded_at DESC, latest_event_id DESC))[1]`;
+      break;
+    case "unique_count":
+      table = "usage_unique_values";
+      aggregate = `count(DISTINCT value_hash)`;
+      break;
+  }
+  const { rows } = await db.query<Record<string, unknown> & { window_start: Date; window_end: Date; value: string }>(
+    `SELECT greatest(w, $3::timestamptz) AS window_start, least(${windowEnd}, $4::timestamptz) AS window_end, value${groups.map((g) => `, ${g.column}`).join("")}
+     FROM (
+       SELECT ${window} AS w${groupSelect}, (${aggregate})::text AS value
+       FROM ${table}
+       WHERE meter_key = $1 AND customer_id = $2 AND bucket_start >= $3 AND bucket_start < $4
+       GROUP BY ${groupBy}
+     ) t
+     ORDER BY ${orderBy}`,
+    params,
+  );
+  return rows.map((row) => ({
+    windowStart: row.window_start,
+    windowEnd: row.window_end,
+    group: Object.fromEntries(groups.map((g) => [g.property, String(row[g.column] ?? "")])),
+    value: row.value,
+  }));
+}

@@ -1,0 +1,99 @@
+import { create, equals, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { metering } from "@tally/contracts";
+import { Decimal } from "@tally/pricing";
+import type { ValidEvent } from "../domain/usage-event";
+import { encodeUsageRecorded } from "./usage-recorded-encoder";
+import { aggregationToProto } from "./proto-meter";
+
+const RECORD_TIME = new Date("2026-03-15T12:00:01Z");
+
+function event(overrides: Partial<ValidEvent> = {}): ValidEvent {
+  return {
+    id: "evt_1",
+    customerId: "cust_1",
+    eventType: "llm.completion",
+    time: new Date("2026-03-15T12:00:00.123Z"),
+    timeGiven: true,
+    properties: { tokens: "1532", model: "gpt-4o" },
+    content: { hash: "00", time: new Date("2026-03-15T12:00:00.123Z"), timeGiven: true },
+    readings: [
+      { meterKey: "llm_tokens", aggregation: "sum", value: "1532", decimal: new Decimal(1532), groupBy: ["model", "region"], groupValues: ["gpt-4o", ""] },
+      { meterKey: "llm_calls", aggregation: "count", value: "1", decimal: undefined, groupBy: [], groupValues: [] },
+    ],
+    ...overrides,
+  };
+}
+
+/** What protobuf-es makes of the same data: the reference the hand-written encoder must match. */
+function reference(meta: { id: string; time: Date }, events: ValidEvent[], recordTime: Date) {
+  return create(metering.UsageRecordedSchema, {
+    meta: { id: meta.id, source: "tally.metering", subject: "tally.metering.v1.usage.recorded", time: timestampFromDate(meta.time) },
+    events: events.map((e) => ({
+      id: e.id,
+      customerId: e.customerId,
+      eventType: e.eventType,
+      time: timestampFromDate(e.time),
+      properties: { ...e.properties },
+      recordTime: timestampFromDate(recordTime),
+      readings: e.readings.map((r) => ({
+        meterKey: r.meterKey,
+        aggregation: aggregationToProto(r.aggregation),
+        value: r.value,
+        group: Object.fromEntries(r.groupBy.map((g, i) => [g, r.groupValues[i]!])),
+      })),
+    })),
+  });
+}
+
+function roundTrip(events: ValidEvent[], recordTime = RECORD_TIME, time = new Date("2026-03-15T12:00:02.5Z")) {
+  const meta = { id: "usage:7b0c", source: "tally.metering", subject: "tally.metering.v1.usage.recorded", time };
+  const bytes = encodeUsageRecorded(meta, events, recordTime);
+  const decoded = fromBinary(metering.UsageRecordedSchema, bytes);
+  const expected = reference(meta, events, recordTime);
+  return { bytes, decoded, expected };
+}
+
+describe("encodeUsageRecorded", () => {
+  it("decodes, with protobuf-es, to exactly what create() builds", () => {
+    const { decoded, expected } = roundTrip([event(), event({ id: "evt_2", readings: [], properties: {} })]);
+    expect(equals(metering.UsageRecordedSchema, decoded, expected)).toBe(true);
+  });
+
+  it("produces the same bytes as toBinary for the same field order", () => {
+    const { bytes, expected } = roundTrip([event()]);
+    expect(Buffer.from(bytes).equals(Buffer.from(toBinary(metering.UsageRecordedSchema, expected)))).toBe(true);
+  });
+
+  it.each([
+    ["non-ASCII strings (2-, 3- and 4-byte UTF-8)", event({ id: "é-€-😀", customerId: "客户", properties: { "modèle": "🤖".repeat(100), tokens: "1" } })],
+    ["long strings (multi-byte length varints)", event({ id: "x".repeat(255), properties: { note: "y".repeat(512) } })],
+    ["whole-second times (nanos omitted)", event({ time: new Date("2026-03-15T12:00:00Z") })],
+    ["times before 1970 (negative int64 seconds)", event({ time: new Date("1969-12-31T23:59:58.5Z") })],
+    ["the epoch itself (empty Timestamp)", event({ time: new Date(0) })],
+    ["every aggregation", event({ readings: (["count", "sum", "max", "unique_count", "latest"] as const).map((a) => ({ meterKey: `m_${a}`, aggregation: a, value: "7", decimal: undefined, groupBy: ["model"], groupValues: ["x"] })) })],
+  ])("round-trips %s", (_, e) => {
+    const { decoded, expected } = roundTrip([e]);
+    expect(equals(metering.UsageRecordedSchema, decoded, expected)).toBe(true);
+  });
+
+  it("handles 1,000 events with a large message length", () => {
+    const events = Array.from({ length: 1000 }, (_, i) => event({ id: `evt_${i}` }));
+    const { bytes, decoded, expected } = roundTrip(events);
+    expect(bytes.length).toBeGreaterThan(100_000);
+    expect(decoded.events).toHaveLength(1000);
+    expect(equals(metering.UsageRecordedSchema, decoded, expected)).toBe(true);
+  });
+});
+
+describe("encodeUsageRecorded's knowledge of the schema", () => {
+  // The encoder writes these fields and no others: adding a field to events.proto fails here
+  // until the encoder (and the reference above) write it too.
+  it.each([
+    [metering.UsageRecordedSchema, ["meta", "events"]],
+    [metering.RecordedEventSchema, ["id", "customer_id", "event_type", "time", "properties", "record_time", "readings"]],
+    [metering.MeterReadingSchema, ["meter_key", "aggregation", "value", "group"]],
+  ] as const)("%# has exactly the encoded fields", (schema, names) => {
+    expect(schema.fields.map((f) => f.name)).toEqual(names);
+  });
+});

@@ -1,0 +1,127 @@
+import { contentHash, type EventContent } from "./content-hash";
+import { LIMITS } from "./limits";
+import type { Meter } from "./meter";
+import { readEvent } from "./reading";
+import { fitsLength, hasNul } from "./text";
+import { describeTimestamp, timestampToDate } from "./timestamp";
+import type { UsageEventInput, ValidEvent } from "./usage-event";
+import { quote, ViolationList, type Violation } from "./violation";
+
+/** What validating an event depends on besides the event. */
+export interface EventValidationContext {
+  /** When the event was received: the default event time and the reference for the time window. */
+  receivedAt: Date;
+  /** How far back an event time may lie (METERING_BACKFILL_DAYS). */
+  backfillMs: number;
+  /** Active meters reading this event type; empty when none does. */
+  metersFor(eventType: string): readonly Meter[];
+}
+
+export type CheckedEvent =
+  | { kind: "valid"; event: ValidEvent }
+  | {
+      kind: "rejected";
+      violations: Violation[];
+      /** The id when it is well-formed: a retry of a stored event is still recognised. */
+      id: string | undefined;
+      /** The content when it can be compared with a stored event. */
+      content: EventContent | undefined;
+    };
+
+/**
+ * Validates one event, collecting every problem, each naming its field under `path`
+ * ("event" for Record, "events[3]" for RecordBatch), and computes its meter readings.
+ * Pure: the meters and the clock come from `ctx`.
+ */
+export function validateEvent(input: UsageEventInput, path: string, ctx: EventValidationContext): CheckedEvent {
+  // Field names (`${path}.id`…) are built only when a violation needs one: this runs per event.
+  const v = new ViolationList();
+  const idOk = checkText(v, path, "id", input.id, LIMITS.maxIdLength);
+  checkText(v, path, "customer_id", input.customerId, LIMITS.maxCustomerIdLength);
+  const typeOk = checkText(v, path, "event_type", input.eventType, LIMITS.maxEventTypeLength);
+
+  let time: Date | undefined = ctx.receivedAt;
+  const timeGiven = input.time !== undefined;
+  if (input.time) {
+    time = timestampToDate(input.time);
+    if (!time) {
+      v.add(`${path}.time`, "invalid_timestamp", `time ${describeTimestamp(input.time)} is not a valid timestamp`);
+    } else if (time.getTime() > ctx.receivedAt.getTime() + LIMITS.futureToleranceMs) {
+      v.add(`${path}.time`, "in_future", `time ${time.toISOString()} is more than 5 minutes in the future`);
+    } else if (time.getTime() < ctx.receivedAt.getTime() - ctx.backfillMs) {
+      const days = Math.round(ctx.backfillMs / 86_400_000);
+      v.add(`${path}.time`, "too_old", `time ${time.toISOString()} is older than the ${days}-day backfill window`);
+    }
+  }
+
+  const propertiesOk = checkProperties(v, path, input.properties);
+
+  let event: ValidEvent | undefined;
+  if (typeOk) {
+    const meters = ctx.metersFor(input.eventType);
+    if (meters.length === 0) {
+      v.add(`${path}.event_type`, "unknown_event_type", `no active meter reads event type ${quote(input.eventType)}`);
+    } else if (propertiesOk) {
+      const { readings, violations } = readEvent(input.properties, meters, path);
+      for (const violation of violations) v.add(violation.field, violation.code, violation.message);
+      if (v.empty && time) {
+        event = {
+          id: input.id,
+          customerId: input.customerId,
+          eventType: input.eventType,
+          time,
+          timeGiven,
+          properties: input.properties,
+          content: { hash: contentHash(input.customerId, input.eventType, input.properties), time, timeGiven },
+          readings,
+        };
+      }
+    }
+  }
+  if (event) return { kind: "valid", event };
+  return {
+    kind: "rejected",
+    violations: v.all,
+    id: idOk ? input.id : undefined,
+    content: time ? { hash: contentHash(input.customerId, input.eventType, input.properties), time, timeGiven } : undefined,
+  };
+}
+
+function checkText(v: ViolationList, path: string, name: string, value: string, max: number): boolean {
+  if (value === "") {
+    v.add(`${path}.${name}`, "required", `${name} is required`);
+    return false;
+  }
+  if (!fitsLength(value, max)) {
+    v.add(`${path}.${name}`, "too_long", `${name} ${quote(value)} is longer than ${max} characters`);
+    return false;
+  }
+  if (hasNul(value)) {
+    v.add(`${path}.${name}`, "invalid_character", `${name} contains a NUL character`);
+    return false;
+  }
+  return true;
+}
+
+function checkProperties(v: ViolationList, path: string, properties: Readonly<Record<string, string>>): boolean {
+  const before = v.all.length;
+  let count = 0;
+  for (const _ in properties) count++;
+  if (count > LIMITS.maxProperties) {
+    v.add(`${path}.properties`, "too_many", `event has ${count} properties, at most ${LIMITS.maxProperties} are allowed`);
+  }
+  for (const key in properties) {
+    const value = properties[key]!;
+    if (key === "") v.add(`${path}.properties[]`, "required", "property keys must not be empty");
+    else if (!fitsLength(key, LIMITS.maxPropertyKeyLength)) {
+      v.add(`${path}.properties[${key}]`, "too_long", `property key ${quote(key)} is longer than ${LIMITS.maxPropertyKeyLength} characters`);
+    } else if (hasNul(key)) v.add(`${path}.properties[${key}]`, "invalid_character", "property key contains a NUL character");
+    else if (key.startsWith(LIMITS.reservedPropertyPrefix) && !LIMITS.knownReservedProperties.includes(key)) {
+      v.add(`${path}.properties[${key}]`, "reserved", `property keys starting with "${LIMITS.reservedPropertyPrefix}" are reserved; ${quote(key)} is not one Tally knows`);
+    }
+    if (!fitsLength(value, LIMITS.maxPropertyValueLength)) {
+      v.add(`${path}.properties[${key}]`, "too_long", `property ${quote(key)} is longer than ${LIMITS.maxPropertyValueLength} characters`);
+    } else if (hasNul(value)) v.add(`${path}.properties[${key}]`, "invalid_character", `property ${quote(key)} contains a NUL character`);
+  }
+  return v.all.length === before;
+}

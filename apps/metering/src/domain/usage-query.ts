@@ -1,0 +1,123 @@
+import { DAY_MS, HOUR_MS, LIMITS, MINUTE_MS } from "./limits";
+import type { MeterSpec } from "./meter";
+import { describeTimestamp, timestampToDate, type TimestampInput } from "./timestamp";
+import { quote, ViolationList, type Violation } from "./violation";
+
+export type WindowSize = "none" | "hour" | "day";
+
+/** A QueryUsage request as received; `windowSize` is undefined for an unknown enum value. */
+export interface UsageQueryInput {
+  customerId: string;
+  meterKey: string;
+  from: TimestampInput | undefined;
+  to: TimestampInput | undefined;
+  windowSize: WindowSize | undefined;
+  timeZone: string;
+  groupBy: readonly string[];
+}
+
+/** A validated query: [from, to) on whole minutes, the unit rollups are kept in. */
+export interface UsageQuery {
+  customerId: string;
+  meterKey: string;
+  from: Date;
+  to: Date;
+  windowSize: WindowSize;
+  /** IANA zone DAY windows follow; "UTC" otherwise. */
+  timeZone: string;
+  groupBy: string[];
+}
+
+export type UsageQueryValidation = { ok: true; query: UsageQuery } | { ok: false; violations: Violation[] };
+
+/**
+ * Validates a usage query. `from` and `to` must fall on whole minutes because usage is
+ * pre-aggregated in one-minute buckets: a range cutting a bucket could not be answered exactly.
+ * An omitted `to` is the end of the current minute, so that it includes `now`.
+ */
+export function validateUsageQuery(input: UsageQueryInput, now: Date): UsageQueryValidation {
+  const v = new ViolationList();
+  if (input.customerId === "") v.add("customer_id", "required", "customer_id is required");
+  if (input.meterKey === "") v.add("meter_key", "required", "meter_key is required");
+  const from = input.from ? wholeMinute(v, "from", input.from) : undefined;
+  if (!input.from) v.add("from", "required", "from is required");
+  const to = input.to ? wholeMinute(v, "to", input.to) : new Date((Math.floor(now.getTime() / MINUTE_MS) + 1) * MINUTE_MS);
+  if (from && to && to.getTime() <= from.getTime()) {
+    v.add("to", "out_of_range", `to ${to.toISOString()} must be after from ${from.toISOString()}`);
+  }
+  const windowSize = input.windowSize;
+  if (windowSize === undefined) v.add("window_size", "invalid_value", "window_size must be NONE, HOUR or DAY");
+  const timeZone = windowSize === "day" ? input.timeZone || "UTC" : "UTC";
+  if (windowSize === "day" && !isKnownTimeZone(timeZone)) {
+    v.add("time_zone", "unknown_time_zone", `time_zone ${quote(timeZone)} is not an IANA time zone (e.g. "Europe/Paris")`);
+  }
+  if (from && to && windowSize && to > from) {
+    const windows = windowCount(from, to, windowSize);
+    if (windows > LIMITS.maxQueryWindows) {
+      v.add("to", "out_of_range", `the range spans ${windows} ${windowSize} windows, at most ${LIMITS.maxQueryWindows} are allowed`);
+    }
+  }
+  const seen = new Set<string>();
+  input.groupBy.forEach((property, i) => {
+    if (property === "") v.add(`group_by[${i}]`, "required", "group_by entries must not be empty");
+    if (seen.has(property)) v.add(`group_by[${i}]`, "duplicate", `group_by lists ${quote(property)} twice`);
+    seen.add(property);
+  });
+  if (!v.empty || !from || !to || !windowSize) return { ok: false, violations: v.all };
+  return {
+    ok: true,
+    query: { customerId: input.customerId, meterKey: input.meterKey, from, to, windowSize, timeZone, groupBy: [...input.groupBy] },
+  };
+}
+
+/** The query's group_by must be a subset of the meter's. */
+export function checkQueryGroupBy(query: UsageQuery, meter: MeterSpec): Violation[] {
+  const v = new ViolationList();
+  query.groupBy.forEach((property, i) => {
+    if (!meter.groupBy.includes(property)) {
+      v.add(`group_by[${i}]`, "unknown_reference", `meter ${quote(meter.key)} does not group by ${quote(property)}`);
+    }
+  });
+  return v.all;
+}
+
+function wholeMinute(v: ViolationList, field: string, ts: TimestampInput): Date | undefined {
+  const date = timestampToDate(ts);
+  if (!date) {
+    v.add(field, "invalid_timestamp", `${field} ${describeTimestamp(ts)} is not a valid timestamp`);
+    return undefined;
+  }
+  if (ts.nanos !== 0 || ts.seconds % 60n !== 0n) {
+    v.add(field, "not_whole_minute", `${field} ${date.toISOString()} must be on a whole minute (usage is kept per minute)`);
+    return undefined;
+  }
+  return date;
+}
+
+/** Windows in [from, to): exact for NONE and HOUR, an upper bound for DAY (days may be 23–25 h). */
+export function windowCount(from: Date, to: Date, size: WindowSize): number {
+  switch (size) {
+    case "none":
+      return 1;
+    case "hour":
+      return Math.floor((to.getTime() - 1) / HOUR_MS) - Math.floor(from.getTime() / HOUR_MS) + 1;
+    case "day":
+      return Math.ceil((to.getTime() - from.getTime()) / DAY_MS) + 1;
+  }
+}
+
+const knownZones = new Map<string, boolean>();
+
+export function isKnownTimeZone(zone: string): boolean {
+  let known = knownZones.get(zone);
+  if (known === undefined) {
+    try {
+      new Intl.DateTimeFormat("en-US", { timeZone: zone });
+      known = true;
+    } catch {
+      known = false;
+    }
+    if (knownZones.size < 1_000) knownZones.set(zone, known);
+  }
+  return known;
+}

@@ -1,0 +1,47 @@
+import * as path from "node:path";
+import { metering } from "@tally/contracts";
+import { readMigrations, serviceRegistration, type ServiceDefinition } from "@tally/platform";
+import { backfillMs, loadMeteringSettings, type MeteringSettings } from "./metering-settings";
+import { createMeterHandlers, METER_SCOPES } from "./rpc/meter-handlers";
+import { IngestService } from "./service/ingest-service";
+import { MeterCatalog } from "./service/meter-catalog";
+import { MeterService } from "./service/meter-service";
+import { QueryService } from "./service/query-service";
+
+/** `apps/metering/migrations`, the same depth from `src/` and `dist/`. */
+export const MIGRATIONS_DIR = path.resolve(__dirname, "../migrations");
+
+/**
+ * The metering service: ingest, meters and usage queries on tally.metering.v1.Meter.
+ * `settings` overrides the environment (tests, benchmarks); otherwise METERING_* variables
+ * are read when the service is built.
+ */
+export function createMeteringService(settings?: Partial<MeteringSettings>): ServiceDefinition {
+  return {
+    name: "metering",
+    migrations: readMigrations(MIGRATIONS_DIR),
+    build({ pool, clock, logger }) {
+      const resolved = { ...loadMeteringSettings(), ...settings };
+      const catalog = new MeterCatalog();
+      const ingest = new IngestService({
+        pool,
+        clock,
+        logger,
+        catalog,
+        backfillMs: backfillMs(resolved),
+        maxEventsPerFlush: resolved.maxEventsPerTransaction,
+        maxConcurrentFlushes: resolved.concurrentTransactions,
+      });
+      const meters = new MeterService({ pool, clock, backfillMs: backfillMs(resolved) });
+      const query = new QueryService({ pool, clock });
+      return {
+        services: [serviceRegistration({ service: metering.Meter, handlers: createMeterHandlers({ ingest, meters, query }), scopes: METER_SCOPES })],
+        reflectionProtos: ["tally/metering/v1/meter.proto"],
+        // The server has drained by now; this only waits for group commits still running.
+        stop: () => ingest.drain(),
+      };
+    },
+  };
+}
+
+export const meteringService: ServiceDefinition = createMeteringService();

@@ -1,0 +1,30 @@
+import { int, loadConfig } from "@tally/platform";
+import { DAY_MS, LIMITS } from "./domain/limits";
+
+/**
+ * Metering's own settings, on top of the platform's ServiceConfig. Validated at start like
+ * every variable: a bad value stops the service with a message naming it.
+ */
+export interface MeteringSettings {
+  /** METERING_BACKFILL_DAYS: oldest event time accepted, in days before now (default 35). */
+  backfillDays: number;
+  /** METERING_MAX_EVENTS_PER_TRANSACTION: group commit size (default 10,000). */
+  maxEventsPerTransaction: number;
+  /** METERING_CONCURRENT_TRANSACTIONS: group commits running at once (default 2). */
+  concurrentTransactions: number;
+}
+
+export function loadMeteringSettings(env: Record<string, string | undefined> = process.env): MeteringSettings {
+  return loadConfig(
+    {
+      backfillDays: int("METERING_BACKFILL_DAYS", LIMITS.defaultBackfillDays, { min: 1, max: LIMITS.maxBackfillDays }),
+      maxEventsPerTransaction: int("METERING_MAX_EVENTS_PER_TRANSACTION", 10_000, { min: 1, max: 50_000 }),
+      concurrentTransactions: int("METERING_CONCURRENT_TRANSACTIONS", 2, { min: 1, max: 16 }),
+    },
+    env,
+  );
+}
+
+export function backfillMs(settings: MeteringSettings): number {
+  return settings.backfillDays * DAY_MS;
+}

@@ -1,0 +1,43 @@
+import type { Clock, Pool } from "@tally/platform";
+import { pgErrorCode } from "@tally/platform";
+import { Decimal, toWire } from "@tally/pricing";
+import { findMeter } from "../adapter/meter-store";
+import { queryUsage } from "../adapter/usage-query-store";
+import { invalidArgument, MeterNotFoundError } from "../domain/errors";
+import { checkQueryGroupBy, validateUsageQuery, type UsageQueryInput } from "../domain/usage-query";
+import { quote } from "../domain/violation";
+
+export interface UsageRow {
+  windowStart: Date;
+  windowEnd: Date;
+  group: Record<string, string>;
+  /** Canonical decimal string. */
+  value: string;
+}
+
+const PG_INVALID_PARAMETER_VALUE = "22023";
+
+/** QueryUsage: exact aggregates of one meter for one customer, from the per-minute rollups. */
+export class QueryService {
+  constructor(private readonly options: { pool: Pool; clock: Clock }) {}
+
+  async query(input: UsageQueryInput): Promise<UsageRow[]> {
+    const validation = validateUsageQuery(input, this.options.clock.now());
+    if (!validation.ok) throw invalidArgument(validation.violations);
+    const { query } = validation;
+    const meter = await findMeter(this.options.pool, query.meterKey);
+    if (!meter) throw new MeterNotFoundError(query.meterKey);
+    const groupProblems = checkQueryGroupBy(query, meter);
+    if (groupProblems.length > 0) throw invalidArgument(groupProblems);
+    try {
+      const rows = await queryUsage(this.options.pool, query, meter);
+      return rows.map((row) => ({ ...row, value: toWire(new Decimal(row.value)) }));
+    } catch (err) {
+      // Postgres's zone database may lack a zone the JavaScript runtime knows.
+      if (pgErrorCode(err) === PG_INVALID_PARAMETER_VALUE && query.windowSize === "day") {
+        throw invalidArgument([{ field: "time_zone", code: "unknown_time_zone", message: `time_zone ${quote(query.timeZone)} is not known to storage` }]);
+      }
+      throw err;
+    }
+  }
+}
