@@ -60,9 +60,12 @@ describe("a usage event from Meter.Record to an updated tier", () => {
       }),
     );
     await stack.rater.createSubscription({ customerId, planKey: "pro", startTime: { seconds: BigInt(Math.floor(Date.now() / 1000) - 3600) } });
-    await stack.limiter.setLimit({
-      limit: { scope: { case: "customerId", value: customerId }, meterKey: "tokens", kind: limits.LimitKind.HARD_CAP, measure: limits.LimitMeasure.UNITS, value: "5000" },
-    });
+    // Limits learns the customer from rating's subscription.changed event: a limit on them waits for it.
+    await eventually(() =>
+      stack.limiter.setLimit({
+        limit: { scope: { case: "customerId", value: customerId }, meterKey: "tokens", kind: limits.LimitKind.HARD_CAP, measure: limits.LimitMeasure.UNITS, value: "5000" },
+      }),
+    );
   });
 
   afterAll(async () => {
