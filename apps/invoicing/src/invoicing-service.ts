@@ -9,5 +9,5 @@ import type { ServiceDefinition } from "@tally/platform";
 export const invoicingService: ServiceDefinition = {
   name: "invoicing",
   migrations: [],
-  build: () => ({ services: [], reflectionProtos: [] }),
+  build: () => ({ services: [] }),
 };

@@ -9,5 +9,5 @@ import type { ServiceDefinition } from "@tally/platform";
 export const paymentsService: ServiceDefinition = {
   name: "payments",
   migrations: [],
-  build: () => ({ services: [], reflectionProtos: [] }),
+  build: () => ({ services: [] }),
 };

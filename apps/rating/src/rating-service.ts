@@ -69,7 +69,6 @@ export function createRatingService(options?: Partial<RatingOptions>, onBuilt?: 
       let advancing: Promise<unknown> = Promise.resolve();
       return {
         services: [serviceRegistration({ service: rating.Rating, handlers: ratingHandlers(plans, subscriptions, reader), scopes: RATING_SCOPES })],
-        reflectionProtos: ["tally/rating/v1/rating.proto"],
         async start() {
           consumers.push(
             await startConsumer({

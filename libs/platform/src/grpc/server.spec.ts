@@ -2,6 +2,8 @@ import * as path from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { ConnectError, Code as ConnectCode } from "@connectrpc/connect";
+import { fromBinary } from "@bufbuild/protobuf";
+import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import { common, metering } from "@tally/contracts";
 import { createLogger } from "../logging/logger";
 import { InvalidArgumentError } from "../errors/errors";
@@ -48,7 +50,6 @@ describe("gRPC server", () => {
       ],
       apiKeys: parseApiKeys(TEST_API_KEYS),
       logger: createLogger({}, "silent"),
-      reflectionProtos: ["tally/metering/v1/meter.proto"],
     });
     // A client generated at run time from the .proto files, as another team would.
     const definition = protoLoader.loadSync("tally/metering/v1/meter.proto", { includeDirs: [DEFAULT_PROTO_ROOT], enums: String });
@@ -125,19 +126,38 @@ describe("gRPC server", () => {
     expect(await checkHealth(server.address)).toBe("SERVING");
   });
 
-  it("lists its services through grpc.reflection.v1", async () => {
+  it("serves grpc.reflection.v1 with the real .proto files and their imports", async () => {
     const reflectionProto = path.join(path.dirname(require.resolve("@grpc/reflection/package.json")), "build/proto/grpc/reflection/v1/reflection.proto");
     const def = protoLoader.loadSync(reflectionProto);
     const Reflection = (grpc.loadPackageDefinition(def) as any).grpc.reflection.v1.ServerReflection as grpc.ServiceClientConstructor;
     const reflection = new Reflection(server.address, grpc.credentials.createInsecure()) as any;
-    const stream = reflection.ServerReflectionInfo();
-    const response = await new Promise<any>((resolve, reject) => {
-      stream.on("data", resolve);
-      stream.on("error", reject);
-      stream.write({ listServices: "" });
-    });
-    stream.end();
-    reflection.close();
-    expect(response.listServicesResponse.service.map((s: { name: string }) => s.name)).toContain("tally.metering.v1.Meter");
+    const ask = (request: object) =>
+      new Promise<any>((resolve, reject) => {
+        const stream = reflection.ServerReflectionInfo();
+        stream.on("data", (response: unknown) => {
+          resolve(response);
+          stream.end();
+        });
+        stream.on("error", reject);
+        stream.write(request);
+      });
+    try {
+      const listed = await ask({ listServices: "" });
+      expect(listed.listServicesResponse.service.map((s: { name: string }) => s.name)).toEqual(["tally.metering.v1.Meter"]);
+
+      const found = await ask({ fileContainingSymbol: "tally.metering.v1.Meter" });
+      const files = found.fileDescriptorResponse.fileDescriptorProto.map((bytes: Buffer) => fromBinary(FileDescriptorProtoSchema, bytes));
+      expect(files[0].name).toBe("tally/metering/v1/meter.proto");
+      expect(files[0].service.map((s: { name: string }) => s.name)).toEqual(["Meter"]);
+      // Every import comes along, so a client can resolve every type.
+      const names = files.map((f: { name: string }) => f.name);
+      for (const file of files) for (const dependency of file.dependency) expect(names).toContain(dependency);
+      expect(names).toContain("google/protobuf/timestamp.proto");
+
+      const missing = await ask({ fileContainingSymbol: "tally.nope.v1.Nothing" });
+      expect(missing.errorResponse.errorCode).toBe(grpc.status.NOT_FOUND);
+    } finally {
+      reflection.close();
+    }
   });
 });

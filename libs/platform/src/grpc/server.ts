@@ -1,7 +1,5 @@
 import * as path from "node:path";
 import * as grpc from "@grpc/grpc-js";
-import * as protoLoader from "@grpc/proto-loader";
-import { ReflectionService } from "@grpc/reflection";
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
 import { HealthImplementation } from "grpc-health-check";
 import { ConnectError } from "@connectrpc/connect";
@@ -11,6 +9,7 @@ import type { ApiKeys, Scope } from "./api-keys";
 import type { CallContext } from "./call-context";
 import { grpcServiceDefinition, type ServiceHandlers } from "./service-definition";
 import { encodeStatusDetails } from "./status-details";
+import { addReflection } from "./reflection";
 
 /** A service, its handlers and the scope each rpc requires (every rpc must say). */
 export interface ServiceRegistration<S extends GenService<GenServiceMethods>> {
@@ -32,9 +31,6 @@ export interface GrpcServerOptions {
   services: AnyRegistration[];
   apiKeys: ApiKeys;
   logger: Logger;
-  /** .proto files (relative to the proto root) served by reflection. */
-  reflectionProtos: string[];
-  protoRoot?: string;
 }
 
 export interface RunningGrpcServer {
@@ -45,7 +41,7 @@ export interface RunningGrpcServer {
   shutdown(graceMs?: number): Promise<void>;
 }
 
-/** Repository `proto/` folder; the same depth from `src/` and `dist/`. */
+/** Repository `proto/` folder (for clients loading the .proto files); the same depth from `src/` and `dist/`. */
 export const DEFAULT_PROTO_ROOT = path.resolve(__dirname, "../../../../proto");
 
 /**
@@ -64,11 +60,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
     server.addService(grpcServiceDefinition(registration.service), implementation(registration, options));
     health.setStatus(registration.service.typeName, "SERVING");
   }
-  if (options.reflectionProtos.length > 0) {
-    const protoRoot = options.protoRoot ?? process.env.PROTO_ROOT ?? DEFAULT_PROTO_ROOT;
-    const definition = protoLoader.loadSync(options.reflectionProtos, { includeDirs: [protoRoot] });
-    new ReflectionService(definition).addToServer(server);
-  }
+  addReflection(server, options.services.map((registration) => registration.service));
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(options.address, grpc.ServerCredentials.createInsecure(), (err, bound) =>
       err ? reject(err) : resolve(bound),

@@ -23,7 +23,6 @@ export interface ServiceDeps {
 /** What a service gives back: its rpcs, plus anything it runs in the background (consumers). */
 export interface ServiceParts {
   services: ServiceRegistration<GenService<GenServiceMethods>>[];
-  reflectionProtos: string[];
   /** Started after migrations, before the server accepts calls. */
   start?(): Promise<void>;
   /** Stopped after the server has drained, before the outbox's last flush. */
@@ -79,7 +78,6 @@ export async function startService(
       services: parts.services,
       apiKeys: config.apiKeys,
       logger,
-      reflectionProtos: parts.reflectionProtos,
     });
     logger.info("service listening", { address: server.address });
     let stopping: Promise<void> | undefined;
