@@ -1,7 +1,8 @@
 import { ZERO, type Decimal } from "../decimal";
-import type { DraftAmount, LineDraft, ModelPricer } from "../model-pricer";
-import type { Tier, TierCrossing, TierPosition } from "../types";
-import { TierTable } from "./tier-table";
+import type { DraftAmount, LineDraft } from "../model-pricer";
+import type { Tier } from "../types";
+import type { TierTable } from "./tier-table";
+import { TieredPricer } from "./tiered-pricer";
 
 /**
  * Graduated tiers: each unit is priced at the tier it falls in, and each tier's flat amount is
@@ -13,12 +14,12 @@ import { TierTable } from "./tier-table";
  * charged for tiers before t, plus t's flat amount) is precomputed, so a lookup is one search,
  * one subtraction, one multiplication and one addition.
  */
-export class GraduatedPricer implements ModelPricer {
-  private readonly table: TierTable;
+export class GraduatedPricer extends TieredPricer {
   private readonly entry: readonly Decimal[];
 
   constructor(tiers: readonly Tier[]) {
-    const table = new TierTable(tiers);
+    super(tiers);
+    const table = this.table;
     const entry: Decimal[] = [];
     let completed = ZERO; // amount at the upper bound of the previous tier
     for (let i = 0; i <= table.last; i++) {
@@ -28,26 +29,10 @@ export class GraduatedPricer implements ModelPricer {
         completed = completed.plus(upper.minus(table.lowerOf(i)).times(table.unitOf(i))).plus(table.flatOf(i));
       }
     }
-    this.table = table;
     this.entry = entry;
   }
 
-  amount(quantity: Decimal): Decimal {
-    if (quantity.isZero()) return ZERO;
-    return this.amountIn(this.table.indexOf(quantity), quantity);
-  }
-
-  increment(from: Decimal, to: Decimal): Decimal {
-    if (from.isZero()) return this.amount(to);
-    if (to.isZero()) return this.amount(from).neg();
-    const a = this.table.indexOf(from);
-    const b = this.table.indexOf(to);
-    // Same tier (the common case on every event): only the units between, at that tier's price.
-    if (a === b) return to.minus(from).times(this.table.unitOf(a));
-    return this.amountIn(b, to).minus(this.amountIn(a, from));
-  }
-
-  total(quantity: Decimal): DraftAmount {
+  override total(quantity: Decimal): DraftAmount {
     const t = this.table;
     if (quantity.isZero()) {
       return { amount: ZERO, lines: [tierLine(t, 0, ZERO, ZERO)] };
@@ -64,15 +49,7 @@ export class GraduatedPricer implements ModelPricer {
     return { amount, lines };
   }
 
-  position(quantity: Decimal): TierPosition {
-    return this.table.position(quantity);
-  }
-
-  crossings(from: Decimal, to: Decimal): TierCrossing[] {
-    return this.table.crossings(from, to);
-  }
-
-  private amountIn(index: number, quantity: Decimal): Decimal {
+  protected amountIn(index: number, quantity: Decimal): Decimal {
     return quantity.minus(this.table.lowerOf(index)).times(this.table.unitOf(index)).plus(this.entry[index] as Decimal);
   }
 }

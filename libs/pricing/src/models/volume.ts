@@ -1,7 +1,6 @@
 import { ZERO, type Decimal } from "../decimal";
-import type { DraftAmount, LineDraft, ModelPricer } from "../model-pricer";
-import type { Tier, TierCrossing, TierPosition } from "../types";
-import { TierTable } from "./tier-table";
+import type { DraftAmount, LineDraft } from "../model-pricer";
+import { TieredPricer } from "./tiered-pricer";
 
 /**
  * Volume tiers: ALL units are priced at the tier the total falls in, plus that tier's flat amount:
@@ -11,29 +10,8 @@ import { TierTable } from "./tier-table";
  *
  * At zero usage no tier applies and the amount is 0 (a flat first tier is not charged).
  */
-export class VolumePricer implements ModelPricer {
-  private readonly table: TierTable;
-
-  constructor(tiers: readonly Tier[]) {
-    this.table = new TierTable(tiers);
-  }
-
-  amount(quantity: Decimal): Decimal {
-    if (quantity.isZero()) return ZERO;
-    return this.amountIn(this.table.indexOf(quantity), quantity);
-  }
-
-  increment(from: Decimal, to: Decimal): Decimal {
-    if (from.isZero()) return this.amount(to);
-    if (to.isZero()) return this.amount(from).neg();
-    const a = this.table.indexOf(from);
-    const b = this.table.indexOf(to);
-    if (a === b) return to.minus(from).times(this.table.unitOf(a));
-    // Tier change: every unit is repriced, so this is the full difference of the two totals.
-    return this.amountIn(b, to).minus(this.amountIn(a, from));
-  }
-
-  total(quantity: Decimal): DraftAmount {
+export class VolumePricer extends TieredPricer {
+  override total(quantity: Decimal): DraftAmount {
     const t = this.table;
     const index = t.indexOf(quantity);
     const flat = quantity.isZero() ? ZERO : t.flatOf(index);
@@ -53,15 +31,8 @@ export class VolumePricer implements ModelPricer {
     return { amount: subtotal, lines: [line] };
   }
 
-  position(quantity: Decimal): TierPosition {
-    return this.table.position(quantity);
-  }
-
-  crossings(from: Decimal, to: Decimal): TierCrossing[] {
-    return this.table.crossings(from, to);
-  }
-
-  private amountIn(index: number, quantity: Decimal): Decimal {
+  // A tier change reprices every unit, so increments across tiers are the full difference of totals.
+  protected amountIn(index: number, quantity: Decimal): Decimal {
     return quantity.times(this.table.unitOf(index)).plus(this.table.flatOf(index));
   }
 }
