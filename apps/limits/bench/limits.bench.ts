@@ -8,13 +8,15 @@
  * prefix), seeds a plan, CUSTOMERS (200) subscriptions with rated usage and a
  * plan-wide hard cap through rating's events and the API, then drives Check
  * over real gRPC with a grpc-js client (proto-loader on the .proto) running
- * in a worker thread, and prints p50/p99/max latency and the achieved rate.
+ * in a worker thread, and prints p50/p99/max latency and the achieved rate,
+ * then the same load against a do-nothing grpc-js handler (the ceiling).
  * Exits by itself.
  */
 import * as os from "node:os";
 import * as path from "node:path";
 import { Worker } from "node:worker_threads";
 import * as grpc from "@grpc/grpc-js";
+import * as protoLoader from "@grpc/proto-loader";
 import { startService } from "@tally/platform";
 import { createTestEnvironment, TEST_KEYS } from "@tally/platform/testing";
 import { limitsService } from "../src/limits-service";
@@ -49,6 +51,31 @@ function unary(fn: (req: object, md: grpc.Metadata, opts: grpc.CallOptions, cb: 
   return new Promise<{ allowed: boolean }>((resolve, reject) => fn(req, md, {}, (err, res) => (err ? reject(err) : resolve(res))));
 }
 
+/**
+ * The same load against a grpc-js server on the same .proto whose Check does
+ * nothing: the ceiling of this client, transport and machine (at its current
+ * load) that no Check implementation can beat.
+ */
+async function doNothingServer(): Promise<{ address: string; stop: () => void }> {
+  const definition = protoLoader.loadSync("tally/limits/v1/limits.proto", { includeDirs: [path.resolve(__dirname, "../../../proto")] });
+  const pkg = grpc.loadPackageDefinition(definition) as unknown as { tally: { limits: { v1: { Limits: grpc.ServiceClientConstructor } } } };
+  const server = new grpc.Server();
+  server.addService(pkg.tally.limits.v1.Limits.service, {
+    check: (_call: unknown, callback: grpc.sendUnaryData<object>) => callback(null, { allowed: true }),
+  });
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  return { address: `127.0.0.1:${port}`, stop: () => server.forceShutdown() };
+}
+
+function report(label: string, r: LoadResult): void {
+  process.stdout.write(
+    `  ${label.padEnd(22)} sent ${r.sent}  ok ${r.ok} (allowed ${r.allowed})  errors ${r.errors}  achieved ${r.rate.toFixed(0)}/s  ` +
+      `p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  max ${r.max.toFixed(2)} ms\n`,
+  );
+}
+
 async function main(): Promise<void> {
   const env = await createTestEnvironment();
   const running = await startService(limitsService, env.config("limits", { LOG_LEVEL: "warn" }));
@@ -75,11 +102,15 @@ async function main(): Promise<void> {
     for (const reserve of [false, true]) {
       const spec = { address: running.address, apiKey: TEST_KEYS.all, customers, rate: RATE, reserve };
       await inWorker({ ...spec, seconds: WARMUP_SECONDS });
-      const r = await inWorker({ ...spec, seconds: SECONDS });
-      process.stdout.write(
-        `  reserve=${String(reserve).padEnd(5)}  sent ${r.sent}  ok ${r.ok} (allowed ${r.allowed})  errors ${r.errors}  achieved ${r.rate.toFixed(0)}/s  ` +
-          `p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  max ${r.max.toFixed(2)} ms\n`,
-      );
+      report(`reserve=${String(reserve)}`, await inWorker({ ...spec, seconds: SECONDS }));
+    }
+    const nothing = await doNothingServer();
+    try {
+      const spec = { address: nothing.address, apiKey: TEST_KEYS.all, customers, rate: RATE, reserve: false };
+      await inWorker({ ...spec, seconds: WARMUP_SECONDS });
+      report("do-nothing handler", await inWorker({ ...spec, seconds: SECONDS }));
+    } finally {
+      nothing.stop();
     }
     process.stdout.write(`  load average after: ${os.loadavg()[0]!.toFixed(2)}\n`);
   } finally {

@@ -4,7 +4,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import fc from "fast-check";
 import { create } from "@bufbuild/protobuf";
 import { limits as pb, rating } from "@tally/contracts";
-import { startService, type RunningService } from "@tally/platform";
+import { createPool, startService, type RunningService } from "@tally/platform";
 import { createTestClient, createTestEnvironment, ManualClock, TEST_KEYS, type TestClient, type TestEnvironment } from "@tally/platform/testing";
 import { Decimal } from "@tally/pricing";
 import { createLimitsApp, limitsService, type LimitsApp } from "./limits-service";
@@ -12,7 +12,7 @@ import { eventually, RatingEvents } from "./test-support/rating-events";
 
 const JAN = { periodStart: "2026-01-01T00:00:00Z", periodEnd: "2026-02-01T00:00:00Z" };
 const FEB = { periodStart: "2026-02-01T00:00:00Z", periodEnd: "2026-03-01T00:00:00Z" };
-const CUSTOMERS = ["c-cap", "c-race", "c-idem", "c-settle", "c-alert", "c-credit", "c-prepaid", "c-plan", "c-neg", "c-spend"];
+const CUSTOMERS = ["c-cap", "c-race", "c-idem", "c-settle", "c-alert", "c-credit", "c-prepaid", "c-plan", "c-neg", "c-spend", "c-cache"];
 
 describe("limits service (real Postgres, NATS and gRPC)", () => {
   let env: TestEnvironment;
@@ -184,6 +184,57 @@ describe("limits service (real Postgres, NATS and gRPC)", () => {
       expect(err.rawMessage).toContain("page_token");
       expect(err.rawMessage).toContain("page_size");
       expect((await rpcError(client.deleteLimit({ id: "lim_nope" }))).code).toBe(Code.NotFound);
+    });
+  });
+
+  describe("plain Check's position cache", () => {
+    it("a plain Check may answer from a position up to maxAgeMs old; a reserving Check always decides on Postgres", async () => {
+      await capUnits("c-cache", "tokens", "10");
+      expect((await client.check({ customerId: "c-cache", meterKey: "tokens", quantity: "10" })).allowed).toBe(true);
+      // Another instance (own pool, own cache) holds 8 units: this instance is not told.
+      const otherPool = createPool(running.deps.config.databaseUrl, "limits", { max: 2 });
+      try {
+        const other = createLimitsApp({ ...running.deps, pool: otherPool });
+        expect((await other.checks.check({ customerId: "c-cache", meterKey: "tokens", quantity: "8", reserve: true, reservationTtlMs: undefined, idempotencyKey: "" })).allowed).toBe(true);
+      } finally {
+        await otherPool.end();
+      }
+      // Within the bound (the clock has not moved) the advisory answer is the cached one…
+      expect((await client.check({ customerId: "c-cache", meterKey: "tokens", quantity: "10" })).allowed).toBe(true);
+      // …a reserving Check never uses it: no overshoot.
+      const reserving = await client.check({ customerId: "c-cache", meterKey: "tokens", quantity: "10", reserve: true });
+      expect(reserving.allowed).toBe(false);
+      expect(reserving.reason).toBe(pb.DenyReason.HARD_CAP_EXCEEDED);
+      expect(reserving.reserved).toBe("8");
+      // Once maxAgeMs old, the position is read again.
+      clock.advance(100);
+      const plain = await client.check({ customerId: "c-cache", meterKey: "tokens", quantity: "3" });
+      expect(plain.allowed).toBe(false);
+      expect(plain.reserved).toBe("8");
+    });
+    it("a Check priced by a SPEND limit reads its position and the meter's quantities in one statement", async () => {
+      const spendCap = () =>
+        client.setLimit({
+          limit: { scope: { case: "customerId", value: "c-cache" }, meterKey: "tokens", kind: pb.LimitKind.HARD_CAP, measure: pb.LimitMeasure.SPEND, value: "1000", currency: "USD" },
+        });
+      const { limit } = await spendCap();
+      await client.check({ customerId: "c-cache", meterKey: "tokens", quantity: "1" }); // the plan's pricers, once
+      await client.setLimit({ limit: { ...limit!, value: "999" } }); // a limit write: cached positions are dropped
+      const pool = running.deps.pool;
+      const query = pool.query.bind(pool);
+      let statements = 0;
+      pool.query = ((...args: Parameters<typeof query>) => {
+        statements++;
+        return query(...args);
+      }) as typeof pool.query;
+      try {
+        const r = await client.check({ customerId: "c-cache", meterKey: "tokens", quantity: "100" });
+        expect(r.cost).toBe("1"); // 100 × 0.01
+        expect(statements).toBe(1);
+      } finally {
+        pool.query = query;
+        await client.deleteLimit({ id: limit!.id });
+      }
     });
   });
 

@@ -33,6 +33,8 @@ export function createLimitsApp(deps: ServiceDeps): LimitsApp {
 }
 
 const SWEEP_INTERVAL_MS = 1_000;
+/** Half the cache's refreshAfterMs: a position in use is re-read 50–75 ms after its read, before maxAgeMs (100). */
+const POSITION_REFRESH_INTERVAL_MS = 25;
 
 export const limitsService: ServiceDefinition = {
   name: "limits",
@@ -41,10 +43,10 @@ export const limitsService: ServiceDefinition = {
     const app = createLimitsApp(deps);
     let consumer: RunningConsumer | undefined;
     let timer: NodeJS.Timeout | undefined;
+    let refreshTimer: NodeJS.Timeout | undefined;
     let sweeping: Promise<void> | undefined;
     return {
       services: [serviceRegistration({ service: pb.Limits, handlers: createLimitsHandlers(app), scopes: LIMITS_SCOPES })],
-      reflectionProtos: ["tally/limits/v1/limits.proto"],
       async start() {
         consumer = await startConsumer({
           bus: deps.bus,
@@ -64,9 +66,15 @@ export const limitsService: ServiceDefinition = {
             .finally(() => (sweeping = undefined));
         }, SWEEP_INTERVAL_MS);
         timer.unref();
+        // Keeps plain Checks' positions in use fresh before they age out (one statement per 500 positions).
+        refreshTimer = setInterval(() => {
+          app.checks.positions.refresh().catch((err: unknown) => deps.logger.warn("limits position refresh failed", { err }));
+        }, POSITION_REFRESH_INTERVAL_MS);
+        refreshTimer.unref();
       },
       async stop() {
         if (timer) clearInterval(timer);
+        if (refreshTimer) clearInterval(refreshTimer);
         await sweeping;
         await consumer?.stop();
       },

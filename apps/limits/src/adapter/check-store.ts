@@ -17,6 +17,11 @@ export interface CheckContext {
   balance: Decimal;
   /** The stored answer of an earlier Check with the same idempotency key, if any. */
   previous: unknown;
+  /**
+   * The meter's segment quantity per component and dimension value, read only
+   * when a cost is needed (prepaid credits or a SPEND limit among the candidates).
+   */
+  segments?: Map<string, Map<string, Decimal>>;
 }
 
 /**
@@ -73,7 +78,18 @@ function contextFromRow(r: Record<string, unknown>): CheckContext {
     holds: { units: d("held_units"), meterCost: d("held_meter_cost"), totalCost: d("held_total_cost") },
     balance: d("balance"),
     previous: r.previous ?? undefined,
+    segments: r.segments ? segmentsFromRow(r.segments as [string, string, string][]) : undefined,
   };
+}
+
+function segmentsFromRow(rows: readonly [string, string, string][]): Map<string, Map<string, Decimal>> {
+  const out = new Map<string, Map<string, Decimal>>();
+  for (const [component, value, quantity] of rows) {
+    const byValue = out.get(component) ?? new Map<string, Decimal>();
+    byValue.set(value, new Decimal(quantity));
+    out.set(component, byValue);
+  }
+  return out;
 }
 
 /** What a fast-path reservation decided on. */
@@ -85,16 +101,25 @@ export interface SeenPosition {
   bounds: HoldBounds;
 }
 
-/** Many unlocked reads in one statement (check_position_many), in input order. */
+/**
+ * Up to this many reads go through check_position_few (planned once per
+ * session); larger batches through check_position_many (planned per call,
+ * which pays off for them). Measured: 5 reads 0.5–0.6 ms vs 1.5 ms, 50 reads
+ * 2.8–3.0 ms vs 2.0 ms.
+ */
+const FEW = 16;
+
+/** Many unlocked reads in one statement (check_position_few or _many), in input order. */
 export async function readCheckContexts(
   db: Queryable,
   reqs: readonly { customerId: string; meterKey: string; idempotencyKey: string }[],
   now: Date,
   since: Date,
 ): Promise<CheckContext[]> {
+  const few = reqs.length <= FEW;
   const { rows } = await db.query<Record<string, unknown>>({
-    name: "limits-check-position-many",
-    text: "SELECT * FROM check_position_many($1, $2, $3, $4, $5)",
+    name: few ? "limits-check-position-few" : "limits-check-position-many",
+    text: few ? "SELECT * FROM check_position_few($1, $2, $3, $4, $5)" : "SELECT * FROM check_position_many($1, $2, $3, $4, $5)",
     values: [reqs.map((r) => r.customerId), reqs.map((r) => r.meterKey), reqs.map((r) => r.idempotencyKey), now, since],
   });
   const out: CheckContext[] = new Array<CheckContext>(reqs.length);

@@ -18,6 +18,7 @@ import type { StoredGrant } from "../adapter/credit-store";
 import { CreditLedger, grantStatus, type Movement } from "../domain/credit-ledger";
 import { validateGrant, type GrantInput } from "../domain/grant-validation";
 import { newId } from "../domain/ids";
+import { positionVersions } from "./position-cache";
 import { RULES } from "../domain/rules";
 import type { CreditGrant, GrantStatus, LedgerEntry } from "../domain/types";
 import { creditsDepletedMessage, creditsGrantedMessage } from "./events";
@@ -61,6 +62,7 @@ export class CreditService {
       .update(JSON.stringify([valid.currency, valid.amount.toFixed(), valid.credits, valid.creditRate, valid.priority,
         input.effectiveTime?.toISOString() ?? "", valid.expireTime?.toISOString() ?? "", valid.description]))
       .digest("hex");
+    const changed = () => positionVersions(this.pool).changed(valid.customerId);
     return withTransaction(this.pool, async (client) => {
       await customers.lockCustomer(client, valid.customerId);
       const existing = await credits.findGrantByKey(client, valid.customerId, valid.idempotencyKey);
@@ -88,7 +90,7 @@ export class CreditService {
       const status = grantStatus(state);
       await enqueue(client, [creditsGrantedMessage(grant, status, now)]);
       return { grant: { ...grant, remaining: state.remaining, credited: state.credited }, status };
-    });
+    }).finally(changed);
   }
 
   async voidGrant(grantId: string, reason: string): Promise<{ grant: CreditGrant; status: GrantStatus }> {
@@ -106,7 +108,7 @@ export class CreditService {
         if (state.closed === "voided") return [];
         return ledger.void(grantId, `void:${grantId}`);
       }, { grantId, time: now, reason });
-    });
+    }).finally(() => positionVersions(this.pool).changed(found.customerId));
     const after = (await credits.findGrant(this.pool, grantId))!;
     return { grant: after, status: grantStatus(credits.toGrantState(after)) };
   }
@@ -163,7 +165,7 @@ export class CreditService {
 
   async setPrepaidOnly(customerId: string, prepaidOnly: boolean): Promise<{ customerId: string; prepaidOnly: boolean }> {
     if (customerId === "") throw new InvalidArgumentError({ field: "customer_id", message: "is required" });
-    await customers.setPrepaidOnly(this.pool, customerId, prepaidOnly);
+    await customers.setPrepaidOnly(this.pool, customerId, prepaidOnly).finally(() => positionVersions(this.pool).changed(customerId));
     return { customerId, prepaidOnly };
   }
 
@@ -213,7 +215,7 @@ export class CreditService {
     const now = this.clock.now();
     const due = await credits.customersDueForCatchUp(this.pool, now, limit);
     for (const customerId of due) {
-      await withTransaction(this.pool, (client) => this.inLedger(client, customerId, now, () => []));
+      await withTransaction(this.pool, (client) => this.inLedger(client, customerId, now, () => [])).finally(() => positionVersions(this.pool).changed(customerId));
     }
     return due.length;
   }

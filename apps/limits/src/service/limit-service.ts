@@ -2,6 +2,7 @@ import { AlreadyExistsError, InvalidArgumentError, NotFoundError, PG_UNIQUE_VIOL
 import * as customers from "../adapter/customer-store";
 import * as limitStore from "../adapter/limit-store";
 import { newId } from "../domain/ids";
+import { positionVersions } from "./position-cache";
 import { compareLimits, resolveEffectiveLimits } from "../domain/limit-resolution";
 import { validateLimit, type LimitInput } from "../domain/limit-validation";
 import type { Limit, LimitScope } from "../domain/types";
@@ -22,6 +23,8 @@ export class LimitService {
         throw new AlreadyExistsError("another limit already has this (scope, meter_key, measure, kind)", "limit_conflict");
       }
       throw err;
+    } finally {
+      positionVersions(this.pool).changed();
     }
   }
 
@@ -34,7 +37,8 @@ export class LimitService {
 
   async delete(id: string): Promise<void> {
     if (id === "") throw new InvalidArgumentError({ field: "id", message: "is required" });
-    if (!(await limitStore.deleteLimit(this.pool, id))) throw new NotFoundError("limit", id, "limit_not_found");
+    const deleted = await limitStore.deleteLimit(this.pool, id).finally(() => positionVersions(this.pool).changed());
+    if (!deleted) throw new NotFoundError("limit", id, "limit_not_found");
   }
 
   private async scopeCurrency(scope: LimitScope): Promise<string | null> {

@@ -11,6 +11,7 @@ import { settleCommitted } from "../domain/reservation-settlement";
 import { applyRunningAmount, meterUnits } from "../domain/running-amount";
 import type { AlertService } from "./alert-service";
 import type { CreditService, SpendChange } from "./credit-service";
+import { positionVersions } from "./position-cache";
 
 /** All of rating's subjects: limits' consumer filter; subjects not listed below are skipped. */
 export const RATING_SUBJECTS = "tally.rating.v1.>";
@@ -50,7 +51,7 @@ export class UsageProjector {
 
   async applyPlanPublished(event: rating.PlanPublished): Promise<void> {
     if (!event.plan) return;
-    await customers.savePlan(this.pool, planFromWire(event.plan));
+    await customers.savePlan(this.pool, planFromWire(event.plan)).finally(() => positionVersions(this.pool).changed());
   }
 
   async applySubscriptionChanged(event: rating.SubscriptionChanged): Promise<void> {
@@ -59,7 +60,7 @@ export class UsageProjector {
       this.logger.warn("subscription change without customer, status or period ignored", { id: event.meta?.id });
       return;
     }
-    await customers.applySubscription(this.pool, snapshot);
+    await customers.applySubscription(this.pool, snapshot).finally(() => positionVersions(this.pool).changed(snapshot.customerId));
   }
 
   async applyUsageRated(event: rating.UsageRated): Promise<void> {
@@ -73,6 +74,9 @@ export class UsageProjector {
     const now = this.clock.now();
     await withTransaction(this.pool, async (client) => {
       for (const customerId of [...byCustomer.keys()].sort()) await this.applyCustomer(client, customerId, byCustomer.get(customerId)!, now);
+    }).finally(() => {
+      const versions = positionVersions(this.pool);
+      for (const customerId of byCustomer.keys()) versions.changed(customerId);
     });
   }
 

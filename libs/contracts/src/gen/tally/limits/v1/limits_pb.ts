@@ -897,6 +897,14 @@ export const Limits: GenService<{
    * SPEND and credits it is the marginal cost, priced with the customer's
    * plan given the usage so far (tiers respected). A denial holds nothing.
    *
+   * Staleness: without `reserve` the answer is advisory and may be computed
+   * from a position (usage, holds, limits, credits) the serving instance read
+   * up to 100 ms earlier; writes made through the same instance are always
+   * seen. Usage itself arrives through the event pipeline (metering → rating
+   * → limits) and is never more current than that. With `reserve` the
+   * decision is always made on Postgres under the (customer, meter, period)
+   * row lock: reservations never overshoot a HARD_CAP or the credits.
+   *
    * Scope: `ingest`.
    * Fails with INVALID_ARGUMENT for an empty customer_id, an unknown
    * meter_key, a malformed or negative quantity, or a reservation_ttl
