@@ -12,6 +12,8 @@
  *      RecordBatch (5,000 events per call), i.e. through the real ingest path.
  * Durable means committed in Postgres (synchronous_commit on) before the response.
  */
+import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { Worker } from "node:worker_threads";
 import { startService } from "@tally/platform";
@@ -77,6 +79,51 @@ async function adminCall(address: string, method: string, request: unknown): Pro
   }
 }
 
+/**
+ * CPU time so far (ms) of this process (server main thread and the load worker together), of
+ * the Postgres backends serving this benchmark's database and of nats-server: CPU per event is
+ * far less sensitive than events/s to other work on the machine.
+ */
+interface CpuSnapshot {
+  node: number;
+  /** Per backend pid: backends may come and go during a phase. */
+  postgres: Map<number, number>;
+  nats: number;
+}
+
+const TICK_MS = 1000 / 100; // USER_HZ
+
+function procCpuMs(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * TICK_MS; // utime, stime
+  } catch {
+    return 0; // gone, or no /proc
+  }
+}
+
+async function cpuSnapshot(pool: { query(sql: string): Promise<{ rows: { pid: number }[] }> }): Promise<CpuSnapshot> {
+  const { rows } = await pool.query("SELECT pid FROM pg_stat_activity WHERE datname = current_database()");
+  let nats = 0;
+  try {
+    for (const pid of fs.readdirSync("/proc").filter((d) => /^[0-9]+$/.test(d))) {
+      if (fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "nats-server") nats += procCpuMs(Number(pid));
+    }
+  } catch {
+    // no /proc
+  }
+  const usage = process.cpuUsage();
+  return { node: (usage.user + usage.system) / 1000, postgres: new Map(rows.map((r) => [r.pid, procCpuMs(r.pid)])), nats };
+}
+
+function cpuPerEvent(before: CpuSnapshot, after: CpuSnapshot, events: number): string {
+  let postgres = 0;
+  for (const [pid, ms] of after.postgres) postgres += ms - (before.postgres.get(pid) ?? 0);
+  const us = (ms: number) => fmt((ms * 1000) / Math.max(1, events), 1);
+  return `CPU per event: node (server + load worker) ${us(after.node - before.node)} µs, postgres backends ${us(postgres)} µs, nats-server ${us(after.nats - before.nats)} µs`;
+}
+
 function check(label: string, r: LoadResult): void {
   if (r.errors > 0) console.error(`  ! ${label}: ${r.errors} failed calls, first: ${r.firstError}`);
 }
@@ -96,13 +143,16 @@ async function main(): Promise<void> {
 
     const common = { apiKey: TEST_KEYS.ingest, concurrency: CONCURRENCY, eventType: EVENT_TYPE };
     if (PROFILE === "batch" || PROFILE === "unary") {
+      const cpuBefore = await cpuSnapshot(pool);
       const r = await load.run(
         PROFILE === "batch"
           ? { kind: "batch", address: service.address, seconds: PHASE_SECONDS, batchSize: BATCH_SIZE, idPrefix: "p", ...common }
           : { kind: "unary", address: service.address, seconds: PHASE_SECONDS, idPrefix: "p", ...common },
       );
       const s = stats(r);
+      const cpuAfter = await cpuSnapshot(pool);
       process.stdout.write(`${PROFILE}: ${fmt(s.perSecond)} events/s, ${fmt(s.callsPerSecond)} calls/s, p50 ${fmt(s.p50, 1)} ms, p99 ${fmt(s.p99, 1)} ms, errors ${r.errors}\n`);
+      process.stdout.write(`${cpuPerEvent(cpuBefore, cpuAfter, r.events)}\n`);
       return;
     }
     log(`warming up (${WARMUP_SECONDS}s per target)…`);
@@ -118,8 +168,12 @@ async function main(): Promise<void> {
     check("unary metering", unaryMetering);
 
     log(`RecordBatch of ${BATCH_SIZE}, ${CONCURRENCY} callers, ${PHASE_SECONDS}s each…`);
+    const ceilingCpuBefore = await cpuSnapshot(pool);
     const batchCeiling = await load.run({ kind: "batch", address: ceiling.address, seconds: PHASE_SECONDS, batchSize: BATCH_SIZE, idPrefix: "cb", ...common });
+    const ceilingCpu = cpuPerEvent(ceilingCpuBefore, await cpuSnapshot(pool), batchCeiling.events);
+    const cpuBefore = await cpuSnapshot(pool);
     const batchMetering = await load.run({ kind: "batch", address: service.address, seconds: PHASE_SECONDS, batchSize: BATCH_SIZE, idPrefix: "mb", ...common });
+    const batchCpu = cpuPerEvent(cpuBefore, await cpuSnapshot(pool), batchMetering.events);
     check("batch ceiling", batchCeiling);
     check("batch metering", batchMetering);
     const outboxAfterBatch = Number((await pool.query("SELECT count(*) AS n FROM outbox")).rows[0].n);
@@ -205,6 +259,7 @@ async function main(): Promise<void> {
       "",
       `unary:  ${fmt(unaryMetering.accepted)} accepted / ${fmt(unaryMetering.calls)} calls, ${unaryMetering.errors} errors`,
       `batch:  ${fmt(batchMetering.accepted)} accepted events / ${fmt(batchMetering.events)} sent, ${batchMetering.errors} errors; outbox rows not yet published right after the phase: ${fmt(outboxAfterBatch)}`,
+      `        ${batchCpu}; ceiling phase: ${ceilingCpu.replace("CPU per event: ", "")}; load average ${os.loadavg().map((l) => fmt(l, 2)).join(" ")}`,
       `seed:   ${fmt(seed.accepted)} events for cust_month over 30 days via RecordBatch(${fmt(SEED_BATCH)}) × 4 callers in ${fmt(seed.durationMs / 1000, 1)} s = ${fmt((seed.accepted * 1000) / seed.durationMs)} events/s`,
       `query:  COUNT = ${countRows[0]?.value ?? "?"} (raw events: ${truth.rows[0].n}); SUM over models = ${toWire(sumRows.reduce((s, r) => s.plus(r.value), new Decimal(0)))} (raw: ${truth.rows[0].tokens})`,
       `stored: ${fmt(storedEvents)} events in metering.events`,

@@ -36,7 +36,6 @@ export function createMeteringService(settings?: Partial<MeteringSettings>): Ser
       const query = new QueryService({ pool, clock });
       return {
         services: [serviceRegistration({ service: metering.Meter, handlers: createMeterHandlers({ ingest, meters, query }), scopes: METER_SCOPES })],
-        reflectionProtos: ["tally/metering/v1/meter.proto"],
         // The server has drained by now; this only waits for group commits still running.
         stop: () => ingest.drain(),
       };

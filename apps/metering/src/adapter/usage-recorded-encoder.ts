@@ -55,7 +55,7 @@ const TAG = {
 } as const;
 
 /** UTF-8 length of a string (what Buffer.byteLength computes, without the native call). */
-function utf8Length(s: string): number {
+export function utf8Length(s: string): number {
   let n = s.length;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
@@ -72,7 +72,7 @@ function utf8Length(s: string): number {
   return n;
 }
 
-function varintSize(v: number): number {
+export function varintSize(v: number): number {
   if (v < 0x80) return 1;
   if (v < 0x4000) return 2;
   if (v < 0x200000) return 3;

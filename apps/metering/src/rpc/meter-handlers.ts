@@ -6,6 +6,7 @@ import { LIMITS } from "../domain/limits";
 import type { IngestService } from "../service/ingest-service";
 import type { MeterService } from "../service/meter-service";
 import type { QueryService } from "../service/query-service";
+import { recordBatchResponse } from "./record-batch-response";
 import { eventResultToProto, meterInputFromProto, usageEventFromProto, usageQueryFromProto, usageRowToProto } from "./proto-mapping";
 
 export interface MeteringServices {
@@ -50,18 +51,10 @@ export function createMeterHandlers({ ingest, meters, query }: MeteringServices)
         );
       }
       const outcomes = await ingest.recordBatch(req.events.map(usageEventFromProto));
-      const counts = { accepted: 0, duplicate: 0, conflict: 0, rejected: 0 };
-      const results = outcomes.map((outcome, i) => {
-        counts[outcome.status]++;
-        return eventResultToProto(req.events[i]!.id, outcome);
-      });
-      return {
-        results,
-        acceptedCount: counts.accepted,
-        duplicateCount: counts.duplicate,
-        conflictCount: counts.conflict,
-        rejectedCount: counts.rejected,
-      };
+      return recordBatchResponse(
+        req.events.map((e) => e.id),
+        outcomes,
+      );
     },
 
     async createMeter(req) {

@@ -1,5 +1,5 @@
 import type { Clock, Logger, Pool } from "@tally/platform";
-import { enqueue, TallyError } from "@tally/platform";
+import { enqueue, TallyError, type OutboxMessage } from "@tally/platform";
 import { findEvents, insertEvents, type FoundEvents } from "../adapter/event-store";
 import { usageRecordedMessages } from "../adapter/event-messages";
 import { beginIngestTransaction } from "../adapter/meter-store";
@@ -42,6 +42,8 @@ interface PendingEvent {
  */
 export class IngestService {
   private readonly commits: GroupCommit<PendingEvent, EventOutcome>;
+  /** Resolves when the flush holding the database turn has sent its last write (see flush). */
+  private writeTurn: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: IngestServiceOptions) {
     this.commits = new GroupCommit((items) => this.flush(items), {
@@ -77,6 +79,7 @@ export class IngestService {
       throw new StorageUnavailableError(err);
     }
     let broken = false;
+    let releaseTurn = () => {};
     try {
       const version = await beginIngestTransaction(client);
       await catalog.ensureVersion(client, version);
@@ -92,21 +95,45 @@ export class IngestService {
       // that writes them only if every candidate was indeed inserted.
       const optimistic = new RollupAccumulator();
       for (const event of candidates) optimistic.add(event, recordTime);
+      const rollups = optimistic.rollups();
+      const uniqueValues = optimistic.uniqueValues();
+      // Every event valid and its id's only occurrence: if all get inserted, all are ACCEPTED
+      // and published in request order. Their messages are encoded before taking the turn.
+      const allCandidates = candidates.length === checked.length;
+      const optimisticMessages = allCandidates && candidates.length > 0 ? usageRecordedMessages(validEvents(checked), recordTime) : undefined;
+      // Concurrent flushes overlap their JavaScript work (above) with each other's writes, but
+      // take turns for the writes themselves: they touch the same rollup rows and index pages,
+      // so running them side by side only made the second wait on the first's row locks and
+      // cost Postgres ≈ 10 % more CPU per event (bench: 11.0 → 9.9 µs, events/s +4 %). The
+      // turn passes on just before COMMIT, so the next flush's writes overlap this one's fsync.
+      const previousTurn = this.writeTurn;
+      this.writeTurn = new Promise<void>((resolve) => (releaseTurn = resolve));
+      await previousTurn;
       const insertedCount =
         candidates.length > 0
-          ? await insertEvents(client, candidates, recordTime, { rollups: optimistic.rollups(), uniqueValues: optimistic.uniqueValues() })
+          ? await insertEvents(client, candidates, recordTime, { rollups, uniqueValues })
           : 0;
       const allInserted = insertedCount === candidates.length;
-      // Otherwise the lookup says which ones were ours.
-      let inserted: IdSet | undefined = allInserted ? plan.first : undefined;
-      const lookUp = idsToLookUp(checked, inserted ?? NONE);
-      const found = lookUp.length > 0 ? await findEvents(client, lookUp) : NOTHING_FOUND;
-      inserted ??= found.mine;
-      const outcomes = resolveOutcomes(checked, plan, inserted, found.stored);
-
-      const recorded: ValidEvent[] = [];
-      for (const o of outcomes) if (o.status === "accepted") recorded.push(o.event);
-      if (recorded.length > 0) await enqueue(client, usageRecordedMessages(recorded, recordTime));
+      let outcomes: EventOutcome[];
+      let recorded: ValidEvent[];
+      let messages: OutboxMessage[] | undefined;
+      if (allInserted && allCandidates) {
+        // The usual case: every event valid, its id's only occurrence, and inserted. Nothing
+        // to look up; all ACCEPTED. (Same result as below, without a lookup per event.)
+        recorded = validEvents(checked);
+        outcomes = recorded.map((event): EventOutcome => ({ status: "accepted", event }));
+        messages = optimisticMessages;
+      } else {
+        // Otherwise the lookup says which ones were ours.
+        let inserted: IdSet | undefined = allInserted ? plan.first : undefined;
+        const lookUp = idsToLookUp(checked, inserted ?? NONE);
+        const found = lookUp.length > 0 ? await findEvents(client, lookUp) : NOTHING_FOUND;
+        inserted ??= found.mine;
+        outcomes = resolveOutcomes(checked, plan, inserted, found.stored);
+        recorded = [];
+        for (const o of outcomes) if (o.status === "accepted") recorded.push(o.event);
+      }
+      if (recorded.length > 0) await enqueue(client, messages ?? usageRecordedMessages(recorded, recordTime));
       if (!allInserted && recorded.length > 0) {
         // Some ids were taken already: the rollups of exactly the events accepted.
         const rollups = new RollupAccumulator();
@@ -114,6 +141,7 @@ export class IngestService {
         await insertUniqueValues(client, rollups.uniqueValues());
         await upsertRollups(client, rollups.rollups());
       }
+      releaseTurn();
       await client.query("COMMIT");
       return outcomes;
     } catch (err) {
@@ -124,7 +152,13 @@ export class IngestService {
       logger.error("ingest transaction failed; its events were not recorded", { events: items.length, err });
       throw new StorageUnavailableError(err);
     } finally {
+      releaseTurn();
       client.release(broken);
     }
   }
+}
+
+/** The events of checked events that are all valid (the caller knows). */
+function validEvents(checked: readonly CheckedEvent[]): ValidEvent[] {
+  return checked.map((c) => (c as Extract<CheckedEvent, { kind: "valid" }>).event);
 }

@@ -76,4 +76,13 @@ describe("transactional outbox", () => {
     await relay.stop();
     expect(await streamMessages()).toEqual(expect.arrayContaining(["live", "last"]));
   });
+
+  it("stores many messages (several statements) in order, binary payloads byte for byte", async () => {
+    const payload = (i: number) => Uint8Array.from({ length: 300 }, (_, k) => (i * 31 + k * 7) % 256); // includes 0x00 and 0x5c
+    const messages = Array.from({ length: 250 }, (_, i) => ({ subject: SUBJECT, msgId: `m-many-${i}`, payload: payload(i) }));
+    await withTransaction(pool, (c) => enqueue(c, messages));
+    const { rows } = await pool.query<{ msg_id: string; payload: Buffer }>("SELECT msg_id, payload FROM outbox ORDER BY id");
+    expect(rows.map((r) => r.msg_id)).toEqual(messages.map((m) => m.msgId));
+    rows.forEach((r, i) => expect(r.payload.equals(Buffer.from(payload(i)))).toBe(true));
+  });
 });
