@@ -2,6 +2,9 @@ import { Violations } from "@tally/platform";
 import type { Decimal } from "@tally/pricing";
 import { decimalField } from "./decimal-field";
 import { RULES } from "./rules";
+import type { ValidGrant } from "./types";
+
+export type { ValidGrant };
 
 /** A GrantCredits request as received. */
 export interface GrantInput {
@@ -13,19 +16,6 @@ export interface GrantInput {
   priority: number;
   effectiveTime: Date | undefined;
   expireTime: Date | undefined;
-  idempotencyKey: string;
-  description: string;
-}
-
-export interface ValidGrant {
-  customerId: string;
-  currency: string;
-  amount: Decimal;
-  credits: string;
-  creditRate: string;
-  priority: number;
-  effectiveTime: Date;
-  expireTime: Date | null;
   idempotencyKey: string;
   description: string;
 }

@@ -1,8 +1,7 @@
 import { Violations } from "@tally/platform";
-import type { Decimal } from "@tally/pricing";
 import { decimalField } from "./decimal-field";
 import { RULES } from "./rules";
-import type { AlertThreshold, LimitKind, LimitMeasure, LimitScope } from "./types";
+import type { AlertThreshold, LimitKind, LimitMeasure, LimitScope, ValidLimit } from "./types";
 
 /** A limit as received: raw strings, enums already mapped (undefined when unset). */
 export interface LimitInput {
@@ -24,15 +23,7 @@ export interface LimitFacts {
   meterKnown: boolean;
 }
 
-export interface ValidLimit {
-  scope: LimitScope;
-  meterKey: string;
-  kind: LimitKind;
-  measure: LimitMeasure;
-  value: Decimal;
-  currency: string;
-  alerts: AlertThreshold[];
-}
+export type { ValidLimit };
 
 /**
  * Validates a SetLimit input, collecting every problem under `path`

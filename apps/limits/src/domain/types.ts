@@ -14,8 +14,12 @@ export type LimitScope = { planKey: string } | { customerId: string };
 /** One alert level: a percentage of the limit value, or an absolute level in its measure. */
 export type AlertThreshold = { percent: Decimal } | { absolute: Decimal };
 
-export interface Limit {
+/** A stored limit: a validated one with its id. */
+export interface Limit extends ValidLimit {
   id: string;
+}
+
+export interface ValidLimit {
   scope: LimitScope;
   /** '' only for a SPEND limit on the customer's total spend. */
   meterKey: string;
@@ -68,8 +72,8 @@ export interface Reservation {
 
 export type GrantStatus = "pending" | "active" | "depleted" | "expired" | "voided";
 
-export interface CreditGrant {
-  id: string;
+/** A grant as validated, before it is stored. */
+export interface ValidGrant {
   customerId: string;
   currency: string;
   amount: Decimal;
@@ -81,6 +85,10 @@ export interface CreditGrant {
   expireTime: Date | null;
   idempotencyKey: string;
   description: string;
+}
+
+export interface CreditGrant extends ValidGrant {
+  id: string;
   remaining: Decimal;
   /** Whether the GRANT ledger entry was written (the grant became effective). */
   credited: boolean;
