@@ -1,6 +1,51 @@
 -- The Check hot path, in SQL functions so that each Check (or batch of
 -- Checks) costs one round trip.
 
+-- held_totals: the holds of each (customer, meter, period) summed — units
+-- (quantity − settled) and cost (cost × (quantity − settled) / quantity) of
+-- its ACTIVE and COMMITTED reservations — kept by a trigger in the same
+-- transaction as every insert, update and delete of a reservation, so it is
+-- always exactly the sum check_position would otherwise compute over the
+-- holds (which cost a heap page per hold, twice per reserving Check). Holds
+-- past expire_time that the sweeper has not yet marked EXPIRED still count
+-- here: check_position subtracts them (a range scan, usually empty).
+-- Unconstrained numeric: sums and differences stay exact.
+CREATE TABLE held_totals (
+  customer_id   text NOT NULL,
+  meter_key     text NOT NULL,
+  period_start  timestamptz NOT NULL,
+  units         numeric NOT NULL DEFAULT 0,
+  cost          numeric NOT NULL DEFAULT 0,
+  PRIMARY KEY (customer_id, meter_key, period_start)
+);
+
+CREATE FUNCTION reservations_held_totals() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.status IN ('active', 'committed') THEN
+    UPDATE held_totals t
+       SET units = t.units - (OLD.quantity - OLD.settled),
+           cost = t.cost - CASE WHEN OLD.quantity = 0 THEN 0 ELSE OLD.cost * (OLD.quantity - OLD.settled) / OLD.quantity END
+     WHERE t.customer_id = OLD.customer_id AND t.meter_key = OLD.meter_key AND t.period_start = OLD.period_start;
+  END IF;
+  IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.status IN ('active', 'committed') THEN
+    INSERT INTO held_totals AS t (customer_id, meter_key, period_start, units, cost)
+      VALUES (NEW.customer_id, NEW.meter_key, NEW.period_start, NEW.quantity - NEW.settled,
+              CASE WHEN NEW.quantity = 0 THEN 0 ELSE NEW.cost * (NEW.quantity - NEW.settled) / NEW.quantity END)
+      ON CONFLICT (customer_id, meter_key, period_start) DO UPDATE
+      SET units = t.units + EXCLUDED.units, cost = t.cost + EXCLUDED.cost;
+  END IF;
+  RETURN NULL;
+END $$;
+
+CREATE TRIGGER reservations_held_totals AFTER INSERT OR UPDATE OR DELETE ON reservations
+  FOR EACH ROW EXECUTE FUNCTION reservations_held_totals();
+
+INSERT INTO held_totals (customer_id, meter_key, period_start, units, cost)
+  SELECT r.customer_id, r.meter_key, r.period_start, sum(r.quantity - r.settled),
+         sum(CASE WHEN r.quantity = 0 THEN 0 ELSE r.cost * (r.quantity - r.settled) / r.quantity END)
+  FROM reservations r WHERE r.status IN ('active', 'committed')
+  GROUP BY r.customer_id, r.meter_key, r.period_start;
+
 -- check_position: everything a Check decides on — the customer's
 -- subscription, candidate limits, counted usage of the meter and in total,
 -- active holds (a hold past expire_time counts for nothing, whatever its
@@ -49,18 +94,26 @@ LEFT JOIN LATERAL (
   WHERE m.customer_id = p_customer AND m.period_start = c.period_start AND lim.has_total_spend
 ) tot ON true
 LEFT JOIN LATERAL (
-  SELECT sum(r.quantity - r.settled) AS units,
-         sum(CASE WHEN r.quantity = 0 THEN 0 ELSE r.cost * (r.quantity - r.settled) / r.quantity END) AS cost
-  FROM reservations r
-  WHERE r.customer_id = p_customer AND r.meter_key = p_meter AND r.period_start = c.period_start
-    AND r.status IN ('active', 'committed') AND r.expire_time > p_now
+  -- Active holds: the running total (held_totals) less the holds in it already past expire_time.
+  SELECT t.units - coalesce(x.units, 0) AS units, t.cost - coalesce(x.cost, 0) AS cost
+  FROM held_totals t
+  LEFT JOIN LATERAL (
+    SELECT sum(r.quantity - r.settled) AS units,
+           sum(CASE WHEN r.quantity = 0 THEN 0 ELSE r.cost * (r.quantity - r.settled) / r.quantity END) AS cost
+    FROM reservations r
+    WHERE r.customer_id = p_customer AND r.meter_key = p_meter AND r.period_start = c.period_start
+      AND r.status IN ('active', 'committed') AND r.expire_time <= p_now
+  ) x ON true
+  WHERE t.customer_id = p_customer AND t.meter_key = p_meter AND t.period_start = c.period_start
 ) h ON true
 LEFT JOIN LATERAL (
   -- Held spend on any meter: needed only for a total-spend limit or prepaid credits.
-  SELECT sum(CASE WHEN r.quantity = 0 THEN 0 ELSE r.cost * (r.quantity - r.settled) / r.quantity END) AS cost
-  FROM reservations r
-  WHERE r.customer_id = p_customer AND r.period_start = c.period_start
-    AND r.status IN ('active', 'committed') AND r.expire_time > p_now AND (c.prepaid_only OR lim.has_total_spend)
+  SELECT (SELECT sum(t.cost) FROM held_totals t WHERE t.customer_id = p_customer AND t.period_start = c.period_start)
+         - coalesce((SELECT sum(CASE WHEN r.quantity = 0 THEN 0 ELSE r.cost * (r.quantity - r.settled) / r.quantity END)
+                     FROM reservations r
+                     WHERE r.customer_id = p_customer AND r.period_start = c.period_start
+                       AND r.status IN ('active', 'committed') AND r.expire_time <= p_now), 0) AS cost
+  WHERE c.prepaid_only OR lim.has_total_spend
 ) ht ON true
 LEFT JOIN LATERAL (
   -- Usable credit: effective, open, unexpired grants (one not yet booked as GRANT counts in full).
@@ -146,62 +199,29 @@ BEGIN
   RETURN v_period;
 END $$;
 
--- reserve_if_unchanged: the fast path of a reserving Check.
+-- reserve_many_if_unchanged: the fast path of reserving Checks, many in one
+-- statement and one transaction.
 --
--- The service reads the position without a lock (check_position), decides in
--- TypeScript, and, when allowed, calls this with what it saw and the largest
--- holds under which its decision stays allowed (domain holdBounds; NULL = no
--- bound). Under the same locks as the slow path it re-reads the position with
--- a fresh snapshot and inserts the hold only if: the same active period, the
--- same counted usage and spend (the marginal cost depends on them), no less
+-- The service reads each position without a lock (check_position), decides in
+-- TypeScript, and, when allowed, passes what it saw and the largest holds
+-- under which its decision stays allowed (domain holdBounds; NULL = no bound).
+-- Under the same locks as the slow path (the meter_usage row, then the
+-- customer row when customer-wide) it re-reads the positions with a fresh
+-- snapshot and inserts a hold only if: the same active period, the same
+-- counted usage and spend (the marginal cost depends on them), no less
 -- credit, and holds within the bounds. Every hard-cap and credit rule is
 -- monotone in those values, so the decision still holds.
--- Otherwise it returns 'stale' and the service decides again under the lock
+-- Otherwise the item is 'stale' and the service decides again under the lock
 -- (the slow path). 'duplicate' returns the answer stored for the
 -- idempotency key by a concurrent retry.
-CREATE FUNCTION reserve_if_unchanged(
-  p_customer text, p_meter text, p_now timestamptz, p_since timestamptz, p_wide boolean,
-  p_period timestamptz, p_units numeric, p_meter_spend numeric, p_total_spend numeric,
-  p_max_held_units numeric, p_max_held_meter_cost numeric, p_max_held_total_cost numeric, p_balance numeric,
-  p_id text, p_quantity numeric, p_cost numeric, p_expire timestamptz, p_key text, p_response jsonb
-) RETURNS TABLE (outcome text, previous jsonb) LANGUAGE plpgsql VOLATILE AS $$
-DECLARE
-  r record;
-BEGIN
-  PERFORM 1 FROM meter_usage mu
-    WHERE mu.customer_id = p_customer AND mu.meter_key = p_meter AND mu.period_start = p_period FOR NO KEY UPDATE;
-  IF NOT FOUND THEN
-    RETURN QUERY SELECT 'stale'::text, NULL::jsonb;
-    RETURN;
-  END IF;
-  IF p_wide THEN
-    PERFORM 1 FROM customers c WHERE c.customer_id = p_customer FOR UPDATE;
-  END IF;
-  -- A new statement: a snapshot taken after the locks were granted.
-  SELECT * INTO r FROM check_position(p_customer, p_meter, p_now, p_key, p_since);
-  IF r.previous IS NOT NULL THEN
-    RETURN QUERY SELECT 'duplicate'::text, r.previous;
-    RETURN;
-  END IF;
-  IF r.status IS DISTINCT FROM 'active' OR r.period_start IS DISTINCT FROM p_period
-     OR r.units::numeric <> p_units OR r.meter_spend::numeric <> p_meter_spend OR r.total_spend::numeric <> p_total_spend
-     OR r.held_units::numeric > p_max_held_units OR r.held_meter_cost::numeric > p_max_held_meter_cost
-     OR r.held_total_cost::numeric > p_max_held_total_cost OR r.balance::numeric < p_balance THEN
-    RETURN QUERY SELECT 'stale'::text, NULL::jsonb;
-    RETURN;
-  END IF;
-  INSERT INTO reservations (reservation_id, customer_id, meter_key, period_start, quantity, cost, settled, status, create_time, expire_time)
-    VALUES (p_id, p_customer, p_meter, p_period, p_quantity, p_cost, 0, 'active', p_now, p_expire);
-  IF p_key <> '' THEN
-    INSERT INTO check_idempotency (customer_id, idempotency_key, response, create_time) VALUES (p_customer, p_key, p_response, p_now)
-      ON CONFLICT (customer_id, idempotency_key) DO UPDATE SET response = EXCLUDED.response, create_time = EXCLUDED.create_time;
-  END IF;
-  RETURN QUERY SELECT 'reserved'::text, NULL::jsonb;
-END $$;
-
--- Many fast-path reservations in one transaction, in the order given. The
--- caller sorts them by (customer, meter), so concurrent batches take their
--- row locks in one global order and cannot deadlock each other.
+--
+-- The caller sorts the items by (customer, meter), so concurrent batches take
+-- their row locks in one global order and cannot deadlock each other. All
+-- locks are taken first (a loop of cheap row locks), then one statement
+-- re-reads every position, decides and inserts all holds: per item that
+-- replaced a plpgsql call, a re-read statement and one or two INSERT
+-- statements (measured ≈ 10% more batches/s alone; the large gain is
+-- held_totals above).
 --
 -- Holds are short-lived (TTL) and ephemeral: the fast path's batch of holds
 -- commits without waiting for its WAL flush (synchronous_commit off, for this
@@ -220,17 +240,58 @@ CREATE FUNCTION reserve_many_if_unchanged(
 ) RETURNS TABLE (ord integer, outcome text, previous jsonb) LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
   i integer;
-  res record;
+  n integer := coalesce(array_length(p_customers, 1), 0);
+  v_locked boolean[] := '{}';
 BEGIN
   PERFORM set_config('synchronous_commit', 'off', true);
-  FOR i IN 1 .. coalesce(array_length(p_customers, 1), 0) LOOP
-    SELECT * INTO res FROM reserve_if_unchanged(
-      p_customers[i], p_meters[i], p_nows[i], p_since, p_wides[i], p_periods[i], p_units[i], p_meter_spends[i],
-      p_total_spends[i], p_max_held_units[i], p_max_held_meter_costs[i], p_max_held_total_costs[i], p_balances[i], p_ids[i],
-      p_quantities[i], p_costs[i], p_expires[i], p_keys[i], p_responses[i]);
-    ord := i;
-    outcome := res.outcome;
-    previous := res.previous;
-    RETURN NEXT;
+  -- The locks first, item after item in the order given (as lock_for_check takes them).
+  FOR i IN 1 .. n LOOP
+    PERFORM 1 FROM meter_usage mu
+      WHERE mu.customer_id = p_customers[i] AND mu.meter_key = p_meters[i] AND mu.period_start = p_periods[i] FOR NO KEY UPDATE;
+    v_locked[i] := FOUND;
+    IF FOUND AND p_wides[i] THEN
+      PERFORM 1 FROM customers c WHERE c.customer_id = p_customers[i] FOR UPDATE;
+    END IF;
   END LOOP;
+  -- Then one statement, so one snapshot taken after every lock was granted, re-reads all positions,
+  -- decides each item (see above) and inserts the holds. An item's re-check counts
+  -- the holds of the items before it in this batch on the same (customer, meter) — and, for the total
+  -- cost, the same customer — whether or not they end up inserted (conservative: at worst such an
+  -- item goes to the slow path). A second item with an idempotency key already used earlier in the
+  -- batch goes to the slow path too (which then finds the first one's answer).
+  RETURN QUERY
+  WITH q AS (
+    SELECT t.*, t.o::integer AS ord, v_locked[t.o] AS locked,
+           coalesce(sum(t.quantity) OVER (PARTITION BY t.customer, t.meter ORDER BY t.o ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS prior_units,
+           coalesce(sum(t.cost) OVER (PARTITION BY t.customer, t.meter ORDER BY t.o ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS prior_meter_cost,
+           coalesce(sum(t.cost) OVER (PARTITION BY t.customer ORDER BY t.o ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS prior_total_cost,
+           t.key <> '' AND row_number() OVER (PARTITION BY t.customer, t.key ORDER BY t.o) > 1 AS repeated_key
+    FROM unnest(p_customers, p_meters, p_nows, p_periods, p_units, p_meter_spends, p_total_spends, p_max_held_units,
+                p_max_held_meter_costs, p_max_held_total_costs, p_balances, p_ids, p_quantities, p_costs, p_expires, p_keys, p_responses)
+         WITH ORDINALITY AS t(customer, meter, now, period, units, meter_spend, total_spend, max_held_units, max_held_meter_cost,
+                              max_held_total_cost, balance, id, quantity, cost, expire, key, response, o)
+  ), d AS (
+    SELECT q.*, r.previous AS seen_previous,
+           CASE
+             WHEN NOT q.locked OR q.repeated_key THEN 'stale'
+             WHEN r.previous IS NOT NULL THEN 'duplicate'
+             WHEN coalesce(r.status IS DISTINCT FROM 'active' OR r.period_start IS DISTINCT FROM q.period
+                  OR r.units::numeric <> q.units OR r.meter_spend::numeric <> q.meter_spend OR r.total_spend::numeric <> q.total_spend
+                  OR r.held_units::numeric + q.prior_units > q.max_held_units
+                  OR r.held_meter_cost::numeric + q.prior_meter_cost > q.max_held_meter_cost
+                  OR r.held_total_cost::numeric + q.prior_total_cost > q.max_held_total_cost
+                  OR r.balance::numeric < q.balance, false) THEN 'stale'
+             ELSE 'reserved'
+           END AS decided
+    FROM q CROSS JOIN LATERAL check_position(q.customer, q.meter, q.now, q.key, p_since) r
+  ), held AS (
+    INSERT INTO reservations (reservation_id, customer_id, meter_key, period_start, quantity, cost, settled, status, create_time, expire_time)
+      SELECT d.id, d.customer, d.meter, d.period, d.quantity, d.cost, 0, 'active', d.now, d.expire FROM d WHERE d.decided = 'reserved'
+      ORDER BY d.ord
+  ), answered AS (
+    INSERT INTO check_idempotency (customer_id, idempotency_key, response, create_time)
+      SELECT d.customer, d.key, d.response, d.now FROM d WHERE d.decided = 'reserved' AND d.key <> '' ORDER BY d.ord
+      ON CONFLICT (customer_id, idempotency_key) DO UPDATE SET response = EXCLUDED.response, create_time = EXCLUDED.create_time
+  )
+  SELECT d.ord, d.decided, CASE WHEN d.decided = 'duplicate' THEN d.seen_previous END FROM d;
 END $$;
