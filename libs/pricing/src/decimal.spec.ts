@@ -1,5 +1,5 @@
 import DecimalJs from "decimal.js";
-import { Decimal, MAX_SCALE, parseDecimal, toWire } from "./decimal";
+import { Decimal, MAX_SCALE, parseDecimal, toMaxScale, toWire } from "./decimal";
 import { DecimalFormatError } from "./errors";
 
 describe("parseDecimal", () => {
@@ -93,3 +93,15 @@ function catchError(fn: () => unknown): unknown {
   }
   throw new Error("expected a throw");
 }
+
+describe("toMaxScale", () => {
+  it.each([
+    ["1", "3", "0.333333333333"], // 1 ÷ 3 to 12 places
+    ["2", "3", "0.666666666667"],
+    ["0.0000000000005", "1", "0"], // half to even: 0.000000000000|5 → 0
+    ["0.0000000000015", "1", "0.000000000002"], // 0.000000000001|5 → 2
+    ["123.5", "1", "123.5"], // already within scale: unchanged
+  ])("%s ÷ %s → %s", (a, b, expected) => {
+    expect(toWire(toMaxScale(new Decimal(a).div(b)))).toBe(expected);
+  });
+});

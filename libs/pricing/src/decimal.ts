@@ -137,6 +137,16 @@ export function toWire(d: Decimal): string {
   return d.isZero() ? "0" : d.toFixed();
 }
 
+/**
+ * Fits a derived value — a ratio, a prorated amount, a stored running total — into the scale every
+ * quantity and amount has on the wire and in `NUMERIC(38,12)`: {@link MAX_SCALE} places,
+ * {@link ROUNDING_MODE}. This is a precision clamp, not money rounding: an amount is rounded to
+ * its currency's minor unit once, at the invoice (`roundToMinorUnit`).
+ */
+export function toMaxScale(d: Decimal): Decimal {
+  return d.toDecimalPlaces(MAX_SCALE, Decimal.ROUND_HALF_EVEN);
+}
+
 function describe(value: unknown): string {
   return typeof value === "string" ? JSON.stringify(value) : String(value);
 }

@@ -9,6 +9,7 @@ export {
   MAX_INTEGER_DIGITS,
   ROUNDING_MODE,
   parseDecimal,
+  toMaxScale,
   toWire,
 } from "./decimal";
 export {

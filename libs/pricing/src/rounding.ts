@@ -2,10 +2,11 @@ import { Decimal, ROUNDING_MODE } from "./decimal";
 import { UnknownCurrencyError } from "./errors";
 
 /**
- * The rounding contract: pricing never rounds. Every amount it returns is precise. Invoicing
- * rounds ONCE, at the invoice line, to the currency's minor unit with ROUND_HALF_EVEN, and keeps
- * the precise amount next to the rounded one (see {@link roundAmount}). Totals are sums of rounded
- * lines, never re-rounded sums of precise ones.
+ * The rounding contract (the same as the invoice contracts in proto/): pricing never rounds; every
+ * amount it returns is precise. The invoice subtotal is the sum of precise lines, and the total is
+ * that subtotal rounded ONCE to the currency's minor unit with ROUND_HALF_EVEN, keeping the precise
+ * amount next to the rounded one (see {@link roundAmount}). Rounded line amounts, where shown, are
+ * allocated from the total so they add up to it; they are never rounded independently and summed.
  */
 
 /**

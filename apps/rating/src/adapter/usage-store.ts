@@ -1,4 +1,4 @@
-import { Decimal } from "@tally/pricing";
+import { Decimal, toMaxScale } from "@tally/pricing";
 import type { Aggregation } from "../domain/rate-plan";
 import { aggregateKey, type AggregateKey, type AggregateState, type UnratedReason } from "../domain/usage-rating";
 import type { Db } from "./db";
@@ -144,7 +144,7 @@ export async function insertUniqueValues(db: Db, pairs: { key: AggregateKey; val
 
 /** NUMERIC(38,12): running amounts are stored rounded to 12 places; reads re-price from quantities. */
 function stored(d: Decimal): string {
-  return d.toDecimalPlaces(12, Decimal.ROUND_HALF_EVEN).toFixed();
+  return toMaxScale(d).toFixed();
 }
 
 export async function saveSegments(db: Db, states: AggregateState[]): Promise<void> {

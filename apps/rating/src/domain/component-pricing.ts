@@ -1,4 +1,4 @@
-import { createPricer, Decimal, type Pricer, type TierPosition } from "@tally/pricing";
+import { createPricer, Decimal, toMaxScale, type Pricer, type TierPosition } from "@tally/pricing";
 import type { ComponentPrice } from "./rate-plan";
 
 /**
@@ -72,10 +72,10 @@ export function shareOf(segment: { start: Date; end: Date }, period: { start: Da
   return new Decimal(seg).div(all);
 }
 
-/** amount × share, rounded once to 12 places (ROUND_HALF_EVEN); exact for share 1. */
+/** amount × share, clamped once to the stored scale (`toMaxScale`); exact for share 1. */
 export function prorate(amount: Decimal, share: Decimal): Decimal {
   if (share.eq(1)) return amount;
-  return amount.times(share).toDecimalPlaces(12, Decimal.ROUND_HALF_EVEN);
+  return toMaxScale(amount.times(share));
 }
 
 /** Where a billable quantity stands in the model's tiers (index ≥ 0: no included band here). */

@@ -1,4 +1,4 @@
-import { Decimal } from "@tally/pricing";
+import { Decimal, toMaxScale } from "@tally/pricing";
 import type { PricerCache } from "./component-pricing";
 import { segmentLines, subtotalOf, type DimensionalPricerCache, type SegmentInput } from "./invoice-lines";
 
@@ -60,7 +60,7 @@ export function forecast(
       const extrapolate = (component.aggregation === "count" || component.aggregation === "sum") && !elapsedFraction.isZero();
       const projected = new Map<string, Decimal>();
       for (const [value, q] of byValue) {
-        projected.set(value, extrapolate ? q.div(elapsedFraction).toDecimalPlaces(12, Decimal.ROUND_HALF_EVEN) : q);
+        projected.set(value, extrapolate ? toMaxScale(q.div(elapsedFraction)) : q);
       }
       projectedQuantities.set(component.key, projected);
     }

@@ -1,6 +1,6 @@
 import type { rating } from "@tally/contracts";
 import type { ServiceHandlers } from "@tally/platform";
-import { roundToMinorUnit, toWire } from "@tally/pricing";
+import { roundToMinorUnit, toMaxScale, toWire } from "@tally/pricing";
 import { invoiceLineProto, range, ts, UNRATED_REASON, wire } from "../adapter/proto-mapping";
 import type { PlanService } from "../service/plan-service";
 import type { SubscriptionService } from "../service/subscription-service";
@@ -43,7 +43,7 @@ export function ratingHandlers(plans: PlanService, subscriptions: SubscriptionSe
         amountToDate: wire(forecast.amountToDate),
         projectedAmount: wire(forecast.projectedAmount),
         projectedTotal: wire(roundToMinorUnit(forecast.projectedAmount, current.currency)),
-        elapsedFraction: wire(forecast.elapsedFraction.toDecimalPlaces(12)),
+        elapsedFraction: wire(toMaxScale(forecast.elapsedFraction)),
         components: forecast.components.map((c) => ({
           componentKey: c.componentKey,
           dimensionValue: c.dimensionValue,
