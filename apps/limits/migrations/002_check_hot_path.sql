@@ -2,7 +2,7 @@
 -- Checks) costs one round trip.
 
 -- held_totals: the holds of each (customer, meter, period) summed — units
--- (quantity − settled) and cost (cost × (quantity − settled) / quantity) of
+-- (quantity − settled) and cost (hold_cost) of
 -- its ACTIVE and COMMITTED reservations — kept by a trigger in the same
 -- transaction as every insert, update and delete of a reservation, so it is
 -- always exactly the sum check_position would otherwise compute over the
@@ -10,6 +10,12 @@
 -- past expire_time that the sweeper has not yet marked EXPIRED still count
 -- here: check_position subtracts them (a range scan, usually empty).
 -- Unconstrained numeric: sums and differences stay exact.
+-- The spend a hold still stands for: its cost in proportion to the part of
+-- its quantity not yet settled by rated usage. One definition, inlined by the
+-- planner wherever a hold's cost is summed.
+CREATE FUNCTION hold_cost(p_quantity numeric, p_settled numeric, p_cost numeric) RETURNS numeric
+  LANGUAGE sql IMMUTABLE AS $$ SELECT CASE WHEN p_quantity = 0 THEN 0 ELSE p_cost * (p_quantity - p_settled) / p_quantity END $$;
+
 CREATE TABLE held_totals (
   customer_id   text NOT NULL,
   meter_key     text NOT NULL,
@@ -24,13 +30,13 @@ BEGIN
   IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.status IN ('active', 'committed') THEN
     UPDATE held_totals t
        SET units = t.units - (OLD.quantity - OLD.settled),
-           cost = t.cost - CASE WHEN OLD.quantity = 0 THEN 0 ELSE OLD.cost * (OLD.quantity - OLD.settled) / OLD.quantity END
+           cost = t.cost - hold_cost(OLD.quantity, OLD.settled, OLD.cost)
      WHERE t.customer_id = OLD.customer_id AND t.meter_key = OLD.meter_key AND t.period_start = OLD.period_start;
   END IF;
   IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.status IN ('active', 'committed') THEN
     INSERT INTO held_totals AS t (customer_id, meter_key, period_start, units, cost)
       VALUES (NEW.customer_id, NEW.meter_key, NEW.period_start, NEW.quantity - NEW.settled,
-              CASE WHEN NEW.quantity = 0 THEN 0 ELSE NEW.cost * (NEW.quantity - NEW.settled) / NEW.quantity END)
+              hold_cost(NEW.quantity, NEW.settled, NEW.cost))
       ON CONFLICT (customer_id, meter_key, period_start) DO UPDATE
       SET units = t.units + EXCLUDED.units, cost = t.cost + EXCLUDED.cost;
   END IF;
@@ -42,7 +48,7 @@ CREATE TRIGGER reservations_held_totals AFTER INSERT OR UPDATE OR DELETE ON rese
 
 INSERT INTO held_totals (customer_id, meter_key, period_start, units, cost)
   SELECT r.customer_id, r.meter_key, r.period_start, sum(r.quantity - r.settled),
-         sum(CASE WHEN r.quantity = 0 THEN 0 ELSE r.cost * (r.quantity - r.settled) / r.quantity END)
+         sum(hold_cost(r.quantity, r.settled, r.cost))
   FROM reservations r WHERE r.status IN ('active', 'committed')
   GROUP BY r.customer_id, r.meter_key, r.period_start;
 
@@ -99,7 +105,7 @@ LEFT JOIN LATERAL (
   FROM held_totals t
   LEFT JOIN LATERAL (
     SELECT sum(r.quantity - r.settled) AS units,
-           sum(CASE WHEN r.quantity = 0 THEN 0 ELSE r.cost * (r.quantity - r.settled) / r.quantity END) AS cost
+           sum(hold_cost(r.quantity, r.settled, r.cost)) AS cost
     FROM reservations r
     WHERE r.customer_id = p_customer AND r.meter_key = p_meter AND r.period_start = c.period_start
       AND r.status IN ('active', 'committed') AND r.expire_time <= p_now
@@ -109,7 +115,7 @@ LEFT JOIN LATERAL (
 LEFT JOIN LATERAL (
   -- Held spend on any meter: needed only for a total-spend limit or prepaid credits.
   SELECT (SELECT sum(t.cost) FROM held_totals t WHERE t.customer_id = p_customer AND t.period_start = c.period_start)
-         - coalesce((SELECT sum(CASE WHEN r.quantity = 0 THEN 0 ELSE r.cost * (r.quantity - r.settled) / r.quantity END)
+         - coalesce((SELECT sum(hold_cost(r.quantity, r.settled, r.cost))
                      FROM reservations r
                      WHERE r.customer_id = p_customer AND r.period_start = c.period_start
                        AND r.status IN ('active', 'committed') AND r.expire_time <= p_now), 0) AS cost

@@ -130,7 +130,7 @@ export class CreditService {
       let reserved = new Decimal(0);
       if (customer.prepaidOnly && customer.period) {
         const { rows } = await client.query<{ s: string }>(
-          `SELECT coalesce(sum(CASE WHEN quantity = 0 THEN 0 ELSE cost * (quantity - settled) / quantity END), 0)::text AS s
+          `SELECT coalesce(sum(hold_cost(quantity, settled, cost)), 0)::text AS s
            FROM reservations WHERE customer_id = $1 AND period_start = $2 AND status IN ('active', 'committed') AND expire_time > $3`,
           [customerId, customer.period.start, now],
         );
