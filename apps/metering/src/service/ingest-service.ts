@@ -99,8 +99,8 @@ export class IngestService {
       const uniqueValues = optimistic.uniqueValues();
       // Every event valid and its id's only occurrence: if all get inserted, all are ACCEPTED
       // and published in request order. Their messages are encoded before taking the turn.
-      const allCandidates = candidates.length === checked.length;
-      const optimisticMessages = allCandidates && candidates.length > 0 ? usageRecordedMessages(validEvents(checked), recordTime) : undefined;
+      const allValid = candidates.length === checked.length ? validEvents(checked) : undefined;
+      const optimisticMessages = allValid && allValid.length > 0 ? usageRecordedMessages(allValid, recordTime) : undefined;
       // Concurrent flushes overlap their JavaScript work (above) with each other's writes, but
       // take turns for the writes themselves: they touch the same rollup rows and index pages,
       // so running them side by side only made the second wait on the first's row locks and
@@ -117,10 +117,10 @@ export class IngestService {
       let outcomes: EventOutcome[];
       let recorded: ValidEvent[];
       let messages: OutboxMessage[] | undefined;
-      if (allInserted && allCandidates) {
+      if (allInserted && allValid) {
         // The usual case: every event valid, its id's only occurrence, and inserted. Nothing
         // to look up; all ACCEPTED. (Same result as below, without a lookup per event.)
-        recorded = validEvents(checked);
+        recorded = allValid;
         outcomes = recorded.map((event): EventOutcome => ({ status: "accepted", event }));
         messages = optimisticMessages;
       } else {
