@@ -2,6 +2,7 @@ import * as path from "node:path";
 import { metering } from "@tally/contracts";
 import { readMigrations, serviceRegistration, type ServiceDefinition } from "@tally/platform";
 import { backfillMs, loadMeteringSettings, type MeteringSettings } from "./metering-settings";
+import { decodeRecordBatchRequest, decodeRecordRequest } from "./rpc/record-request-decoder";
 import { createMeterHandlers, METER_SCOPES } from "./rpc/meter-handlers";
 import { IngestService } from "./service/ingest-service";
 import { MeterCatalog } from "./service/meter-catalog";
@@ -35,7 +36,14 @@ export function createMeteringService(settings?: Partial<MeteringSettings>): Ser
       const meters = new MeterService({ pool, clock, backfillMs: backfillMs(resolved) });
       const query = new QueryService({ pool, clock });
       return {
-        services: [serviceRegistration({ service: metering.Meter, handlers: createMeterHandlers({ ingest, meters, query }), scopes: METER_SCOPES })],
+        services: [
+          serviceRegistration({
+            service: metering.Meter,
+            handlers: createMeterHandlers({ ingest, meters, query }),
+            scopes: METER_SCOPES,
+            decoders: { record: decodeRecordRequest, recordBatch: decodeRecordBatchRequest },
+          }),
+        ],
         // The server has drained by now; this only waits for group commits still running.
         stop: () => ingest.drain(),
       };

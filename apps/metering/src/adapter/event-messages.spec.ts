@@ -12,7 +12,6 @@ function events(n: number, propertyBytes = 10): ValidEvent[] {
     time,
     timeGiven: false,
     properties: { note: "x".repeat(propertyBytes) },
-    content: { hash: "", time, timeGiven: false },
     readings: [],
   }));
 }

@@ -16,7 +16,6 @@ function event(overrides: Partial<ValidEvent> = {}): ValidEvent {
     time: new Date("2026-03-15T12:00:00.123Z"),
     timeGiven: true,
     properties: { tokens: "1532", model: "gpt-4o" },
-    content: { hash: "00", time: new Date("2026-03-15T12:00:00.123Z"), timeGiven: true },
     readings: [
       { meterKey: "llm_tokens", aggregation: "sum", value: "1532", decimal: new Decimal(1532), groupBy: ["model", "region"], groupValues: ["gpt-4o", ""] },
       { meterKey: "llm_calls", aggregation: "count", value: "1", decimal: undefined, groupBy: [], groupValues: [] },

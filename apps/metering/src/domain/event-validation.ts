@@ -1,4 +1,4 @@
-import { contentHash, type EventContent } from "./content-hash";
+import type { EventContent } from "./event-content";
 import { LIMITS } from "./limits";
 import type { Meter } from "./meter";
 import { readEvent } from "./reading";
@@ -72,7 +72,6 @@ export function validateEvent(input: UsageEventInput, path: string, ctx: EventVa
           time,
           timeGiven,
           properties: input.properties,
-          content: { hash: contentHash(input.customerId, input.eventType, input.properties), time, timeGiven },
           readings,
         };
       }
@@ -83,7 +82,7 @@ export function validateEvent(input: UsageEventInput, path: string, ctx: EventVa
     kind: "rejected",
     violations: v.all,
     id: idOk ? input.id : undefined,
-    content: time ? { hash: contentHash(input.customerId, input.eventType, input.properties), time, timeGiven } : undefined,
+    content: time ? { customerId: input.customerId, eventType: input.eventType, properties: input.properties, time, timeGiven } : undefined,
   };
 }
 

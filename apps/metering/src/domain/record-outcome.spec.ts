@@ -1,34 +1,28 @@
-import type { EventContent } from "./content-hash";
+import type { EventContent } from "./event-content";
 import type { CheckedEvent } from "./event-validation";
 import { idsToLookUp, planInsert, resolveOutcomes } from "./record-outcome";
 import type { ValidEvent } from "./usage-event";
 
 const T = new Date("2026-03-15T12:00:00Z");
 
-function valid(id: string, hash = "h1", timeGiven = true, time = T): CheckedEvent {
-  const event: ValidEvent = {
-    id,
-    customerId: "c",
-    eventType: "t",
-    time,
-    timeGiven,
-    properties: {},
-    content: { hash, time, timeGiven },
-    readings: [],
-  };
+// Events differ in content by customer ("c1", "other"…) unless a test says otherwise.
+function valid(id: string, customerId = "c1", timeGiven = true, time = T): CheckedEvent {
+  const event: ValidEvent = { id, customerId, eventType: "t", time, timeGiven, properties: {}, readings: [] };
   return { kind: "valid", event };
 }
 
-function rejected(id: string | undefined, hash = "h1"): CheckedEvent {
-  return { kind: "rejected", id, content: { hash, time: T, timeGiven: true }, violations: [{ field: "event.time", code: "too_old", message: "old" }] };
+function rejected(id: string | undefined, customerId = "c1"): CheckedEvent {
+  return { kind: "rejected", id, content: stored(customerId), violations: [{ field: "event.time", code: "too_old", message: "old" }] };
 }
 
-const stored = (hash: string, timeGiven = true, time = T): EventContent => ({ hash, time, timeGiven });
+function stored(customerId: string, timeGiven = true, time = T): EventContent {
+  return { customerId, eventType: "t", properties: {}, time, timeGiven };
+}
 
 describe("planInsert", () => {
   it("takes the first valid occurrence of each id, sorted by id", () => {
     const checked = [valid("b", "first"), rejected("a"), valid("a", "x"), valid("b", "second")];
-    expect(planInsert(checked).candidates.map((e) => [e.id, e.content.hash])).toEqual([
+    expect(planInsert(checked).candidates.map((e) => [e.id, e.customerId])).toEqual([
       ["a", "x"],
       ["b", "first"],
     ]);
@@ -44,25 +38,25 @@ describe("resolveOutcomes", () => {
 
   it("judges ids taken by earlier transactions against the stored content", () => {
     const checked = [valid("a"), valid("b", "new"), valid("c")];
-    const outcomes = resolveOutcomes(checked, planInsert(checked), new Set(["c"]), new Map([["a", stored("h1")], ["b", stored("old")]]));
+    const outcomes = resolveOutcomes(checked, planInsert(checked), new Set(["c"]), new Map([["a", stored("c1")], ["b", stored("old")]]));
     expect(outcomes.map((o) => o.status)).toEqual(["duplicate", "conflict", "accepted"]);
   });
 
   it("compares the time only when both sides set it", () => {
     const later = new Date(T.getTime() + 1);
-    const checked = [valid("a", "h1", false, later), valid("b", "h1", true, later), valid("c", "h1", true, later)];
-    const outcomes = resolveOutcomes(checked, planInsert(checked), new Set(), new Map([["a", stored("h1")], ["b", stored("h1", false)], ["c", stored("h1")]]));
+    const checked = [valid("a", "c1", false, later), valid("b", "c1", true, later), valid("c", "c1", true, later)];
+    const outcomes = resolveOutcomes(checked, planInsert(checked), new Set(), new Map([["a", stored("c1")], ["b", stored("c1", false)], ["c", stored("c1")]]));
     expect(outcomes.map((o) => o.status)).toEqual(["duplicate", "duplicate", "conflict"]);
   });
 
   it("turns a rejected retry of a stored event into a duplicate, and keeps other rejections", () => {
     const checked = [rejected("a"), rejected("b", "different"), rejected("c"), rejected(undefined)];
-    const outcomes = resolveOutcomes(checked, planInsert(checked), new Set(), new Map([["a", stored("h1")], ["b", stored("h1")]]));
+    const outcomes = resolveOutcomes(checked, planInsert(checked), new Set(), new Map([["a", stored("c1")], ["b", stored("c1")]]));
     expect(outcomes.map((o) => o.status)).toEqual(["duplicate", "rejected", "rejected", "rejected"]);
   });
 
   it("does not let a rejected occurrence claim an id", () => {
-    const checked = [rejected("a", "h1"), valid("a", "h2")];
+    const checked = [rejected("a", "c1"), valid("a", "c2")];
     const outcomes = resolveOutcomes(checked, planInsert(checked), new Set(["a"]), new Map());
     expect(outcomes.map((o) => o.status)).toEqual(["rejected", "accepted"]);
   });

@@ -1,4 +1,4 @@
-import { sameContent, type EventContent } from "./content-hash";
+import { sameContent, type EventContent } from "./event-content";
 import type { CheckedEvent } from "./event-validation";
 import type { ValidEvent } from "./usage-event";
 import { quote, type Violation } from "./violation";
@@ -59,7 +59,7 @@ export function resolveOutcomes(
   inserted: IdSet,
   stored: ReadonlyMap<string, EventContent>,
 ): EventOutcome[] {
-  const winner = (id: string): EventContent | undefined => stored.get(id) ?? (inserted.has(id) ? plan.first.get(id)?.content : undefined);
+  const winner = (id: string): EventContent | undefined => stored.get(id) ?? (inserted.has(id) ? plan.first.get(id) : undefined);
   return checked.map((c): EventOutcome => {
     if (c.kind === "rejected") {
       const held = c.id !== undefined ? winner(c.id) : undefined;
@@ -69,7 +69,7 @@ export function resolveOutcomes(
     if (plan.first.get(event.id) === event && inserted.has(event.id)) return { status: "accepted", event };
     const held = winner(event.id);
     if (!held) throw new Error(`event ${quote(event.id)} was neither inserted nor found`);
-    return sameContent(held, event.content) ? { status: "duplicate" } : { status: "conflict", message: conflictMessage(event.id) };
+    return sameContent(held, event) ? { status: "duplicate" } : { status: "conflict", message: conflictMessage(event.id) };
   });
 }
 

@@ -1,4 +1,4 @@
-import type { EventContent } from "./content-hash";
+import type { EventContent } from "./event-content";
 import type { Reading } from "./reading";
 import type { TimestampInput } from "./timestamp";
 
@@ -12,16 +12,11 @@ export interface UsageEventInput {
   properties: Readonly<Record<string, string>>;
 }
 
-/** An event that passed validation against the meters active when it was checked. */
-export interface ValidEvent {
+/** An event that passed validation against the meters active when it was checked; its content is its own. */
+export interface ValidEvent extends EventContent {
   id: string;
-  customerId: string;
-  eventType: string;
   /** Effective event time: the caller's, or the receive time. Millisecond precision. */
   time: Date;
-  timeGiven: boolean;
-  properties: Readonly<Record<string, string>>;
-  content: EventContent;
   /** One per active meter of its type whose filters it passes. */
   readings: Reading[];
 }

@@ -17,7 +17,6 @@ const accepted: EventOutcome = {
     time: new Date(0),
     timeGiven: false,
     properties: {},
-    content: { hash: "00", time: new Date(0), timeGiven: false },
     readings: [{ meterKey: "m", aggregation: "sum", value: "1", decimal: new Decimal(1), groupBy: [], groupValues: [] }],
   } satisfies ValidEvent,
 };

@@ -3,7 +3,7 @@ import { metering } from "@tally/contracts";
 import { startService } from "@tally/platform";
 import { createTestClient, TEST_KEYS } from "@tally/platform/testing";
 import { createMeteringService } from "../metering-service";
-import { countRows, failure, startMetering, ts, type EventInit, type MeteringHarness } from "../testing/metering-harness";
+import { countRows, eventually, failure, startMetering, ts, type EventInit, type MeteringHarness } from "../testing/metering-harness";
 
 const { ACCEPTED, DUPLICATE, CONFLICT, REJECTED } = metering.EventStatus;
 
@@ -92,6 +92,56 @@ describe("Meter.Record and Meter.RecordBatch", () => {
         other.close();
         await second.stop();
       }
+    });
+
+    describe("racing a transaction that is inserting the same id", () => {
+      /**
+       * Inserts `e` in an open transaction, starts Record of `sent` (same id), waits until it blocks
+       * on that row, then ends the transaction: the status Record answers, or its failure.
+       */
+      async function race(e: EventInit, end: "COMMIT" | "ROLLBACK", sent: EventInit = e) {
+        const other = await h.service.deps.pool.connect();
+        try {
+          await other.query("BEGIN");
+          await other.query(
+            `INSERT INTO events (event_id, customer_id, event_type, event_time, time_given, properties, recorded_at)
+             VALUES ($1, $2, $3, now(), false, $4, now())`,
+            [e.id, e.customerId, e.eventType, e.properties],
+          );
+          const recording = h.ingest.record({ event: sent }).then(
+            (r) => r.result?.status,
+            (err: unknown) => failure(Promise.reject(err)),
+          );
+          await eventually(async () => {
+            const { rows } = await h.service.deps.pool.query<{ n: number }>(
+              "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            );
+            return rows[0]!.n > 0;
+          });
+          await other.query(end);
+          return await recording;
+        } finally {
+          other.release();
+        }
+      }
+
+      it("reports a DUPLICATE once the other transaction commits the same event", async () => {
+        const e = event();
+        expect(await race(e, "COMMIT")).toBe(DUPLICATE);
+        expect(await storedIds([e.id!])).toEqual([e.id]);
+      });
+
+      it("reports a conflict once the other transaction commits other content under the id", async () => {
+        const e = event();
+        const outcome = await race(e, "COMMIT", { ...e, properties: { tokens: "999", model: "gpt-4o" } });
+        expect(outcome).toMatchObject({ code: Code.AlreadyExists });
+      });
+
+      it("records the event when the other transaction rolls back", async () => {
+        const e = event();
+        expect(await race(e, "ROLLBACK")).toBe(ACCEPTED);
+        expect(await storedIds([e.id!])).toEqual([e.id]);
+      });
     });
 
     it("keeps recognising a recorded event after its time has left the backfill window", async () => {

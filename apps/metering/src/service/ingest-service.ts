@@ -1,6 +1,6 @@
 import type { Clock, Logger, Pool } from "@tally/platform";
 import { enqueue, TallyError, type OutboxMessage } from "@tally/platform";
-import { findEvents, insertEvents, type FoundEvents } from "../adapter/event-store";
+import { findEvents, insertEvents, RacingInsertError, type FoundEvents } from "../adapter/event-store";
 import { usageRecordedMessages } from "../adapter/event-messages";
 import { beginIngestTransaction } from "../adapter/meter-store";
 import { insertUniqueValues, upsertRollups } from "../adapter/rollup-store";
@@ -70,6 +70,18 @@ export class IngestService {
   }
 
   private async flush(items: PendingEvent[]): Promise<EventOutcome[]> {
+    try {
+      return await this.write(items, { waitForRacingIds: false });
+    } catch (err) {
+      // Another transaction committed one of these ids while ours was inserting it: nothing of
+      // ours was kept; write again, letting the racing ids be judged as duplicates or conflicts.
+      if (err instanceof RacingInsertError) return this.write(items, { waitForRacingIds: true });
+      throw err;
+    }
+  }
+
+  /** One transaction recording `items` (see {@link insertEvents} for `waitForRacingIds`). */
+  private async write(items: PendingEvent[], { waitForRacingIds }: { waitForRacingIds: boolean }): Promise<EventOutcome[]> {
     const { pool, catalog, clock, backfillMs, logger } = this.options;
     let client;
     try {
@@ -111,7 +123,7 @@ export class IngestService {
       await previousTurn;
       const insertedCount =
         candidates.length > 0
-          ? await insertEvents(client, candidates, recordTime, { rollups, uniqueValues })
+          ? await insertEvents(client, candidates, recordTime, { rollups, uniqueValues }, { waitForRacingIds })
           : 0;
       const allInserted = insertedCount === candidates.length;
       let outcomes: EventOutcome[];
@@ -148,7 +160,7 @@ export class IngestService {
       await client.query("ROLLBACK").catch(() => {
         broken = true;
       });
-      if (err instanceof TallyError) throw err;
+      if (err instanceof TallyError || err instanceof RacingInsertError) throw err;
       logger.error("ingest transaction failed; its events were not recorded", { events: items.length, err });
       throw new StorageUnavailableError(err);
     } finally {

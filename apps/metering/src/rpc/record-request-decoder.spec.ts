@@ -1,0 +1,140 @@
+import { create, fromBinary, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
+import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
+import { metering } from "@tally/contracts";
+import * as fc from "fast-check";
+import { decodeRecordBatchRequest, decodeRecordRequest } from "./record-request-decoder";
+
+type EventInit = MessageInitShape<typeof metering.UsageEventSchema>;
+
+/** A decoded message as plain data, without the unknown fields protobuf-es keeps (the hand decoder skips them). */
+function plain<T extends object>(decoded: T): T {
+  return JSON.parse(JSON.stringify(decoded, (key, value: unknown) => (key === "$unknown" ? undefined : typeof value === "bigint" ? `${value}n` : value)));
+}
+
+function batchBytes(events: EventInit[]): Uint8Array {
+  return toBinary(metering.RecordBatchRequestSchema, create(metering.RecordBatchRequestSchema, { events }));
+}
+
+const text = fc.oneof(fc.string({ maxLength: 40 }), fc.string({ unit: "grapheme", maxLength: 20 }), fc.constantFrom("", "gpt-4o", "llm.completion", "ü€😀"));
+const int64 = fc.oneof(fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }), fc.bigInt({ min: -1n, max: 2n ** 35n }));
+const eventArb: fc.Arbitrary<EventInit> = fc.record(
+  {
+    id: text,
+    customerId: text,
+    eventType: text,
+    time: fc.record({ seconds: int64, nanos: fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }) }),
+    properties: fc.dictionary(text, text, { maxKeys: 6 }),
+  },
+  { requiredKeys: ["id"] },
+);
+
+/** Appends one unknown field of each wire type (numbers 90–94) to a message's bytes. */
+function withUnknownFields(bytes: Uint8Array): Uint8Array {
+  const w = new BinaryWriter();
+  w.raw(bytes);
+  w.tag(90, WireType.Varint).uint64(2n ** 63n);
+  w.tag(91, WireType.Bit64).fixed64(7n);
+  w.tag(92, WireType.LengthDelimited).string("ignored");
+  w.tag(93, WireType.Bit32).fixed32(9);
+  w.tag(94, WireType.StartGroup).tag(1, WireType.Varint).int32(5).tag(94, WireType.EndGroup);
+  return w.finish();
+}
+
+describe("decodeRecordBatchRequest", () => {
+  it("reads what protobuf-es reads, for any events", () => {
+    fc.assert(
+      fc.property(fc.array(eventArb, { maxLength: 8 }), (events) => {
+        const bytes = batchBytes(events);
+        expect(plain(decodeRecordBatchRequest(bytes))).toEqual(plain(fromBinary(metering.RecordBatchRequestSchema, bytes)));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("reads a typical event to plain message objects", () => {
+    const bytes = batchBytes([{ id: "evt_1", customerId: "cust_1", eventType: "llm.completion", time: { seconds: 1_773_576_000n, nanos: 123_000_000 }, properties: { tokens: "1532", model: "gpt-4o" } }]);
+    expect(decodeRecordBatchRequest(bytes)).toEqual({
+      $typeName: "tally.metering.v1.RecordBatchRequest",
+      events: [
+        {
+          $typeName: "tally.metering.v1.UsageEvent",
+          id: "evt_1",
+          customerId: "cust_1",
+          eventType: "llm.completion",
+          time: { $typeName: "google.protobuf.Timestamp", seconds: 1_773_576_000n, nanos: 123_000_000 },
+          properties: { tokens: "1532", model: "gpt-4o" },
+        },
+      ],
+    });
+  });
+
+  it("skips unknown fields of every wire type, at the top and inside events", () => {
+    const event = toBinary(metering.UsageEventSchema, create(metering.UsageEventSchema, { id: "a", properties: { k: "v" } }));
+    const w = new BinaryWriter();
+    w.tag(1, WireType.LengthDelimited).bytes(withUnknownFields(event));
+    const bytes = withUnknownFields(w.finish());
+    expect(plain(decodeRecordBatchRequest(bytes))).toEqual(plain(fromBinary(metering.RecordBatchRequestSchema, bytes)));
+    expect(decodeRecordBatchRequest(bytes).events[0]).toMatchObject({ id: "a", properties: { k: "v" } });
+  });
+
+  it("keeps the last value of a repeated map key, and '' for a missing key or value", () => {
+    const w = new BinaryWriter();
+    w.tag(1, WireType.LengthDelimited).string("a");
+    w.tag(5, WireType.LengthDelimited).fork().tag(1, WireType.LengthDelimited).string("k").tag(2, WireType.LengthDelimited).string("first").join();
+    w.tag(5, WireType.LengthDelimited).fork().tag(1, WireType.LengthDelimited).string("k").tag(2, WireType.LengthDelimited).string("last").join();
+    w.tag(5, WireType.LengthDelimited).fork().tag(2, WireType.LengthDelimited).string("no key").join();
+    w.tag(5, WireType.LengthDelimited).fork().tag(1, WireType.LengthDelimited).string("no value").join();
+    const batch = new BinaryWriter().tag(1, WireType.LengthDelimited).bytes(w.finish()).finish();
+    expect(decodeRecordBatchRequest(batch).events[0]!.properties).toEqual({ k: "last", "": "no key", "no value": "" });
+    expect(plain(decodeRecordBatchRequest(batch))).toEqual(plain(fromBinary(metering.RecordBatchRequestSchema, batch)));
+  });
+
+  it("throws on every truncation that protobuf-es rejects, and agrees with it on the others", () => {
+    const bytes = batchBytes([
+      { id: "evt_1", customerId: "c", eventType: "t", time: { seconds: -5n, nanos: -1 }, properties: { model: "gpt-4o" } },
+      { id: "evt_2", time: { seconds: 2n ** 40n } },
+    ]);
+    for (let end = 0; end < bytes.length; end++) {
+      const cut = bytes.subarray(0, end);
+      let expected: unknown;
+      try {
+        expected = plain(fromBinary(metering.RecordBatchRequestSchema, cut));
+      } catch {
+        expect(() => decodeRecordBatchRequest(cut)).toThrow();
+        continue;
+      }
+      expect(plain(decodeRecordBatchRequest(cut))).toEqual(expected);
+    }
+  });
+
+  it("rejects a varint longer than 10 bytes and an unknown wire type", () => {
+    expect(() => decodeRecordBatchRequest(Uint8Array.from([0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01]))).toThrow("invalid varint");
+    expect(() => decodeRecordBatchRequest(Uint8Array.from([(3 << 3) | 7]))).toThrow("wire type 7");
+  });
+
+  it("rejects a known field with the wrong wire type instead of misreading it", () => {
+    const bytes = new BinaryWriter().tag(1, WireType.Varint).int32(3).finish();
+    expect(() => decodeRecordBatchRequest(bytes)).toThrow("field 1: wire type 0, expected 2");
+  });
+});
+
+describe("decodeRecordRequest", () => {
+  it("reads what protobuf-es reads, for any event or none", () => {
+    fc.assert(
+      fc.property(fc.option(eventArb, { nil: undefined }), (event) => {
+        const bytes = toBinary(metering.RecordRequestSchema, create(metering.RecordRequestSchema, { event }));
+        expect(plain(decodeRecordRequest(bytes))).toEqual(plain(fromBinary(metering.RecordRequestSchema, bytes)));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it("merges an event field that occurs twice, as protobuf does", () => {
+    const first = toBinary(metering.RecordRequestSchema, create(metering.RecordRequestSchema, { event: { id: "a", customerId: "c", time: { seconds: 10n, nanos: 5 }, properties: { x: "1", y: "2" } } }));
+    const second = toBinary(metering.RecordRequestSchema, create(metering.RecordRequestSchema, { event: { eventType: "t", time: { nanos: 7 }, properties: { y: "3" } } }));
+    const bytes = new Uint8Array([...first, ...second]);
+    const decoded = decodeRecordRequest(bytes);
+    expect(plain(decoded)).toEqual(plain(fromBinary(metering.RecordRequestSchema, bytes)));
+    expect(decoded.event).toMatchObject({ id: "a", customerId: "c", eventType: "t", time: { seconds: 10n, nanos: 7 }, properties: { x: "1", y: "3" } });
+  });
+});
