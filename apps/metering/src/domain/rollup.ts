@@ -60,10 +60,43 @@ export function isLater(a: LatestReading, b: LatestReading): boolean {
   return compareCodePoints(a.eventId, b.eventId) > 0;
 }
 
-/** Sums the readings of many events into one delta per rollup row. */
+/** One rollup row being accumulated, with the distinct values of a UNIQUE_COUNT meter. */
+interface Entry {
+  delta: RollupDelta;
+  uniques: Set<string> | undefined;
+}
+
+/** Entries by meter, customer, bucket (ms) and group values (see {@link groupId}). */
+type EntryIndex = Map<string, Map<string, Map<number, Map<string, Entry>>>>;
+
+function child<K, V>(map: Map<K, V>, key: K, create: () => V): V {
+  let value = map.get(key);
+  if (value === undefined) {
+    value = create();
+    map.set(key, value);
+  }
+  return value;
+}
+
+const newMap = <K, V>() => new Map<K, V>();
+
+/**
+ * Identifies a combination of group values among the readings of one meter, which all have the
+ * same number of them: the value itself for one group-by property (the usual case, no string
+ * built), else the values joined by NUL, which properties cannot contain.
+ */
+function groupId(values: readonly string[]): string {
+  return values.length === 1 ? values[0]! : values.join("\u0000");
+}
+
+/**
+ * Sums the readings of many events into one delta per rollup row. Runs for every reading at
+ * ingest, so rows are found through nested maps of the strings the events already hold instead
+ * of one composite key string built per reading.
+ */
 export class RollupAccumulator {
-  private readonly deltas = new Map<string, RollupDelta>();
-  private readonly uniques = new Map<string, UniqueValue>();
+  private readonly entries: EntryIndex = new Map();
+  private rowCount = 0;
 
   /** Adds an event's readings; `recordTime` is when it was recorded (LATEST's tie-break). */
   add(event: ReadEvent, recordTime: Date): void {
@@ -71,13 +104,19 @@ export class RollupAccumulator {
     const bucketStart = bucketOf(event.time);
     const bucketMs = bucketStart.getTime();
     for (const reading of event.readings) {
-      const groupKey = reading.groupValues.length === 0 ? "[]" : JSON.stringify(reading.groupValues);
-      const key = `${reading.meterKey}\u0000${event.customerId}\u0000${bucketMs}\u0000${groupKey}`;
-      let delta = this.deltas.get(key);
-      if (!delta) {
-        delta = { meterKey: reading.meterKey, customerId: event.customerId, bucketStart, groupKey, eventCount: 0, valueSum: undefined, valueMax: undefined, latest: undefined };
-        this.deltas.set(key, delta);
+      const byCustomer = child(this.entries, reading.meterKey, newMap);
+      const byBucket = child(byCustomer, event.customerId, newMap);
+      const byGroup = child(byBucket, bucketMs, newMap);
+      const id = groupId(reading.groupValues);
+      let entry = byGroup.get(id);
+      if (!entry) {
+        const groupKey = reading.groupValues.length === 0 ? "[]" : JSON.stringify(reading.groupValues);
+        const delta: RollupDelta = { meterKey: reading.meterKey, customerId: event.customerId, bucketStart, groupKey, eventCount: 0, valueSum: undefined, valueMax: undefined, latest: undefined };
+        entry = { delta, uniques: undefined };
+        byGroup.set(id, entry);
+        this.rowCount++;
       }
+      const { delta } = entry;
       delta.eventCount++;
       switch (reading.aggregation) {
         case "count":
@@ -94,9 +133,10 @@ export class RollupAccumulator {
           break;
         }
         case "unique_count": {
-          const uniqueKey = `${key}\u0000${reading.value}`;
-          if (!this.uniques.has(uniqueKey)) {
-            this.uniques.set(uniqueKey, { meterKey: reading.meterKey, customerId: event.customerId, bucketStart, groupKey, value: reading.value });
+          entry.uniques ??= new Set();
+          if (!entry.uniques.has(reading.value)) {
+            entry.uniques.add(reading.value);
+            this.rowCount++;
           }
           break;
         }
@@ -106,7 +146,7 @@ export class RollupAccumulator {
 
   /** Rows held in memory (rollup deltas and unique values). */
   get size(): number {
-    return this.deltas.size + this.uniques.size;
+    return this.rowCount;
   }
 
   /**
@@ -114,16 +154,29 @@ export class RollupAccumulator {
    * rows in this order, so concurrent flushes touching the same rows wait, never deadlock.
    */
   rollups(): RollupDelta[] {
-    return [...this.deltas.values()].sort(compareRows);
+    const rows: RollupDelta[] = [];
+    for (const entry of this.allEntries()) rows.push(entry.delta);
+    return rows.sort(compareRows);
   }
 
   uniqueValues(): UniqueValue[] {
-    return [...this.uniques.values()].sort((a, b) => compareRows(a, b) || compareStrings(a.value, b.value));
+    const values: UniqueValue[] = [];
+    for (const { delta, uniques } of this.allEntries()) {
+      if (!uniques) continue;
+      const { meterKey, customerId, bucketStart, groupKey } = delta;
+      for (const value of uniques) values.push({ meterKey, customerId, bucketStart, groupKey, value });
+    }
+    return values.sort((a, b) => compareRows(a, b) || compareStrings(a.value, b.value));
   }
 
   clear(): void {
-    this.deltas.clear();
-    this.uniques.clear();
+    this.entries.clear();
+    this.rowCount = 0;
+  }
+
+  private *allEntries(): Generator<Entry> {
+    for (const byCustomer of this.entries.values())
+      for (const byBucket of byCustomer.values()) for (const byGroup of byBucket.values()) yield* byGroup.values();
   }
 }
 
