@@ -31,7 +31,7 @@ export interface InsertOptions {
  * Inserts events in one statement, skipping ids already taken, and returns how many it inserted.
  * An id is never lost and never taken twice: the primary key decides.
  *
- * By default the statement skips ids committed before it started (NOT EXISTS) and plainly
+ * By default the statement skips ids committed before it started (a lookup per id) and plainly
  * inserts the rest. If a concurrent transaction inserts one of the same ids, the primary key
  * makes this one wait for it; should it commit, the insert fails with {@link RacingInsertError}
  * (should it roll back, the id is inserted here). The caller then retries with
@@ -73,7 +73,10 @@ export async function insertEvents(
   const allInserted = `(SELECT inserted FROM counted) = $5`;
   const skipTaken = waitForRacingIds
     ? `ON CONFLICT (event_id) DO NOTHING`
-    : `WHERE NOT EXISTS (SELECT 1 FROM events taken WHERE taken.event_id = e->>0)`;
+    : // A correlated scalar subquery is always an index probe per row. NOT EXISTS would let the
+      // planner pick a hash anti-join over a sequential scan while the table is small, and the
+      // prepared statement keeps that plan as the table grows (unary ingest fell to half speed).
+      `WHERE (SELECT true FROM events taken WHERE taken.event_id = e->>0) IS NULL`;
   try {
     const { rows: result } = await client.query<{ inserted: number }>({
       name: waitForRacingIds ? "metering_insert_events_waiting" : "metering_insert_events",
