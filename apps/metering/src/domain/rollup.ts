@@ -78,8 +78,6 @@ function child<K, V>(map: Map<K, V>, key: K, create: () => V): V {
   return value;
 }
 
-const newMap = <K, V>() => new Map<K, V>();
-
 /**
  * Identifies a combination of group values among the readings of one meter, which all have the
  * same number of them: the value itself for one group-by property (the usual case, no string
@@ -104,9 +102,9 @@ export class RollupAccumulator {
     const bucketStart = bucketOf(event.time);
     const bucketMs = bucketStart.getTime();
     for (const reading of event.readings) {
-      const byCustomer = child(this.entries, reading.meterKey, newMap);
-      const byBucket = child(byCustomer, event.customerId, newMap);
-      const byGroup = child(byBucket, bucketMs, newMap);
+      const byCustomer = child(this.entries, reading.meterKey, () => new Map());
+      const byBucket = child(byCustomer, event.customerId, () => new Map());
+      const byGroup = child(byBucket, bucketMs, () => new Map());
       const id = groupId(reading.groupValues);
       let entry = byGroup.get(id);
       if (!entry) {
