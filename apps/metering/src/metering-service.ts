@@ -21,11 +21,12 @@ export function createMeteringService(settings?: Partial<MeteringSettings>): Ser
   return {
     name: "metering",
     migrations: readMigrations(MIGRATIONS_DIR),
-    build({ pool, clock, logger }) {
+    build({ pool, clock, logger, outbox }) {
       const resolved = { ...loadMeteringSettings(), ...settings };
       const catalog = new MeterCatalog();
       const ingest = new IngestService({
         pool,
+        outbox,
         clock,
         logger,
         catalog,

@@ -1,4 +1,4 @@
-import type { Clock, Logger, Pool } from "@tally/platform";
+import type { Clock, CommittedPublisher, Logger, Pool, QueuedMessages } from "@tally/platform";
 import { enqueue, TallyError, type OutboxMessage } from "@tally/platform";
 import { findEvents, insertEvents, RacingInsertError, type FoundEvents } from "../adapter/event-store";
 import { usageRecordedMessages } from "../adapter/event-messages";
@@ -14,6 +14,8 @@ import type { MeterCatalog } from "./meter-catalog";
 
 export interface IngestServiceOptions {
   pool: Pool;
+  /** Publishes the UsageRecorded messages once committed (the outbox relay). */
+  outbox: CommittedPublisher;
   clock: Clock;
   logger: Logger;
   catalog: MeterCatalog;
@@ -145,7 +147,9 @@ export class IngestService {
         recorded = [];
         for (const o of outcomes) if (o.status === "accepted") recorded.push(o.event);
       }
-      if (recorded.length > 0) await enqueue(client, messages ?? usageRecordedMessages(recorded, recordTime));
+      // The relay publishes these from memory once committed; nobody else needs waking.
+      const queued: QueuedMessages | undefined =
+        recorded.length > 0 ? await enqueue(client, messages ?? usageRecordedMessages(recorded, recordTime), { notify: false }) : undefined;
       if (!allInserted && recorded.length > 0) {
         // Some ids were taken already: the rollups of exactly the events accepted.
         const rollups = new RollupAccumulator();
@@ -155,6 +159,7 @@ export class IngestService {
       }
       releaseTurn();
       await client.query("COMMIT");
+      if (queued) this.options.outbox.publishCommitted(queued);
       return outcomes;
     } catch (err) {
       await client.query("ROLLBACK").catch(() => {

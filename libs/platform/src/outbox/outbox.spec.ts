@@ -2,6 +2,7 @@ import { createLogger } from "../logging/logger";
 import { createPool, withTransaction, type Pool } from "../postgres/database";
 import { migrate } from "../postgres/migrations";
 import { createTestEnvironment, type TestEnvironment } from "../testing/test-environment";
+import type { EventBus } from "../nats/event-bus";
 import { enqueue, OutboxRelay } from "./outbox";
 
 const SUBJECT = "tally.metering.v1.test.happened";
@@ -84,5 +85,57 @@ describe("transactional outbox", () => {
     const { rows } = await pool.query<{ msg_id: string; payload: Buffer }>("SELECT msg_id, payload FROM outbox ORDER BY id");
     expect(rows.map((r) => r.msg_id)).toEqual(messages.map((m) => m.msgId));
     rows.forEach((r, i) => expect(r.payload.equals(Buffer.from(payload(i)))).toBe(true));
+  });
+
+  describe("publishCommitted", () => {
+    const outboxRows = async () => (await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM outbox")).rows[0]!.n;
+
+    it("returns the ids of the rows, in order", async () => {
+      const messages = Array.from({ length: 150 }, (_, i) => ({ subject: SUBJECT, msgId: `m-ids-${i}`, payload: Buffer.from(`ids ${i}`) }));
+      const queued = await withTransaction(pool, (c) => enqueue(c, messages, { notify: false }));
+      const { rows } = await pool.query<{ id: string; msg_id: string }>("SELECT id::text, msg_id FROM outbox ORDER BY id");
+      expect(queued.ids).toEqual(rows.map((r) => r.id));
+      expect(rows.map((r) => r.msg_id)).toEqual(messages.map((m) => m.msgId));
+    });
+
+    it("publishes from memory, once, and deletes the rows", async () => {
+      const queued = await withTransaction(pool, (c) => enqueue(c, [{ subject: SUBJECT, msgId: "m-memory", payload: Buffer.from("from memory") }], { notify: false }));
+      // Proof that the payload is not read back: the stored copy no longer matches.
+      await pool.query("UPDATE outbox SET payload = 'stored copy'::bytea");
+      const relay = new OutboxRelay({ pool, bus: env.bus, schema: "metering", logger });
+      relay.publishCommitted(queued);
+      await relay.whenPublished();
+      expect(await outboxRows()).toBe(0);
+      expect((await streamMessages()).filter((m) => m === "from memory" || m === "stored copy")).toEqual(["from memory"]);
+    });
+
+    it("leaves rows that another relay has claimed to it", async () => {
+      const queued = await withTransaction(pool, (c) => enqueue(c, [{ subject: SUBJECT, msgId: "m-claimed", payload: Buffer.from("claimed elsewhere") }], { notify: false }));
+      const other = await pool.connect();
+      try {
+        await other.query("BEGIN");
+        await other.query("SELECT id FROM outbox FOR UPDATE");
+        const relay = new OutboxRelay({ pool, bus: env.bus, schema: "metering", logger });
+        relay.publishCommitted(queued);
+        await relay.whenPublished();
+        expect(await streamMessages()).not.toContain("claimed elsewhere");
+      } finally {
+        await other.query("ROLLBACK");
+        other.release();
+      }
+      expect(await outboxRows()).toBe(1);
+    });
+
+    it("keeps the rows when publishing fails, for the relay loop to send", async () => {
+      const queued = await withTransaction(pool, (c) => enqueue(c, [{ subject: SUBJECT, msgId: "m-retry", payload: Buffer.from("after a failure") }], { notify: false }));
+      const natsDown = { publish: () => Promise.reject(new Error("nats down")) } as unknown as EventBus;
+      const failing = new OutboxRelay({ pool, bus: natsDown, schema: "metering", logger });
+      failing.publishCommitted(queued);
+      await failing.whenPublished();
+      expect(await outboxRows()).toBe(1);
+      const relay = new OutboxRelay({ pool, bus: env.bus, schema: "metering", logger });
+      expect(await relay.flush()).toBe(1);
+      expect((await streamMessages()).filter((m) => m === "after a failure")).toHaveLength(1);
+    });
   });
 });

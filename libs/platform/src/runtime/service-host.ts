@@ -6,7 +6,7 @@ import { createLogger } from "../logging/logger";
 import { createPool } from "../postgres/database";
 import { migrate, type Migration } from "../postgres/migrations";
 import { EventBus } from "../nats/event-bus";
-import { OutboxRelay } from "../outbox/outbox";
+import { OutboxRelay, type CommittedPublisher } from "../outbox/outbox";
 import { startGrpcServer, type RunningGrpcServer, type ServiceRegistration } from "../grpc/server";
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
 import type { ServiceConfig, ServiceName } from "./service-config";
@@ -18,6 +18,8 @@ export interface ServiceDeps {
   pool: Pool;
   bus: EventBus;
   clock: Clock;
+  /** This service's outbox relay, to publish what a transaction committed without reading it back. */
+  outbox: CommittedPublisher;
 }
 
 /** What a service gives back: its rpcs, plus anything it runs in the background (consumers). */
@@ -65,9 +67,9 @@ export async function startService(
     const bus = await EventBus.connect({ url: config.natsUrl, prefix: config.natsPrefix, name: `tally-${definition.name}` });
     cleanup.unshift(() => bus.close());
     await bus.ensureStream(definition.name);
-    const deps: ServiceDeps = { config, logger, pool, bus, clock: overrides.clock ?? systemClock };
-    const parts = await definition.build(deps);
     const relay = new OutboxRelay({ pool, bus, schema: definition.name, logger });
+    const deps: ServiceDeps = { config, logger, pool, bus, clock: overrides.clock ?? systemClock, outbox: relay };
+    const parts = await definition.build(deps);
     await relay.start();
     cleanup.unshift(() => relay.stop());
     await parts.start?.();
