@@ -2,13 +2,13 @@ import type { EventContent } from "./event-content";
 import type { Reading } from "./reading";
 import type { TimestampInput } from "./timestamp";
 
-/** A usage event as received, before validation. */
+/** A usage event as received, before validation (a proto UsageEvent is one as it is). */
 export interface UsageEventInput {
   id: string;
   customerId: string;
   eventType: string;
   /** Unset: defaults to the receive time. */
-  time: TimestampInput | undefined;
+  time?: TimestampInput | undefined;
   properties: Readonly<Record<string, string>>;
 }
 

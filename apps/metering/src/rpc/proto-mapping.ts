@@ -4,21 +4,10 @@ import { metering } from "@tally/contracts";
 import { aggregationFromProto } from "../adapter/proto-meter";
 import type { MeterInput } from "../domain/meter-validation";
 import type { EventOutcome } from "../domain/record-outcome";
-import type { UsageEventInput } from "../domain/usage-event";
 import type { UsageQueryInput, WindowSize } from "../domain/usage-query";
 import type { UsageRow } from "../service/query-service";
 
 /** Proto requests → domain inputs and domain results → proto responses; no rules here. */
-
-export function usageEventFromProto(event: metering.UsageEvent): UsageEventInput {
-  return {
-    id: event.id,
-    customerId: event.customerId,
-    eventType: event.eventType,
-    time: event.time ? { seconds: event.time.seconds, nanos: event.time.nanos } : undefined,
-    properties: event.properties,
-  };
-}
 
 export function meterInputFromProto(meter: metering.MeterDefinition): MeterInput {
   return {

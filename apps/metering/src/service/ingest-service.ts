@@ -63,7 +63,7 @@ export class IngestService {
   /** RecordBatch: field names start with "events[i]"; results in request order. */
   recordBatch(inputs: readonly UsageEventInput[]): Promise<EventOutcome[]> {
     const receivedAt = this.options.clock.now();
-    return this.commits.submit(inputs.map((input, i) => ({ input, path: `events[${i}]`, receivedAt })));
+    return this.commits.submit(inputs.map((input, i) => ({ input, path: batchPath(i), receivedAt })));
   }
 
   /** Waits for queued and running transactions (graceful shutdown). */
@@ -173,6 +173,12 @@ export class IngestService {
       client.release(broken);
     }
   }
+}
+
+/** "events[i]", built once per position rather than once per event recorded. */
+const BATCH_PATHS: string[] = [];
+function batchPath(i: number): string {
+  return (BATCH_PATHS[i] ??= `events[${i}]`);
 }
 
 /** The events of checked events that are all valid (the caller knows). */
