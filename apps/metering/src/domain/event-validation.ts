@@ -103,7 +103,7 @@ function checkText(v: ViolationList, path: string, name: string, value: string, 
 }
 
 function checkProperties(v: ViolationList, path: string, properties: Readonly<Record<string, string>>): boolean {
-  const before = v.all.length;
+  const before = v.count;
   let count = 0;
   for (const _ in properties) count++;
   if (count > LIMITS.maxProperties) {
@@ -122,5 +122,5 @@ function checkProperties(v: ViolationList, path: string, properties: Readonly<Re
       v.add(`${path}.properties[${key}]`, "too_long", `property ${quote(key)} is longer than ${LIMITS.maxPropertyValueLength} characters`);
     } else if (hasNul(value)) v.add(`${path}.properties[${key}]`, "invalid_character", `property ${quote(key)} contains a NUL character`);
   }
-  return v.all.length === before;
+  return v.count === before;
 }

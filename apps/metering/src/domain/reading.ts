@@ -44,11 +44,7 @@ export function readEvent(properties: Readonly<Record<string, string>>, meters: 
   const readings: Reading[] = [];
   let violations: Violation[] | undefined;
   const fail = (meter: MeterSpec, code: ViolationCode, problem: string) => {
-    const field = `${path}.properties[${meter.valueProperty}]`;
-    violations ??= [];
-    // Two meters reading the same property report it once.
-    if (violations.some((v) => v.field === field && v.code === code)) return;
-    violations.push({ field, code, message: `${problem}, required by meter ${quote(meter.key)} (${meter.aggregation.toUpperCase()})` });
+    violations = addViolation(violations, `${path}.properties[${meter.valueProperty}]`, meter, code, problem);
   };
 
   for (const meter of meters) {
@@ -78,7 +74,18 @@ export function readEvent(properties: Readonly<Record<string, string>>, meters: 
     const value = CANONICAL_INTEGER.test(raw) ? raw : toWire(decimal);
     readings.push({ meterKey: meter.key, aggregation: meter.aggregation, value, decimal, groupBy: meter.groupBy, groupValues });
   }
-  return { readings, violations: violations ?? [] };
+  return { readings, violations: violations ?? NO_VIOLATIONS };
+}
+
+const NO_VIOLATIONS: Violation[] = [];
+
+/** Adds a violation to a list created on first use; two meters reading the same property report it once. */
+function addViolation(list: Violation[] | undefined, field: string, meter: MeterSpec, code: ViolationCode, problem: string): Violation[] {
+  const violations = list ?? [];
+  if (!violations.some((v) => v.field === field && v.code === code)) {
+    violations.push({ field, code, message: `${problem}, required by meter ${quote(meter.key)} (${meter.aggregation.toUpperCase()})` });
+  }
+  return violations;
 }
 
 const DECIMAL_CODES: Record<DecimalFormatCode, ViolationCode> = {

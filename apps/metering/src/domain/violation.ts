@@ -37,19 +37,24 @@ export interface Violation {
 
 /** Collects every violation of an input, so a caller fixes them all in one go. */
 export class ViolationList {
-  private readonly list: Violation[] = [];
+  /** Created on the first violation: most inputs (every event at ingest) have none. */
+  private list: Violation[] | undefined;
 
   add(field: string, code: ViolationCode, message: string): this {
-    this.list.push({ field, code, message });
+    (this.list ??= []).push({ field, code, message });
     return this;
   }
 
   get all(): Violation[] {
-    return this.list;
+    return (this.list ??= []);
+  }
+
+  get count(): number {
+    return this.list?.length ?? 0;
   }
 
   get empty(): boolean {
-    return this.list.length === 0;
+    return this.count === 0;
   }
 }
 
