@@ -1,6 +1,37 @@
 import DecimalJs from "decimal.js";
-import { Decimal, MAX_SCALE, parseDecimal, toMaxScale, toWire } from "./decimal";
+import * as fc from "fast-check";
+import { checkDecimal, Decimal, MAX_SCALE, parseDecimal, plainDecimalProblem, toMaxScale, toWire } from "./decimal";
 import { DecimalFormatError } from "./errors";
+
+describe("plainDecimalProblem", () => {
+  const digits = (min: number, max: number) => fc.string({ unit: fc.constantFrom("0", "0", "1", "5", "9"), minLength: min, maxLength: max });
+  const plain = fc
+    .tuple(fc.boolean(), digits(1, 30), fc.option(digits(1, 16), { nil: undefined }))
+    .map(([negative, int, frac]) => `${negative ? "-" : ""}${int}${frac === undefined ? "" : `.${frac}`}`);
+
+  it("agrees with checkDecimal on every plain decimal, around every bound", () => {
+    fc.assert(
+      fc.property(plain, fc.boolean(), (value, nonNegative) => {
+        const parsed = new Decimal(value);
+        const expected = checkDecimal(parsed.isZero() ? new Decimal(0) : parsed, { nonNegative });
+        expect(plainDecimalProblem(value, { nonNegative })).toBe(expected);
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it.each([
+    ["99999999999999999999999999", null], // 26 integer digits: below 1e26
+    ["100000000000000000000000000", "too_many_digits"],
+    ["000000000000000000000000000001", null],
+    ["0.000000000001", null],
+    ["0.0000000000001", "too_many_decimal_places"],
+    ["1.1000000000000000000", null],
+    ["-0.000", null],
+  ])("%s → %s", (value, problem) => {
+    expect(plainDecimalProblem(value, { nonNegative: true })).toBe(problem);
+  });
+});
 
 describe("parseDecimal", () => {
   it.each([
