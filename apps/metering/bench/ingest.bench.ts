@@ -5,7 +5,7 @@
  * Starts metering in-process on a fresh test environment (its own database and NATS prefix,
  * the real outbox relay publishing to JetStream) and, in the same run, a do-nothing grpc-js
  * server for the same proto as the ceiling. A grpc-js client (proto-loader, no generated code)
- * in a worker thread drives both with 50 concurrent callers:
+ * in a separate process drives both with 50 concurrent callers:
  *   1. unary Record: calls/s and p50/p99 latency;
  *   2. RecordBatch of 1,000 events: durable events/s;
  *   3. QueryUsage over a whole month for one customer with 1,000,000 events, seeded through
@@ -15,7 +15,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { Worker } from "node:worker_threads";
+import { fork, type ChildProcess } from "node:child_process";
 import { startService } from "@tally/platform";
 import { Decimal, toWire } from "@tally/pricing";
 import { createTestEnvironment, TEST_KEYS } from "@tally/platform/testing";
@@ -38,23 +38,26 @@ const PROFILE = process.env.BENCH_PROFILE;
 const BACKFILL = process.env.BENCH_BACKFILL === "1";
 const MINUTE = 60_000;
 
-class LoadWorker {
-  private readonly worker: Worker;
+/** The load generator's process (load-worker.ts), driven over IPC. */
+class LoadProcess {
+  private readonly child: ChildProcess;
   constructor() {
     const register = path.resolve(__dirname, "../../../tools/ts-node-register.js");
-    const script = path.resolve(__dirname, "load-worker.ts");
-    this.worker = new Worker(`require(${JSON.stringify(register)}); require(${JSON.stringify(script)});`, { eval: true });
+    this.child = fork(path.resolve(__dirname, "load-worker.ts"), { execArgv: ["--require", register] });
+  }
+  get pid(): number {
+    return this.child.pid!;
   }
   run(task: LoadTask): Promise<LoadResult> {
     return new Promise((resolve, reject) => {
-      this.worker.once("message", (msg: { ok: boolean; result?: LoadResult; error?: string }) =>
+      this.child.once("message", (msg: { ok: boolean; result?: LoadResult; error?: string }) =>
         msg.ok ? resolve(msg.result!) : reject(new Error(msg.error)),
       );
-      this.worker.postMessage(task);
+      this.child.send(task);
     });
   }
-  stop(): Promise<number> {
-    return this.worker.terminate();
+  stop(): void {
+    this.child.kill();
   }
 }
 
@@ -80,12 +83,13 @@ async function adminCall(address: string, method: string, request: unknown): Pro
 }
 
 /**
- * CPU time so far (ms) of this process (server main thread and the load worker together), of
- * the Postgres backends serving this benchmark's database and of nats-server: CPU per event is
- * far less sensitive than events/s to other work on the machine.
+ * CPU time so far (ms) of this process (the servers), of the load generator's process, of the
+ * Postgres backends serving this benchmark's database and of nats-server: CPU per event is far
+ * less sensitive than events/s to other work on the machine.
  */
 interface CpuSnapshot {
-  node: number;
+  server: number;
+  load: number;
   /** Per backend pid: backends may come and go during a phase. */
   postgres: Map<number, number>;
   nats: number;
@@ -103,7 +107,7 @@ function procCpuMs(pid: number): number {
   }
 }
 
-async function cpuSnapshot(pool: { query(sql: string): Promise<{ rows: { pid: number }[] }> }): Promise<CpuSnapshot> {
+async function cpuSnapshot(pool: { query(sql: string): Promise<{ rows: { pid: number }[] }> }, load: LoadProcess): Promise<CpuSnapshot> {
   const { rows } = await pool.query("SELECT pid FROM pg_stat_activity WHERE datname = current_database()");
   let nats = 0;
   try {
@@ -114,14 +118,14 @@ async function cpuSnapshot(pool: { query(sql: string): Promise<{ rows: { pid: nu
     // no /proc
   }
   const usage = process.cpuUsage();
-  return { node: (usage.user + usage.system) / 1000, postgres: new Map(rows.map((r) => [r.pid, procCpuMs(r.pid)])), nats };
+  return { server: (usage.user + usage.system) / 1000, load: procCpuMs(load.pid), postgres: new Map(rows.map((r) => [r.pid, procCpuMs(r.pid)])), nats };
 }
 
 function cpuPerEvent(before: CpuSnapshot, after: CpuSnapshot, events: number): string {
   let postgres = 0;
   for (const [pid, ms] of after.postgres) postgres += ms - (before.postgres.get(pid) ?? 0);
   const us = (ms: number) => fmt((ms * 1000) / Math.max(1, events), 1);
-  return `CPU per event: node (server + load worker) ${us(after.node - before.node)} µs, postgres backends ${us(postgres)} µs, nats-server ${us(after.nats - before.nats)} µs`;
+  return `CPU per event: server process ${us(after.server - before.server)} µs, load generator ${us(after.load - before.load)} µs, postgres backends ${us(postgres)} µs, nats-server ${us(after.nats - before.nats)} µs`;
 }
 
 function check(label: string, r: LoadResult): void {
@@ -133,7 +137,7 @@ async function main(): Promise<void> {
   const env = await createTestEnvironment();
   const service = await startService(createMeteringService({ backfillDays: 35 }), env.config("metering", { LOG_LEVEL: "warn" }));
   const ceiling = await startCeilingServer();
-  const load = new LoadWorker();
+  const load = new LoadProcess();
   const pool = service.deps.pool;
   try {
     await adminCall(service.address, "createMeter", { meter: { key: "llm_calls", eventType: EVENT_TYPE, aggregation: "AGGREGATION_COUNT" } });
@@ -143,14 +147,14 @@ async function main(): Promise<void> {
 
     const common = { apiKey: TEST_KEYS.ingest, concurrency: CONCURRENCY, eventType: EVENT_TYPE };
     if (PROFILE === "batch" || PROFILE === "unary") {
-      const cpuBefore = await cpuSnapshot(pool);
+      const cpuBefore = await cpuSnapshot(pool, load);
       const r = await load.run(
         PROFILE === "batch"
           ? { kind: "batch", address: service.address, seconds: PHASE_SECONDS, batchSize: BATCH_SIZE, idPrefix: "p", ...common }
           : { kind: "unary", address: service.address, seconds: PHASE_SECONDS, idPrefix: "p", ...common },
       );
       const s = stats(r);
-      const cpuAfter = await cpuSnapshot(pool);
+      const cpuAfter = await cpuSnapshot(pool, load);
       process.stdout.write(`${PROFILE}: ${fmt(s.perSecond)} events/s, ${fmt(s.callsPerSecond)} calls/s, p50 ${fmt(s.p50, 1)} ms, p99 ${fmt(s.p99, 1)} ms, errors ${r.errors}\n`);
       process.stdout.write(`${cpuPerEvent(cpuBefore, cpuAfter, r.events)}\n`);
       return;
@@ -168,12 +172,12 @@ async function main(): Promise<void> {
     check("unary metering", unaryMetering);
 
     log(`RecordBatch of ${BATCH_SIZE}, ${CONCURRENCY} callers, ${PHASE_SECONDS}s each…`);
-    const ceilingCpuBefore = await cpuSnapshot(pool);
+    const ceilingCpuBefore = await cpuSnapshot(pool, load);
     const batchCeiling = await load.run({ kind: "batch", address: ceiling.address, seconds: PHASE_SECONDS, batchSize: BATCH_SIZE, idPrefix: "cb", ...common });
-    const ceilingCpu = cpuPerEvent(ceilingCpuBefore, await cpuSnapshot(pool), batchCeiling.events);
-    const cpuBefore = await cpuSnapshot(pool);
+    const ceilingCpu = cpuPerEvent(ceilingCpuBefore, await cpuSnapshot(pool, load), batchCeiling.events);
+    const cpuBefore = await cpuSnapshot(pool, load);
     const batchMetering = await load.run({ kind: "batch", address: service.address, seconds: PHASE_SECONDS, batchSize: BATCH_SIZE, idPrefix: "mb", ...common });
-    const batchCpu = cpuPerEvent(cpuBefore, await cpuSnapshot(pool), batchMetering.events);
+    const batchCpu = cpuPerEvent(cpuBefore, await cpuSnapshot(pool, load), batchMetering.events);
     check("batch ceiling", batchCeiling);
     check("batch metering", batchMetering);
     const outboxAfterBatch = Number((await pool.query("SELECT count(*) AS n FROM outbox")).rows[0].n);
@@ -252,7 +256,7 @@ async function main(): Promise<void> {
     const line = (r: string[]) => `| ${r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join(" | ")} |`;
     const out = [
       "",
-      `Metering ingest benchmark — ${CONCURRENCY} concurrent grpc-js callers (worker thread), ${PHASE_SECONDS}s per phase, synchronous_commit=on`,
+      `Metering ingest benchmark — ${CONCURRENCY} concurrent grpc-js callers (separate process), ${PHASE_SECONDS}s per phase, synchronous_commit=on, server V8 flags: ${process.execArgv.filter((a) => a.startsWith("--") && a !== "--require").join(" ") || "none"}`,
       line(rows[0]!),
       `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`,
       ...rows.slice(1).map(line),
@@ -267,7 +271,7 @@ async function main(): Promise<void> {
     ];
     process.stdout.write(out.join("\n"));
   } finally {
-    await load.stop();
+    load.stop();
     await ceiling.stop();
     await service.stop();
     await env.close();

@@ -1,9 +1,9 @@
-import { parentPort } from "node:worker_threads";
 import { callUnary as call, createMeterClient } from "./grpc-proto";
 
 /**
- * The load generator, in its own thread so that it does not steal the server's event loop
- * (in production, callers are other processes). It speaks plain grpc-js with proto-loader.
+ * The load generator, in its own process like real callers: it shares neither the server's
+ * event loop nor its heap (so neither its garbage collection). It speaks plain grpc-js with
+ * proto-loader and takes tasks over the IPC channel.
  */
 export type LoadTask =
   | { kind: "unary"; address: string; apiKey: string; seconds: number; concurrency: number; idPrefix: string; eventType: string }
@@ -135,9 +135,9 @@ async function run(task: LoadTask): Promise<LoadResult> {
   return result;
 }
 
-parentPort?.on("message", (task: LoadTask) => {
+process.on("message", (task: LoadTask) => {
   run(task).then(
-    (result) => parentPort!.postMessage({ ok: true, result }),
-    (err: unknown) => parentPort!.postMessage({ ok: false, error: err instanceof Error ? err.stack : String(err) }),
+    (result) => process.send!({ ok: true, result }),
+    (err: unknown) => process.send!({ ok: false, error: err instanceof Error ? err.stack : String(err) }),
   );
 });

@@ -95,11 +95,18 @@ function groupId(values: readonly string[]): string {
 export class RollupAccumulator {
   private readonly entries: EntryIndex = new Map();
   private rowCount = 0;
+  private lastTime: Date | undefined;
+  private lastBucket = new Date(0);
 
   /** Adds an event's readings; `recordTime` is when it was recorded (LATEST's tie-break). */
   add(event: ReadEvent, recordTime: Date): void {
     if (event.readings.length === 0) return;
-    const bucketStart = bucketOf(event.time);
+    if (event.time !== this.lastTime) {
+      // Events without a time share one receive-time Date: one bucket Date for all of them.
+      this.lastTime = event.time;
+      this.lastBucket = bucketOf(event.time);
+    }
+    const bucketStart = this.lastBucket;
     const bucketMs = bucketStart.getTime();
     for (const reading of event.readings) {
       const byCustomer = child(this.entries, reading.meterKey, () => new Map());
