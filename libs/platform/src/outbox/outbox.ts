@@ -106,10 +106,11 @@ export class OutboxRelay implements CommittedPublisher {
    * ingest batch, then cross the Postgres connection once instead of twice (and as hex text on
    * the way back). Returns at once; the publish runs in the background.
    *
-   * The guarantee is the relay's: rows are claimed the same way (deleted under SKIP LOCKED in a
-   * transaction that commits only after every claimed message is acked), so each row is
-   * published by this or by the polling loop, never lost. If anything fails, the transaction
-   * rolls back, the rows stay, and the loop is woken to publish them.
+   * Publish first, then delete the rows, in one autocommit statement: a crash in between leaves
+   * the rows for the loop to publish again, which the msgID makes JetStream store once — the
+   * relay's own guarantee. The loop is not woken for these rows (no NOTIFY), so it rarely sees
+   * them, and if it does, that is the same harmless double publish. If publishing fails the rows
+   * stay, and the loop is woken to send them.
    */
   publishCommitted(queued: QueuedMessages): void {
     if (queued.ids.length === 0) return;
@@ -121,35 +122,16 @@ export class OutboxRelay implements CommittedPublisher {
     void work.finally(() => this.publishing.delete(work));
   }
 
+  private async publishFromMemory({ ids, messages }: QueuedMessages): Promise<void> {
+    const { bus, pool } = this.options;
+    await Promise.all(messages.map((m) => bus.publish(m.subject, m.payload, m.msgId)));
+    await pool.query("DELETE FROM outbox WHERE id = ANY($1::bigint[])", [ids]);
+  }
+
   /** Resolves when every publishCommitted so far has finished, published or handed back to the loop. */
   async whenPublished(): Promise<void> {
     await Promise.all(this.publishing);
   }
-
-  private async publishFromMemory({ ids, messages }: QueuedMessages): Promise<void> {
-    const client = await this.options.pool.connect();
-    try {
-      await client.query("BEGIN");
-      const { rows } = await client.query<{ id: string }>(
-        `DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE id = ANY($1::bigint[]) FOR UPDATE SKIP LOCKED) RETURNING id::text`,
-        [ids],
-      );
-      const claimed = new Set(rows.map((r) => r.id));
-      await Promise.all(
-        ids.map((id, i) => {
-          const m = messages[i]!;
-          return claimed.has(id) ? this.options.bus.publish(m.subject, m.payload, m.msgId) : undefined;
-        }),
-      );
-      await client.query("COMMIT");
-    } catch (err) {
-      await client.query("ROLLBACK").catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
-  }
-
 
   async start(): Promise<void> {
     await this.listen();
