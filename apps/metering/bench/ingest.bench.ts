@@ -166,8 +166,12 @@ async function main(): Promise<void> {
     }
 
     log(`unary Record, ${CONCURRENCY} callers, ${PHASE_SECONDS}s each…`);
+    const unaryCeilingCpuBefore = await cpuSnapshot(pool, load);
     const unaryCeiling = await load.run({ kind: "unary", address: ceiling.address, seconds: PHASE_SECONDS, idPrefix: "cu", ...common });
+    const unaryCeilingCpu = cpuPerEvent(unaryCeilingCpuBefore, await cpuSnapshot(pool, load), unaryCeiling.events);
+    const unaryCpuBefore = await cpuSnapshot(pool, load);
     const unaryMetering = await load.run({ kind: "unary", address: service.address, seconds: PHASE_SECONDS, idPrefix: "mu", ...common });
+    const unaryCpu = cpuPerEvent(unaryCpuBefore, await cpuSnapshot(pool, load), unaryMetering.events);
     check("unary ceiling", unaryCeiling);
     check("unary metering", unaryMetering);
 
@@ -262,6 +266,7 @@ async function main(): Promise<void> {
       ...rows.slice(1).map(line),
       "",
       `unary:  ${fmt(unaryMetering.accepted)} accepted / ${fmt(unaryMetering.calls)} calls, ${unaryMetering.errors} errors`,
+      `        ${unaryCpu.replace("per event", "per call")}; ceiling phase: ${unaryCeilingCpu.replace("CPU per event: ", "")}`,
       `batch:  ${fmt(batchMetering.accepted)} accepted events / ${fmt(batchMetering.events)} sent, ${batchMetering.errors} errors; outbox rows not yet published right after the phase: ${fmt(outboxAfterBatch)}`,
       `        ${batchCpu}; ceiling phase: ${ceilingCpu.replace("CPU per event: ", "")}; load average ${os.loadavg().map((l) => fmt(l, 2)).join(" ")}`,
       `seed:   ${fmt(seed.accepted)} events for cust_month over 30 days via RecordBatch(${fmt(SEED_BATCH)}) × 4 callers in ${fmt(seed.durationMs / 1000, 1)} s = ${fmt((seed.accepted * 1000) / seed.durationMs)} events/s`,
