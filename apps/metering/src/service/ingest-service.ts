@@ -6,8 +6,8 @@ import { beginIngestTransaction } from "../adapter/meter-store";
 import { insertUniqueValues, upsertRollups } from "../adapter/rollup-store";
 import { StorageUnavailableError } from "../domain/errors";
 import { validateEvent, type CheckedEvent } from "../domain/event-validation";
-import { idsToLookUp, planInsert, resolveOutcomes, type EventOutcome, type IdSet } from "../domain/record-outcome";
-import { RollupAccumulator } from "../domain/rollup";
+import { idsToLookUp, planInsert, resolveOutcomes, type EventOutcome, type IdSet, type InsertPlan } from "../domain/record-outcome";
+import { RollupAccumulator, type RollupDelta, type UniqueValue } from "../domain/rollup";
 import type { UsageEventInput, ValidEvent } from "../domain/usage-event";
 import { GroupCommit } from "./group-commit";
 import type { MeterCatalog } from "./meter-catalog";
@@ -84,7 +84,7 @@ export class IngestService {
 
   /** One transaction recording `items` (see {@link insertEvents} for `waitForRacingIds`). */
   private async write(items: PendingEvent[], { waitForRacingIds }: { waitForRacingIds: boolean }): Promise<EventOutcome[]> {
-    const { pool, catalog, clock, backfillMs, logger } = this.options;
+    const { pool, catalog, logger } = this.options;
     let client;
     try {
       client = await pool.connect();
@@ -95,26 +95,22 @@ export class IngestService {
     let broken = false;
     let releaseTurn = () => {};
     try {
-      const version = await beginIngestTransaction(client);
-      await catalog.ensureVersion(client, version);
-      // Validated inside the transaction, against the meters of this catalog version, which
-      // no meter change can alter before we commit (it waits for our shared lock).
-      const metersFor = (eventType: string) => catalog.metersFor(eventType);
-      const checked: CheckedEvent[] = items.map((item) => validateEvent(item.input, item.path, { receivedAt: item.receivedAt, backfillMs, metersFor }));
-
-      const plan = planInsert(checked);
+      // BEGIN (with the catalog's shared lock and version) is in flight while the events are
+      // prepared against the cached meters; should the transaction see another catalog version,
+      // the meters are reloaded and the events prepared again. Either way they are validated
+      // against the meters of this transaction's version, which no meter change can alter
+      // before we commit (it waits for our shared lock).
+      const begun = beginIngestTransaction(client);
+      void begun.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
+      const cachedVersion = catalog.loadedVersion;
+      let prepared = cachedVersion !== undefined ? this.prepare(items) : undefined;
+      const version = await begun;
+      if (!prepared || version !== cachedVersion) {
+        await catalog.ensureVersion(client, version);
+        prepared = this.prepare(items);
+      }
+      const { checked, plan, recordTime, rollups, uniqueValues, allValid, optimisticMessages } = prepared;
       const { candidates } = plan;
-      const recordTime = clock.now();
-      // Usually every candidate is new: its rollups go in with the insert, in one statement
-      // that writes them only if every candidate was indeed inserted.
-      const optimistic = new RollupAccumulator();
-      for (const event of candidates) optimistic.add(event, recordTime);
-      const rollups = optimistic.rollups();
-      const uniqueValues = optimistic.uniqueValues();
-      // Every event valid and its id's only occurrence: if all get inserted, all are ACCEPTED
-      // and published in request order. Their messages are encoded before taking the turn.
-      const allValid = candidates.length === checked.length ? validEvents(checked) : undefined;
-      const optimisticMessages = allValid && allValid.length > 0 ? usageRecordedMessages(allValid, recordTime) : undefined;
       // Concurrent flushes overlap their JavaScript work (above) with each other's writes, but
       // take turns for the writes themselves: they touch the same rollup rows and index pages,
       // so running them side by side only made the second wait on the first's row locks and
@@ -173,7 +169,46 @@ export class IngestService {
       client.release(broken);
     }
   }
+  /**
+   * Everything a transaction computes before it writes: validation against the cached meters,
+   * the insert plan and, assuming every candidate is new (the usual case), their rollups and
+   * UsageRecorded messages.
+   */
+  private prepare(items: PendingEvent[]): PreparedFlush {
+    const { catalog, clock, backfillMs } = this.options;
+    const metersFor = (eventType: string) => catalog.metersFor(eventType);
+    const checked: CheckedEvent[] = items.map((item) => validateEvent(item.input, item.path, { receivedAt: item.receivedAt, backfillMs, metersFor }));
+    const plan = planInsert(checked);
+    const recordTime = clock.now();
+    // Usually every candidate is new: its rollups go in with the insert, in one statement
+    // that writes them only if every candidate was indeed inserted.
+    const optimistic = new RollupAccumulator();
+    for (const event of plan.candidates) optimistic.add(event, recordTime);
+    // Every event valid and its id's only occurrence: if all get inserted, all are ACCEPTED
+    // and published in request order. Their messages are encoded before taking the turn.
+    const allValid = plan.candidates.length === checked.length ? validEvents(checked) : undefined;
+    return {
+      checked,
+      plan,
+      recordTime,
+      rollups: optimistic.rollups(),
+      uniqueValues: optimistic.uniqueValues(),
+      allValid,
+      optimisticMessages: allValid && allValid.length > 0 ? usageRecordedMessages(allValid, recordTime) : undefined,
+    };
+  }
 }
+
+interface PreparedFlush {
+  checked: CheckedEvent[];
+  plan: InsertPlan;
+  recordTime: Date;
+  rollups: RollupDelta[];
+  uniqueValues: UniqueValue[];
+  allValid: ValidEvent[] | undefined;
+  optimisticMessages: OutboxMessage[] | undefined;
+}
+
 
 /** "events[i]", built once per position rather than once per event recorded. */
 const BATCH_PATHS: string[] = [];

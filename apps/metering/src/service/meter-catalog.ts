@@ -41,6 +41,11 @@ export class MeterCatalog {
     this.version = version;
   }
 
+  /** The catalog version the cached meters are from (undefined before the first load). */
+  get loadedVersion(): string | undefined {
+    return this.version;
+  }
+
   /** Active meters reading `eventType`, ordered by key. */
   metersFor(eventType: string): readonly Meter[] {
     return this.byEventType.get(eventType) ?? NONE;
