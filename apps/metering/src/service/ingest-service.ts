@@ -169,6 +169,7 @@ export class IngestService {
       client.release(broken);
     }
   }
+
   /**
    * Everything a transaction computes before it writes: validation against the cached meters,
    * the insert plan and, assuming every candidate is new (the usual case), their rollups and
