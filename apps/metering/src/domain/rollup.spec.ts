@@ -35,6 +35,20 @@ describe("RollupAccumulator", () => {
     ]);
   });
 
+  it("keeps every combination of several group values apart, events sharing a time Date included", () => {
+    const acc = new RollupAccumulator();
+    const at = new Date("2026-03-15T12:00:05Z");
+    for (const [id, values] of [["e1", ["a", "bc"]], ["e2", ["ab", "c"]], ["e3", ["a", "bc"]], ["e4", ["", "abc"]]] as const) {
+      acc.add({ id, customerId: "c1", time: at, readings: [r("tokens", "sum", "1", [...values])] }, REC);
+    }
+    expect(acc.rollups().map((d) => [d.groupKey, d.eventCount])).toEqual([
+      ['["","abc"]', 1],
+      ['["a","bc"]', 2],
+      ['["ab","c"]', 1],
+    ]);
+    expect(acc.size).toBe(3);
+  });
+
   it("keeps the max and the latest reading by (event time, record time, event id)", () => {
     const acc = new RollupAccumulator();
     put(acc, ev("b", "2026-03-15T12:00:10Z", [r("peak", "max", "3"), r("gauge", "latest", "30")]));
