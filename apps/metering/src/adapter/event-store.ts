@@ -95,9 +95,8 @@ export async function insertEvents(
     });
     return result[0]?.inserted ?? 0;
   } catch (err) {
-    if (!waitForRacingIds && (err as { code?: string; constraint?: string }).code === "23505" && (err as { constraint?: string }).constraint === "events_pkey") {
-      throw new RacingInsertError(err);
-    }
+    const { code, constraint } = err as { code?: string; constraint?: string };
+    if (!waitForRacingIds && code === "23505" && constraint === "events_pkey") throw new RacingInsertError(err); // unique_violation
     throw err;
   }
 }

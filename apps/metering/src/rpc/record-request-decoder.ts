@@ -1,3 +1,4 @@
+import { WireType } from "@bufbuild/protobuf/wire";
 import type { metering } from "@tally/contracts";
 
 /**
@@ -16,13 +17,6 @@ import type { metering } from "@tally/contracts";
 
 type UsageEvent = metering.UsageEvent;
 type Timestamp = NonNullable<UsageEvent["time"]>;
-
-const WIRE_VARINT = 0;
-const WIRE_FIXED64 = 1;
-const WIRE_DELIMITED = 2;
-const WIRE_START_GROUP = 3;
-const WIRE_END_GROUP = 4;
-const WIRE_FIXED32 = 5;
 
 class WireReader {
   pos = 0;
@@ -83,22 +77,22 @@ class WireReader {
   skip(tag: number): void {
     const wireType = tag & 7;
     switch (wireType) {
-      case WIRE_VARINT:
+      case WireType.Varint:
         while (this.byte() >= 0x80);
         return;
-      case WIRE_FIXED64:
+      case WireType.Bit64:
         this.advance(8);
         return;
-      case WIRE_DELIMITED:
+      case WireType.LengthDelimited:
         this.pos = this.delimitedEnd();
         return;
-      case WIRE_FIXED32:
+      case WireType.Bit32:
         this.advance(4);
         return;
-      case WIRE_START_GROUP:
+      case WireType.StartGroup:
         for (;;) {
           const inner = this.uint32();
-          if ((inner & 7) === WIRE_END_GROUP) {
+          if ((inner & 7) === WireType.EndGroup) {
             if (inner >>> 3 !== tag >>> 3) throw new Error(`invalid end group tag at byte ${this.pos}`);
             return;
           }
@@ -120,7 +114,7 @@ class WireReader {
   }
 }
 
-function expectWireType(tag: number, wireType: number): void {
+function expectWireType(tag: number, wireType: WireType): void {
   if ((tag & 7) !== wireType) throw new Error(`field ${tag >>> 3}: wire type ${tag & 7}, expected ${wireType}`);
 }
 
@@ -134,11 +128,11 @@ function readTimestamp(r: WireReader, end: number, into: Timestamp | undefined):
     const tag = r.uint32();
     switch (tag >>> 3) {
       case 1:
-        expectWireType(tag, WIRE_VARINT);
+        expectWireType(tag, WireType.Varint);
         ts.seconds = r.int64();
         break;
       case 2:
-        expectWireType(tag, WIRE_VARINT);
+        expectWireType(tag, WireType.Varint);
         ts.nanos = r.uint32() | 0;
         break;
       default:
@@ -155,11 +149,11 @@ function readPropertyEntry(r: WireReader, end: number, properties: Record<string
     const tag = r.uint32();
     switch (tag >>> 3) {
       case 1:
-        expectWireType(tag, WIRE_DELIMITED);
+        expectWireType(tag, WireType.LengthDelimited);
         key = r.string();
         break;
       case 2:
-        expectWireType(tag, WIRE_DELIMITED);
+        expectWireType(tag, WireType.LengthDelimited);
         value = r.string();
         break;
       default:
@@ -175,23 +169,23 @@ function readUsageEvent(r: WireReader, end: number, event: UsageEvent): UsageEve
     const tag = r.uint32();
     switch (tag >>> 3) {
       case 1:
-        expectWireType(tag, WIRE_DELIMITED);
+        expectWireType(tag, WireType.LengthDelimited);
         event.id = r.string();
         break;
       case 2:
-        expectWireType(tag, WIRE_DELIMITED);
+        expectWireType(tag, WireType.LengthDelimited);
         event.customerId = r.string();
         break;
       case 3:
-        expectWireType(tag, WIRE_DELIMITED);
+        expectWireType(tag, WireType.LengthDelimited);
         event.eventType = r.string();
         break;
       case 4:
-        expectWireType(tag, WIRE_DELIMITED);
+        expectWireType(tag, WireType.LengthDelimited);
         event.time = readTimestamp(r, r.delimitedEnd(), event.time);
         break;
       case 5:
-        expectWireType(tag, WIRE_DELIMITED);
+        expectWireType(tag, WireType.LengthDelimited);
         readPropertyEntry(r, r.delimitedEnd(), event.properties);
         break;
       default:
@@ -208,7 +202,7 @@ export function decodeRecordBatchRequest(bytes: Uint8Array): metering.RecordBatc
   while (r.pos < r.buf.length) {
     const tag = r.uint32();
     if (tag >>> 3 === 1) {
-      expectWireType(tag, WIRE_DELIMITED);
+      expectWireType(tag, WireType.LengthDelimited);
       events.push(readUsageEvent(r, r.delimitedEnd(), newUsageEvent()));
     } else r.skip(tag);
   }
@@ -221,7 +215,7 @@ export function decodeRecordRequest(bytes: Uint8Array): metering.RecordRequest {
   while (r.pos < r.buf.length) {
     const tag = r.uint32();
     if (tag >>> 3 === 1) {
-      expectWireType(tag, WIRE_DELIMITED);
+      expectWireType(tag, WireType.LengthDelimited);
       event = readUsageEvent(r, r.delimitedEnd(), event ?? newUsageEvent());
     } else r.skip(tag);
   }
