@@ -30,7 +30,7 @@ export interface EnqueueOptions {
   /**
    * Wake the relays with NOTIFY at commit (default). Pass false when the caller hands the
    * result to {@link OutboxRelay.publishCommitted} after committing: then nobody needs waking,
-   * and a relay woken for nothing would race the caller for the rows.
+   * and a relay woken for these rows would only publish them a second time.
    */
   notify?: boolean;
 }
