@@ -19,6 +19,9 @@ const env = { ...process.env };
 if (!env.API_KEYS) {
   env.API_KEYS = "dev:tally_dev_key_change_me:admin+ingest+read";
   console.log("API_KEYS not set: using the local development key 'tally_dev_key_change_me' (all scopes)");
+  // Rating copies meter definitions from metering at start (see apps/rating/README.md).
+  env.RATING_METERING_ADDRESS ??= env.METERING_GRPC_ADDRESS ?? "127.0.0.1:50051";
+  env.RATING_METERING_API_KEY ??= "tally_dev_key_change_me";
 }
 
 const children = SERVICES.map((service) => {

@@ -1,10 +1,11 @@
 import * as path from "node:path";
 import { rating } from "@tally/contracts";
-import { int, loadConfig, readMigrations, serviceRegistration, startConsumer, type RunningConsumer, type ServiceDefinition } from "@tally/platform";
+import { int, loadConfig, readMigrations, serviceRegistration, startConsumer, type Field, type RunningConsumer, type ServiceDefinition } from "@tally/platform";
 import { PricerCache } from "./domain/component-pricing";
 import { DimensionalPricerCache } from "./domain/invoice-lines";
 import { RATING_SCOPES, ratingHandlers } from "./rpc/rating-handlers";
 import { MeterCatalog } from "./service/meter-catalog";
+import { MeterSync } from "./service/meter-sync";
 import { PlanCatalog } from "./service/plan-catalog";
 import { PlanService } from "./service/plan-service";
 import { SubscriptionService } from "./service/subscription-service";
@@ -24,9 +25,36 @@ export interface RatingOptions {
    * second worker mostly waits for the first one's locks (measured: no gain on 2 cores).
    */
   workers: number;
+  /**
+   * Where to copy meter definitions from at start (metering's address and an API key with its
+   * `read` scope); none: rating knows only the meters whose events it has consumed.
+   */
+  metering: MeteringSource | undefined;
 }
 
-/** RATING_LATE_GRACE_MINUTES (60), RATING_ADVANCE_INTERVAL_MS (5000), RATING_MAX_BATCH (64), RATING_WORKERS (1). */
+export interface MeteringSource {
+  address: string;
+  apiKey: string;
+  /** Wait between attempts while metering cannot be reached (default 5 s). */
+  retryMs?: number;
+}
+
+/** RATING_METERING_ADDRESS and RATING_METERING_API_KEY: both or neither. */
+function meteringSource(): Field<MeteringSource | undefined> {
+  return (env, problems) => {
+    const address = env.RATING_METERING_ADDRESS?.trim() ?? "";
+    const apiKey = env.RATING_METERING_API_KEY?.trim() ?? "";
+    if (address === "" && apiKey === "") return undefined;
+    if (address === "") problems.push("RATING_METERING_ADDRESS is required when RATING_METERING_API_KEY is set");
+    if (apiKey === "") problems.push("RATING_METERING_API_KEY is required when RATING_METERING_ADDRESS is set");
+    return { address, apiKey };
+  };
+}
+
+/**
+ * RATING_LATE_GRACE_MINUTES (60), RATING_ADVANCE_INTERVAL_MS (5000), RATING_MAX_BATCH (64),
+ * RATING_WORKERS (1), RATING_METERING_ADDRESS + RATING_METERING_API_KEY (unset).
+ */
 export function loadRatingOptions(env: Record<string, string | undefined> = process.env): RatingOptions {
   return loadConfig(
     {
@@ -34,6 +62,7 @@ export function loadRatingOptions(env: Record<string, string | undefined> = proc
       advanceIntervalMs: int("RATING_ADVANCE_INTERVAL_MS", 5000, { min: 10, max: 3_600_000 }),
       maxBatch: int("RATING_MAX_BATCH", 64, { min: 1, max: 10_000 }),
       workers: int("RATING_WORKERS", 1, { min: 1, max: 16 }),
+      metering: meteringSource(),
     },
     env,
   );
@@ -43,6 +72,7 @@ export function loadRatingOptions(env: Record<string, string | undefined> = proc
 export interface RatingInternals {
   rater: UsageRater;
   subscriptions: SubscriptionService;
+  meterSync: MeterSync | undefined;
 }
 
 /**
@@ -63,13 +93,15 @@ export function createRatingService(options?: Partial<RatingOptions>, onBuilt?: 
       const plans = new PlanService(deps, catalog);
       const reader = new UsageReader(deps, catalog, pricers, dimensional);
       const meters = new MeterCatalog(deps);
-      onBuilt?.({ rater, subscriptions });
+      const meterSync = opts.metering && new MeterSync({ pool: deps.pool, logger: deps.logger, ...opts.metering });
+      onBuilt?.({ rater, subscriptions, meterSync });
       const consumers: RunningConsumer[] = [];
       let timer: NodeJS.Timeout | undefined;
       let advancing: Promise<unknown> = Promise.resolve();
       return {
         services: [serviceRegistration({ service: rating.Rating, handlers: ratingHandlers(plans, subscriptions, reader), scopes: RATING_SCOPES })],
         async start() {
+          meterSync?.start();
           consumers.push(
             await startConsumer({
               bus: deps.bus,
@@ -101,6 +133,7 @@ export function createRatingService(options?: Partial<RatingOptions>, onBuilt?: 
         },
         async stop() {
           if (timer) clearInterval(timer);
+          await meterSync?.stop();
           await advancing;
           for (const c of consumers) await c.stop();
         },

@@ -6,6 +6,7 @@ export * from "./grpc/api-keys";
 export * from "./grpc/call-context";
 export * from "./grpc/service-definition";
 export * from "./grpc/server";
+export * from "./grpc/client";
 export * from "./postgres/database";
 export * from "./postgres/migrations";
 export * from "./nats/event-bus";

@@ -2,7 +2,7 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { metering } from "@tally/contracts";
 import type { JsMsg, ServiceDeps } from "@tally/platform";
 import { upsertMeter } from "../adapter/meter-store";
-import type { Aggregation } from "../domain/rate-plan";
+import type { Aggregation, MeterInfo } from "../domain/rate-plan";
 
 const AGGREGATION: Partial<Record<metering.Aggregation, Aggregation>> = {
   [metering.Aggregation.COUNT]: "count",
@@ -11,6 +11,12 @@ const AGGREGATION: Partial<Record<metering.Aggregation, Aggregation>> = {
   [metering.Aggregation.UNIQUE_COUNT]: "unique_count",
   [metering.Aggregation.LATEST]: "latest",
 };
+
+/** Rating's copy of a metering meter definition, or undefined when it has no usable aggregation. */
+export function meterInfo(meter: metering.MeterDefinition, active: boolean): MeterInfo | undefined {
+  const aggregation = AGGREGATION[meter.aggregation];
+  return aggregation && { key: meter.key, aggregation, groupBy: [...meter.groupBy], active };
+}
 
 /**
  * Keeps rating's own copy of meter definitions from tally.metering.v1.meter.created/.archived
@@ -24,13 +30,12 @@ export class MeterCatalog {
       const archived = m.subject.endsWith(".meter.archived");
       if (!archived && !m.subject.endsWith(".meter.created")) continue;
       const event = archived ? fromBinary(metering.MeterArchivedSchema, m.data) : fromBinary(metering.MeterCreatedSchema, m.data);
-      const meter = event.meter;
-      const aggregation = meter && AGGREGATION[meter.aggregation];
-      if (!meter || !aggregation) {
+      const info = event.meter && meterInfo(event.meter, !archived);
+      if (!info) {
         this.deps.logger.warn("meter event without a usable meter ignored", { subject: m.subject });
         continue;
       }
-      await upsertMeter(this.deps.pool, { key: meter.key, aggregation, groupBy: [...meter.groupBy], active: !archived });
+      await upsertMeter(this.deps.pool, info);
     }
   }
 }
