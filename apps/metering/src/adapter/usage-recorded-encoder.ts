@@ -99,18 +99,6 @@ function timestampParts(d: Date): TimestampParts {
   return { seconds, nanos: (ms - seconds * 1000) * 1_000_000 };
 }
 
-// Events without a time share one receive-time Date: split each distinct Date once (an
-// encoder call is synchronous, so this one-entry memo cannot be raced).
-let lastDate: Date | undefined;
-let lastParts: TimestampParts = { seconds: 0, nanos: 0 };
-function eventTimeParts(d: Date): TimestampParts {
-  if (d !== lastDate) {
-    lastDate = d;
-    lastParts = timestampParts(d);
-  }
-  return lastParts;
-}
-
 /** Body size of a Timestamp. Negative seconds are int64 varints of 10 bytes (two's complement). */
 function timestampSize(t: TimestampParts): number {
   let n = 0;
@@ -185,7 +173,7 @@ function measureEvent(e: ValidEvent, recordTimeSize: number, sizes: number[]): n
   const id = utf8Length(e.id);
   const customer = utf8Length(e.customerId);
   const type = utf8Length(e.eventType);
-  const timeSize = timestampSize(eventTimeParts(e.time));
+  const timeSize = timestampSize(timestampParts(e.time));
   sizes.push(id, customer, type, timeSize);
   let body = delimited(id) + delimited(customer) + delimited(type) + delimited(timeSize) + delimited(recordTimeSize);
   for (const key in e.properties) {
@@ -222,7 +210,7 @@ function writeEvent(w: Writer, e: ValidEvent, recordTime: TimestampParts, record
   w.string(TAG.evId, e.id, sizes[i++]!);
   w.string(TAG.evCustomer, e.customerId, sizes[i++]!);
   w.string(TAG.evType, e.eventType, sizes[i++]!);
-  w.timestamp(TAG.evTime, eventTimeParts(e.time), sizes[i++]!);
+  w.timestamp(TAG.evTime, timestampParts(e.time), sizes[i++]!);
   for (const key in e.properties) {
     const k = sizes[i++]!;
     const v = sizes[i++]!;

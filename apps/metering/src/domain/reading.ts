@@ -22,7 +22,7 @@ export interface Reading {
 export interface EventReading {
   readings: Reading[];
   /** Why the event cannot be read by a meter it matches (missing or non-decimal value). */
-  violations: Violation[];
+  violations: readonly Violation[];
 }
 
 const ONE = "1";
@@ -44,7 +44,11 @@ export function readEvent(properties: Readonly<Record<string, string>>, meters: 
   const readings: Reading[] = [];
   let violations: Violation[] | undefined;
   const fail = (meter: MeterSpec, code: ViolationCode, problem: string) => {
-    violations = addViolation(violations, `${path}.properties[${meter.valueProperty}]`, meter, code, problem);
+    const field = `${path}.properties[${meter.valueProperty}]`;
+    violations ??= [];
+    // Two meters reading the same property report it once.
+    if (violations.some((v) => v.field === field && v.code === code)) return;
+    violations.push({ field, code, message: `${problem}, required by meter ${quote(meter.key)} (${meter.aggregation.toUpperCase()})` });
   };
 
   for (const meter of meters) {
@@ -77,16 +81,8 @@ export function readEvent(properties: Readonly<Record<string, string>>, meters: 
   return { readings, violations: violations ?? NO_VIOLATIONS };
 }
 
-const NO_VIOLATIONS: Violation[] = [];
-
-/** Adds a violation to a list created on first use; two meters reading the same property report it once. */
-function addViolation(list: Violation[] | undefined, field: string, meter: MeterSpec, code: ViolationCode, problem: string): Violation[] {
-  const violations = list ?? [];
-  if (!violations.some((v) => v.field === field && v.code === code)) {
-    violations.push({ field, code, message: `${problem}, required by meter ${quote(meter.key)} (${meter.aggregation.toUpperCase()})` });
-  }
-  return violations;
-}
+/** Shared by every event without a problem (nearly all of them): nothing to allocate. */
+const NO_VIOLATIONS: readonly Violation[] = [];
 
 const DECIMAL_CODES: Record<DecimalFormatCode, ViolationCode> = {
   empty: "invalid_decimal",

@@ -112,6 +112,13 @@ describe("decodeRecordBatchRequest", () => {
     expect(() => decodeRecordBatchRequest(Uint8Array.from([(3 << 3) | 7]))).toThrow("wire type 7");
   });
 
+  it("rejects a field that runs past the end of the message holding it", () => {
+    // A properties entry declared 3 bytes long whose key claims 5: the bytes exist, the entry does not hold them.
+    const event = Uint8Array.from([(5 << 3) | 2, 3, (1 << 3) | 2, 5, 0x61, 0x62, 0x63, 0x64, 0x65]);
+    const batch = new BinaryWriter().tag(1, WireType.LengthDelimited).bytes(event).finish();
+    expect(() => decodeRecordBatchRequest(batch)).toThrow("properties entry overran its length");
+  });
+
   it("rejects a known field with the wrong wire type instead of misreading it", () => {
     const bytes = new BinaryWriter().tag(1, WireType.Varint).int32(3).finish();
     expect(() => decodeRecordBatchRequest(bytes)).toThrow("field 1: wire type 0, expected 2");

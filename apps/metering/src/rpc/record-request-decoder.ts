@@ -67,6 +67,11 @@ class WireReader {
     return end;
   }
 
+  /** A nested message must end exactly where its length said: a field running past it is malformed. */
+  expectEnd(end: number, message: string): void {
+    if (this.pos !== end) throw new Error(`${message} overran its length at byte ${this.pos}`);
+  }
+
   string(): string {
     const end = this.delimitedEnd();
     const s = this.buf.toString("utf8", this.pos, end);
@@ -139,6 +144,7 @@ function readTimestamp(r: WireReader, end: number, into: Timestamp | undefined):
         r.skip(tag);
     }
   }
+  r.expectEnd(end, "Timestamp");
   return ts;
 }
 
@@ -160,6 +166,7 @@ function readPropertyEntry(r: WireReader, end: number, properties: Record<string
         r.skip(tag);
     }
   }
+  r.expectEnd(end, "properties entry");
   properties[key] = value;
 }
 
@@ -192,7 +199,7 @@ function readUsageEvent(r: WireReader, end: number, event: UsageEvent): UsageEve
         r.skip(tag);
     }
   }
-  if (r.pos !== end) throw new Error(`UsageEvent overran its length at byte ${r.pos}`);
+  r.expectEnd(end, "UsageEvent");
   return event;
 }
 
