@@ -6,7 +6,9 @@ import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { EventMeta } from "../../common/v1/event_meta_pb";
 import { file_tally_common_v1_event_meta } from "../../common/v1/event_meta_pb";
-import type { Invoice } from "./invoice_pb";
+import type { Money } from "../../common/v1/money_pb";
+import { file_tally_common_v1_money } from "../../common/v1/money_pb";
+import type { CreditNote, Invoice } from "./invoice_pb";
 import { file_tally_invoicing_v1_invoice } from "./invoice_pb";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -14,11 +16,11 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tally/invoicing/v1/events.proto.
  */
 export const file_tally_invoicing_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("Ch90YWxseS9pbnZvaWNpbmcvdjEvZXZlbnRzLnByb3RvEhJ0YWxseS5pbnZvaWNpbmcudjEiagoQSW52b2ljZUZpbmFsaXplZBIoCgRtZXRhGAEgASgLMhoudGFsbHkuY29tbW9uLnYxLkV2ZW50TWV0YRIsCgdpbnZvaWNlGAIgASgLMhsudGFsbHkuaW52b2ljaW5nLnYxLkludm9pY2ViBnByb3RvMw", [file_tally_common_v1_event_meta, file_tally_invoicing_v1_invoice]);
+  fileDesc("Ch90YWxseS9pbnZvaWNpbmcvdjEvZXZlbnRzLnByb3RvEhJ0YWxseS5pbnZvaWNpbmcudjEiagoQSW52b2ljZUZpbmFsaXplZBIoCgRtZXRhGAEgASgLMhoudGFsbHkuY29tbW9uLnYxLkV2ZW50TWV0YRIsCgdpbnZvaWNlGAIgASgLMhsudGFsbHkuaW52b2ljaW5nLnYxLkludm9pY2UiZwoNSW52b2ljZVZvaWRlZBIoCgRtZXRhGAEgASgLMhoudGFsbHkuY29tbW9uLnYxLkV2ZW50TWV0YRIsCgdpbnZvaWNlGAIgASgLMhsudGFsbHkuaW52b2ljaW5nLnYxLkludm9pY2UiZQoLSW52b2ljZVBhaWQSKAoEbWV0YRgBIAEoCzIaLnRhbGx5LmNvbW1vbi52MS5FdmVudE1ldGESLAoHaW52b2ljZRgCIAEoCzIbLnRhbGx5Lmludm9pY2luZy52MS5JbnZvaWNlInQKGkludm9pY2VNYXJrZWRVbmNvbGxlY3RpYmxlEigKBG1ldGEYASABKAsyGi50YWxseS5jb21tb24udjEuRXZlbnRNZXRhEiwKB2ludm9pY2UYAiABKAsyGy50YWxseS5pbnZvaWNpbmcudjEuSW52b2ljZSLLAQoQQ3JlZGl0Tm90ZUlzc3VlZBIoCgRtZXRhGAEgASgLMhoudGFsbHkuY29tbW9uLnYxLkV2ZW50TWV0YRIzCgtjcmVkaXRfbm90ZRgCIAEoCzIeLnRhbGx5Lmludm9pY2luZy52MS5DcmVkaXROb3RlEiwKB2ludm9pY2UYAyABKAsyGy50YWxseS5pbnZvaWNpbmcudjEuSW52b2ljZRIqCgpyZWZ1bmRfZHVlGAQgASgLMhYudGFsbHkuY29tbW9uLnYxLk1vbmV5YgZwcm90bzM", [file_tally_common_v1_event_meta, file_tally_common_v1_money, file_tally_invoicing_v1_invoice]);
 
 /**
- * PLANNED (sketch). InvoiceFinalized announces an invoice that became
- * FINALIZED; payments charges it.
+ * InvoiceFinalized announces an invoice that became FINALIZED; payments
+ * charges its amount_due when it is > 0.
  *
  * Published on tally.invoicing.v1.invoice.finalized.
  *
@@ -46,4 +48,144 @@ export type InvoiceFinalized = Message<"tally.invoicing.v1.InvoiceFinalized"> & 
  */
 export const InvoiceFinalizedSchema: GenMessage<InvoiceFinalized> = /*@__PURE__*/
   messageDesc(file_tally_invoicing_v1_events, 0);
+
+/**
+ * InvoiceVoided announces an invoice that became VOID; payments cancels any
+ * attempt still pending or scheduled for it.
+ *
+ * Published on tally.invoicing.v1.invoice.voided.
+ *
+ * @generated from message tally.invoicing.v1.InvoiceVoided
+ */
+export type InvoiceVoided = Message<"tally.invoicing.v1.InvoiceVoided"> & {
+  /**
+   * Event envelope.
+   *
+   * @generated from field: tally.common.v1.EventMeta meta = 1;
+   */
+  meta?: EventMeta | undefined;
+
+  /**
+   * The voided invoice.
+   *
+   * @generated from field: tally.invoicing.v1.Invoice invoice = 2;
+   */
+  invoice?: Invoice | undefined;
+};
+
+/**
+ * Describes the message tally.invoicing.v1.InvoiceVoided.
+ * Use `create(InvoiceVoidedSchema)` to create a new message.
+ */
+export const InvoiceVoidedSchema: GenMessage<InvoiceVoided> = /*@__PURE__*/
+  messageDesc(file_tally_invoicing_v1_events, 1);
+
+/**
+ * InvoicePaid announces an invoice that became PAID (after payments'
+ * PaymentSucceeded).
+ *
+ * Published on tally.invoicing.v1.invoice.paid.
+ *
+ * @generated from message tally.invoicing.v1.InvoicePaid
+ */
+export type InvoicePaid = Message<"tally.invoicing.v1.InvoicePaid"> & {
+  /**
+   * Event envelope.
+   *
+   * @generated from field: tally.common.v1.EventMeta meta = 1;
+   */
+  meta?: EventMeta | undefined;
+
+  /**
+   * The paid invoice.
+   *
+   * @generated from field: tally.invoicing.v1.Invoice invoice = 2;
+   */
+  invoice?: Invoice | undefined;
+};
+
+/**
+ * Describes the message tally.invoicing.v1.InvoicePaid.
+ * Use `create(InvoicePaidSchema)` to create a new message.
+ */
+export const InvoicePaidSchema: GenMessage<InvoicePaid> = /*@__PURE__*/
+  messageDesc(file_tally_invoicing_v1_events, 2);
+
+/**
+ * InvoiceMarkedUncollectible announces an invoice that became UNCOLLECTIBLE
+ * (after payments' DunningExhausted). Limits may block the customer on it.
+ *
+ * Published on tally.invoicing.v1.invoice.marked_uncollectible.
+ *
+ * @generated from message tally.invoicing.v1.InvoiceMarkedUncollectible
+ */
+export type InvoiceMarkedUncollectible = Message<"tally.invoicing.v1.InvoiceMarkedUncollectible"> & {
+  /**
+   * Event envelope.
+   *
+   * @generated from field: tally.common.v1.EventMeta meta = 1;
+   */
+  meta?: EventMeta | undefined;
+
+  /**
+   * The invoice, UNCOLLECTIBLE.
+   *
+   * @generated from field: tally.invoicing.v1.Invoice invoice = 2;
+   */
+  invoice?: Invoice | undefined;
+};
+
+/**
+ * Describes the message tally.invoicing.v1.InvoiceMarkedUncollectible.
+ * Use `create(InvoiceMarkedUncollectibleSchema)` to create a new message.
+ */
+export const InvoiceMarkedUncollectibleSchema: GenMessage<InvoiceMarkedUncollectible> = /*@__PURE__*/
+  messageDesc(file_tally_invoicing_v1_events, 3);
+
+/**
+ * CreditNoteIssued announces a credit note. When it credits a PAID invoice,
+ * refund_due says how much money must go back to the customer; payments
+ * refunds it through the provider.
+ *
+ * Published on tally.invoicing.v1.credit_note.issued.
+ *
+ * @generated from message tally.invoicing.v1.CreditNoteIssued
+ */
+export type CreditNoteIssued = Message<"tally.invoicing.v1.CreditNoteIssued"> & {
+  /**
+   * Event envelope.
+   *
+   * @generated from field: tally.common.v1.EventMeta meta = 1;
+   */
+  meta?: EventMeta | undefined;
+
+  /**
+   * The credit note.
+   *
+   * @generated from field: tally.invoicing.v1.CreditNote credit_note = 2;
+   */
+  creditNote?: CreditNote | undefined;
+
+  /**
+   * The invoice credited, as it is after the credit note.
+   *
+   * @generated from field: tally.invoicing.v1.Invoice invoice = 3;
+   */
+  invoice?: Invoice | undefined;
+
+  /**
+   * Money to refund, rounded to the minor unit: zero unless the invoice was
+   * PAID (then at most what was paid and not yet refunded).
+   *
+   * @generated from field: tally.common.v1.Money refund_due = 4;
+   */
+  refundDue?: Money | undefined;
+};
+
+/**
+ * Describes the message tally.invoicing.v1.CreditNoteIssued.
+ * Use `create(CreditNoteIssuedSchema)` to create a new message.
+ */
+export const CreditNoteIssuedSchema: GenMessage<CreditNoteIssued> = /*@__PURE__*/
+  messageDesc(file_tally_invoicing_v1_events, 4);
 

@@ -4,8 +4,12 @@
 
 import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { EventMeta } from "../../common/v1/event_meta_pb";
 import { file_tally_common_v1_event_meta } from "../../common/v1/event_meta_pb";
+import type { Money } from "../../common/v1/money_pb";
+import { file_tally_common_v1_money } from "../../common/v1/money_pb";
 import type { PaymentAttempt } from "./payment_pb";
 import { file_tally_payments_v1_payment } from "./payment_pb";
 import type { Message } from "@bufbuild/protobuf";
@@ -14,11 +18,11 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tally/payments/v1/events.proto.
  */
 export const file_tally_payments_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("Ch50YWxseS9wYXltZW50cy92MS9ldmVudHMucHJvdG8SEXRhbGx5LnBheW1lbnRzLnYxInAKEFBheW1lbnRTdWNjZWVkZWQSKAoEbWV0YRgBIAEoCzIaLnRhbGx5LmNvbW1vbi52MS5FdmVudE1ldGESMgoHYXR0ZW1wdBgCIAEoCzIhLnRhbGx5LnBheW1lbnRzLnYxLlBheW1lbnRBdHRlbXB0Im0KDVBheW1lbnRGYWlsZWQSKAoEbWV0YRgBIAEoCzIaLnRhbGx5LmNvbW1vbi52MS5FdmVudE1ldGESMgoHYXR0ZW1wdBgCIAEoCzIhLnRhbGx5LnBheW1lbnRzLnYxLlBheW1lbnRBdHRlbXB0YgZwcm90bzM", [file_tally_common_v1_event_meta, file_tally_payments_v1_payment]);
+  fileDesc("Ch50YWxseS9wYXltZW50cy92MS9ldmVudHMucHJvdG8SEXRhbGx5LnBheW1lbnRzLnYxInAKEFBheW1lbnRTdWNjZWVkZWQSKAoEbWV0YRgBIAEoCzIaLnRhbGx5LmNvbW1vbi52MS5FdmVudE1ldGESMgoHYXR0ZW1wdBgCIAEoCzIhLnRhbGx5LnBheW1lbnRzLnYxLlBheW1lbnRBdHRlbXB0Im0KDVBheW1lbnRGYWlsZWQSKAoEbWV0YRgBIAEoCzIaLnRhbGx5LmNvbW1vbi52MS5FdmVudE1ldGESMgoHYXR0ZW1wdBgCIAEoCzIhLnRhbGx5LnBheW1lbnRzLnYxLlBheW1lbnRBdHRlbXB0Ip4BChBEdW5uaW5nRXhoYXVzdGVkEigKBG1ldGEYASABKAsyGi50YWxseS5jb21tb24udjEuRXZlbnRNZXRhEhIKCmludm9pY2VfaWQYAiABKAkSEwoLY3VzdG9tZXJfaWQYAyABKAkSNwoMbGFzdF9hdHRlbXB0GAQgASgLMiEudGFsbHkucGF5bWVudHMudjEuUGF5bWVudEF0dGVtcHQi3AEKD1JlZnVuZFN1Y2NlZWRlZBIoCgRtZXRhGAEgASgLMhoudGFsbHkuY29tbW9uLnYxLkV2ZW50TWV0YRISCgppbnZvaWNlX2lkGAIgASgJEhYKDmNyZWRpdF9ub3RlX2lkGAMgASgJEiYKBmFtb3VudBgEIAEoCzIWLnRhbGx5LmNvbW1vbi52MS5Nb25leRIaChJwcm92aWRlcl9yZWZ1bmRfaWQYBSABKAkSLwoLcmVmdW5kX3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wYgZwcm90bzM", [file_google_protobuf_timestamp, file_tally_common_v1_event_meta, file_tally_common_v1_money, file_tally_payments_v1_payment]);
 
 /**
- * PLANNED (sketch). PaymentSucceeded announces a collected payment;
- * invoicing marks the invoice PAID.
+ * PaymentSucceeded announces a collected payment; invoicing marks the
+ * invoice PAID.
  *
  * Published on tally.payments.v1.payment.succeeded.
  *
@@ -48,8 +52,8 @@ export const PaymentSucceededSchema: GenMessage<PaymentSucceeded> = /*@__PURE__*
   messageDesc(file_tally_payments_v1_events, 0);
 
 /**
- * PLANNED (sketch). PaymentFailed announces a failed payment attempt;
- * next_retry_time says whether and when it is retried.
+ * PaymentFailed announces a failed payment attempt; next_retry_time says
+ * whether and when it is retried.
  *
  * Published on tally.payments.v1.payment.failed.
  *
@@ -77,4 +81,107 @@ export type PaymentFailed = Message<"tally.payments.v1.PaymentFailed"> & {
  */
 export const PaymentFailedSchema: GenMessage<PaymentFailed> = /*@__PURE__*/
   messageDesc(file_tally_payments_v1_events, 1);
+
+/**
+ * DunningExhausted announces that the last scheduled retry of an invoice
+ * failed; invoicing marks the invoice UNCOLLECTIBLE.
+ *
+ * Published on tally.payments.v1.dunning.exhausted.
+ *
+ * @generated from message tally.payments.v1.DunningExhausted
+ */
+export type DunningExhausted = Message<"tally.payments.v1.DunningExhausted"> & {
+  /**
+   * Event envelope.
+   *
+   * @generated from field: tally.common.v1.EventMeta meta = 1;
+   */
+  meta?: EventMeta | undefined;
+
+  /**
+   * Invoice given up on.
+   *
+   * @generated from field: string invoice_id = 2;
+   */
+  invoiceId: string;
+
+  /**
+   * Customer owing it.
+   *
+   * @generated from field: string customer_id = 3;
+   */
+  customerId: string;
+
+  /**
+   * The last attempt, FAILED.
+   *
+   * @generated from field: tally.payments.v1.PaymentAttempt last_attempt = 4;
+   */
+  lastAttempt?: PaymentAttempt | undefined;
+};
+
+/**
+ * Describes the message tally.payments.v1.DunningExhausted.
+ * Use `create(DunningExhaustedSchema)` to create a new message.
+ */
+export const DunningExhaustedSchema: GenMessage<DunningExhausted> = /*@__PURE__*/
+  messageDesc(file_tally_payments_v1_events, 2);
+
+/**
+ * RefundSucceeded announces money returned to a customer for a credit note.
+ *
+ * Published on tally.payments.v1.refund.succeeded.
+ *
+ * @generated from message tally.payments.v1.RefundSucceeded
+ */
+export type RefundSucceeded = Message<"tally.payments.v1.RefundSucceeded"> & {
+  /**
+   * Event envelope.
+   *
+   * @generated from field: tally.common.v1.EventMeta meta = 1;
+   */
+  meta?: EventMeta | undefined;
+
+  /**
+   * Invoice the refund belongs to.
+   *
+   * @generated from field: string invoice_id = 2;
+   */
+  invoiceId: string;
+
+  /**
+   * Credit note that required the refund.
+   *
+   * @generated from field: string credit_note_id = 3;
+   */
+  creditNoteId: string;
+
+  /**
+   * Amount refunded, rounded to the minor unit.
+   *
+   * @generated from field: tally.common.v1.Money amount = 4;
+   */
+  amount?: Money | undefined;
+
+  /**
+   * Provider's refund id, e.g. a Stripe refund id "re_…".
+   *
+   * @generated from field: string provider_refund_id = 5;
+   */
+  providerRefundId: string;
+
+  /**
+   * When the provider confirmed it.
+   *
+   * @generated from field: google.protobuf.Timestamp refund_time = 6;
+   */
+  refundTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message tally.payments.v1.RefundSucceeded.
+ * Use `create(RefundSucceededSchema)` to create a new message.
+ */
+export const RefundSucceededSchema: GenMessage<RefundSucceeded> = /*@__PURE__*/
+  messageDesc(file_tally_payments_v1_events, 3);
 
