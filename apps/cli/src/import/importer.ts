@@ -3,6 +3,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { metering } from "@tally/contracts";
 import { UsageError } from "../usage-error";
 import { encodeRecordBatch } from "./batch-encoder";
+import type { BatchOutcome } from "./batch-outcome";
 import { fileHead, loadCheckpoint, saveCheckpoint, type Checkpoint } from "./checkpoint";
 import { createCsvParser } from "./csv-parser";
 import { emptyTotals, type ImportTotals } from "./import-totals";
@@ -25,7 +26,7 @@ export interface ImportOptions {
   /** Ignore an existing checkpoint and start from the first line. */
   restart: boolean;
   /** Sends one encoded RecordBatchRequest. */
-  send(request: Buffer): Promise<metering.RecordBatchResponse>;
+  send(request: Buffer): Promise<BatchOutcome>;
   onProgress?(progress: ImportProgress): void;
   /** Attempts per batch on UNAVAILABLE, DEADLINE_EXCEEDED or RESOURCE_EXHAUSTED (default 6). */
   maxAttempts?: number;
@@ -61,7 +62,7 @@ interface Batch {
   /** Offset and number of the line after this batch's last one. */
   end: number;
   nextLine: number;
-  response?: metering.RecordBatchResponse;
+  outcome?: BatchOutcome;
 }
 
 const RETRYABLE = new Set([Code.Unavailable, Code.DeadlineExceeded, Code.ResourceExhausted]);
@@ -125,7 +126,7 @@ export async function importUsage(options: ImportOptions): Promise<ImportResult>
 
   /** Applies answered batches at the head of the window, in file order. */
   const flush = () => {
-    while (window[0] && (window[0].response || window[0].events.length === 0)) {
+    while (window[0] && (window[0].outcome || window[0].events.length === 0)) {
       const batch = window.shift()!;
       state.rejectsBytes += writeRejects(rejects, batch);
       addTotals(state.totals, batch);
@@ -142,9 +143,9 @@ export async function importUsage(options: ImportOptions): Promise<ImportResult>
     if (batch.events.length === 0) flush();
     else {
       const call = sendWithRetry(options, encodeRecordBatch(batch.events)).then(
-        (response) => {
-          if (response.results.length !== batch.events.length) throw new Error(`RecordBatch answered ${response.results.length} results for ${batch.events.length} events`);
-          batch.response = response;
+        (outcome) => {
+          if (outcome.results !== batch.events.length) throw new Error(`RecordBatch answered ${outcome.results} results for ${batch.events.length} events`);
+          batch.outcome = outcome;
           flush();
         },
       ).catch((error: unknown) => {
@@ -258,9 +259,8 @@ function writeRejects(fd: number, batch: Batch): number {
     line: line.number,
     text: JSON.stringify({ line: line.number, status: "UNREADABLE", code: error.code, reason: error.message, input: line.text }),
   }));
-  batch.response?.results.forEach((result, i) => {
-    if (result.status !== metering.EventStatus.REJECTED && result.status !== metering.EventStatus.CONFLICT) return;
-    const line = batch.lines[i]!;
+  for (const { index, result } of batch.outcome?.problems ?? []) {
+    const line = batch.lines[index]!;
     entries.push({
       line: line.number,
       text: JSON.stringify({
@@ -274,7 +274,7 @@ function writeRejects(fd: number, batch: Batch): number {
         input: line.text,
       }),
     });
-  });
+  }
   if (entries.length === 0) return 0;
   entries.sort((a, b) => a.line - b.line);
   return fs.writeSync(fd, entries.map((e) => e.text + "\n").join(""));
@@ -283,15 +283,15 @@ function writeRejects(fd: number, batch: Batch): number {
 function addTotals(totals: ImportTotals, batch: Batch): void {
   totals.lines += batch.events.length + batch.unreadable.length;
   totals.unreadable += batch.unreadable.length;
-  const r = batch.response;
-  if (!r) return;
-  totals.accepted += r.acceptedCount;
-  totals.duplicate += r.duplicateCount;
-  totals.conflict += r.conflictCount;
-  totals.rejected += r.rejectedCount;
+  const o = batch.outcome;
+  if (!o) return;
+  totals.accepted += o.accepted;
+  totals.duplicate += o.duplicate;
+  totals.conflict += o.conflict;
+  totals.rejected += o.rejected;
 }
 
-async function sendWithRetry(options: ImportOptions, request: Buffer): Promise<metering.RecordBatchResponse> {
+async function sendWithRetry(options: ImportOptions, request: Buffer): Promise<BatchOutcome> {
   const maxAttempts = options.maxAttempts ?? 6;
   const delay = options.retryDelayMs ?? 200;
   for (let attempt = 1; ; attempt++) {

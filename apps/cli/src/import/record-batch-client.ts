@@ -3,13 +3,14 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { BinaryReader } from "@bufbuild/protobuf/wire";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { common, metering } from "@tally/contracts";
+import { readBatchOutcome, type BatchOutcome } from "./batch-outcome";
 
 const METHOD = `/${metering.Meter.typeName}/${metering.Meter.method.recordBatch.name}`;
 
 /**
  * `Meter.RecordBatch` over grpc-js with a request already encoded (batch-encoder.ts): the
  * Connect client would re-encode it through protobuf-es reflection, the import's bottleneck.
- * The response is decoded with the generated schema; failures become a ConnectError carrying
+ * The response is read by readBatchOutcome; failures become a ConnectError carrying
  * the server's ErrorDetail, like every other command's.
  */
 export class RecordBatchClient {
@@ -24,12 +25,12 @@ export class RecordBatchClient {
     this.metadata.set("authorization", `Bearer ${apiKey}`);
   }
 
-  send(request: Buffer, timeoutMs: number): Promise<metering.RecordBatchResponse> {
+  send(request: Buffer, timeoutMs: number): Promise<BatchOutcome> {
     return new Promise((resolve, reject) => {
       this.client.makeUnaryRequest(
         METHOD,
         (body: Buffer) => body,
-        (bytes: Buffer) => fromBinary(metering.RecordBatchResponseSchema, bytes),
+        readBatchOutcome,
         request,
         this.metadata,
         { deadline: Date.now() + timeoutMs },

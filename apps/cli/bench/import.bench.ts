@@ -1,0 +1,117 @@
+/**
+ * `tally import` throughput: `npm run bench:import` at the root (or `npm run bench -w @tally/cli`).
+ *
+ * Generates an NDJSON file of BENCH_IMPORT_EVENTS events (default 500,000; 200 customers, two
+ * models, times spread over the last day), starts metering in-process on a fresh test
+ * environment (its own database and NATS prefix) and, in the same run, a do-nothing grpc-js
+ * server (the baseline). Then runs the real CLI (`apps/cli/bin/tally.js import`, a separate
+ * process as a user would) against each and prints events/s side by side. Finally checks,
+ * through QueryUsage, that metering counted every event exactly once.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { execFile } from "node:child_process";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { metering } from "@tally/contracts";
+import { createServiceClient, startService } from "@tally/platform";
+import { createTestEnvironment, TEST_KEYS } from "@tally/platform/testing";
+import { createMeteringService } from "@tally/metering";
+import type { ImportResult } from "../src/import/importer";
+import { startDoNothingServer } from "./do-nothing-server";
+
+const EVENTS = Number(process.env.BENCH_IMPORT_EVENTS ?? 500_000);
+const CUSTOMERS = 200;
+const TYPE = "llm.completion";
+const BIN = path.resolve(__dirname, "../bin/tally.js");
+
+function generate(file: string): void {
+  const now = Date.now();
+  const fd = fs.openSync(file, "w");
+  const run = Date.now().toString(36);
+  let chunk = "";
+  for (let i = 0; i < EVENTS; i++) {
+    const time = new Date(now - 60_000 - Math.floor((i / EVENTS) * 86_400_000)).toISOString();
+    chunk += `{"id":"b${run}_${i}","customer_id":"cus_${i % CUSTOMERS}","event_type":"${TYPE}","time":"${time}","properties":{"model":"${i % 3 ? "gpt-4o" : "claude"}","tokens":"${(i % 2000) + 1}"}}\n`;
+    if (chunk.length > 1 << 20) {
+      fs.writeSync(fd, chunk);
+      chunk = "";
+    }
+  }
+  fs.writeSync(fd, chunk);
+  fs.closeSync(fd);
+}
+
+function tallyImport(file: string, address: string): Promise<ImportResult> {
+  return new Promise((resolve, reject) =>
+    execFile(
+      process.execPath,
+      [BIN, "import", file, "--restart", "--json", "--metering", address, "--key", TEST_KEYS.ingest],
+      { maxBuffer: 16 << 20 },
+      (err, stdout, stderr) => (err ? reject(new Error(`tally import failed: ${stderr || err.message}`)) : resolve(JSON.parse(stdout) as ImportResult)),
+    ),
+  );
+}
+
+async function countedEvents(address: string): Promise<number> {
+  const { client, close } = createServiceClient(metering.Meter, address, TEST_KEYS.read);
+  try {
+    let total = 0;
+    const from = timestampFromMs(Math.floor((Date.now() - 2 * 86_400_000) / 60_000) * 60_000);
+    for (let c = 0; c < CUSTOMERS; c++) {
+      const { rows } = await client.queryUsage({ customerId: `cus_${c}`, meterKey: "calls", from, windowSize: metering.WindowSize.NONE });
+      total += Number(rows[0]?.value ?? 0);
+    }
+    return total;
+  } finally {
+    close();
+  }
+}
+
+const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+
+async function main(): Promise<void> {
+  const log = (msg: string) => process.stderr.write(`${msg}\n`);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tally-bench-import-"));
+  const file = path.join(dir, "events.ndjson");
+  log(`generating ${fmt(EVENTS)} events…`);
+  generate(file);
+  const env = await createTestEnvironment();
+  const service = await startService(createMeteringService(), env.config("metering", { LOG_LEVEL: "warn" }));
+  const baseline = await startDoNothingServer();
+  const admin = createServiceClient(metering.Meter, service.address, TEST_KEYS.admin);
+  try {
+    await admin.client.createMeter({ meter: { key: "calls", eventType: TYPE, aggregation: metering.Aggregation.COUNT } });
+    await admin.client.createMeter({ meter: { key: "tokens", eventType: TYPE, aggregation: metering.Aggregation.SUM, valueProperty: "tokens", groupBy: ["model"] } });
+    log(`file: ${fmt(fs.statSync(file).size / 1e6)} MB; importing into the do-nothing baseline…`);
+    const base = await tallyImport(file, baseline.address);
+    log("importing into metering…");
+    const cpuBefore = process.cpuUsage();
+    const real = await tallyImport(file, service.address);
+    const cpu = process.cpuUsage(cpuBefore);
+    const counted = await countedEvents(service.address);
+    const rss = process.memoryUsage.rss();
+    process.stdout.write(
+      [
+        `tally import of ${fmt(EVENTS)} NDJSON events (batches of 1,000, 8 in flight, CLI in its own process):`,
+        `  do-nothing baseline server: ${fmt(base.eventsPerSecond)} events/s (${(base.elapsedMs / 1000).toFixed(1)} s)`,
+        `  metering (durable in Postgres, published to JetStream): ${fmt(real.eventsPerSecond)} events/s (${(real.elapsedMs / 1000).toFixed(1)} s), ${((100 * real.eventsPerSecond) / base.eventsPerSecond).toFixed(0)}% of the baseline`,
+        `  metering accepted ${fmt(real.totals.accepted)}, duplicate ${fmt(real.totals.duplicate)}, rejected ${fmt(real.totals.rejected + real.totals.conflict + real.totals.unreadable)}; QueryUsage counts ${fmt(counted)} events ${counted === EVENTS ? "(every event exactly once)" : "(MISMATCH)"}`,
+        `  metering process CPU ${((cpu.user + cpu.system) / EVENTS).toFixed(1)} µs/event; bench process RSS ${fmt(rss / 1e6)} MB`,
+        `  load average ${os.loadavg().map((l) => l.toFixed(1)).join(" ")} on ${os.cpus().length} cores (events/s swing with other work on the machine)`,
+      ].join("\n") + "\n",
+    );
+    if (counted !== EVENTS || real.totals.accepted !== EVENTS) process.exitCode = 1;
+  } finally {
+    admin.close();
+    await baseline.stop();
+    await service.stop();
+    await env.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
