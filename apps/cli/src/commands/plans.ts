@@ -34,11 +34,11 @@ export function registerPlanCommands(program: Command, session: Session): void {
   plans
     .command("list")
     .description("latest version of every plan, or every version of one")
-    .option("--key <plan>", "list the versions of this plan")
-    .action(async (o: { key?: string }) => {
+    .option("--plan <key>", "list the versions of this plan")
+    .action(async (o: { plan?: string }) => {
       const client = session.client("rating");
       const list = await allPages(async (pageToken) => {
-        const page = await client.listPlans({ pageToken, pageSize: 1000, key: o.key ?? "" });
+        const page = await client.listPlans({ pageToken, pageSize: 1000, key: o.plan ?? "" });
         return { items: page.plans, nextPageToken: page.nextPageToken };
       });
       session.out.message(rating.ListPlansResponseSchema, create(rating.ListPlansResponseSchema, { plans: list }), () =>
