@@ -1,0 +1,78 @@
+import { TEST_KEYS } from "@tally/platform/testing";
+import { invoicing } from "@tally/contracts";
+import { ExitCode } from "../exit-codes";
+import { FakeBillingServices } from "../testing/fake-billing-services";
+import { runTally } from "../testing/cli-harness";
+
+/** Invoicing and payments are not served yet: these run against the contract's in-memory fake. */
+describe("invoices and reconciliation (against in-memory Invoicing and Payments)", () => {
+  const fake = new FakeBillingServices();
+  let env: Record<string, string>;
+  const tally = (...args: string[]) => runTally(args, env);
+
+  beforeAll(async () => {
+    await fake.start();
+    env = { TALLY_API_KEY: TEST_KEYS.all, TALLY_INVOICING_ADDRESS: fake.address, TALLY_PAYMENTS_ADDRESS: fake.address };
+    fake.addInvoice({
+      id: "inv_1",
+      customerId: "cus_42",
+      status: invoicing.InvoiceStatus.DRAFT,
+      currency: "USD",
+      lines: [{ kind: invoicing.LineKind.USAGE, description: "Tokens", quantity: "1200", amount: "2.3", roundedAmount: "2.30" }],
+      subtotal: "2.3",
+      total: "2.30",
+      amountDue: "2.30",
+    });
+    fake.addInvoice({ id: "inv_2", customerId: "cus_7", status: invoicing.InvoiceStatus.PAID, currency: "EUR", total: "10.00", amountDue: "0" });
+  });
+
+  afterAll(() => fake.stop());
+
+  it("lists invoices, filtered by customer and status", async () => {
+    const all = await tally("invoices", "list");
+    expect(all.stdout).toMatch(/│ inv_1 │ +│ cus_42 +│ draft +│/);
+    expect(all.stdout).toMatch(/│ inv_2 │ +│ cus_7 +│ paid +│/);
+    const paid = JSON.parse((await tally("invoices", "list", "--status", "paid", "--json")).stdout);
+    expect(paid.invoices.map((i: { id: string }) => i.id)).toEqual(["inv_2"]);
+  });
+
+  it("finalizes a draft, shows it with its lines, then voids it", async () => {
+    const finalized = await tally("invoices", "finalize", "inv_1");
+    expect(finalized.code).toBe(0);
+    expect(finalized.stdout).toMatch(/^status\s+finalized$/m);
+    expect(finalized.stdout).toMatch(/^number\s+INV-\d{4}$/m);
+    const shown = await tally("invoices", "show", "inv_1");
+    expect(shown.stdout).toMatch(/│ usage +│ Tokens +│ +│ 1200 +│ 2\.30 +│/);
+    expect(shown.stdout).toMatch(/^amount due\s+2\.30 USD$/m);
+    expect((await tally("invoices", "void", "inv_1", "--reason", "duplicate")).stdout).toMatch(/^status\s+void$/m);
+  });
+
+  it("refuses to void a paid invoice with FAILED_PRECONDITION (exit 2), and exits 3 for an unknown one", async () => {
+    const paid = await tally("invoices", "void", "inv_2");
+    expect(paid.code).toBe(ExitCode.INVALID);
+    expect(paid.stderr).toMatch(/^error: FAILED_PRECONDITION \(invoice_paid\)/);
+    const unknown = await tally("invoices", "show", "inv_404");
+    expect(unknown.code).toBe(ExitCode.NOT_FOUND);
+  });
+
+  it("issues a credit note in the invoice's currency, naming the field when the amount is too large", async () => {
+    const note = JSON.parse((await tally("invoices", "credit-note", "inv_2", "--amount", "4", "--reason", "outage", "--json")).stdout);
+    expect(note.creditNote).toMatchObject({ invoiceId: "inv_2", amount: { currency: "EUR", amount: "4" }, reason: "outage" });
+    const tooMuch = await tally("invoices", "credit-note", "inv_2", "--amount", "11", "--reason", "outage");
+    expect(tooMuch.code).toBe(ExitCode.INVALID);
+    expect(tooMuch.stderr).toMatch(/^ {2}amount\.amount: 11 exceeds what is left to credit \(10\.00\) \[out_of_range\]$/m);
+  });
+
+  it("shows reconciliation totals and mismatches", async () => {
+    fake.reconciliation.invoicedTotal = "100";
+    fake.reconciliation.collectedTotal = "90";
+    fake.reconciliation.providerCollectedTotal = "95";
+    fake.reconciliation.outstandingTotal = "10";
+    fake.reconciliation.mismatches = [{ $typeName: "tally.payments.v1.ReconciliationMismatch", invoiceId: "inv_9", paymentAttemptId: "pa_1", providerPaymentId: "pi_1", kind: "amount_differs", tallyAmount: "5", providerAmount: "10" }];
+    const run = await tally("reconciliation", "--currency", "USD", "--from", "2026-11-01T00:00:00Z", "--to", "2026-12-01T00:00:00Z");
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^range\s+2026-11-01T00:00:00Z → 2026-12-01T00:00:00Z$/m);
+    expect(run.stdout).toMatch(/^outstanding\s+10 USD$/m);
+    expect(run.stdout).toMatch(/│ amount_differs │ inv_9 +│ pa_1 +│ pi_1 +│ 5 +│ 10 +│/);
+  });
+});
