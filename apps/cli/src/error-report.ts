@@ -20,7 +20,7 @@ export function statusName(code: Code): string {
 }
 
 export function reportError(err: unknown): ErrorReport {
-  if (err instanceof UsageError) return { exitCode: ExitCode.USAGE, status: "USAGE", message: err.message, fieldViolations: [] };
+  if (err instanceof UsageError || isLocalFileError(err)) return { exitCode: ExitCode.USAGE, status: "USAGE", message: (err as Error).message, fieldViolations: [] };
   const connectError = ConnectError.from(err);
   const [detail] = connectError.findDetails(common.ErrorDetailSchema);
   return {
@@ -36,4 +36,9 @@ export function formatErrorReport(report: ErrorReport): string {
   const head = report.status === "USAGE" ? `error: ${report.message}` : `error: ${report.status}${report.code ? ` (${report.code})` : ""}: ${report.message}`;
   const lines = report.fieldViolations.map((v) => `  ${v.field}: ${v.description} [${v.code}]`);
   return [head, ...lines].join("\n") + "\n";
+}
+
+/** A failure of this machine's file system (EACCES, EISDIR, ENOSPC…): the user's to fix, not the server's. */
+function isLocalFileError(err: unknown): boolean {
+  return !(err instanceof ConnectError) && err instanceof Error && typeof (err as NodeJS.ErrnoException).syscall === "string" && /^E[A-Z]+$/.test(String((err as NodeJS.ErrnoException).code));
 }
