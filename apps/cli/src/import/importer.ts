@@ -46,6 +46,8 @@ export interface ImportProgress {
 
 export interface ImportResult extends ImportProgress {
   file: string;
+  /** CPU time this process spent on the import (user + system), for benchmarks. */
+  cpuMs: number;
   format: ImportFormat;
   /** Byte offset this run started from (0 unless it resumed). */
   resumedFrom: number;
@@ -79,6 +81,7 @@ const CHECKPOINT_EVERY_MS = 250;
  */
 export async function importUsage(options: ImportOptions): Promise<ImportResult> {
   const started = Date.now();
+  const cpuBefore = process.cpuUsage();
   const fileBytes = (await fs.promises.stat(options.file)).size;
   const checkpoint = options.restart ? undefined : await resumable(options);
   const { head, headBytes } = checkpoint ?? (await fileHead(options.file));
@@ -196,8 +199,10 @@ export async function importUsage(options: ImportOptions): Promise<ImportResult>
     fs.closeSync(rejects);
   }
   const result = progress();
+  const cpu = process.cpuUsage(cpuBefore);
   return {
     ...result,
+    cpuMs: Math.round((cpu.user + cpu.system) / 1000),
     file: options.file,
     format: options.format,
     resumedFrom,
