@@ -10,6 +10,7 @@ import { emptyTotals, type ImportTotals } from "./import-totals";
 import { LineParseError } from "./line-parse-error";
 import { readLines, type Line } from "./line-reader";
 import { parseNdjsonLine } from "./ndjson-parser";
+import { OrderedWindow } from "./ordered-window";
 import type { ImportEvent } from "./usage-event";
 
 export type ImportFormat = "ndjson" | "csv";
@@ -61,6 +62,8 @@ interface Batch {
   /** The line of each event, in order. */
   lines: Line[];
   unreadable: { line: Line; error: LineParseError }[];
+  /** Offset of the batch's first line. */
+  start: number;
   /** Offset and number of the line after this batch's last one. */
   end: number;
   nextLine: number;
@@ -122,56 +125,37 @@ export async function importUsage(options: ImportOptions): Promise<ImportResult>
     saving = saving.then(() => saveCheckpoint(options.checkpointPath, next));
   };
 
-  const window: Batch[] = [];
-  const inFlight = new Set<Promise<unknown>>();
-  let failure: { error: unknown } | undefined;
-  let wake: (() => void) | undefined;
-
-  /** Applies answered batches at the head of the window, in file order. */
-  const flush = () => {
-    while (window[0] && (window[0].outcome || window[0].events.length === 0)) {
-      const batch = window.shift()!;
-      state.rejectsBytes += writeRejects(rejects, batch);
-      addTotals(state.totals, batch);
-      state.eventsThisRun += batch.events.length;
-      state.offset = batch.end;
-      state.nextLine = batch.nextLine;
-    }
+  /** Applies an answered batch: its rejects, its counts, and the checkpoint offset past it. */
+  const apply = (batch: Batch) => {
+    state.rejectsBytes += writeRejects(rejects, batch);
+    addTotals(state.totals, batch);
+    state.eventsThisRun += batch.events.length;
+    state.offset = batch.end;
+    state.nextLine = batch.nextLine;
+  };
+  const window = new OrderedWindow<Batch>(options.concurrency, apply, () => {
     save(false);
     options.onProgress?.(progress());
-  };
-
-  const dispatch = async (batch: Batch) => {
-    window.push(batch);
-    if (batch.events.length === 0) flush();
-    else {
-      const call = sendWithRetry(options, encodeRecordBatch(batch.events)).then(
-        (outcome) => {
-          if (outcome.results !== batch.events.length) throw new Error(`RecordBatch answered ${outcome.results} results for ${batch.events.length} events`);
-          batch.outcome = outcome;
-          flush();
-        },
-      ).catch((error: unknown) => {
-        failure ??= { error };
-      }).finally(() => {
-        inFlight.delete(call);
-        wake?.();
-      });
-      inFlight.add(call);
-    }
-    while (window.length >= options.concurrency && !failure) await new Promise<void>((resolve) => (wake = resolve));
-  };
+  });
+  const dispatch = (batch: Batch) =>
+    window.add(
+      batch,
+      batch.events.length === 0
+        ? undefined
+        : sendWithRetry(options, encodeRecordBatch(batch.events)).then((outcome) => {
+            if (outcome.results !== batch.events.length) throw new Error(`RecordBatch answered ${outcome.results} results for ${batch.events.length} events`);
+            batch.outcome = outcome;
+          }),
+    );
 
   try {
     const parse = await lineParser(options, state.offset);
     let batch = newBatch(state.offset, state.nextLine);
     for await (const lines of readLines(options.file, state.offset, state.nextLine)) {
       for (const line of lines) {
-        if (parse.skip(line)) {
-          batch.end = line.end;
-          batch.nextLine = line.number + 1;
-          continue;
-        }
+        batch.end = line.end;
+        batch.nextLine = line.number + 1;
+        if (parse.skip(line)) continue;
         try {
           batch.events.push(parse.event(line.text));
           batch.lines.push(line);
@@ -179,21 +163,16 @@ export async function importUsage(options: ImportOptions): Promise<ImportResult>
           if (!(err instanceof LineParseError)) throw err;
           batch.unreadable.push({ line, error: err });
         }
-        batch.end = line.end;
-        batch.nextLine = line.number + 1;
         if (batch.events.length >= options.batchSize) {
           await dispatch(batch);
-          if (failure) break;
           batch = newBatch(batch.end, batch.nextLine);
         }
       }
-      if (failure) break;
     }
-    if (!failure && (batch.events.length > 0 || batch.unreadable.length > 0 || batch.end > state.offset)) await dispatch(batch);
-    while (inFlight.size > 0) await Promise.race(inFlight);
-    if (failure) throw failure.error;
+    if (batch.end > batch.start) await dispatch(batch);
+    await window.drain();
   } finally {
-    while (inFlight.size > 0) await Promise.race(inFlight);
+    await window.settle();
     save(true);
     await saving;
     fs.closeSync(rejects);
@@ -212,8 +191,8 @@ export async function importUsage(options: ImportOptions): Promise<ImportResult>
   };
 }
 
-function newBatch(end: number, nextLine: number): Batch {
-  return { events: [], lines: [], unreadable: [], end, nextLine };
+function newBatch(start: number, nextLine: number): Batch {
+  return { events: [], lines: [], unreadable: [], start, end: start, nextLine };
 }
 
 /** The checkpoint to resume from, if there is one for this file. */
