@@ -1,3 +1,5 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { Command, CommanderError } from "commander";
 import type { CliIo } from "./cli-io";
 import { registerCreditCommands } from "./commands/credits";
@@ -37,7 +39,7 @@ function createProgram(session: Session): Command {
   const { io } = session;
   const program = new Command("tally")
     .description("Tally from the command line: meters, plans, subscriptions, usage, credits, limits, invoices, bulk import.")
-    .version("0.1.0")
+    .version(packageVersion())
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
     .showHelpAfterError("(run with --help for usage)")
@@ -64,4 +66,9 @@ function createProgram(session: Session): Command {
       "4 unavailable, unauthenticated or permission denied, 5 import finished with rejected lines, 6 server error.\n",
   );
   return program;
+}
+
+/** This package's version; package.json sits one level up from both src/ and dist/. */
+function packageVersion(): string {
+  return (JSON.parse(fs.readFileSync(path.join(__dirname, "..", "package.json"), "utf8")) as { version: string }).version;
 }
