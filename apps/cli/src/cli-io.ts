@@ -5,6 +5,11 @@ export interface CliIo {
   cwd: string;
   stdout: Writer;
   stderr: Writer & { isTTY?: boolean; columns?: number };
+  /**
+   * Runs `handler` on the first Ctrl-C (a second one ends the process as usual); returns the
+   * unsubscribe. Only commands that can stop cleanly (import) listen.
+   */
+  onInterrupt?(handler: () => void): () => void;
 }
 
 export interface Writer {
@@ -12,5 +17,14 @@ export interface Writer {
 }
 
 export function processIo(): CliIo {
-  return { env: process.env, cwd: process.cwd(), stdout: process.stdout, stderr: process.stderr };
+  return {
+    env: process.env,
+    cwd: process.cwd(),
+    stdout: process.stdout,
+    stderr: process.stderr,
+    onInterrupt(handler) {
+      process.once("SIGINT", handler);
+      return () => process.off("SIGINT", handler);
+    },
+  };
 }

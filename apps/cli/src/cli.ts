@@ -63,7 +63,8 @@ function createProgram(session: Session): Command {
   program.addHelpText(
     "after",
     "\nExit codes: 0 ok, 1 usage error, 2 invalid argument / failed precondition / already exists, 3 not found,\n" +
-      "4 unavailable, unauthenticated or permission denied, 5 import finished with rejected lines, 6 server error.\n",
+      "4 unavailable, unauthenticated or permission denied, 5 import finished with rejected lines, 6 server error,\n" +
+      "130 import interrupted by Ctrl-C (checkpoint saved).\n",
   );
   return program;
 }

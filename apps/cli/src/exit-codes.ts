@@ -19,6 +19,8 @@ export const ExitCode = {
   PARTIAL_IMPORT: 5,
   /** The server failed: INTERNAL, UNKNOWN, UNIMPLEMENTED, DATA_LOSS. */
   SERVER_ERROR: 6,
+  /** Stopped by Ctrl-C (128 + SIGINT, as shells report it); `tally import` saved its checkpoint first. */
+  INTERRUPTED: 130,
 } as const;
 
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];

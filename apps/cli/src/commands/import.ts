@@ -29,6 +29,9 @@ export function registerImportCommand(program: Command, session: Session): void 
       const showBar = o.progress && session.io.stderr.isTTY === true;
       let bar: ImportProgressBar | undefined;
       let result: ImportResult;
+      // Ctrl-C: stop reading, let the batches in flight be answered and checkpointed, then summarize.
+      const interrupt = new AbortController();
+      const unsubscribe = session.io.onInterrupt?.(() => interrupt.abort());
       try {
         result = await importUsage({
           file: full,
@@ -38,6 +41,7 @@ export function registerImportCommand(program: Command, session: Session): void 
           batchSize: o.batchSize,
           concurrency: o.concurrency,
           restart: o.restart === true,
+          signal: interrupt.signal,
           send: (request) => client.send(request, o.timeout),
           onProgress: showBar
             ? (p) => {
@@ -50,11 +54,13 @@ export function registerImportCommand(program: Command, session: Session): void 
         if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new UsageError(`${file}: no such file`);
         throw err;
       } finally {
+        unsubscribe?.();
         bar?.stop();
         client.close();
       }
       session.out.value(result, () => renderSummary(result));
-      if (rejectedLines(result.totals) > 0) session.exitCode = ExitCode.PARTIAL_IMPORT;
+      if (result.interrupted) session.exitCode = ExitCode.INTERRUPTED;
+      else if (rejectedLines(result.totals) > 0) session.exitCode = ExitCode.PARTIAL_IMPORT;
     });
 }
 
@@ -78,6 +84,7 @@ function renderSummary(r: ImportResult): string {
     ["rejected", n(t.rejected)],
     ["unreadable", n(t.unreadable)],
     ["rejects file", rejected > 0 ? `${r.rejectsPath} (${n(rejected)} lines)` : undefined],
+    ["interrupted", r.interrupted ? `at byte ${n(r.doneBytes)} of ${n(r.fileBytes)}: run the same command to resume` : undefined],
     ["this run", `${n(r.eventsThisRun)} events in ${(r.elapsedMs / 1000).toFixed(1)} s, ${n(r.eventsPerSecond)} events/s`],
   ]);
 }

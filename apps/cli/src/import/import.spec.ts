@@ -164,6 +164,34 @@ describe("tally import (NDJSON, real metering)", () => {
     expect(stdout).toMatch(/this run\s+1,500 events in [\d.]+ s, [\d,]+ events\/s/);
   }, 30_000);
 
+  it("stops cleanly on Ctrl-C (exit 130) with its checkpoint saved, and the next run finishes the file", async () => {
+    const file = write("h.ndjson", goodEvents("cus_h", 3000));
+    const { runCli } = await import("../cli");
+    let interrupt: (() => void) | undefined;
+    let stdout = "";
+    const code = await runCli(["import", file, "--batch-size", "100", "--concurrency", "2"], {
+      env: stack.cliEnv,
+      cwd: dir,
+      stdout: { write: (s: string) => (stdout += s) },
+      // The first progress drawn on the "terminal" is the moment the user presses Ctrl-C.
+      stderr: { isTTY: true, columns: 160, write: () => interrupt?.() },
+      onInterrupt: (handler) => {
+        interrupt = handler;
+        return () => (interrupt = undefined);
+      },
+    });
+    expect(code).toBe(ExitCode.INTERRUPTED);
+    expect(stdout).toMatch(/^interrupted\s+at byte [\d,]+ of [\d,]+: run the same command to resume$/m);
+    const checkpoint = JSON.parse(fs.readFileSync(`${file}.checkpoint.json`, "utf8")) as { offset: number; totals: { accepted: number } };
+    expect(checkpoint.offset).toBeLessThan(fs.statSync(file).size);
+    expect(checkpoint.totals.accepted).toBeLessThan(3000);
+
+    const { code: resumed, result } = await importJson([file]);
+    expect(resumed).toBe(ExitCode.OK);
+    expect(result).toMatchObject({ resumedFrom: checkpoint.offset, interrupted: false, totals: { lines: 3000, accepted: 3000 } });
+    expect(await totalTokens("cus_h")).toBe(String((3000 * 3001) / 2));
+  }, 30_000);
+
   it("fails with UNAUTHENTICATED and exit 4 for an unknown key, before anything is recorded", async () => {
     const file = write("f.ndjson", goodEvents("cus_f", 5));
     const run = await stack.tally(["import", file], { env: { TALLY_API_KEY: "nope" } });

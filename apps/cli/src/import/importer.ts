@@ -29,6 +29,8 @@ export interface ImportOptions {
   /** Sends one encoded RecordBatchRequest. */
   send(request: Buffer): Promise<BatchOutcome>;
   onProgress?(progress: ImportProgress): void;
+  /** Stops reading when aborted: batches in flight are answered and checkpointed, then the import returns. */
+  signal?: AbortSignal;
   /** Attempts per batch on UNAVAILABLE, DEADLINE_EXCEEDED or RESOURCE_EXHAUSTED (default 6). */
   maxAttempts?: number;
   /** First retry delay, doubled each attempt up to 5 s (default 200 ms). */
@@ -49,6 +51,8 @@ export interface ImportResult extends ImportProgress {
   file: string;
   /** CPU time this process spent on the import (user + system), for benchmarks. */
   cpuMs: number;
+  /** Stopped by the signal before the end of the file; a re-run resumes at `doneBytes`. */
+  interrupted: boolean;
   format: ImportFormat;
   /** Byte offset this run started from (0 unless it resumed). */
   resumedFrom: number;
@@ -151,7 +155,7 @@ export async function importUsage(options: ImportOptions): Promise<ImportResult>
   try {
     const parse = await lineParser(options, state.offset);
     let batch = newBatch(state.offset, state.nextLine);
-    for await (const lines of readLines(options.file, state.offset, state.nextLine)) {
+    reading: for await (const lines of readLines(options.file, state.offset, state.nextLine)) {
       for (const line of lines) {
         batch.end = line.end;
         batch.nextLine = line.number + 1;
@@ -166,10 +170,11 @@ export async function importUsage(options: ImportOptions): Promise<ImportResult>
         if (batch.events.length >= options.batchSize) {
           await dispatch(batch);
           batch = newBatch(batch.end, batch.nextLine);
+          if (options.signal?.aborted) break reading;
         }
       }
     }
-    if (batch.end > batch.start) await dispatch(batch);
+    if (batch.end > batch.start && !options.signal?.aborted) await dispatch(batch);
     await window.drain();
   } finally {
     await window.settle();
@@ -182,6 +187,7 @@ export async function importUsage(options: ImportOptions): Promise<ImportResult>
   return {
     ...result,
     cpuMs: Math.round((cpu.user + cpu.system) / 1000),
+    interrupted: result.doneBytes < fileBytes && options.signal?.aborted === true,
     file: options.file,
     format: options.format,
     resumedFrom,
