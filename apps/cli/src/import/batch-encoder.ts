@@ -66,9 +66,31 @@ function writeEvent(out: Writer, e: ImportEvent): void {
 /** Proto3 omits empty strings and zero numbers. */
 function stringField(value: string): number {
   if (value === "") return 0;
-  const bytes = Buffer.byteLength(value);
+  const bytes = utf8Length(value);
   return 1 + varintSize(bytes) + bytes;
 }
+
+/**
+ * UTF-8 byte length, counted in JavaScript: ids, types and property values are short, and for
+ * short strings a native Buffer.byteLength call costs more than the loop.
+ */
+function utf8Length(value: string): number {
+  if (value.length > SHORT) return Buffer.byteLength(value);
+  let bytes = 0;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x80) bytes += 1;
+    else if (c < 0x800) bytes += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < value.length && (value.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      bytes += 4; // a surrogate pair is one 4-byte character
+      i++;
+    } else bytes += 3; // lone surrogates become U+FFFD, 3 bytes, as Buffer writes them
+  }
+  return bytes;
+}
+
+/** Strings up to this many UTF-16 units are measured and, when ASCII, copied in JavaScript. */
+const SHORT = 64;
 
 function splitTime(ms: number): { seconds: number; nanos: number } {
   const seconds = Math.floor(ms / 1000);
@@ -118,8 +140,13 @@ class Writer {
   string(field: number, value: string): void {
     if (value === "") return;
     this.tag(field, LEN);
-    this.varint(Buffer.byteLength(value));
-    this.pos += this.buffer.write(value, this.pos, "utf8");
+    const bytes = utf8Length(value);
+    this.varint(bytes);
+    if (bytes === value.length && bytes <= SHORT) {
+      // ASCII (one byte per unit): copy the units; cheaper than a native write for short strings.
+      for (let i = 0; i < bytes; i++) this.buffer[this.pos + i] = value.charCodeAt(i);
+      this.pos += bytes;
+    } else this.pos += this.buffer.write(value, this.pos, "utf8");
   }
 
   private negativeVarint(n: number): void {
