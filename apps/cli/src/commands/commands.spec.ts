@@ -181,6 +181,9 @@ describe("a customer's subscription, usage, tier, preview, forecast, credits and
     expect(balance).toContain(grant.grant.id);
     const ledger = json(await stack.tally(["credits", "ledger", CUSTOMER, "--json"]));
     expect(ledger.entries[0]).toMatchObject({ kind: "LEDGER_ENTRY_KIND_GRANT", grantId: grant.grant.id });
+    const customer = ok(await stack.tally(["customers", "show", CUSTOMER])).stdout;
+    expect(customer).toMatch(/^credit balance\s+50 USD$/m);
+    expect(customer).toMatch(/│ cus_42 +│ pro v1 │ active │/);
   });
 
   it("limits: set a hard cap, list it, and check against it (a denial exits 0)", async () => {

@@ -54,6 +54,9 @@ export function renderUsage(rows: metering.UsageRow[], groupBy: string[]): strin
     if (!groups.has(key)) groups.set(key, new Map());
     groups.get(key)!.set(formatTime(r.windowStart), r.value);
   }
-  const lines = [...groups].map(([key, byWindow]) => `${key.padEnd(24)} ${sparkline(windows.map((w) => ratio(byWindow.get(w) ?? "0", max)))}`);
+  const lines = [...groups].map(([key, byWindow]) => `${key.padEnd(24)} ${sparkline(
+      windows.map((w) => ratio(byWindow.get(w) ?? "0", max)),
+      1, // every group on the same scale, the largest row's
+    )}`);
   return `${table}\n${windows[0]} … ${windows[windows.length - 1]}\n${lines.join("\n")}\n`;
 }

@@ -12,5 +12,6 @@ describe("bars", () => {
   it("scales a sparkline to its largest value", () => {
     expect(sparkline([0, 1, 2, 4])).toBe("▁▃▅█");
     expect(sparkline([0, 0])).toBe("▁▁");
+    expect(sparkline([0.5, 1], 2)).toBe("▃▅");
   });
 });

@@ -7,9 +7,8 @@ export function bar(fraction: number, width = 20): string {
   return "█".repeat(Math.floor(eighths / 8)) + EIGHTHS[eighths % 8];
 }
 
-/** One block per value, scaled to the largest; all-zero series show as the lowest block. */
-export function sparkline(values: number[]): string {
-  const max = Math.max(0, ...values);
+/** One block per value, scaled to `max` (default the largest value); all-zero series show as the lowest block. */
+export function sparkline(values: number[], max = Math.max(0, ...values)): string {
   return values.map((v) => SPARKS[max === 0 ? 0 : Math.round(clamp(v / max) * (SPARKS.length - 1))]).join("");
 }
 
