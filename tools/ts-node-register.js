@@ -9,7 +9,7 @@ const Module = require("node:module");
 const { transformSync } = require("@swc/core");
 
 const root = path.resolve(__dirname, "..");
-const LIBS = new Set(["contracts", "pricing", "platform"]);
+const LIBS = new Set(["contracts", "pricing", "forecasting", "platform"]);
 
 const resolve = Module._resolveFilename;
 Module._resolveFilename = function resolveWorkspace(request, ...rest) {
