@@ -59,7 +59,7 @@ function run(): void {
       const now = new Date((today.start.getTime() + today.end.getTime()) / 2);
       const usage = days.slice(0, checkpoint).map((day) => new Decimal(round3(customer.usageBetween(day.start, day.end < now ? day.end : now))));
       const t0 = performance.now();
-      const result = forecastUsage({ days, usage, now, history: customer.history, cohort, seed: SEED + customer.id });
+      const result = forecastUsage({ days, usage, now, history: customer.history, levelShifts: customer.shifts, cohort, seed: SEED + customer.id });
       forecastMs += performance.now() - t0;
       forecasts++;
 

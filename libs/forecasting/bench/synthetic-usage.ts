@@ -21,6 +21,8 @@ export interface SyntheticCustomer {
   period: SyntheticPeriod;
   /** Plan change inside the tested period: the instant, and the day usage per millisecond changes. */
   planChange: Date | null;
+  /** Every plan change, in the history or the tested period. */
+  shifts: Date[];
   /** Usage of the tested period between `from` and `to` (uniform within a day, as generated). */
   usageBetween(from: Date, to: Date): number;
 }
@@ -99,6 +101,7 @@ export function syntheticCustomer(id: number, seed: number): SyntheticCustomer {
     history: generated.slice(0, -1).map(toDecimals),
     period: toDecimals(tested),
     planChange,
+    shifts: changeInstant ? [changeInstant] : [],
     usageBetween(from, to) {
       let sum = 0;
       tested.days.forEach((day, i) => {

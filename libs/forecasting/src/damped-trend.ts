@@ -35,12 +35,23 @@ const BURN_IN = 7;
 const CLIP = 2.5;
 const SCALE_SMOOTHING = 0.1;
 
+/**
+ * Days since a known level shift (a plan change), for each day: the smoothing then learns fast —
+ * gain 1/(k+2) on the k-th day after it, a running mean of the new days with the old level
+ * worth one day — and does not clip, since the shift is real; it returns to alpha after.
+ */
+export type DaysSinceShift = (index: number) => number | null;
+
 /** Next state after observing `value`; returns the forecast that was made for it. */
-export function step(state: DampedTrendState, params: DampedTrendParams, value: number): number {
+export function step(state: DampedTrendState, params: DampedTrendParams, value: number, daysSinceShift: number | null = null): number {
   const forecast = Math.max(state.level + params.phi * state.trend, 0);
-  const bound = CLIP * state.scale;
+  const learning = daysSinceShift !== null && 1 / (daysSinceShift + 2) > params.alpha;
+  if (learning && daysSinceShift === 0) state.trend = 0;
+  const bound = learning ? Infinity : CLIP * state.scale;
   const error = Math.min(Math.max(value - forecast, -bound), bound);
-  state.level = Math.max(forecast + params.alpha * error, 0);
+  const gain = learning ? 1 / (daysSinceShift! + 2) : params.alpha;
+  state.level = Math.max(forecast + gain * error, 0);
+  if (learning) return forecast;
   state.trend = params.phi * state.trend + params.alpha * params.betaShare * error;
   state.scale = (1 - SCALE_SMOOTHING) * state.scale + SCALE_SMOOTHING * Math.abs(error);
   return forecast;
@@ -53,25 +64,26 @@ function initialState(values: readonly number[]): DampedTrendState {
   return { level, trend: 0, scale: Math.max(deviation, 0.1 * level, Number.MIN_VALUE) };
 }
 
-function run(values: readonly number[], params: DampedTrendParams): { loss: number; state: DampedTrendState; fitted: number[] } {
+function run(values: readonly number[], params: DampedTrendParams, shifts: DaysSinceShift): { loss: number; state: DampedTrendState; fitted: number[] } {
   const state = initialState(values);
   let loss = 0;
   const fitted = values.map((v, i) => {
-    const f = step(state, params, v);
-    if (i >= BURN_IN) loss += Math.abs(v - f);
+    const since = shifts(i);
+    const f = step(state, params, v, since);
+    if (i >= BURN_IN && since === null) loss += Math.abs(v - f);
     return f;
   });
   return { loss, state, fitted };
 }
 
-export function fitDampedTrend(values: readonly number[]): DampedTrendFit {
+export function fitDampedTrend(values: readonly number[], shifts: DaysSinceShift = () => null): DampedTrendFit {
   let best: DampedTrendFit | undefined;
   let bestLoss = Infinity;
   for (const alpha of ALPHAS) {
     for (const betaShare of BETA_SHARES) {
       for (const phi of betaShare === 0 ? [0.9] : PHIS) {
         const params = { alpha, betaShare, phi };
-        const { loss, state, fitted } = run(values, params);
+        const { loss, state, fitted } = run(values, params, shifts);
         if (loss < bestLoss) {
           bestLoss = loss;
           best = { params, state, fitted };

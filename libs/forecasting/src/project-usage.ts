@@ -89,22 +89,29 @@ function priceSamples(quantities: readonly Decimal[], toDate: Decimal, price: (q
 interface WholeDays {
   values: number[];
   weekdays: number[];
+  /** Index of the first whole day ending after the latest level shift (= values.length if none has ended yet), or null. */
+  shiftIndex: number | null;
 }
 
 /** Every whole day of history then of this period, oldest first (days cut short are left out). */
 function wholeDays(input: UsageForecastInput, fullDays: number): WholeDays {
   const values: number[] = [];
   const weekdays: number[] = [];
+  const ends: number[] = [];
   const add = (days: readonly PeriodDay[], usage: readonly Decimal[], count: number) => {
     for (let i = 0; i < count; i++) {
       if (days[i]!.exposure < 1) continue;
       values.push(usage[i]!.toNumber());
       weekdays.push(days[i]!.weekday);
+      ends.push(days[i]!.end.getTime());
     }
   };
   for (const p of input.history ?? []) add(p.days, p.usage, p.days.length);
   add(input.days, input.usage, fullDays);
-  return { values, weekdays };
+  const latestShift = Math.max(-Infinity, ...(input.levelShifts ?? []).map((d) => d.getTime()).filter((t) => t <= input.now.getTime()));
+  const firstAfter = ends.findIndex((end) => end > latestShift);
+  const shiftIndex = latestShift === -Infinity ? null : firstAfter === -1 ? values.length : firstAfter;
+  return { values, weekdays, shiftIndex };
 }
 
 /**
@@ -136,7 +143,9 @@ interface Simulator {
 function historySimulator(series: WholeDays): Simulator {
   const shape = estimateWeekdayShape(series.values, series.weekdays);
   const adjusted = series.values.map((v, i) => v / shape.factors[series.weekdays[i]!]!);
-  const fit = fitDampedTrend(adjusted);
+  const { shiftIndex } = series;
+  const daysSinceShift = (index: number) => (shiftIndex !== null && index >= shiftIndex ? index - shiftIndex : null);
+  const fit = fitDampedTrend(adjusted, daysSinceShift);
   const recent = adjusted.slice(-RESIDUAL_WINDOW);
   const floor = (RELATIVE_ERROR_FLOOR * recent.reduce((a, b) => a + b, 0)) / recent.length;
   const errors = relativeErrors(series, shape, fit, floor);
@@ -144,11 +153,21 @@ function historySimulator(series: WholeDays): Simulator {
     basis: "history",
     path: (random, ahead) => {
       const state = { ...fit.state };
-      return ahead.map(({ day, share }) => {
+      // The level is itself uncertain (it wanders, the trend may bend): one draw per path, wider
+      // for noisier customers and longer horizons, so the range covers more than day-to-day noise.
+      const relativeNoise = Math.min(fit.state.scale / Math.max(fit.state.level, floor, Number.MIN_VALUE), 1);
+      const usual = (LEVEL_SPREAD + LEVEL_SPREAD_PER_NOISE * relativeNoise) * Math.sqrt(ahead.length / 30);
+      // After a recent plan change the new level rests on few days: as uncertain as a new customer's.
+      const learning = shiftIndex === null ? 0 : RATE_LOG_SPREAD_PER_DAY / Math.sqrt(series.values.length - shiftIndex + 1);
+      const spread = Math.sqrt(usual ** 2 + learning ** 2);
+      const shift = Math.exp(spread * random.normal());
+      state.level *= shift;
+      state.trend *= shift;
+      return ahead.map(({ day, share }, h) => {
         const forecast = Math.max(state.level + fit.params.phi * state.trend, 0);
         const error = errors.length > 0 ? errors[random.index(errors.length)]! : 0;
         const adjustedValue = Math.max(forecast + error * Math.max(forecast, floor), 0);
-        step(state, fit.params, adjustedValue);
+        step(state, fit.params, adjustedValue, daysSinceShift(series.values.length + h));
         return adjustedValue * shape.factors[day.weekday]! * share;
       });
     },
@@ -160,6 +179,8 @@ function historySimulator(series: WholeDays): Simulator {
  * day, so a sparse customer's 1 after a near-0 forecast is not a ×100 event).
  */
 const RELATIVE_ERROR_FLOOR = 0.5;
+const LEVEL_SPREAD = 0.12;
+const LEVEL_SPREAD_PER_NOISE = 0.3;
 
 /** One-step errors of recent days, relative: the customer's own error distribution, bursts and all. */
 function relativeErrors(series: WholeDays, shape: WeekdayShape, fit: DampedTrendFit, floor: number): number[] {
@@ -176,7 +197,7 @@ function relativeErrors(series: WholeDays, shape: WeekdayShape, fit: DampedTrend
 /** Log-scale spread of one day's usage around its rate, assumed when there are too few days to measure it. */
 const DAILY_LOG_SPREAD = 0.5;
 /** How uncertain a customer's rate is, in log terms, per day of evidence. */
-const RATE_LOG_SPREAD_PER_DAY = 0.7;
+const RATE_LOG_SPREAD_PER_DAY = 0.4;
 
 function rateSimulator(input: UsageForecastInput, series: WholeDays, usage: readonly Decimal[], point: { fullDays: number; partialDay: number }): Simulator {
   const partial = point.partialDay > 0 ? usage[point.fullDays]!.toNumber() : 0;

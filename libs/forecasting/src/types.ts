@@ -27,6 +27,11 @@ export interface UsageForecastInput {
   now: Date;
   /** Earlier periods, oldest first (most recent last). */
   history?: readonly PastPeriod[];
+  /**
+   * Instants the customer's usage level may have jumped: plan changes (this period's segment
+   * starts after the first, and earlier ones). The level is re-learned from the days after.
+   */
+  levelShifts?: readonly Date[];
   cohort?: CohortPrior;
   /** Fixes the simulated paths: the same input and seed give the same forecast. */
   seed?: number;
