@@ -9,7 +9,7 @@
  *   CUSTOMERS=… SEED=… override the defaults (1,000 customers, seed 15).
  */
 import { Decimal } from "@tally/pricing";
-import { forecastUsage, type CohortPrior } from "../src/index";
+import { elapsedPoint, forecastUsage, type CohortPrior } from "../src/index";
 import { straightLine } from "./straight-line";
 import { syntheticCustomer, type SyntheticCustomer } from "./synthetic-usage";
 
@@ -28,21 +28,23 @@ interface Tally {
   aboveCapWithoutOwnRate: number;
 }
 
-function cohortOf(customers: readonly SyntheticCustomer[]): CohortPrior {
-  const rates = customers
-    .filter((c) => c.history.length > 0)
-    .slice(0, 300)
-    .map((c) => {
-      const last = c.history[c.history.length - 1]!;
-      return last.usage.reduce((s, q) => s.plus(q), new Decimal(0)).div(last.days.length);
-    });
-  return { dailyRates: rates };
+/** Each plan's cohort: the average daily usage over the last whole period of its customers with history. */
+function cohortsByPlan(customers: readonly SyntheticCustomer[]): Map<string, CohortPrior> {
+  const cohorts = new Map<string, CohortPrior>();
+  for (const c of customers) {
+    const last = c.history[c.history.length - 1];
+    if (!last) continue;
+    const rates = (cohorts.get(c.plan)?.dailyRates ?? []) as Decimal[];
+    rates.push(last.usage.reduce((s, q) => s.plus(q), new Decimal(0)).div(last.days.length));
+    cohorts.set(c.plan, { dailyRates: rates });
+  }
+  return cohorts;
 }
 
 function run(): void {
   const started = Date.now();
   const customers = Array.from({ length: CUSTOMERS }, (_, i) => syntheticCustomer(i, SEED));
-  const cohort = cohortOf(customers);
+  const cohorts = cohortsByPlan(customers);
   const tallies = new Map<number, Tally>(
     CHECKPOINT_DAYS.map((d) => [d, { errors: [], straightErrors: [], covered: 0, counted: 0, maxRatio: 0, maxRatioP90: 0, aboveCapWithoutOwnRate: 0 }]),
   );
@@ -59,7 +61,7 @@ function run(): void {
       const now = new Date((today.start.getTime() + today.end.getTime()) / 2);
       const usage = days.slice(0, checkpoint).map((day) => new Decimal(round3(customer.usageBetween(day.start, day.end < now ? day.end : now))));
       const t0 = performance.now();
-      const result = forecastUsage({ days, usage, now, history: customer.history, levelShifts: customer.shifts, cohort, seed: SEED + customer.id });
+      const result = forecastUsage({ days, usage, now, history: customer.history, levelShifts: customer.shifts, cohort: cohorts.get(customer.plan), seed: SEED + customer.id });
       forecastMs += performance.now() - t0;
       forecasts++;
 
@@ -85,8 +87,8 @@ function run(): void {
       if (previousMax > 0) {
         tally.maxRatio = Math.max(tally.maxRatio, p50 / previousMax);
         tally.maxRatioP90 = Math.max(tally.maxRatioP90, p90 / previousMax);
-        const elapsedDays = checkpoint - 0.5;
-        const ownRate = (result.quantityToDate.toNumber() / Math.max(elapsedDays, 1)) * days.length;
+        const { fullDays, partialDay } = elapsedPoint(days, now);
+        const ownRate = (result.quantityToDate.toNumber() / Math.max(fullDays + partialDay, 1)) * days.reduce((s, d) => s + d.exposure, 0);
         if (p90 > 10 * previousMax && p90 > ownRate * (1 + 1e-9)) tally.aboveCapWithoutOwnRate++;
       }
     }

@@ -2,7 +2,8 @@
  * Seeded synthetic customers for the backtest: monthly calendar periods in several time zones,
  * a growth trend, a level that wanders, a weekday shape, day-to-day noise, bursts, sparse
  * integer-count customers, new customers without history, and plan changes that move the level
- * at an instant inside the tested period (or an earlier one).
+ * at an instant inside the tested period (or an earlier one). Each customer is on the plan made
+ * for its volume, which gives new customers a cohort.
  */
 import { Decimal } from "@tally/pricing";
 import { dayGrid, type PeriodDay } from "../src/index";
@@ -16,6 +17,8 @@ export interface SyntheticPeriod {
 
 export interface SyntheticCustomer {
   id: number;
+  /** Customers pick the plan made for their volume: one plan per decade of daily usage, "starter" for sparse use. */
+  plan: string;
   history: SyntheticPeriod[];
   /** The tested period with every day's usage (the truth). */
   period: SyntheticPeriod;
@@ -98,6 +101,7 @@ export function syntheticCustomer(id: number, seed: number): SyntheticCustomer {
   const toDecimals = (p: { days: PeriodDay[]; usage: number[] }): SyntheticPeriod => ({ days: p.days, usage: p.usage.map((u) => new Decimal(u)) });
   return {
     id,
+    plan: sparse ? "starter" : `volume-${Math.floor(Math.log10(base))}`,
     history: generated.slice(0, -1).map(toDecimals),
     period: toDecimals(tested),
     planChange,

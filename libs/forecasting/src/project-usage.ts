@@ -2,7 +2,7 @@ import { Decimal, toMaxScale } from "@tally/pricing";
 import { elapsedPoint, type PeriodDay } from "./day-grid";
 import { fitDampedTrend, step, type DampedTrendFit } from "./damped-trend";
 import { ForecastInputError } from "./errors";
-import { nearestRank } from "./quantiles";
+import { deciles, nearestRank } from "./quantiles";
 import { createRandom, type Random } from "./random";
 import type { AmountForecast, CohortPrior, DayProjection, ForecastBasis, UsageForecast, UsageForecastInput } from "./types";
 import { estimateWeekdayShape, type WeekdayShape } from "./weekday-shape";
@@ -47,30 +47,31 @@ export function forecastUsage(input: UsageForecastInput): UsageForecast {
   const series = wholeDays(input, point.fullDays);
   const random = createRandom(input.seed ?? DEFAULT_SEED);
   const simulate = series.values.length >= MIN_HISTORY_DAYS ? historySimulator(series) : rateSimulator(input, series, usage, point);
-  const paths = new Float64Array(samples * ahead.length);
+  // Day-major: the cumulative quantities of every path at the end of day h are one slice.
+  const cumulative = new Float64Array(samples * ahead.length);
   const remainingCap = Math.max(cap.minus(quantityToDate).toNumber(), 0);
   for (let s = 0; s < samples; s++) {
-    const path = simulate.path(random, ahead);
-    let cumulative = 0;
-    path.forEach((q, h) => {
-      cumulative += q;
-      paths[s * ahead.length + h] = Math.min(cumulative, remainingCap);
+    let sum = 0;
+    simulate.path(random, ahead).forEach((q, h) => {
+      sum += q;
+      cumulative[h * samples + s] = Math.min(sum, remainingCap);
     });
   }
 
-  const toQuantity = (remaining: number): Decimal => Decimal.min(quantityToDate.plus(toMaxScale(new Decimal(remaining))), Decimal.max(cap, quantityToDate));
-  const totals = ahead.length === 0 ? new Float64Array(samples) : Float64Array.from({ length: samples }, (_, s) => paths[s * ahead.length + ahead.length - 1]!);
-  totals.sort();
-  const byDay: DayProjection[] = ahead.map(({ day }, h) => {
-    const column = Float64Array.from({ length: samples }, (_, s) => paths[s * ahead.length + h]!).sort();
-    return { end: day.end, p10: toQuantity(nearestRank(column, 0.1)), p50: toQuantity(nearestRank(column, 0.5)), p90: toQuantity(nearestRank(column, 0.9)) };
-  });
+  const ceiling = Decimal.max(cap, quantityToDate);
+  const toQuantity = (remaining: number): Decimal => Decimal.min(quantityToDate.plus(toMaxScale(new Decimal(remaining))), ceiling);
+  const quantilesOf = (values: Float64Array) => {
+    const { p10, p50, p90 } = deciles(values);
+    return { p10: toQuantity(p10), p50: toQuantity(p50), p90: toQuantity(p90) };
+  };
+  const byDay: DayProjection[] = ahead.map(({ day }, h) => ({ end: day.end, ...quantilesOf(cumulative.slice(h * samples, (h + 1) * samples)) }));
+  const totals = ahead.length === 0 ? new Float64Array(samples) : cumulative.slice((ahead.length - 1) * samples);
   return {
     quantityToDate,
-    quantity: { p10: toQuantity(nearestRank(totals, 0.1)), p50: toQuantity(nearestRank(totals, 0.5)), p90: toQuantity(nearestRank(totals, 0.9)) },
+    quantity: quantilesOf(totals),
     byDay,
     basis: simulate.basis,
-    cap: Decimal.max(cap, quantityToDate),
+    cap: ceiling,
     ...(input.price && { amount: priceSamples(Array.from(totals, toQuantity), quantityToDate, input.price) }),
   };
 }
@@ -157,17 +158,20 @@ function historySimulator(series: WholeDays): Simulator {
       // for noisier customers and longer horizons, so the range covers more than day-to-day noise.
       const relativeNoise = Math.min(fit.state.scale / Math.max(fit.state.level, floor, Number.MIN_VALUE), 1);
       const usual = (LEVEL_SPREAD + LEVEL_SPREAD_PER_NOISE * relativeNoise) * Math.sqrt(ahead.length / 30);
-      // After a recent plan change the new level rests on few days: as uncertain as a new customer's.
-      const learning = shiftIndex === null ? 0 : RATE_LOG_SPREAD_PER_DAY / Math.sqrt(series.values.length - shiftIndex + 1);
+      // After a recent plan change the new level rests on few days: a plan change can move usage
+      // by a factor of two either way, and each day since narrows that.
+      const daysSince = shiftIndex === null ? Infinity : series.values.length - shiftIndex;
+      const learning = 1 / Math.sqrt(1 / PLAN_CHANGE_LOG_SPREAD ** 2 + daysSince / DAILY_LOG_SPREAD ** 2);
       const spread = Math.sqrt(usual ** 2 + learning ** 2);
       const shift = Math.exp(spread * random.normal());
       state.level *= shift;
       state.trend *= shift;
-      return ahead.map(({ day, share }, h) => {
+      return ahead.map(({ day, share }) => {
         const forecast = Math.max(state.level + fit.params.phi * state.trend, 0);
         const error = errors.length > 0 ? errors[random.index(errors.length)]! : 0;
         const adjustedValue = Math.max(forecast + error * Math.max(forecast, floor), 0);
-        step(state, fit.params, adjustedValue, daysSinceShift(series.values.length + h));
+        // Plain smoothing here: the uncertainty about a new level is the one draw above.
+        step(state, fit.params, adjustedValue);
         return adjustedValue * shape.factors[day.weekday]! * share;
       });
     },
@@ -196,8 +200,10 @@ function relativeErrors(series: WholeDays, shape: WeekdayShape, fit: DampedTrend
 
 /** Log-scale spread of one day's usage around its rate, assumed when there are too few days to measure it. */
 const DAILY_LOG_SPREAD = 0.5;
-/** How uncertain a customer's rate is, in log terms, per day of evidence. */
-const RATE_LOG_SPREAD_PER_DAY = 0.4;
+/** How far (log scale) a plan change may move a customer's usage level, before any day on the new plan. */
+const PLAN_CHANGE_LOG_SPREAD = 0.7;
+/** The cohort's rate counts as this many days of the customer's own usage. */
+const COHORT_PSEUDO_DAYS = 0.25;
 
 function rateSimulator(input: UsageForecastInput, series: WholeDays, usage: readonly Decimal[], point: { fullDays: number; partialDay: number }): Simulator {
   const partial = point.partialDay > 0 ? usage[point.fullDays]!.toNumber() : 0;
@@ -208,16 +214,15 @@ function rateSimulator(input: UsageForecastInput, series: WholeDays, usage: read
   let spread: number;
   let basis: ForecastBasis;
   if (prior) {
-    // Normal-normal update in log space; a twentieth of a day at the cohort's rate keeps log(0) away.
-    const observedLogRate = Math.log((observed + 0.05 * Math.exp(prior.mean)) / (exposure + 0.05));
-    const priorPrecision = 1 / prior.spread ** 2;
-    const dataPrecision = exposure / RATE_LOG_SPREAD_PER_DAY ** 2;
-    logRate = (prior.mean * priorPrecision + observedLogRate * dataPrecision) / (priorPrecision + dataPrecision);
-    spread = 1 / Math.sqrt(priorPrecision + dataPrecision);
+    // The cohort's typical rate counts as a quarter of a day of the customer's own usage: it
+    // decides only while there is next to nothing else, and keeps a zero on day 1 from meaning 0.
+    const rate = (observed + COHORT_PSEUDO_DAYS * Math.exp(prior.mean)) / (exposure + COHORT_PSEUDO_DAYS);
+    logRate = rate > 0 ? Math.log(rate) : -Infinity;
+    spread = 1 / Math.sqrt(1 / prior.spread ** 2 + exposure / DAILY_LOG_SPREAD ** 2);
     basis = "cohort";
   } else {
     logRate = observed > 0 ? Math.log(observed / Math.max(exposure, 1)) : -Infinity;
-    spread = RATE_LOG_SPREAD_PER_DAY / Math.sqrt(Math.max(exposure, 1));
+    spread = DAILY_LOG_SPREAD / Math.sqrt(Math.max(exposure, 1));
     basis = "observed";
   }
   return {
