@@ -1,6 +1,6 @@
 import { Decimal, toMaxScale } from "@tally/pricing";
 import { elapsedPoint, type PeriodDay } from "./day-grid";
-import { fitDampedTrend, step, type DampedTrendFit } from "./damped-trend";
+import { fitDampedTrend, partialStep, step, type DampedTrendFit } from "./damped-trend";
 import { ForecastInputError } from "./errors";
 import { deciles, nearestRank } from "./quantiles";
 import { createRandom, type Random } from "./random";
@@ -46,7 +46,8 @@ export function forecastUsage(input: UsageForecastInput): UsageForecast {
 
   const series = wholeDays(input, point.fullDays);
   const random = createRandom(input.seed ?? DEFAULT_SEED);
-  const simulate = series.values.length >= MIN_HISTORY_DAYS ? historySimulator(series) : rateSimulator(input, series, usage, point);
+  const partial = point.partialDay > 0 ? { usage: usage[point.fullDays]!.toNumber(), share: point.partialDay * days[point.fullDays]!.exposure, weekday: days[point.fullDays]!.weekday } : null;
+  const simulate = series.values.length >= MIN_HISTORY_DAYS ? historySimulator(series, partial) : rateSimulator(input, series, usage, point);
   // Day-major: the cumulative quantities of every path at the end of day h are one slice.
   const cumulative = new Float64Array(samples * ahead.length);
   const remainingCap = Math.max(cap.minus(quantityToDate).toNumber(), 0);
@@ -141,12 +142,20 @@ interface Simulator {
   path(random: Random, ahead: readonly Ahead[]): number[];
 }
 
-function historySimulator(series: WholeDays): Simulator {
+/** The day in progress: its usage so far and the share of a whole day that has passed. */
+interface PartialDay {
+  usage: number;
+  share: number;
+  weekday: number;
+}
+
+function historySimulator(series: WholeDays, partial: PartialDay | null): Simulator {
   const shape = estimateWeekdayShape(series.values, series.weekdays);
   const adjusted = series.values.map((v, i) => v / shape.factors[series.weekdays[i]!]!);
   const { shiftIndex } = series;
   const daysSinceShift = (index: number) => (shiftIndex !== null && index >= shiftIndex ? index - shiftIndex : null);
   const fit = fitDampedTrend(adjusted, daysSinceShift);
+  if (partial) partialStep(fit.state, fit.params, partial.usage / partial.share / shape.factors[partial.weekday]!, partial.share);
   const recent = adjusted.slice(-RESIDUAL_WINDOW);
   const floor = (RELATIVE_ERROR_FLOOR * recent.reduce((a, b) => a + b, 0)) / recent.length;
   const errors = relativeErrors(series, shape, fit, floor);
