@@ -47,16 +47,18 @@ export function forecastUsage(input: UsageForecastInput): UsageForecast {
   const series = wholeDays(input, point.fullDays);
   const random = createRandom(input.seed ?? DEFAULT_SEED);
   const partial = point.partialDay > 0 ? { usage: usage[point.fullDays]!.toNumber(), share: point.partialDay * days[point.fullDays]!.exposure, weekday: days[point.fullDays]!.weekday } : null;
-  const simulate = series.values.length >= MIN_HISTORY_DAYS ? historySimulator(series, partial) : rateSimulator(input, series, usage, point);
+  const simulate = series.values.length >= MIN_HISTORY_DAYS ? historySimulator(series, partial, ahead) : rateSimulator(input, series, usage, point, ahead);
   // Day-major: the cumulative quantities of every path at the end of day h are one slice.
   const cumulative = new Float64Array(samples * ahead.length);
   const remainingCap = Math.max(cap.minus(quantityToDate).toNumber(), 0);
+  const path = new Float64Array(ahead.length);
   for (let s = 0; s < samples; s++) {
+    simulate.path(random, path);
     let sum = 0;
-    simulate.path(random, ahead).forEach((q, h) => {
-      sum += q;
+    for (let h = 0; h < path.length; h++) {
+      sum += path[h]!;
       cumulative[h * samples + s] = Math.min(sum, remainingCap);
-    });
+    }
   }
 
   const ceiling = Decimal.max(cap, quantityToDate);
@@ -138,8 +140,8 @@ interface Ahead {
 
 interface Simulator {
   basis: ForecastBasis;
-  /** Usage of each day ahead along one random path (already weighted by its share). */
-  path(random: Random, ahead: readonly Ahead[]): number[];
+  /** Writes the usage of each day ahead along one random path (already weighted by its share) into `out`. */
+  path(random: Random, out: Float64Array): void;
 }
 
 /** The day in progress: its usage so far and the share of a whole day that has passed. */
@@ -149,7 +151,7 @@ interface PartialDay {
   weekday: number;
 }
 
-function historySimulator(series: WholeDays, partial: PartialDay | null): Simulator {
+function historySimulator(series: WholeDays, partial: PartialDay | null, ahead: readonly Ahead[]): Simulator {
   const shape = estimateWeekdayShape(series.values, series.weekdays);
   const adjusted = series.values.map((v, i) => v / shape.factors[series.weekdays[i]!]!);
   const { shiftIndex } = series;
@@ -159,30 +161,29 @@ function historySimulator(series: WholeDays, partial: PartialDay | null): Simula
   const recent = adjusted.slice(-RESIDUAL_WINDOW);
   const floor = (RELATIVE_ERROR_FLOOR * recent.reduce((a, b) => a + b, 0)) / recent.length;
   const errors = relativeErrors(series, shape, fit, floor);
+  // The level is itself uncertain (it wanders, the trend may bend): one draw per path, wider for
+  // noisier customers and longer horizons, so the range covers more than day-to-day noise.
+  const relativeNoise = Math.min(fit.state.scale / Math.max(fit.state.level, floor, Number.MIN_VALUE), 1);
+  const usual = (LEVEL_SPREAD + LEVEL_SPREAD_PER_NOISE * relativeNoise) * Math.sqrt(ahead.length / 30);
+  // After a recent plan change the new level rests on few days: a plan change can move usage by a
+  // factor of two either way, and each day since narrows that.
+  const daysSince = shiftIndex === null ? Infinity : series.values.length - shiftIndex;
+  const learning = 1 / Math.sqrt(1 / PLAN_CHANGE_LOG_SPREAD ** 2 + daysSince / DAILY_LOG_SPREAD ** 2);
+  const spread = Math.sqrt(usual ** 2 + learning ** 2);
+  const weights = ahead.map(({ day, share }) => shape.factors[day.weekday]! * share);
   return {
     basis: "history",
-    path: (random, ahead) => {
-      const state = { ...fit.state };
-      // The level is itself uncertain (it wanders, the trend may bend): one draw per path, wider
-      // for noisier customers and longer horizons, so the range covers more than day-to-day noise.
-      const relativeNoise = Math.min(fit.state.scale / Math.max(fit.state.level, floor, Number.MIN_VALUE), 1);
-      const usual = (LEVEL_SPREAD + LEVEL_SPREAD_PER_NOISE * relativeNoise) * Math.sqrt(ahead.length / 30);
-      // After a recent plan change the new level rests on few days: a plan change can move usage
-      // by a factor of two either way, and each day since narrows that.
-      const daysSince = shiftIndex === null ? Infinity : series.values.length - shiftIndex;
-      const learning = 1 / Math.sqrt(1 / PLAN_CHANGE_LOG_SPREAD ** 2 + daysSince / DAILY_LOG_SPREAD ** 2);
-      const spread = Math.sqrt(usual ** 2 + learning ** 2);
+    path: (random, out) => {
       const shift = Math.exp(spread * random.normal());
-      state.level *= shift;
-      state.trend *= shift;
-      return ahead.map(({ day, share }) => {
+      const state = { ...fit.state, level: fit.state.level * shift, trend: fit.state.trend * shift };
+      for (let h = 0; h < out.length; h++) {
         const forecast = Math.max(state.level + fit.params.phi * state.trend, 0);
         const error = errors.length > 0 ? errors[random.index(errors.length)]! : 0;
         const adjustedValue = Math.max(forecast + error * Math.max(forecast, floor), 0);
         // Plain smoothing here: the uncertainty about a new level is the one draw above.
         step(state, fit.params, adjustedValue);
-        return adjustedValue * shape.factors[day.weekday]! * share;
-      });
+        out[h] = adjustedValue * weights[h]!;
+      }
     },
   };
 }
@@ -214,7 +215,13 @@ const PLAN_CHANGE_LOG_SPREAD = 0.7;
 /** The cohort's rate counts as this many days of the customer's own usage. */
 const COHORT_PSEUDO_DAYS = 0.25;
 
-function rateSimulator(input: UsageForecastInput, series: WholeDays, usage: readonly Decimal[], point: { fullDays: number; partialDay: number }): Simulator {
+function rateSimulator(
+  input: UsageForecastInput,
+  series: WholeDays,
+  usage: readonly Decimal[],
+  point: { fullDays: number; partialDay: number },
+  ahead: readonly Ahead[],
+): Simulator {
   const partial = point.partialDay > 0 ? usage[point.fullDays]!.toNumber() : 0;
   const observed = series.values.reduce((a, b) => a + b, 0) + partial;
   const exposure = series.values.length + point.partialDay * (input.days[point.fullDays]?.exposure ?? 0);
@@ -236,9 +243,9 @@ function rateSimulator(input: UsageForecastInput, series: WholeDays, usage: read
   }
   return {
     basis,
-    path: (random, ahead) => {
+    path: (random, out) => {
       const rate = Math.exp(logRate + spread * random.normal());
-      return ahead.map(({ share }) => rate * Math.exp(DAILY_LOG_SPREAD * random.normal() - DAILY_LOG_SPREAD ** 2 / 2) * share);
+      for (let h = 0; h < out.length; h++) out[h] = rate * Math.exp(DAILY_LOG_SPREAD * random.normal() - DAILY_LOG_SPREAD ** 2 / 2) * ahead[h]!.share;
     },
   };
 }
