@@ -1,0 +1,176 @@
+import { formatDateRange, formatFraction, formatMoney, formatQuantity } from "@tally/invoice-documents";
+import type { Logger } from "@tally/platform";
+import { limitPosition, spendOf, type LimitPosition } from "../domain/limit-position";
+import type { ComponentUsageRecord, CurrentUsageRecord, LimitRecord, SubscriptionRecord } from "../domain/records";
+import { tierProgress } from "../domain/tier-progress";
+import { dailyUsageChart, type DailyUsageChart } from "../domain/usage-chart";
+import type { TallyServices } from "../adapter/tally-services";
+import { momentLabel, percentLabel } from "./labels";
+import { section, type Section } from "./section";
+
+/**
+ * Everything the customer page shows, already formatted (amounts in the plan currency's minor
+ * unit, as on invoices). Raw decimal strings ride along where the browser draws charts.
+ */
+export interface CustomerPage {
+  customerId: string;
+  generatedAt: string;
+  subscription: Section<{ id: string; plan: string; period: string; timeZone: string }>;
+  components: Section<ComponentView[]>;
+  amount: Section<{ currency: string; total: string; subtotal: string }>;
+  forecast: Section<{ projectedTotal: string; amountToDate: string; elapsed: string }>;
+  usage: Section<{ meterKey: string; groupBy: string; total: string; chart: DailyUsageChart }[]>;
+  credits: Section<{ balance: string; available: string; depleted: boolean; prepaidOnly: boolean; burnDown: { time: string; balance: string }[] }>;
+  limits: Section<LimitView[]>;
+  alerts: Section<{ id: string; time: string; limit: string; threshold: string; observed: string }[]>;
+  invoices: Section<{ id: string; number: string; status: string; period: string; total: string; amountDue: string; pdf: string; html: string }[]>;
+}
+
+export interface ComponentView {
+  componentKey: string;
+  dimensionValue: string;
+  meterKey: string;
+  plan: string;
+  quantity: string;
+  billableQuantity: string;
+  /** 1-based, as people count tiers. */
+  tier: number;
+  tierRange: string;
+  unitsToNextTier: string;
+  /** Share of the current tier used, 0–1; null in an open-ended tier. */
+  progress: number | null;
+  amount: string;
+}
+
+export interface LimitView {
+  id: string;
+  label: string;
+  kind: string;
+  usage: string;
+  value: string;
+  ratio: number;
+  percent: string;
+  state: LimitPosition["state"];
+}
+
+export async function buildCustomerPage(services: TallyServices, log: Logger, customerId: string): Promise<CustomerPage> {
+  const subscription = services.activeSubscription(customerId);
+  const current = services.currentUsage(customerId);
+  // Settle both early so a failure surfaces in its sections, never as an unhandled rejection.
+  subscription.catch(() => undefined);
+  current.catch(() => undefined);
+  const withUsage = async <T>(work: (sub: SubscriptionRecord, usage: CurrentUsageRecord) => Promise<T>) => work(await subscription, await current);
+
+  const [sub, components, amount, forecast, usage, credits, limits, alerts, invoices] = await Promise.all([
+    section(log, "subscription", async () => {
+      const s = await subscription;
+      return { id: s.id, plan: `${s.planKey} v${s.planVersion}`, period: formatDateRange(s.period, s.timeZone), timeZone: s.timeZone };
+    }),
+    section(log, "components", async () => (await current).components.map(componentView)),
+    section(log, "amount", async () => {
+      const p = await services.preview(customerId);
+      return { currency: p.currency, total: formatMoney(p.total, p.currency), subtotal: p.subtotal };
+    }),
+    section(log, "forecast", async () => {
+      const f = await services.forecast(customerId);
+      return { projectedTotal: formatMoney(f.projectedTotal, f.currency), amountToDate: formatMoney(f.amountToDate, f.currency), elapsed: formatFraction(f.elapsedFraction) };
+    }),
+    section(log, "usage", () =>
+      withUsage(async (s, u) => {
+        const meters = [...new Set(u.components.map((c) => c.meterKey))].sort();
+        return Promise.all(
+          meters.map(async (meterKey) => {
+            const meter = await services.meterDefinition(meterKey);
+            const groupBy = meter.groupBy[0] ?? "";
+            const rows = await services.usage({ customerId, meterKey, from: u.period.start, daily: true, timeZone: s.timeZone, groupBy: groupBy ? [groupBy] : [] });
+            const chart = dailyUsageChart(u.period, rows, groupBy, s.timeZone);
+            return { meterKey, groupBy, total: formatQuantity(chart.total), chart };
+          }),
+        );
+      }),
+    ),
+    section(log, "credits", async () => {
+      const [b, ledger] = await Promise.all([services.balance(customerId), services.ledger(customerId)]);
+      return {
+        balance: formatMoney(b.balance, b.currency || "USD"),
+        available: formatMoney(b.available, b.currency || "USD"),
+        depleted: b.depleted,
+        prepaidOnly: b.prepaidOnly,
+        burnDown: ledger.map((e) => ({ time: e.time.toISOString(), balance: e.balanceAfter })),
+      };
+    }),
+    section(log, "limits", () => withUsage(async (_s, u) => (await limitPositions(services, customerId, u)).map(limitView))),
+    section(log, "alerts", async () =>
+      (await services.alerts(customerId)).map((a) => ({
+        id: a.id,
+        time: momentLabel(a.time),
+        limit: `${a.kind === "hard_cap" ? "Hard cap" : "Soft limit"} on ${a.measure === "spend" ? `${a.meterKey || "total"} spend` : a.meterKey}`,
+        threshold: `${a.threshold} (${amountIn(a.thresholdValue, a.currency)})`,
+        observed: amountIn(a.observedValue, a.currency),
+      })),
+    ),
+    section(log, "invoices", async () =>
+      (await services.invoices(customerId)).map((i) => ({
+        id: i.id,
+        number: i.number || "Draft",
+        status: i.status,
+        period: formatDateRange(i.period),
+        total: formatMoney(i.total, i.currency),
+        amountDue: formatMoney(i.amountDue, i.currency),
+        pdf: `/invoices/${encodeURIComponent(i.id)}.pdf`,
+        html: `/invoices/${encodeURIComponent(i.id)}.html`,
+      })),
+    ),
+  ]);
+  return { customerId, generatedAt: new Date().toISOString(), subscription: sub, components, amount, forecast, usage, credits, limits, alerts, invoices };
+}
+
+/**
+ * Each effective limit with the customer's usage in its measure: units from metering (the same
+ * aggregation limits counts), spend from rating's running amounts. One QueryUsage per units limit.
+ */
+export async function limitPositions(services: TallyServices, customerId: string, usage: CurrentUsageRecord): Promise<LimitPosition[]> {
+  const limits = await services.limits(customerId);
+  return Promise.all(
+    limits.map(async (limit: LimitRecord) => {
+      if (limit.measure === "spend") return limitPosition(limit, spendOf(usage.components, limit.meterKey));
+      const rows = await services.usage({ customerId, meterKey: limit.meterKey, from: usage.period.start, daily: false, timeZone: "UTC", groupBy: [] });
+      return limitPosition(limit, rows[0]?.value ?? "0");
+    }),
+  );
+}
+
+export function limitView(p: LimitPosition): LimitView {
+  const { limit } = p;
+  return {
+    id: limit.id,
+    label: limit.measure === "spend" ? `${limit.meterKey || "Total"} spend` : `${limit.meterKey} units`,
+    kind: limit.kind === "hard_cap" ? "Hard cap" : "Soft limit",
+    usage: amountIn(p.usage, limit.currency),
+    value: amountIn(limit.value, limit.currency),
+    ratio: p.ratio,
+    percent: percentLabel(p.ratio),
+    state: p.state,
+  };
+}
+
+function componentView(c: ComponentUsageRecord): ComponentView {
+  const open = !c.tierUpperBound;
+  const lower = formatQuantity(c.tierLowerBound || "0");
+  return {
+    componentKey: c.componentKey,
+    dimensionValue: c.dimensionValue,
+    meterKey: c.meterKey,
+    plan: `${c.planKey} v${c.planVersion}`,
+    quantity: formatQuantity(c.quantity),
+    billableQuantity: formatQuantity(c.billableQuantity || c.quantity),
+    tier: c.tierIndex + 1,
+    tierRange: !c.tierLowerBound && open ? "single rate" : open ? `above ${lower}` : `${lower} – ${formatQuantity(c.tierUpperBound)}`,
+    unitsToNextTier: c.unitsToNextTier ? formatQuantity(c.unitsToNextTier) : "",
+    progress: tierProgress(c),
+    amount: formatMoney(c.amount, c.currency),
+  };
+}
+
+/** Money when the measure has a currency (spend), a plain quantity otherwise (units). */
+const amountIn = (value: string, currency: string) => (currency ? formatMoney(value, currency) : formatQuantity(value));
