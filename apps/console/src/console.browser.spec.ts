@@ -19,6 +19,7 @@ import { startFakeUpstream, type FakeUpstream } from "./test-support/fake-invoic
  */
 const ARTIFACTS = path.join(__dirname, "..", "test-artifacts");
 const customerId = "cus_console";
+const heavy = "cus_heavy";
 const DAY = 86_400_000;
 const ts = (d: Date) => timestampFromDate(d);
 const plain = (s: string) => s.replace(/\u00a0/g, " ");
@@ -34,8 +35,8 @@ describe("console in Chromium", () => {
   let eventSeq = 0;
   const start = new Date(Math.floor((Date.now() - 4 * DAY) / 60_000) * 60_000);
 
-  const record = async (tokens: string, model: string, time: Date) => {
-    const res = await stack.meter.record({ event: { id: `evt_${++eventSeq}`, customerId, eventType: "llm.completion", time: ts(time), properties: { model, tokens } } });
+  const record = async (tokens: string, model: string, time: Date, customer = customerId) => {
+    const res = await stack.meter.record({ event: { id: `evt_${++eventSeq}`, customerId: customer, eventType: "llm.completion", time: ts(time), properties: { model, tokens } } });
     expect(res.result?.status).toBe(metering.EventStatus.ACCEPTED);
   };
   const rated = (quantity: string) =>
@@ -91,6 +92,16 @@ describe("console in Chromium", () => {
     await record("250", "gpt-4o-mini", new Date(start.getTime() + 2 * DAY));
     await record("200", "gpt-4o", new Date(Date.now() - 60_000));
     await rated("750");
+
+    // A second customer at 90% of a 1,000-unit cap, for the overview's "near caps".
+    await stack.rater.createSubscription({ customerId: heavy, planKey: "pro", startTime: ts(start), anchor: rating.BillingAnchor.ANNIVERSARY });
+    await eventually(() =>
+      stack.limiter.setLimit({
+        limit: { scope: { case: "customerId", value: heavy }, meterKey: "tokens", kind: limits.LimitKind.HARD_CAP, measure: limits.LimitMeasure.UNITS, value: "1000" },
+      }),
+    );
+    await record("900", "gpt-4o", new Date(Date.now() - 60_000), heavy);
+    await eventually(async () => expect((await stack.rater.getCurrentUsage({ customerId: heavy })).components[0]?.quantity).toBe("900"));
 
     upstream = await startFakeUpstream([sampleInvoice()]);
     bare = await startFakeUpstream();
@@ -209,6 +220,9 @@ describe("console in Chromium", () => {
     expect(await textOf("[data-field=revenue-forecast]")).toMatch(/^\$\d/);
     expect(await textOf(`[data-customer=${customerId}] [data-field=spend]`)).toBe(plain(formatMoney(forecast.amountToDate, "USD")));
     expect(await page.locator("#invoices-by-status tbody tr").allInnerTexts()).toEqual(["Finalized\t1\t$22.22"]);
+    expect(await textOf(`#near-caps [data-customer=${heavy}] [data-field=percent]`)).toBe("90%");
+    expect(await page.locator("#near-caps [data-customer]").count()).toBe(1);
+    expect(await textOf("[data-field=customers]")).toBe("2");
     expect(await textOf("#failed-payments")).toBe("payments not available");
     await page.screenshot({ path: path.join(ARTIFACTS, "overview.png"), fullPage: true });
   });

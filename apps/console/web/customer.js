@@ -51,7 +51,8 @@
             el("td", {}, [el("div", { text: label(c) }), el("div", { class: "small", text: c.plan })]),
             el("td", { class: "num", "data-field": "quantity", text: c.quantity }),
             el("td", {}, [
-              el("div", {}, [el("span", { class: "tier", "data-field": "tier", text: `Tier ${c.tier}` }), el("span", { class: "small", text: ` ${c.tierRange}` })]),
+              el("div", { class: "tier", "data-field": "tier", text: `Tier ${c.tier}` }),
+              el("div", { class: "small", text: c.tierRange }),
               c.progress === null ? el("div", { class: "small", text: "no further tier" }) : progressBar(c.progress),
               c.unitsToNextTier ? el("div", { class: "small", "data-field": "to-next-tier", text: `${c.unitsToNextTier} to next tier` }) : null,
             ]),
@@ -81,7 +82,7 @@
             maintainAspectRatio: false,
             animation: false,
             plugins: { legend: { position: "bottom" }, title: { display: meters.length > 1, text: m.meterKey } },
-            scales: { x: { stacked: true, grid: { display: false } }, y: { stacked: true, beginAtZero: true } },
+            scales: { x: { stacked: true, grid: { display: false }, ticks: { maxRotation: 0, autoSkipPadding: 8 } }, y: { stacked: true, beginAtZero: true } },
           },
         });
         return holder;
@@ -108,10 +109,18 @@
       chart("credits", holder, {
         type: "line",
         data: {
-          labels: c.burnDown.map((p) => new Date(p.time).toLocaleString("en-US", { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" })),
+          labels: c.burnDown.map((p) => new Date(p.time).toLocaleString("en-US", { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false })),
           datasets: [{ label: "Balance", data: c.burnDown.map((p) => Number(p.balance)), borderColor: "#2563eb", backgroundColor: "rgba(37,99,235,.12)", fill: true, stepped: true, pointRadius: 2 }],
         },
-        options: { maintainAspectRatio: false, animation: false, plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true } } },
+        options: {
+          maintainAspectRatio: false,
+          animation: false,
+          plugins: { legend: { display: false } },
+          scales: {
+            x: { ticks: { maxRotation: 0, autoSkipPadding: 12 } },
+            y: { beginAtZero: true, ticks: { callback: (v) => new Intl.NumberFormat("en-US", { style: "currency", currency: c.currency }).format(v) } },
+          },
+        },
       });
       return holder;
     });
@@ -129,7 +138,7 @@
         [{ label: "Number" }, { label: "Period" }, { label: "Status" }, { label: "Total", num: true }, { label: "Due", num: true }, { label: "" }],
         rows.map((i) =>
           el("tr", { "data-invoice": i.id }, [
-            el("td", { text: i.number }),
+            el("td", { class: "nowrap", text: i.number }),
             el("td", { class: "small", text: i.period }),
             el("td", {}, el("span", { class: `pill ${i.status}`, text: i.status })),
             el("td", { class: "num", text: i.total }),

@@ -14,31 +14,48 @@
     document.getElementById("customers").textContent = `${page.customers} active subscription${page.customers === 1 ? "" : "s"}`;
     document.getElementById("refreshed").textContent = `updated ${new Date(page.generatedAt).toLocaleTimeString("en-US", { hour12: false })}`;
 
+    const kpi = (label, value, hint, field) =>
+      el("div", { class: "kpi" }, [el("div", { class: "label", text: label }), el("div", { class: "value", "data-field": field, text: value }), el("div", { class: "hint", text: hint })]);
     fill("revenue", page.revenue, (rows) => {
-      if (rows.length === 0) return el("div", { class: "kpi" }, [el("div", { class: "label", text: "Revenue this period" }), el("div", { class: "value", text: "–" })]);
-      return rows.flatMap((r) => [
+      const extra = [
+        kpi("Active customers", String(page.customers), "with an active subscription", "customers"),
+        kpi("Near caps", page.nearCaps.available ? String(page.nearCaps.data.length) : "–", "limits at 80% or more", "near-caps"),
+      ];
+      if (rows.length === 0) return [kpi("Revenue this period", "–", "no active subscriptions"), ...extra];
+      return [...rows.flatMap((r) => [
         el("div", { class: "kpi", "data-currency": r.currency }, [
           el("div", { class: "label", text: `Revenue this period · ${r.currency}` }),
           el("div", { class: "value", "data-field": "revenue-to-date", text: r.amountToDate }),
-          el("div", { class: "hint", text: `${r.subscriptions} subscriptions, usage so far` }),
+          el("div", { class: "hint", text: `${r.subscriptions} subscription${r.subscriptions === 1 ? "" : "s"}, so far this period` }),
         ]),
         el("div", { class: "kpi", "data-currency": r.currency }, [
           el("div", { class: "label", text: `Forecast end of period · ${r.currency}` }),
           el("div", { class: "value", "data-field": "revenue-forecast", text: r.projectedTotal }),
           el("div", { class: "hint", text: "run-rate of usage, tiers respected" }),
         ]),
-      ]);
+      ]), ...extra];
     });
 
     fill("top-customers", page.topCustomers, (rows) => {
       if (rows.length === 0) return el("div", { class: "empty", text: "No active customers." });
-      const box = el("div", { class: "chart" }, el("canvas", { "aria-label": "top customers" }));
+      const box = el("div", { class: "chart bars", style: `height:${60 + rows.length * 34}px` }, el("canvas", { "aria-label": "top customers" }));
       const data = {
         labels: rows.map((r) => r.customerId),
-        datasets: [{ label: "Spend to date", data: rows.map((r) => Number(r.amountToDateRaw)), backgroundColor: PALETTE[0], borderRadius: 4 }],
+        datasets: [{ label: "Spend to date", data: rows.map((r) => Number(r.amountToDateRaw)), backgroundColor: PALETTE[0], borderRadius: 4, maxBarThickness: 22 }],
       };
       if (topChart) topChart.destroy();
-      topChart = new Chart(box.firstChild, { type: "bar", data, options: { indexAxis: "y", maintainAspectRatio: false, animation: false, plugins: { legend: { display: false } } } });
+      const currency = rows[0].currency;
+      topChart = new Chart(box.firstChild, {
+        type: "bar",
+        data,
+        options: {
+          indexAxis: "y",
+          maintainAspectRatio: false,
+          animation: false,
+          plugins: { legend: { display: false } },
+          scales: { x: { beginAtZero: true, ticks: { callback: (v) => new Intl.NumberFormat("en-US", { style: "currency", currency }).format(v) } } },
+        },
+      });
       return [
         box,
         table(

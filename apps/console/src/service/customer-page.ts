@@ -20,7 +20,7 @@ export interface CustomerPage {
   amount: Section<{ currency: string; total: string; subtotal: string }>;
   forecast: Section<{ projectedTotal: string; amountToDate: string; elapsed: string }>;
   usage: Section<{ meterKey: string; groupBy: string; total: string; chart: DailyUsageChart }[]>;
-  credits: Section<{ balance: string; available: string; depleted: boolean; prepaidOnly: boolean; burnDown: { time: string; balance: string }[] }>;
+  credits: Section<{ currency: string; balance: string; available: string; depleted: boolean; prepaidOnly: boolean; burnDown: { time: string; balance: string }[] }>;
   limits: Section<LimitView[]>;
   alerts: Section<{ id: string; time: string; limit: string; threshold: string; observed: string }[]>;
   invoices: Section<{ id: string; number: string; status: string; period: string; total: string; amountDue: string; pdf: string; html: string }[]>;
@@ -91,9 +91,12 @@ export async function buildCustomerPage(services: TallyServices, log: Logger, cu
     ),
     section(log, "credits", async () => {
       const [b, ledger] = await Promise.all([services.balance(customerId), services.ledger(customerId)]);
+      // A customer never granted credits has a balance with no currency: show it in the plan's.
+      const currency = b.currency || (await current.then((u) => u.components[0]?.currency).catch(() => undefined)) || "USD";
       return {
-        balance: formatMoney(b.balance, b.currency || "USD"),
-        available: formatMoney(b.available, b.currency || "USD"),
+        currency,
+        balance: formatMoney(b.balance, currency),
+        available: formatMoney(b.available, currency),
         depleted: b.depleted,
         prepaidOnly: b.prepaidOnly,
         burnDown: ledger.map((e) => ({ time: e.time.toISOString(), balance: e.balanceAfter })),
