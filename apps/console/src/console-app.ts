@@ -26,7 +26,7 @@ export async function startConsole(settings: ConsoleSettings, log: Logger = crea
     },
     settings.apiKey,
   );
-  const live = new LiveUpdates((customerId) => buildCustomerPage(services, log, customerId), log);
+  const live = new LiveUpdates((customerId, emit) => buildCustomerPage(services, log, customerId, emit), log);
   let events: CustomerEvents | undefined;
   let server: Server | undefined;
   const stop = async () => {

@@ -1,6 +1,7 @@
 /* global window, document, EventSource, Chart */
-// The customer page: renders the JSON of /api/customers/:id, then re-renders every page the
-// server pushes over server-sent events (/api/customers/:id/events) — no reload, no polling.
+// The customer page: a server-sent-events stream (/api/customers/:id/events) delivers each block
+// of the page as the server has it, now and after every change; the page merges and re-renders —
+// no reload, no polling.
 "use strict";
 (function () {
   const { el, fill, table, progressBar, PALETTE, searchForm } = window.TallyConsole;
@@ -30,13 +31,19 @@
     charts.set(key, existing);
   }
 
-  function render(page) {
+  const loading = { available: false, reason: "loading…" };
+  const page = {};
+  for (const key of ["subscription", "components", "amount", "forecast", "usage", "credits", "limits", "alerts", "invoices"]) page[key] = loading;
+
+  function render() {
+    // Every block has arrived at least once (tests and screenshots wait for this).
+    document.body.dataset.loaded = String(Object.values(page).every((s) => s !== loading));
     const s = page.subscription;
     text("subscription", s.available ? `${s.data.plan} · ${s.data.period} (${s.data.timeZone})` : s.reason);
-    text("running-amount", page.amount.available ? page.amount.data.total : "unavailable");
-    text("projected-total", page.forecast.available ? page.forecast.data.projectedTotal : "unavailable");
+    text("running-amount", page.amount.available ? page.amount.data.total : "–");
+    text("projected-total", page.forecast.available ? page.forecast.data.projectedTotal : "–");
     text("forecast-hint", page.forecast.available ? `end of period · ${page.forecast.data.elapsed} elapsed` : page.forecast.reason);
-    text("credit-balance", page.credits.available ? page.credits.data.balance : "unavailable");
+    text("credit-balance", page.credits.available ? page.credits.data.balance : "–");
     text("credit-hint", page.credits.available ? `${page.credits.data.available} available${page.credits.data.prepaidOnly ? " · prepaid only" : ""}` : page.credits.reason);
 
     const headline = page.components.available ? page.components.data.find((c) => c.progress !== null) || page.components.data[0] : undefined;
@@ -149,7 +156,6 @@
         "No invoices yet.",
       ),
     );
-    document.body.dataset.generatedAt = page.generatedAt;
   }
 
   function label(c) {
@@ -159,8 +165,9 @@
   function connect() {
     const live = document.getElementById("live");
     const source = new EventSource(`/api/customers/${encodeURIComponent(customerId)}/events`);
-    source.addEventListener("page", (event) => {
-      render(JSON.parse(event.data));
+    source.addEventListener("sections", (event) => {
+      Object.assign(page, JSON.parse(event.data));
+      render();
       live.classList.add("on");
       text("live-text", `live · updated ${new Date().toLocaleTimeString("en-US", { hour12: false })}`);
     });

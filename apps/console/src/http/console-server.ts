@@ -45,17 +45,20 @@ async function route(deps: ConsoleHttpDeps, req: IncomingMessage, res: ServerRes
   send(res, 404, "text/plain; charset=utf-8", "not found");
 }
 
-/** Server-sent events: the page now, then again after every change (see LiveUpdates). */
+/**
+ * Server-sent events, one `sections` event per block as it is ready: the page now, then again
+ * after every change (see LiveUpdates).
+ */
 async function events(deps: ConsoleHttpDeps, customerId: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
   res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-store", connection: "keep-alive" });
-  const push = (page: unknown) => res.write(`event: page\ndata: ${JSON.stringify(page)}\n\n`);
+  const push = (update: object) => res.write(`event: sections\ndata: ${JSON.stringify(update)}\n\n`);
   const stop = deps.live.watch(customerId, push);
   const keepalive = setInterval(() => res.write(": keepalive\n\n"), KEEPALIVE_MS);
   req.on("close", () => {
     clearInterval(keepalive);
     stop();
   });
-  push(await buildCustomerPage(deps.services, deps.log, customerId));
+  await buildCustomerPage(deps.services, deps.log, customerId, push);
 }
 
 async function invoice(deps: ConsoleHttpDeps, invoiceId: string, format: "pdf" | "html", res: ServerResponse): Promise<void> {

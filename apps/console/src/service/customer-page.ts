@@ -53,7 +53,24 @@ export interface LimitView {
   state: LimitPosition["state"];
 }
 
-export async function buildCustomerPage(services: TallyServices, log: Logger, customerId: string): Promise<CustomerPage> {
+/** The blocks of the customer page, each fetched on its own. */
+export type CustomerSections = Omit<CustomerPage, "customerId" | "generatedAt">;
+
+/**
+ * Builds the page; `onSection` hears each block the moment it is ready, so a live page shows a
+ * new tier after one GetCurrentUsage instead of after the slowest rpc of the page.
+ */
+export async function buildCustomerPage(
+  services: TallyServices,
+  log: Logger,
+  customerId: string,
+  onSection: (update: Partial<CustomerSections>) => void = () => undefined,
+): Promise<CustomerPage> {
+  const part = <K extends keyof CustomerSections>(key: K, work: () => Promise<CustomerSections[K] extends Section<infer T> ? T : never>) =>
+    section(log, key, work).then((s) => {
+      onSection({ [key]: s } as Partial<CustomerSections>);
+      return s as CustomerSections[K];
+    });
   const subscription = services.activeSubscription(customerId);
   const current = services.currentUsage(customerId);
   // Settle both early so a failure surfaces in its sections, never as an unhandled rejection.
@@ -62,20 +79,20 @@ export async function buildCustomerPage(services: TallyServices, log: Logger, cu
   const withUsage = async <T>(work: (sub: SubscriptionRecord, usage: CurrentUsageRecord) => Promise<T>) => work(await subscription, await current);
 
   const [sub, components, amount, forecast, usage, credits, limits, alerts, invoices] = await Promise.all([
-    section(log, "subscription", async () => {
+    part("subscription", async () => {
       const s = await subscription;
       return { id: s.id, plan: `${s.planKey} v${s.planVersion}`, period: formatDateRange(s.period, s.timeZone), timeZone: s.timeZone };
     }),
-    section(log, "components", async () => (await current).components.map(componentView)),
-    section(log, "amount", async () => {
+    part("components", async () => (await current).components.map(componentView)),
+    part("amount", async () => {
       const p = await services.preview(customerId);
       return { currency: p.currency, total: formatMoney(p.total, p.currency), subtotal: p.subtotal };
     }),
-    section(log, "forecast", async () => {
+    part("forecast", async () => {
       const f = await services.forecast(customerId);
       return { projectedTotal: formatMoney(f.projectedTotal, f.currency), amountToDate: formatMoney(f.amountToDate, f.currency), elapsed: formatFraction(f.elapsedFraction) };
     }),
-    section(log, "usage", () =>
+    part("usage", () =>
       withUsage(async (s, u) => {
         const meters = [...new Set(u.components.map((c) => c.meterKey))].sort();
         return Promise.all(
@@ -89,7 +106,7 @@ export async function buildCustomerPage(services: TallyServices, log: Logger, cu
         );
       }),
     ),
-    section(log, "credits", async () => {
+    part("credits", async () => {
       const [b, ledger] = await Promise.all([services.balance(customerId), services.ledger(customerId)]);
       // A customer never granted credits has a balance with no currency: show it in the plan's.
       const currency = b.currency || (await current.then((u) => u.components[0]?.currency).catch(() => undefined)) || "USD";
@@ -102,8 +119,8 @@ export async function buildCustomerPage(services: TallyServices, log: Logger, cu
         burnDown: ledger.map((e) => ({ time: e.time.toISOString(), balance: e.balanceAfter })),
       };
     }),
-    section(log, "limits", () => withUsage(async (_s, u) => (await limitPositions(services, customerId, u)).map(limitView))),
-    section(log, "alerts", async () =>
+    part("limits", () => withUsage(async (_s, u) => (await limitPositions(services, customerId, u)).map(limitView))),
+    part("alerts", async () =>
       (await services.alerts(customerId)).map((a) => ({
         id: a.id,
         time: momentLabel(a.time),
@@ -112,7 +129,7 @@ export async function buildCustomerPage(services: TallyServices, log: Logger, cu
         observed: amountIn(a.observedValue, a.currency),
       })),
     ),
-    section(log, "invoices", async () =>
+    part("invoices", async () =>
       (await services.invoices(customerId)).map((i) => ({
         id: i.id,
         number: i.number || "Draft",

@@ -1,10 +1,14 @@
 import type { Logger } from "@tally/platform";
-import type { CustomerPage } from "./customer-page";
+import type { CustomerSections } from "./customer-page";
+
+/** Sends some sections of a customer page to one browser. */
+export type SectionSink = (update: Partial<CustomerSections>) => void;
 
 /**
  * Fans a customer's changes out to the browsers watching that customer (server-sent events).
  *
- * An event for a watched customer rebuilds its page once and pushes it to every watcher;
+ * An event for a watched customer rebuilds its page once, pushing each section to every watcher
+ * as soon as it is ready;
  * events arriving during a rebuild coalesce into one more rebuild, so a burst of usage costs
  * two rebuilds, not one per event. Limits burns credits from the same usage.rated event one hop
  * later and announces burns with no event of its own, so each change also schedules one
@@ -13,15 +17,15 @@ import type { CustomerPage } from "./customer-page";
  */
 export class LiveUpdates {
   static readonly FOLLOW_UP_MS = 1000;
-  private readonly customers = new Map<string, { watchers: Set<(page: CustomerPage) => void>; running: boolean; again: boolean; followUp?: NodeJS.Timeout }>();
+  private readonly customers = new Map<string, { watchers: Set<SectionSink>; running: boolean; again: boolean; followUp?: NodeJS.Timeout }>();
 
   constructor(
-    private readonly build: (customerId: string) => Promise<CustomerPage>,
+    private readonly build: (customerId: string, emit: SectionSink) => Promise<unknown>,
     private readonly log: Logger,
   ) {}
 
   /** Starts sending `customerId`'s page to `send` on every change; returns the way to stop. */
-  watch(customerId: string, send: (page: CustomerPage) => void): () => void {
+  watch(customerId: string, send: SectionSink): () => void {
     let state = this.customers.get(customerId);
     if (!state) this.customers.set(customerId, (state = { watchers: new Set(), running: false, again: false }));
     state.watchers.add(send);
@@ -56,10 +60,9 @@ export class LiveUpdates {
     }
     state.running = true;
     state.again = false;
-    this.build(customerId)
-      .then((page) => {
-        for (const send of state.watchers) send(page);
-      })
+    this.build(customerId, (update) => {
+      for (const send of state.watchers) send(update);
+    })
       .catch((err: unknown) => this.log.error("live refresh failed", { customerId, err }))
       .finally(() => {
         state.running = false;
