@@ -1,4 +1,6 @@
-import { mkdirSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { promisify } from "node:util";
 import * as path from "node:path";
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
@@ -23,6 +25,7 @@ const heavy = "cus_heavy";
 const DAY = 86_400_000;
 const ts = (d: Date) => timestampFromDate(d);
 const plain = (s: string) => s.replace(/\u00a0/g, " ");
+const run = promisify(execFile);
 
 describe("console in Chromium", () => {
   let stack: PlatformStack;
@@ -211,8 +214,17 @@ describe("console in Chromium", () => {
     const res = await fetch(`${consoleApp.url}${href}`);
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toBe("application/pdf");
-    const text = await pdfText(Buffer.from(await res.arrayBuffer()));
+    const pdf = Buffer.from(await res.arrayBuffer());
+    const text = await pdfText(pdf);
     for (const figure of ["TLY-2026-000001", "Tally Billing Ltd", "Tokens", "$22.22", "$12.22", "-$10.00"]) expect(text).toContain(figure);
+    // A look at both documents, next to the page screenshots.
+    writeFileSync(path.join(ARTIFACTS, "invoice.pdf"), pdf);
+    await run("pdftoppm", ["-png", "-r", "70", "-singlefile", path.join(ARTIFACTS, "invoice.pdf"), path.join(ARTIFACTS, "invoice-pdf")]);
+    const html = await browser.newPage({ viewport: { width: 1000, height: 900 } });
+    await html.goto(`${consoleApp.url}/invoices/inv_1.html`);
+    expect(plain(await html.locator("tr.due").innerText())).toBe("Amount due\t$12.22");
+    await html.screenshot({ path: path.join(ARTIFACTS, "invoice-html.png"), fullPage: true });
+    await html.close();
   });
 
   test("overview shows revenue and forecast from ForecastRevenue, top spenders, and degrades without payments", async () => {
@@ -236,6 +248,7 @@ describe("console in Chromium", () => {
     await page.goto(`${degraded.url}/customers/${customerId}`);
     await page.locator("body[data-loaded=true]").waitFor();
     expect(await textOf("#invoices")).toBe("invoicing not available");
+    await page.screenshot({ path: path.join(ARTIFACTS, "customer-without-invoicing.png"), fullPage: true });
     expect(await textOf("[data-field=current-tier]")).toBe("Tier 2");
     const pdf = await fetch(`${degraded.url}/invoices/inv_1.pdf`);
     expect(pdf.status).toBe(503);
