@@ -227,6 +227,7 @@ async function call<T>(service: string, rpc: () => Promise<T>): Promise<T> {
     return await rpc();
   } catch (err) {
     const e = ConnectError.from(err);
+    if (refused(e)) throw new SectionUnavailableError("unreachable", `${service} unreachable`, { cause: e });
     switch (e.code) {
       case Code.Unimplemented:
         throw new SectionUnavailableError("not_available", `${service} not available`, { cause: e });
@@ -239,6 +240,14 @@ async function call<T>(service: string, rpc: () => Promise<T>): Promise<T> {
         throw new SectionUnavailableError("failed", `${service}: ${Code[e.code]} ${e.rawMessage}`, { cause: e });
     }
   }
+}
+
+const NETWORK_FAILURES = new Set(["ECONNREFUSED", "ECONNRESET", "EHOSTUNREACH", "ENOTFOUND", "ETIMEDOUT"]);
+
+/** connect-node reports a refused first connection as INTERNAL; it is an unreachable service. */
+function refused(e: ConnectError): boolean {
+  const code = (e.cause as { code?: unknown } | undefined)?.code;
+  return typeof code === "string" && NETWORK_FAILURES.has(code);
 }
 
 const date = (t: Timestamp | undefined): Date => (t ? timestampDate(t) : new Date(0));
