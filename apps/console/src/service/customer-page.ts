@@ -71,11 +71,19 @@ export async function buildCustomerPage(
       onSection({ [key]: s } as Partial<CustomerSections>);
       return s as CustomerSections[K];
     });
-  const subscription = services.activeSubscription(customerId);
+  // What moves with every usage event — tier position and running amount — is asked first and
+  // alone; the other blocks start once it is answered, so on a busy server the live figures do not
+  // queue behind a dozen slower rpcs.
   const current = services.currentUsage(customerId);
-  // Settle both early so a failure surfaces in its sections, never as an unhandled rejection.
-  subscription.catch(() => undefined);
-  current.catch(() => undefined);
+  const preview = services.preview(customerId);
+  const first = Promise.allSettled([current, preview]);
+  const subscription = first.then(() => services.activeSubscription(customerId));
+  // Settle early so a failure surfaces in its sections, never as an unhandled rejection.
+  for (const p of [current, preview, subscription]) p.catch(() => undefined);
+  const afterFirst = <T>(work: () => Promise<T>) => async () => {
+    await first;
+    return work();
+  };
   const withUsage = async <T>(work: (sub: SubscriptionRecord, usage: CurrentUsageRecord) => Promise<T>) => work(await subscription, await current);
 
   const [sub, components, amount, forecast, usage, credits, limits, alerts, invoices] = await Promise.all([
@@ -85,13 +93,13 @@ export async function buildCustomerPage(
     }),
     part("components", async () => (await current).components.map(componentView)),
     part("amount", async () => {
-      const p = await services.preview(customerId);
+      const p = await preview;
       return { currency: p.currency, total: formatMoney(p.total, p.currency), subtotal: p.subtotal };
     }),
-    part("forecast", async () => {
+    part("forecast", afterFirst(async () => {
       const f = await services.forecast(customerId);
       return { projectedTotal: formatMoney(f.projectedTotal, f.currency), amountToDate: formatMoney(f.amountToDate, f.currency), elapsed: formatFraction(f.elapsedFraction) };
-    }),
+    })),
     part("usage", () =>
       withUsage(async (s, u) => {
         const meters = [...new Set(u.components.map((c) => c.meterKey))].sort();
@@ -106,7 +114,7 @@ export async function buildCustomerPage(
         );
       }),
     ),
-    part("credits", async () => {
+    part("credits", afterFirst(async () => {
       const [b, ledger] = await Promise.all([services.balance(customerId), services.ledger(customerId)]);
       // A customer never granted credits has a balance with no currency: show it in the plan's.
       const currency = b.currency || (await current.then((u) => u.components[0]?.currency).catch(() => undefined)) || "USD";
@@ -118,9 +126,9 @@ export async function buildCustomerPage(
         prepaidOnly: b.prepaidOnly,
         burnDown: ledger.map((e) => ({ time: e.time.toISOString(), balance: e.balanceAfter })),
       };
-    }),
+    })),
     part("limits", () => withUsage(async (_s, u) => (await limitPositions(services, customerId, u)).map(limitView))),
-    part("alerts", async () =>
+    part("alerts", afterFirst(async () =>
       (await services.alerts(customerId)).map((a) => ({
         id: a.id,
         time: momentLabel(a.time),
@@ -128,8 +136,8 @@ export async function buildCustomerPage(
         threshold: `${a.threshold} (${amountIn(a.thresholdValue, a.currency)})`,
         observed: amountIn(a.observedValue, a.currency),
       })),
-    ),
-    part("invoices", async () =>
+    )),
+    part("invoices", afterFirst(async () =>
       (await services.invoices(customerId)).map((i) => ({
         id: i.id,
         number: i.number || "Draft",
@@ -140,7 +148,7 @@ export async function buildCustomerPage(
         pdf: `/invoices/${encodeURIComponent(i.id)}.pdf`,
         html: `/invoices/${encodeURIComponent(i.id)}.html`,
       })),
-    ),
+    )),
   ]);
   return { customerId, generatedAt: new Date().toISOString(), subscription: sub, components, amount, forecast, usage, credits, limits, alerts, invoices };
 }
