@@ -51,10 +51,14 @@ async function route(deps: ConsoleHttpDeps, req: IncomingMessage, res: ServerRes
  */
 async function events(deps: ConsoleHttpDeps, customerId: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
   res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-store", connection: "keep-alive" });
-  const push = (update: object) => res.write(`event: sections\ndata: ${JSON.stringify(update)}\n\n`);
+  let open = true;
+  // A build may finish after the browser left: nothing is written to a closed stream.
+  const write = (chunk: string) => open && res.write(chunk);
+  const push = (update: object) => write(`event: sections\ndata: ${JSON.stringify(update)}\n\n`);
   const stop = deps.live.watch(customerId, push);
-  const keepalive = setInterval(() => res.write(": keepalive\n\n"), KEEPALIVE_MS);
+  const keepalive = setInterval(() => write(": keepalive\n\n"), KEEPALIVE_MS);
   req.on("close", () => {
+    open = false;
     clearInterval(keepalive);
     stop();
   });

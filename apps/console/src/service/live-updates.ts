@@ -43,7 +43,7 @@ export class LiveUpdates {
     if (!state) return;
     this.refresh(customerId);
     clearTimeout(state.followUp);
-    state.followUp = setTimeout(() => this.refresh(customerId), LiveUpdates.FOLLOW_UP_MS);
+    state.followUp = setTimeout(() => this.refresh(customerId), LiveUpdates.FOLLOW_UP_MS).unref();
   }
 
   close(): void {
