@@ -3,14 +3,17 @@
 const path = require("node:path");
 
 const root = __dirname;
+// Any workspace package, lib or app, by name: `@tally/<name>` and its sub-entries `@tally/<name>/<entry>`.
 const workspaceAliases = {
-  "^@tally/platform/testing$": path.join(root, "libs/platform/src/testing/index.ts"),
-  "^@tally/(contracts|pricing|platform)$": path.join(root, "libs/$1/src/index.ts"),
-  "^@tally/(metering|rating|limits|invoicing|payments)$": path.join(root, "apps/$1/src/index.ts"),
+  "^@tally/([a-z-]+)/([a-z-]+)$": [path.join(root, "libs/$1/src/$2/index.ts"), path.join(root, "apps/$1/src/$2/index.ts")],
+  "^@tally/([a-z-]+)$": [path.join(root, "libs/$1/src/index.ts"), path.join(root, "apps/$1/src/index.ts")],
 };
 
 module.exports = {
   testEnvironment: "node",
+  // Tests wait on conditions, never on time; this bound only stops a hung test. The machine is small
+  // and shared (2 cores, parallel projects), so a Postgres-backed test may take seconds when busy.
+  testTimeout: 30_000,
   transform: { "^.+\\.ts$": ["@swc/jest", { jsc: { target: "es2022", parser: { syntax: "typescript" } } }] },
   moduleNameMapper: workspaceAliases,
   testMatch: ["**/*.spec.ts"],

@@ -17,6 +17,16 @@ npm ci --no-audit --no-fund
 echo "== PostgreSQL and NATS"
 bash tools/ensure-services.sh
 
+echo "== chromium (console browser tests) and poppler-utils (invoice PDF tests)"
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=$([ "$(id -u)" -eq 0 ] && echo "" || echo sudo)
+  $sudo apt-get update -q >/dev/null
+  $sudo apt-get install -y -q "${missing[@]}" >/dev/null
+fi
+
 echo "== build"
 NX_DAEMON=false npx nx run-many -t build --output-style=static
 

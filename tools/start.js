@@ -1,12 +1,12 @@
 #!/usr/bin/env node
-// `npm start`: runs all five services locally, one process each (the way they are deployed),
-// against the local Postgres and NATS. Ctrl-C stops them gracefully.
+// `npm start`: runs all five services and the web console locally, one process each (the way they
+// are deployed), against the local Postgres and NATS. Ctrl-C stops them gracefully.
 "use strict";
 const { spawn } = require("node:child_process");
 const path = require("node:path");
 const fs = require("node:fs");
 
-const SERVICES = ["metering", "rating", "limits", "invoicing", "payments"];
+const SERVICES = ["metering", "rating", "limits", "invoicing", "payments", "console"];
 const root = path.resolve(__dirname, "..");
 
 const missing = SERVICES.filter((s) => !fs.existsSync(path.join(root, "apps", s, "dist", "main.js")));
@@ -22,6 +22,8 @@ if (!env.API_KEYS) {
   // Rating copies meter definitions from metering at start (see apps/rating/README.md).
   env.RATING_METERING_ADDRESS ??= env.METERING_GRPC_ADDRESS ?? "127.0.0.1:50051";
   env.RATING_METERING_API_KEY ??= "tally_dev_key_change_me";
+  // The console reads every service with it (see apps/console/README.md).
+  env.CONSOLE_API_KEY ??= "tally_dev_key_change_me";
 }
 
 const children = SERVICES.map((service) => {

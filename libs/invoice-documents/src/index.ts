@@ -1,0 +1,6 @@
+export * from "./invoice-document";
+export { formatDate, formatDateRange, formatFraction, formatMoney, formatPercent, formatPreciseMoney, formatQuantity } from "./format";
+export { presentInvoice, type PresentedInvoice, type PresentedLine, type PresentedParty } from "./present-invoice";
+export { renderInvoiceHtml } from "./render-html";
+export { renderInvoicePdf } from "./render-pdf";
+export { invoiceDocumentFromProto } from "./from-invoice-proto";
