@@ -13,7 +13,7 @@ export interface StripeLocalOptions {
   host?: string;
   /** The secret key clients must send; any `sk_test_…` key is accepted when unset. */
   secretKey?: string;
-  /** Where events are POSTed, signed with `webhookSecret`. No deliveries when unset. */
+  /** Where events are POSTed, signed with `webhookSecret` (or set `webhooks.endpoint` later). None when unset. */
   webhookUrl?: string;
   webhookSecret?: string;
   /** Unix ms for `created` fields and webhook signatures (tests pass their clock). */
@@ -26,7 +26,7 @@ export interface StripeLocal {
   port: number;
   api: StripeApi;
   faults: FaultPlan;
-  webhooks?: WebhookSender;
+  webhooks: WebhookSender;
   /** Requests answered (or dropped) per `METHOD /path` with ids replaced by `:id`. */
   requestCounts: Map<string, number>;
   close(): Promise<void>;
@@ -44,7 +44,7 @@ export async function startStripeLocal(options: StripeLocalOptions = {}): Promis
   const api = new StripeApi();
   const faults = new FaultPlan();
   const idempotency = new IdempotencyStore();
-  const webhooks = options.webhookUrl ? new WebhookSender({ url: options.webhookUrl, secret: options.webhookSecret ?? "", now }) : undefined;
+  const webhooks = new WebhookSender(now, options.webhookUrl ? { url: options.webhookUrl, secret: options.webhookSecret ?? "" } : undefined);
   const requestCounts = new Map<string, number>();
 
   const routes: [string, RegExp, Handler][] = [
@@ -113,7 +113,7 @@ export async function startStripeLocal(options: StripeLocalOptions = {}): Promis
         replayed = true;
       } else {
         const decline = method === "POST" && url.pathname === "/v1/payment_intents" ? faults.take(method, url.pathname, ["decline"]) : undefined;
-        const ctx: ApiContext = { now, emit: (e) => webhooks?.send(e), forcedDecline: decline?.declineCode ?? (decline ? "generic_decline" : undefined), idempotencyKey: idemKey };
+        const ctx: ApiContext = { now, emit: (e) => webhooks.send(e), forcedDecline: decline?.declineCode ?? (decline ? "generic_decline" : undefined), idempotencyKey: idemKey };
         const result = route[2](ctx, form, route[1].exec(url.pathname)!.slice(1));
         response = { status: 200, body: isObject(result) ? publicView(result) : result };
       }
@@ -146,9 +146,9 @@ export async function startStripeLocal(options: StripeLocalOptions = {}): Promis
       const input = body ? (JSON.parse(body) as { faults?: Fault[]; webhooks?: WebhookFaults; order?: "forward" | "reverse" }) : {};
       if (path === "/_stripe_local/faults") {
         faults.add(...(input.faults ?? []));
-        if (input.webhooks && webhooks) webhooks.faults = input.webhooks;
+        if (input.webhooks) webhooks.faults = input.webhooks;
       } else if (path === "/_stripe_local/webhooks/release") {
-        webhooks?.release(input.order);
+        webhooks.release(input.order);
       } else if (path === "/_stripe_local/requests") {
         res.writeHead(200, { "content-type": "application/json" });
         res.end(JSON.stringify(Object.fromEntries(requestCounts)));
@@ -174,7 +174,7 @@ export async function startStripeLocal(options: StripeLocalOptions = {}): Promis
     webhooks,
     requestCounts,
     async close() {
-      await webhooks?.idle();
+      await webhooks.idle();
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

@@ -191,7 +191,7 @@ describe("stripe-local webhooks", () => {
 
   it("signs every event so that constructEvent verifies it; a tampered body fails", async () => {
     await charge(stripe, await customerWith(stripe, "pm_card_visa"));
-    await server.webhooks!.idle();
+    await server.webhooks.idle();
     const event = stripe.webhooks.constructEvent(received.at(-1)!.body, received.at(-1)!.signature, SECRET);
     expect(event.type).toBe("payment_intent.succeeded");
     expect(() => stripe.webhooks.constructEvent(received.at(-1)!.body.replace("succeeded", "canceled"), received.at(-1)!.signature, SECRET)).toThrow(
@@ -202,18 +202,18 @@ describe("stripe-local webhooks", () => {
   it("delivers twice, and holds then delivers in reverse order, as told", async () => {
     const c = await customerWith(stripe, "pm_card_visa");
     received.length = 0;
-    server.webhooks!.faults = { duplicate: true };
+    server.webhooks.faults = { duplicate: true };
     await charge(stripe, c);
-    await server.webhooks!.idle();
+    await server.webhooks.idle();
     expect(types().filter((t) => t === "payment_intent.succeeded")).toHaveLength(2);
 
     received.length = 0;
-    server.webhooks!.faults = { hold: true };
+    server.webhooks.faults = { hold: true };
     await charge(stripe, c);
-    expect(server.webhooks!.heldCount).toBe(3);
-    server.webhooks!.faults = {};
-    server.webhooks!.release("reverse");
-    await server.webhooks!.idle();
+    expect(server.webhooks.heldCount).toBe(3);
+    server.webhooks.faults = {};
+    server.webhooks.release("reverse");
+    await server.webhooks.idle();
     expect(types()).toEqual(["payment_intent.succeeded", "charge.succeeded", "payment_intent.created"]);
   });
 });

@@ -9,11 +9,9 @@ import * as http from "node:http";
  * Faults: `delayMs` delivers late, `duplicate` delivers every event twice, and `hold` keeps
  * events until `release()`, which can deliver them in reverse order.
  */
-export interface WebhookOptions {
+export interface WebhookEndpoint {
   url: string;
   secret: string;
-  /** Unix ms; the signature's timestamp comes from it. */
-  now: () => number;
 }
 
 export interface WebhookFaults {
@@ -36,9 +34,17 @@ export class WebhookSender {
   /** Deliveries answered 2xx, for tests. */
   delivered = 0;
 
-  constructor(private readonly options: WebhookOptions) {}
+  /**
+   * @param now Unix ms; the signature's timestamp comes from it.
+   * @param endpoint where events go; none are sent until one is set.
+   */
+  constructor(
+    private readonly now: () => number,
+    public endpoint?: WebhookEndpoint,
+  ) {}
 
   send(event: object): void {
+    if (!this.endpoint) return;
     const payload = JSON.stringify(event, null, 2);
     if (this.faults.hold) {
       this.held.push(payload);
@@ -76,9 +82,10 @@ export class WebhookSender {
   }
 
   private async deliver(payload: string): Promise<void> {
+    const { url, secret } = this.endpoint!;
     for (let attempt = 0; attempt < RETRIES; attempt++) {
-      const signature = signPayload(payload, this.options.secret, Math.floor(this.options.now() / 1000));
-      const status = await post(this.options.url, payload, signature).catch(() => 0);
+      const signature = signPayload(payload, secret, Math.floor(this.now() / 1000));
+      const status = await post(url, payload, signature).catch(() => 0);
       if (status >= 200 && status < 300) {
         this.delivered++;
         return;

@@ -1,3 +1,4 @@
+import { Decimal, toWire } from "@tally/pricing";
 import type { AttemptStatus, PaymentAttempt } from "../domain/attempt";
 import type { Queryable } from "./queryable";
 
@@ -23,11 +24,11 @@ interface AttemptRow {
 }
 
 export const toAttempt = (r: AttemptRow): PaymentAttempt & { seq: string } => ({
+  ...normalised(r),
   id: r.id,
   invoiceId: r.invoice_id,
   customerId: r.customer_id,
   attemptNumber: r.attempt_number,
-  amount: r.amount,
   currency: r.currency,
   status: r.status,
   idempotencyKey: r.idempotency_key,
@@ -42,6 +43,11 @@ export const toAttempt = (r: AttemptRow): PaymentAttempt & { seq: string } => ({
   updateTime: r.update_time,
   seq: r.seq,
 });
+
+/** NUMERIC comes back with all its scale ("10.000000000000"): the wire wants "10". */
+function normalised(r: AttemptRow): { amount: string } {
+  return { amount: toWire(new Decimal(r.amount)) };
+}
 
 export type NewAttempt = Omit<PaymentAttempt, "providerPaymentId" | "failureCode" | "failureMessage" | "nextRetryTime" | "updateTime">;
 
@@ -89,8 +95,9 @@ export async function attemptsOf(db: Queryable, invoiceIds: string[]): Promise<P
   return rows.map(toAttempt);
 }
 
-export async function lockAttempts(db: Queryable, ids: string[]): Promise<PaymentAttempt[]> {
-  const { rows } = await db.query<AttemptRow>(`SELECT * FROM attempts WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`, [ids]);
+/** Locks the still-pending ones among `ids` (an outcome for a finished attempt locks nothing). */
+export async function lockPending(db: Queryable, ids: string[]): Promise<PaymentAttempt[]> {
+  const { rows } = await db.query<AttemptRow>(`SELECT * FROM attempts WHERE id = ANY($1::text[]) AND status = 'pending' ORDER BY id FOR UPDATE`, [ids]);
   return rows.map(toAttempt);
 }
 

@@ -1,3 +1,4 @@
+import { Decimal, toWire } from "@tally/pricing";
 import type { InvoiceCopy, InvoiceState } from "../domain/invoice";
 import type { Queryable } from "./queryable";
 
@@ -16,11 +17,11 @@ const toInvoice = (r: InvoiceRow): InvoiceCopy => ({
   id: r.id,
   customerId: r.customer_id,
   currency: r.currency,
-  amountDue: r.amount_due,
+  amountDue: toWire(new Decimal(r.amount_due)),
   state: r.state,
   finalizeTime: r.finalize_time,
-  amountPaid: r.amount_paid,
-  amountRefunded: r.amount_refunded,
+  amountPaid: toWire(new Decimal(r.amount_paid)),
+  amountRefunded: toWire(new Decimal(r.amount_refunded)),
 });
 
 /**

@@ -1,3 +1,4 @@
+import { Decimal, toWire } from "@tally/pricing";
 import type { Queryable } from "./queryable";
 
 export type RefundStatus = "pending" | "succeeded" | "failed";
@@ -34,7 +35,7 @@ const toRefund = (r: RefundRow): RefundRecord => ({
   id: r.id,
   creditNoteId: r.credit_note_id,
   invoiceId: r.invoice_id,
-  amount: r.amount,
+  amount: toWire(new Decimal(r.amount)),
   currency: r.currency,
   status: r.status,
   providerRefundId: r.provider_refund_id,

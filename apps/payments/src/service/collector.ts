@@ -1,6 +1,6 @@
 import { enqueue, withTransaction, type Clock, type CommittedPublisher, type Logger, type OutboxMessage, type Pool, type PoolClient } from "@tally/platform";
 import { Decimal } from "@tally/pricing";
-import { clearRetries, finishAttempt, insertAttempts, lockAttempts, stalePending, touchAttempt, type NewAttempt } from "../adapter/attempt-store";
+import { clearRetries, finishAttempt, insertAttempts, lockPending, stalePending, touchAttempt, type NewAttempt } from "../adapter/attempt-store";
 import { customersOf } from "../adapter/customer-store";
 import { setInvoiceState } from "../adapter/invoice-store";
 import { attemptId, attemptIdempotencyKey, canApply, NO_PAYMENT_METHOD, type AttemptOutcome, type PaymentAttempt } from "../domain/attempt";
@@ -113,7 +113,7 @@ export class Collector {
     const { provider, clock, outbox } = this.deps;
     const queued = await withTransaction(this.deps.pool, async (client) => {
       const byId = new Map(outcomes.map((o) => [o.attemptId, o]));
-      const locked = await lockAttempts(client, [...byId.keys()]);
+      const locked = await lockPending(client, [...byId.keys()]);
       const open = locked.filter((a) => canApply(a.status));
       if (open.length === 0) return undefined;
       const now = clock.now();
