@@ -1,4 +1,4 @@
-import { ConnectError, Code } from "@connectrpc/connect";
+import { type ConnectError, Code } from "@connectrpc/connect";
 import { payments as pb } from "@tally/contracts";
 import { PaymentsHarness, waitFor, type PaymentsInstance } from "./testing/payments-harness";
 

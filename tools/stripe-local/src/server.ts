@@ -196,5 +196,6 @@ function isObject(value: unknown): value is StripeObject {
 }
 
 function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+  // unref: a held response (a fault) must not keep a test process alive after close().
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

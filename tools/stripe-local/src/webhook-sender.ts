@@ -111,5 +111,6 @@ function post(url: string, payload: string, signature: string): Promise<number> 
 }
 
 function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+  // unref: a held response (a fault) must not keep a test process alive after close().
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

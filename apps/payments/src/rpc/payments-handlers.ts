@@ -1,5 +1,5 @@
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import { payments as pb } from "@tally/contracts";
+import { type payments as pb } from "@tally/contracts";
 import type { Scope, ServiceHandlers } from "@tally/platform";
 import { attemptToWire, refundToWire } from "../adapter/wire";
 import type { ChargeService } from "../service/charge-service";
