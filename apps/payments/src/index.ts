@@ -1,2 +1,2 @@
-export { createPaymentsApp, createPaymentsService, paymentsService, type PaymentsApp } from "./payments-service";
+export { createPaymentsApp, createPaymentsService, paymentsService, type PaymentsApp, type ProviderWrapper } from "./payments-service";
 export { loadPaymentsSettings, type PaymentsSettings } from "./payments-settings";

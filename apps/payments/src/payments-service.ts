@@ -9,10 +9,14 @@ import { Collector } from "./service/collector";
 import { DunningService } from "./service/dunning-service";
 import { INVOICING_SUBJECTS, InvoiceEventHandler } from "./service/invoice-events";
 import { ReconciliationService } from "./service/reconciliation-service";
+import type { PaymentProvider } from "./service/payment-provider";
 import { RefundService } from "./service/refund-service";
 import { WebhookReceiver } from "./service/webhook-receiver";
 
 export const MIGRATIONS_DIR = path.resolve(__dirname, "../migrations");
+
+/** Wraps the provider (benchmarks time its calls). */
+export type ProviderWrapper = (provider: PaymentProvider) => PaymentProvider;
 
 export interface PaymentsApp {
   collector: Collector;
@@ -29,9 +33,9 @@ export interface PaymentsApp {
 }
 
 /** Wires payments from the platform's dependencies and its settings (tests use it directly). */
-export function createPaymentsApp(deps: ServiceDeps, settings: PaymentsSettings): PaymentsApp {
+export function createPaymentsApp(deps: ServiceDeps, settings: PaymentsSettings, wrapProvider: ProviderWrapper = (p) => p): PaymentsApp {
   const stripe = createStripeClient({ secretKey: settings.stripeSecretKey, apiBase: settings.stripeApiBase, timeoutMs: settings.stripeTimeoutMs });
-  const provider = new StripeProvider(stripe);
+  const provider = wrapProvider(new StripeProvider(stripe));
   const { pool, clock, outbox, logger } = deps;
   const collector = new Collector({ pool, clock, provider, outbox, logger, scheduleDays: settings.dunningScheduleDays, concurrency: settings.providerConcurrency });
   const refunds = new RefundService({ pool, clock, provider, outbox, logger });
@@ -58,13 +62,13 @@ export function createPaymentsApp(deps: ServiceDeps, settings: PaymentsSettings)
  * webhook endpoint and the sweep (dunning, lost outcomes). `settings` overrides the
  * environment (tests, benchmarks); `onApp` hands tests the wired app.
  */
-export function createPaymentsService(settings?: Partial<PaymentsSettings>, onApp?: (app: PaymentsApp) => void): ServiceDefinition {
+export function createPaymentsService(settings?: Partial<PaymentsSettings>, onApp?: (app: PaymentsApp) => void, wrapProvider?: ProviderWrapper): ServiceDefinition {
   return {
     name: "payments",
     migrations: readMigrations(MIGRATIONS_DIR),
     build(deps) {
       const resolved = { ...loadPaymentsSettings({ ...process.env, ...secretsFrom(settings) }), ...settings };
-      const app = createPaymentsApp(deps, resolved);
+      const app = createPaymentsApp(deps, resolved, wrapProvider);
       onApp?.(app);
       let consumer: RunningConsumer | undefined;
       let timer: NodeJS.Timeout | undefined;

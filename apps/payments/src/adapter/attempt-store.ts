@@ -106,14 +106,19 @@ export async function byCallerKey(db: Queryable, key: string): Promise<PaymentAt
   return rows[0] && toAttempt(rows[0]);
 }
 
-export async function finishAttempt(
+/** Records outcomes, many in one statement. */
+export async function finishAttempts(
   db: Queryable,
-  a: { id: string; status: AttemptStatus; providerPaymentId: string; failureCode: string; failureMessage: string; nextRetryTime: Date | null; now: Date },
+  rows: { id: string; status: AttemptStatus; providerPaymentId: string; failureCode: string; failureMessage: string; nextRetryTime: Date | null }[],
+  now: Date,
 ): Promise<void> {
+  if (rows.length === 0) return;
   await db.query(
-    `UPDATE attempts SET status = $2, provider_payment_id = COALESCE(NULLIF($3, ''), provider_payment_id), failure_code = $4, failure_message = $5,
-            next_retry_time = $6, update_time = $7 WHERE id = $1`,
-    [a.id, a.status, a.providerPaymentId, a.failureCode, a.failureMessage, a.nextRetryTime, a.now],
+    `UPDATE attempts a SET status = x.status, provider_payment_id = COALESCE(NULLIF(x.pp, ''), a.provider_payment_id), failure_code = x.fc,
+            failure_message = x.fm, next_retry_time = x.nrt, update_time = $7
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[]) AS x(id, status, pp, fc, fm, nrt)
+     WHERE a.id = x.id`,
+    [rows.map((r) => r.id), rows.map((r) => r.status), rows.map((r) => r.providerPaymentId), rows.map((r) => r.failureCode), rows.map((r) => r.failureMessage), rows.map((r) => r.nextRetryTime), now],
   );
 }
 

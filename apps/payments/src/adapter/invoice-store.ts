@@ -50,8 +50,14 @@ export async function getInvoice(db: Queryable, id: string, lock = false): Promi
   return rows[0] && toInvoice(rows[0]);
 }
 
-export async function setInvoiceState(db: Queryable, id: string, state: InvoiceState, extra: { amountPaid?: string } = {}): Promise<void> {
-  await db.query(`UPDATE invoices SET state = $2, amount_paid = COALESCE($3::numeric, amount_paid) WHERE id = $1`, [id, state, extra.amountPaid ?? null]);
+/** Many invoices' new states in one statement; `amountPaid` null keeps what is there. */
+export async function setInvoiceStates(db: Queryable, rows: { id: string; state: InvoiceState; amountPaid: string | null }[]): Promise<void> {
+  if (rows.length === 0) return;
+  await db.query(
+    `UPDATE invoices i SET state = x.state, amount_paid = COALESCE(x.paid, i.amount_paid)
+     FROM unnest($1::text[], $2::text[], $3::numeric[]) AS x(id, state, paid) WHERE i.id = x.id`,
+    [rows.map((r) => r.id), rows.map((r) => r.state), rows.map((r) => r.amountPaid)],
+  );
 }
 
 export async function addRefunded(db: Queryable, id: string, amount: string): Promise<void> {

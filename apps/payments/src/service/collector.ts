@@ -1,8 +1,9 @@
 import { enqueue, withTransaction, type Clock, type CommittedPublisher, type Logger, type OutboxMessage, type Pool, type PoolClient } from "@tally/platform";
 import { Decimal } from "@tally/pricing";
-import { clearRetries, finishAttempt, insertAttempts, lockPending, stalePending, touchAttempt, type NewAttempt } from "../adapter/attempt-store";
+import { clearRetries, finishAttempts, insertAttempts, lockPending, stalePending, touchAttempt, type NewAttempt } from "../adapter/attempt-store";
 import { customersOf } from "../adapter/customer-store";
-import { setInvoiceState } from "../adapter/invoice-store";
+import { setInvoiceStates } from "../adapter/invoice-store";
+import type { InvoiceState } from "../domain/invoice";
 import { attemptId, attemptIdempotencyKey, canApply, NO_PAYMENT_METHOD, type AttemptOutcome, type PaymentAttempt } from "../domain/attempt";
 import { nextRetryTime } from "../domain/dunning";
 import { ProviderRejectedError, ProviderUnavailableError } from "../domain/errors";
@@ -125,6 +126,8 @@ export class Collector {
       const invoiceOf = new Map(invoices.rows.map((r) => [r.id, r]));
       const messages: OutboxMessage[] = [];
       const paid: string[] = [];
+      const finished: PaymentAttempt[] = [];
+      const states: { id: string; state: InvoiceState; amountPaid: string | null }[] = [];
       for (const a of open) {
         const o = byId.get(a.id)!;
         const invoice = invoiceOf.get(a.invoiceId)!;
@@ -138,19 +141,21 @@ export class Collector {
           nextRetryTime: next ?? null,
           updateTime: now,
         };
-        await finishAttempt(client, { ...done, now });
+        finished.push(done);
         if (o.status === "canceled") continue;
         messages.push(paymentOutcomeMessage(done, provider.name, now));
         if (o.status === "succeeded") {
           paid.push(a.invoiceId);
-          await setInvoiceState(client, a.invoiceId, "paid", { amountPaid: new Decimal(a.amount).toFixed() });
+          states.push({ id: a.invoiceId, state: "paid", amountPaid: new Decimal(a.amount).toFixed() });
           invoice.state = "paid";
         } else if (!next && invoice.state === "open") {
-          await setInvoiceState(client, a.invoiceId, "uncollectible");
+          states.push({ id: a.invoiceId, state: "uncollectible", amountPaid: null });
           invoice.state = "uncollectible";
           messages.push(dunningExhaustedMessage(done, provider.name, now));
         }
       }
+      await finishAttempts(client, finished, now);
+      await setInvoiceStates(client, states);
       if (paid.length > 0) await clearRetries(client, paid);
       return enqueue(client, messages, { notify: false });
     });

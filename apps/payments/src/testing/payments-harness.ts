@@ -6,7 +6,7 @@ import { createTestClient, createTestEnvironment, ManualClock, TEST_KEYS, type T
 import type { Client } from "@connectrpc/connect";
 import type { Subscription } from "nats";
 import { startStripeLocal, type StripeLocal } from "../../../../tools/stripe-local/src";
-import { createPaymentsService, type PaymentsApp } from "../payments-service";
+import { createPaymentsService, type PaymentsApp, type ProviderWrapper } from "../payments-service";
 import type { PaymentsSettings } from "../payments-settings";
 import { WEBHOOK_PATH } from "../service/webhook-receiver";
 
@@ -79,9 +79,10 @@ export class PaymentsHarness {
   }
 
   /** Starts a payments instance; stripe-local's webhooks go to it unless `webhooks` is false. */
-  async start(overrides: Partial<PaymentsSettings> = {}, { webhooks = true } = {}): Promise<PaymentsInstance> {
+  async start(overrides: Partial<PaymentsSettings> = {}, { webhooks = true, wrapProvider }: { webhooks?: boolean; wrapProvider?: ProviderWrapper } = {}): Promise<PaymentsInstance> {
     let app: PaymentsApp | undefined;
-    const running = await startService(createPaymentsService(this.settings(overrides), (a) => (app = a)), this.env.config("payments"), { clock: this.clock });
+    const definition = createPaymentsService(this.settings(overrides), (a) => (app = a), wrapProvider);
+    const running = await startService(definition, this.env.config("payments"), { clock: this.clock });
     if (webhooks) this.stripe.webhooks.endpoint = { url: `http://${app!.webhookAddress}${WEBHOOK_PATH}`, secret: WEBHOOK_SECRET };
     const client = createTestClient(pb.Payments, running.address, TEST_KEYS.admin);
     return {
