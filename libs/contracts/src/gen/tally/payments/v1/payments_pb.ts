@@ -345,8 +345,9 @@ export const ListRefundsResponseSchema: GenMessage<ListRefundsResponse> = /*@__P
   messageDesc(file_tally_payments_v1_payments, 11);
 
 /**
- * PLANNED (sketch): not served yet. Payments will collect finalized
- * invoices through a provider (Stripe), retry failures, and reconcile.
+ * Payments collects finalized invoices through a provider (Stripe), exactly
+ * once per invoice, retries failures on a schedule, refunds credit notes and
+ * reconciles against the provider.
  *
  * Authentication and errors as for the other services: `authorization:
  * Bearer <api key>`, UNAUTHENTICATED / PERMISSION_DENIED, and a
