@@ -52,7 +52,8 @@ export const ChargeInvoiceRequestSchema: GenMessage<ChargeInvoiceRequest> = /*@_
  */
 export type ChargeInvoiceResponse = Message<"tally.payments.v1.ChargeInvoiceResponse"> & {
   /**
-   * The new attempt (usually PENDING).
+   * The new attempt, with its outcome when the provider answered in time;
+   * PENDING when the outcome is not known yet.
    *
    * @generated from field: tally.payments.v1.PaymentAttempt attempt = 1;
    */
