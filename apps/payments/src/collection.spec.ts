@@ -142,6 +142,17 @@ describe("collecting finalized invoices", () => {
     h.clock.advance(-10 * DAY);
   });
 
+  it("voided before its InvoiceFinalized arrives (out of order): never charged", async () => {
+    await customer("cust_void_first", "pm_card_visa");
+    const invoice = h.invoice("inv_void_first", "cust_void_first", "9.00");
+    await h.voided(invoice);
+    await h.finalized(invoice);
+    await h.finalized(h.invoice("inv_void_first_marker", "cust_void_first", "1.00"));
+    await waitFor(() => h.published.succeeded.some((e) => e.attempt?.invoiceId === "inv_void_first_marker"));
+    expect((await p.client.listPaymentAttempts({ invoiceId: "inv_void_first" })).attempts).toHaveLength(0);
+    expect(h.chargesFor("inv_void_first")).toHaveLength(0);
+  });
+
   it("bad input: unknown invoice NOT_FOUND, paid FAILED_PRECONDITION, a key reused ALREADY_EXISTS, malformed INVALID_ARGUMENT naming the field", async () => {
     await expect(p.client.chargeInvoice({ invoiceId: "inv_never_seen", idempotencyKey: "k1" })).rejects.toMatchObject({ code: Code.NotFound });
     await expect(p.client.chargeInvoice({ invoiceId: "inv_ok", idempotencyKey: "k2" })).rejects.toMatchObject({ code: Code.FailedPrecondition });

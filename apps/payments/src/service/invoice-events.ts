@@ -4,7 +4,7 @@ import { invoicing } from "@tally/contracts";
 import { withTransaction, type JsMsg, type Logger, type Pool } from "@tally/platform";
 import { Decimal } from "@tally/pricing";
 import { clearRetries } from "../adapter/attempt-store";
-import { markConsumed, upsertFinalized } from "../adapter/invoice-store";
+import { markConsumed, openInvoiceIds, upsertFinalized } from "../adapter/invoice-store";
 import type { Collector } from "./collector";
 import type { RefundService } from "./refund-service";
 import type { InvoiceCopy } from "../domain/invoice";
@@ -50,7 +50,9 @@ export class InvoiceEventHandler {
         .map((e) => invoiceCopy(e.invoice!))
         .filter((i): i is InvoiceCopy => i !== undefined);
       await upsertFinalized(client, invoices);
-      const owed = invoices.filter((i) => new Decimal(i.amountDue).gt(0));
+      // An invoice voided (or paid) before this event arrived is not charged.
+      const open = await openInvoiceIds(client, invoices.map((i) => i.id));
+      const owed = invoices.filter((i) => open.has(i.id) && new Decimal(i.amountDue).gt(0));
       return this.deps.collector.createAttempts(client, owed.map((invoice) => ({ invoice, attemptNumber: 1 })));
     });
     await this.deps.collector.run(attempts);
