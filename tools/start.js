@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// `npm start`: runs all five services and the web console locally, one process each (the way they
-// are deployed), against the local Postgres and NATS. Ctrl-C stops them gracefully.
+// `npm start`: runs all five services, the web console (and stripe-local for payments) locally, one
+// process each (the way they are deployed), against the local Postgres and NATS. Ctrl-C stops them gracefully.
 "use strict";
 const { spawn } = require("node:child_process");
 const path = require("node:path");
@@ -26,9 +26,20 @@ if (!env.API_KEYS) {
   env.CONSOLE_API_KEY ??= "tally_dev_key_change_me";
 }
 
-const children = SERVICES.map((service) => {
-  const child = spawn(process.execPath, [path.join(root, "apps", service)], { env, stdio: ["ignore", "pipe", "pipe"] });
-  const prefix = `[${service}]`.padEnd(12);
+// Without STRIPE_API_BASE, payments talks to tools/stripe-local (a Stripe-compatible test server).
+const processes = SERVICES.map((service) => ({ service, args: [path.join(root, "apps", service)] }));
+if (!env.STRIPE_API_BASE) {
+  env.STRIPE_API_BASE = "http://127.0.0.1:12111";
+  env.STRIPE_SECRET_KEY ??= "sk_test_local_dev";
+  env.STRIPE_WEBHOOK_SECRET ??= "whsec_local_dev";
+  env.STRIPE_LOCAL_WEBHOOK_URL ??= `http://${env.PAYMENTS_WEBHOOK_ADDRESS ?? "127.0.0.1:50155"}/stripe/webhooks`;
+  const register = path.join(__dirname, "ts-node-register.js");
+  processes.unshift({ service: "stripe-local", args: ["--require", register, path.join(__dirname, "stripe-local/src/main.ts")] });
+}
+
+const children = processes.map(({ service, args }) => {
+  const child = spawn(process.execPath, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+  const prefix = `[${service}]`.padEnd(14);
   for (const stream of [child.stdout, child.stderr]) {
     let rest = "";
     stream.on("data", (chunk) => {

@@ -1,1 +1,2 @@
-export { paymentsService } from "./payments-service";
+export { createPaymentsApp, createPaymentsService, paymentsService, type PaymentsApp, type ProviderWrapper } from "./payments-service";
+export { loadPaymentsSettings, type PaymentsSettings } from "./payments-settings";

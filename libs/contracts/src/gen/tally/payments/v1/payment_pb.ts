@@ -16,12 +16,9 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tally/payments/v1/payment.proto.
  */
 export const file_tally_payments_v1_payment: GenFile = /*@__PURE__*/
-  fileDesc("Ch90YWxseS9wYXltZW50cy92MS9wYXltZW50LnByb3RvEhF0YWxseS5wYXltZW50cy52MSLjAwoOUGF5bWVudEF0dGVtcHQSCgoCaWQYASABKAkSEgoKaW52b2ljZV9pZBgCIAEoCRITCgtjdXN0b21lcl9pZBgDIAEoCRImCgZhbW91bnQYBCABKAsyFi50YWxseS5jb21tb24udjEuTW9uZXkSMAoGc3RhdHVzGAUgASgOMiAudGFsbHkucGF5bWVudHMudjEuUGF5bWVudFN0YXR1cxIWCg5hdHRlbXB0X251bWJlchgGIAEoBRIQCghwcm92aWRlchgHIAEoCRIbChNwcm92aWRlcl9wYXltZW50X2lkGAggASgJEhwKFHByb3ZpZGVyX2N1c3RvbWVyX2lkGAkgASgJEhQKDGZhaWx1cmVfY29kZRgKIAEoCRIXCg9mYWlsdXJlX21lc3NhZ2UYCyABKAkSMwoPbmV4dF9yZXRyeV90aW1lGAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtjcmVhdGVfdGltZRgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhcKD2lkZW1wb3RlbmN5X2tleRgPIAEoCSL6AQoOUmVjb25jaWxpYXRpb24SKQoFcmFuZ2UYASABKAsyGi50YWxseS5jb21tb24udjEuVGltZVJhbmdlEhAKCGN1cnJlbmN5GAIgASgJEhYKDmludm9pY2VkX3RvdGFsGAMgASgJEhcKD2NvbGxlY3RlZF90b3RhbBgEIAEoCRIgChhwcm92aWRlcl9jb2xsZWN0ZWRfdG90YWwYBSABKAkSGQoRb3V0c3RhbmRpbmdfdG90YWwYBiABKAkSPQoKbWlzbWF0Y2hlcxgHIAMoCzIpLnRhbGx5LnBheW1lbnRzLnYxLlJlY29uY2lsaWF0aW9uTWlzbWF0Y2giogEKFlJlY29uY2lsaWF0aW9uTWlzbWF0Y2gSEgoKaW52b2ljZV9pZBgBIAEoCRIaChJwYXltZW50X2F0dGVtcHRfaWQYAiABKAkSGwoTcHJvdmlkZXJfcGF5bWVudF9pZBgDIAEoCRIMCgRraW5kGAQgASgJEhQKDHRhbGx5X2Ftb3VudBgFIAEoCRIXCg9wcm92aWRlcl9hbW91bnQYBiABKAkqoQEKDVBheW1lbnRTdGF0dXMSHgoaUEFZTUVOVF9TVEFUVVNfVU5TUEVDSUZJRUQQABIaChZQQVlNRU5UX1NUQVRVU19QRU5ESU5HEAESHAoYUEFZTUVOVF9TVEFUVVNfU1VDQ0VFREVEEAISGQoVUEFZTUVOVF9TVEFUVVNfRkFJTEVEEAMSGwoXUEFZTUVOVF9TVEFUVVNfQ0FOQ0VMRUQQBGIGcHJvdG8z", [file_google_protobuf_timestamp, file_tally_common_v1_money, file_tally_common_v1_time_range]);
+  fileDesc("Ch90YWxseS9wYXltZW50cy92MS9wYXltZW50LnByb3RvEhF0YWxseS5wYXltZW50cy52MSLjAwoOUGF5bWVudEF0dGVtcHQSCgoCaWQYASABKAkSEgoKaW52b2ljZV9pZBgCIAEoCRITCgtjdXN0b21lcl9pZBgDIAEoCRImCgZhbW91bnQYBCABKAsyFi50YWxseS5jb21tb24udjEuTW9uZXkSMAoGc3RhdHVzGAUgASgOMiAudGFsbHkucGF5bWVudHMudjEuUGF5bWVudFN0YXR1cxIWCg5hdHRlbXB0X251bWJlchgGIAEoBRIQCghwcm92aWRlchgHIAEoCRIbChNwcm92aWRlcl9wYXltZW50X2lkGAggASgJEhwKFHByb3ZpZGVyX2N1c3RvbWVyX2lkGAkgASgJEhQKDGZhaWx1cmVfY29kZRgKIAEoCRIXCg9mYWlsdXJlX21lc3NhZ2UYCyABKAkSMwoPbmV4dF9yZXRyeV90aW1lGAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtjcmVhdGVfdGltZRgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhcKD2lkZW1wb3RlbmN5X2tleRgPIAEoCSL6AQoOUmVjb25jaWxpYXRpb24SKQoFcmFuZ2UYASABKAsyGi50YWxseS5jb21tb24udjEuVGltZVJhbmdlEhAKCGN1cnJlbmN5GAIgASgJEhYKDmludm9pY2VkX3RvdGFsGAMgASgJEhcKD2NvbGxlY3RlZF90b3RhbBgEIAEoCRIgChhwcm92aWRlcl9jb2xsZWN0ZWRfdG90YWwYBSABKAkSGQoRb3V0c3RhbmRpbmdfdG90YWwYBiABKAkSPQoKbWlzbWF0Y2hlcxgHIAMoCzIpLnRhbGx5LnBheW1lbnRzLnYxLlJlY29uY2lsaWF0aW9uTWlzbWF0Y2giogEKFlJlY29uY2lsaWF0aW9uTWlzbWF0Y2gSEgoKaW52b2ljZV9pZBgBIAEoCRIaChJwYXltZW50X2F0dGVtcHRfaWQYAiABKAkSGwoTcHJvdmlkZXJfcGF5bWVudF9pZBgDIAEoCRIMCgRraW5kGAQgASgJEhQKDHRhbGx5X2Ftb3VudBgFIAEoCRIXCg9wcm92aWRlcl9hbW91bnQYBiABKAkidgoPUGF5bWVudEN1c3RvbWVyEhMKC2N1c3RvbWVyX2lkGAEgASgJEhAKCHByb3ZpZGVyGAIgASgJEhwKFHByb3ZpZGVyX2N1c3RvbWVyX2lkGAMgASgJEh4KFmRlZmF1bHRfcGF5bWVudF9tZXRob2QYBCABKAkirQIKBlJlZnVuZBIKCgJpZBgBIAEoCRISCgppbnZvaWNlX2lkGAIgASgJEhYKDmNyZWRpdF9ub3RlX2lkGAMgASgJEiYKBmFtb3VudBgEIAEoCzIWLnRhbGx5LmNvbW1vbi52MS5Nb25leRIvCgZzdGF0dXMYBSABKA4yHy50YWxseS5wYXltZW50cy52MS5SZWZ1bmRTdGF0dXMSGgoScHJvdmlkZXJfcmVmdW5kX2lkGAYgASgJEhQKDGZhaWx1cmVfY29kZRgHIAEoCRIvCgtjcmVhdGVfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wKqEBCg1QYXltZW50U3RhdHVzEh4KGlBBWU1FTlRfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGgoWUEFZTUVOVF9TVEFUVVNfUEVORElORxABEhwKGFBBWU1FTlRfU1RBVFVTX1NVQ0NFRURFRBACEhkKFVBBWU1FTlRfU1RBVFVTX0ZBSUxFRBADEhsKF1BBWU1FTlRfU1RBVFVTX0NBTkNFTEVEEAQqfwoMUmVmdW5kU3RhdHVzEh0KGVJFRlVORF9TVEFUVVNfVU5TUEVDSUZJRUQQABIZChVSRUZVTkRfU1RBVFVTX1BFTkRJTkcQARIbChdSRUZVTkRfU1RBVFVTX1NVQ0NFRURFRBACEhgKFFJFRlVORF9TVEFUVVNfRkFJTEVEEANiBnByb3RvMw", [file_google_protobuf_timestamp, file_tally_common_v1_money, file_tally_common_v1_time_range]);
 
 /**
- * PLANNED (sketch): fields may still be added before the payments service
- * ships.
- *
  * PaymentAttempt is one try to collect an invoice's amount due through a
  * payment provider (Stripe first). Failed attempts are retried on a
  * schedule; each retry is a new attempt with the next attempt_number.
@@ -238,8 +235,12 @@ export type ReconciliationMismatch = Message<"tally.payments.v1.ReconciliationMi
   providerPaymentId: string;
 
   /**
-   * Stable snake_case kind, e.g. "missing_in_provider",
-   * "missing_in_tally", "amount_differs", "status_differs".
+   * Stable snake_case kind: "missing_in_tally" (charged at the provider,
+   * no such attempt in Tally), "missing_in_provider" (SUCCEEDED in Tally,
+   * no successful charge at the provider), "status_differs" (both know the
+   * attempt, their statuses disagree), "amount_differs", "currency_differs",
+   * "duplicate_charge" (more than one successful charge for one invoice),
+   * "refund_differs" (refunded amounts disagree).
    *
    * @generated from field: string kind = 4;
    */
@@ -266,6 +267,127 @@ export type ReconciliationMismatch = Message<"tally.payments.v1.ReconciliationMi
  */
 export const ReconciliationMismatchSchema: GenMessage<ReconciliationMismatch> = /*@__PURE__*/
   messageDesc(file_tally_payments_v1_payment, 2);
+
+/**
+ * PaymentCustomer maps a Tally customer to the provider's customer.
+ *
+ * @generated from message tally.payments.v1.PaymentCustomer
+ */
+export type PaymentCustomer = Message<"tally.payments.v1.PaymentCustomer"> & {
+  /**
+   * Tally customer id.
+   *
+   * @generated from field: string customer_id = 1;
+   */
+  customerId: string;
+
+  /**
+   * Payment provider, e.g. "stripe".
+   *
+   * @generated from field: string provider = 2;
+   */
+  provider: string;
+
+  /**
+   * Provider's customer id, e.g. a Stripe customer id "cus_…".
+   *
+   * @generated from field: string provider_customer_id = 3;
+   */
+  providerCustomerId: string;
+
+  /**
+   * Provider's id of the payment method charged, e.g. "pm_…"; empty when
+   * none is set.
+   *
+   * @generated from field: string default_payment_method = 4;
+   */
+  defaultPaymentMethod: string;
+};
+
+/**
+ * Describes the message tally.payments.v1.PaymentCustomer.
+ * Use `create(PaymentCustomerSchema)` to create a new message.
+ */
+export const PaymentCustomerSchema: GenMessage<PaymentCustomer> = /*@__PURE__*/
+  messageDesc(file_tally_payments_v1_payment, 3);
+
+/**
+ * Refund is money returned through the provider for a credit note on a paid
+ * invoice.
+ *
+ * @generated from message tally.payments.v1.Refund
+ */
+export type Refund = Message<"tally.payments.v1.Refund"> & {
+  /**
+   * Server-assigned id, e.g. "rfd_…".
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * Invoice refunded.
+   *
+   * @generated from field: string invoice_id = 2;
+   */
+  invoiceId: string;
+
+  /**
+   * Credit note that required it (at most one refund per credit note).
+   *
+   * @generated from field: string credit_note_id = 3;
+   */
+  creditNoteId: string;
+
+  /**
+   * Amount, rounded to the minor unit.
+   *
+   * @generated from field: tally.common.v1.Money amount = 4;
+   */
+  amount?: Money | undefined;
+
+  /**
+   * Current status.
+   *
+   * @generated from field: tally.payments.v1.RefundStatus status = 5;
+   */
+  status: RefundStatus;
+
+  /**
+   * Provider's refund id, e.g. a Stripe refund id "re_…"; empty until known.
+   *
+   * @generated from field: string provider_refund_id = 6;
+   */
+  providerRefundId: string;
+
+  /**
+   * Provider's failure code for FAILED; empty otherwise.
+   *
+   * @generated from field: string failure_code = 7;
+   */
+  failureCode: string;
+
+  /**
+   * When it was requested.
+   *
+   * @generated from field: google.protobuf.Timestamp create_time = 8;
+   */
+  createTime?: Timestamp | undefined;
+
+  /**
+   * When the status last changed.
+   *
+   * @generated from field: google.protobuf.Timestamp update_time = 9;
+   */
+  updateTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message tally.payments.v1.Refund.
+ * Use `create(RefundSchema)` to create a new message.
+ */
+export const RefundSchema: GenMessage<Refund> = /*@__PURE__*/
+  messageDesc(file_tally_payments_v1_payment, 4);
 
 /**
  * PaymentStatus is the status of a payment attempt.
@@ -314,4 +436,45 @@ export enum PaymentStatus {
  */
 export const PaymentStatusSchema: GenEnum<PaymentStatus> = /*@__PURE__*/
   enumDesc(file_tally_payments_v1_payment, 0);
+
+/**
+ * RefundStatus is the status of a refund.
+ *
+ * @generated from enum tally.payments.v1.RefundStatus
+ */
+export enum RefundStatus {
+  /**
+   * Not set; never returned by the server.
+   *
+   * @generated from enum value: REFUND_STATUS_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Sent to the provider; outcome not yet known.
+   *
+   * @generated from enum value: REFUND_STATUS_PENDING = 1;
+   */
+  PENDING = 1,
+
+  /**
+   * Money returned.
+   *
+   * @generated from enum value: REFUND_STATUS_SUCCEEDED = 2;
+   */
+  SUCCEEDED = 2,
+
+  /**
+   * The provider refused it; see failure_code.
+   *
+   * @generated from enum value: REFUND_STATUS_FAILED = 3;
+   */
+  FAILED = 3,
+}
+
+/**
+ * Describes the enum tally.payments.v1.RefundStatus.
+ */
+export const RefundStatusSchema: GenEnum<RefundStatus> = /*@__PURE__*/
+  enumDesc(file_tally_payments_v1_payment, 1);
 

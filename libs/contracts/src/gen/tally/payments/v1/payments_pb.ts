@@ -6,7 +6,7 @@ import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegen
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { TimeRange } from "../../common/v1/time_range_pb";
 import { file_tally_common_v1_time_range } from "../../common/v1/time_range_pb";
-import type { PaymentAttempt, Reconciliation } from "./payment_pb";
+import type { PaymentAttempt, PaymentCustomer, Reconciliation, Refund } from "./payment_pb";
 import { file_tally_payments_v1_payment } from "./payment_pb";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tally/payments/v1/payments.proto.
  */
 export const file_tally_payments_v1_payments: GenFile = /*@__PURE__*/
-  fileDesc("CiB0YWxseS9wYXltZW50cy92MS9wYXltZW50cy5wcm90bxIRdGFsbHkucGF5bWVudHMudjEiQwoUQ2hhcmdlSW52b2ljZVJlcXVlc3QSEgoKaW52b2ljZV9pZBgBIAEoCRIXCg9pZGVtcG90ZW5jeV9rZXkYAiABKAkiSwoVQ2hhcmdlSW52b2ljZVJlc3BvbnNlEjIKB2F0dGVtcHQYASABKAsyIS50YWxseS5wYXltZW50cy52MS5QYXltZW50QXR0ZW1wdCI2ChhHZXRQYXltZW50QXR0ZW1wdFJlcXVlc3QSGgoScGF5bWVudF9hdHRlbXB0X2lkGAEgASgJIk8KGUdldFBheW1lbnRBdHRlbXB0UmVzcG9uc2USMgoHYXR0ZW1wdBgBIAEoCzIhLnRhbGx5LnBheW1lbnRzLnYxLlBheW1lbnRBdHRlbXB0ImwKGkxpc3RQYXltZW50QXR0ZW1wdHNSZXF1ZXN0EhIKCmludm9pY2VfaWQYASABKAkSEwoLY3VzdG9tZXJfaWQYAiABKAkSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkiawobTGlzdFBheW1lbnRBdHRlbXB0c1Jlc3BvbnNlEjMKCGF0dGVtcHRzGAEgAygLMiEudGFsbHkucGF5bWVudHMudjEuUGF5bWVudEF0dGVtcHQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIlcKGEdldFJlY29uY2lsaWF0aW9uUmVxdWVzdBIpCgVyYW5nZRgBIAEoCzIaLnRhbGx5LmNvbW1vbi52MS5UaW1lUmFuZ2USEAoIY3VycmVuY3kYAiABKAkiVgoZR2V0UmVjb25jaWxpYXRpb25SZXNwb25zZRI5Cg5yZWNvbmNpbGlhdGlvbhgBIAEoCzIhLnRhbGx5LnBheW1lbnRzLnYxLlJlY29uY2lsaWF0aW9uMsQDCghQYXltZW50cxJiCg1DaGFyZ2VJbnZvaWNlEicudGFsbHkucGF5bWVudHMudjEuQ2hhcmdlSW52b2ljZVJlcXVlc3QaKC50YWxseS5wYXltZW50cy52MS5DaGFyZ2VJbnZvaWNlUmVzcG9uc2USbgoRR2V0UGF5bWVudEF0dGVtcHQSKy50YWxseS5wYXltZW50cy52MS5HZXRQYXltZW50QXR0ZW1wdFJlcXVlc3QaLC50YWxseS5wYXltZW50cy52MS5HZXRQYXltZW50QXR0ZW1wdFJlc3BvbnNlEnQKE0xpc3RQYXltZW50QXR0ZW1wdHMSLS50YWxseS5wYXltZW50cy52MS5MaXN0UGF5bWVudEF0dGVtcHRzUmVxdWVzdBouLnRhbGx5LnBheW1lbnRzLnYxLkxpc3RQYXltZW50QXR0ZW1wdHNSZXNwb25zZRJuChFHZXRSZWNvbmNpbGlhdGlvbhIrLnRhbGx5LnBheW1lbnRzLnYxLkdldFJlY29uY2lsaWF0aW9uUmVxdWVzdBosLnRhbGx5LnBheW1lbnRzLnYxLkdldFJlY29uY2lsaWF0aW9uUmVzcG9uc2ViBnByb3RvMw", [file_tally_common_v1_time_range, file_tally_payments_v1_payment]);
+  fileDesc("CiB0YWxseS9wYXltZW50cy92MS9wYXltZW50cy5wcm90bxIRdGFsbHkucGF5bWVudHMudjEiQwoUQ2hhcmdlSW52b2ljZVJlcXVlc3QSEgoKaW52b2ljZV9pZBgBIAEoCRIXCg9pZGVtcG90ZW5jeV9rZXkYAiABKAkiSwoVQ2hhcmdlSW52b2ljZVJlc3BvbnNlEjIKB2F0dGVtcHQYASABKAsyIS50YWxseS5wYXltZW50cy52MS5QYXltZW50QXR0ZW1wdCI2ChhHZXRQYXltZW50QXR0ZW1wdFJlcXVlc3QSGgoScGF5bWVudF9hdHRlbXB0X2lkGAEgASgJIk8KGUdldFBheW1lbnRBdHRlbXB0UmVzcG9uc2USMgoHYXR0ZW1wdBgBIAEoCzIhLnRhbGx5LnBheW1lbnRzLnYxLlBheW1lbnRBdHRlbXB0ImwKGkxpc3RQYXltZW50QXR0ZW1wdHNSZXF1ZXN0EhIKCmludm9pY2VfaWQYASABKAkSEwoLY3VzdG9tZXJfaWQYAiABKAkSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkiawobTGlzdFBheW1lbnRBdHRlbXB0c1Jlc3BvbnNlEjMKCGF0dGVtcHRzGAEgAygLMiEudGFsbHkucGF5bWVudHMudjEuUGF5bWVudEF0dGVtcHQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIlcKGEdldFJlY29uY2lsaWF0aW9uUmVxdWVzdBIpCgVyYW5nZRgBIAEoCzIaLnRhbGx5LmNvbW1vbi52MS5UaW1lUmFuZ2USEAoIY3VycmVuY3kYAiABKAkiVgoZR2V0UmVjb25jaWxpYXRpb25SZXNwb25zZRI5Cg5yZWNvbmNpbGlhdGlvbhgBIAEoCzIhLnRhbGx5LnBheW1lbnRzLnYxLlJlY29uY2lsaWF0aW9uIk0KHlNldERlZmF1bHRQYXltZW50TWV0aG9kUmVxdWVzdBITCgtjdXN0b21lcl9pZBgBIAEoCRIWCg5wYXltZW50X21ldGhvZBgCIAEoCSJXCh9TZXREZWZhdWx0UGF5bWVudE1ldGhvZFJlc3BvbnNlEjQKCGN1c3RvbWVyGAEgASgLMiIudGFsbHkucGF5bWVudHMudjEuUGF5bWVudEN1c3RvbWVyIk8KEkxpc3RSZWZ1bmRzUmVxdWVzdBISCgppbnZvaWNlX2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJIloKE0xpc3RSZWZ1bmRzUmVzcG9uc2USKgoHcmVmdW5kcxgBIAMoCzIZLnRhbGx5LnBheW1lbnRzLnYxLlJlZnVuZBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkypQUKCFBheW1lbnRzEmIKDUNoYXJnZUludm9pY2USJy50YWxseS5wYXltZW50cy52MS5DaGFyZ2VJbnZvaWNlUmVxdWVzdBooLnRhbGx5LnBheW1lbnRzLnYxLkNoYXJnZUludm9pY2VSZXNwb25zZRJuChFHZXRQYXltZW50QXR0ZW1wdBIrLnRhbGx5LnBheW1lbnRzLnYxLkdldFBheW1lbnRBdHRlbXB0UmVxdWVzdBosLnRhbGx5LnBheW1lbnRzLnYxLkdldFBheW1lbnRBdHRlbXB0UmVzcG9uc2USdAoTTGlzdFBheW1lbnRBdHRlbXB0cxItLnRhbGx5LnBheW1lbnRzLnYxLkxpc3RQYXltZW50QXR0ZW1wdHNSZXF1ZXN0Gi4udGFsbHkucGF5bWVudHMudjEuTGlzdFBheW1lbnRBdHRlbXB0c1Jlc3BvbnNlEm4KEUdldFJlY29uY2lsaWF0aW9uEisudGFsbHkucGF5bWVudHMudjEuR2V0UmVjb25jaWxpYXRpb25SZXF1ZXN0GiwudGFsbHkucGF5bWVudHMudjEuR2V0UmVjb25jaWxpYXRpb25SZXNwb25zZRKAAQoXU2V0RGVmYXVsdFBheW1lbnRNZXRob2QSMS50YWxseS5wYXltZW50cy52MS5TZXREZWZhdWx0UGF5bWVudE1ldGhvZFJlcXVlc3QaMi50YWxseS5wYXltZW50cy52MS5TZXREZWZhdWx0UGF5bWVudE1ldGhvZFJlc3BvbnNlElwKC0xpc3RSZWZ1bmRzEiUudGFsbHkucGF5bWVudHMudjEuTGlzdFJlZnVuZHNSZXF1ZXN0GiYudGFsbHkucGF5bWVudHMudjEuTGlzdFJlZnVuZHNSZXNwb25zZWIGcHJvdG8z", [file_tally_common_v1_time_range, file_tally_payments_v1_payment]);
 
 /**
  * ChargeInvoiceRequest is the input of Payments.ChargeInvoice.
@@ -52,7 +52,8 @@ export const ChargeInvoiceRequestSchema: GenMessage<ChargeInvoiceRequest> = /*@_
  */
 export type ChargeInvoiceResponse = Message<"tally.payments.v1.ChargeInvoiceResponse"> & {
   /**
-   * The new attempt (usually PENDING).
+   * The new attempt, with its outcome when the provider answered in time;
+   * PENDING when the outcome is not known yet.
    *
    * @generated from field: tally.payments.v1.PaymentAttempt attempt = 1;
    */
@@ -229,8 +230,125 @@ export const GetReconciliationResponseSchema: GenMessage<GetReconciliationRespon
   messageDesc(file_tally_payments_v1_payments, 7);
 
 /**
- * PLANNED (sketch): not served yet. Payments will collect finalized
- * invoices through a provider (Stripe), retry failures, and reconcile.
+ * SetDefaultPaymentMethodRequest is the input of
+ * Payments.SetDefaultPaymentMethod.
+ *
+ * @generated from message tally.payments.v1.SetDefaultPaymentMethodRequest
+ */
+export type SetDefaultPaymentMethodRequest = Message<"tally.payments.v1.SetDefaultPaymentMethodRequest"> & {
+  /**
+   * Tally customer id. Required.
+   *
+   * @generated from field: string customer_id = 1;
+   */
+  customerId: string;
+
+  /**
+   * Provider payment method or token, e.g. a Stripe "pm_…" or, in test mode,
+   * "pm_card_visa". Required.
+   *
+   * @generated from field: string payment_method = 2;
+   */
+  paymentMethod: string;
+};
+
+/**
+ * Describes the message tally.payments.v1.SetDefaultPaymentMethodRequest.
+ * Use `create(SetDefaultPaymentMethodRequestSchema)` to create a new message.
+ */
+export const SetDefaultPaymentMethodRequestSchema: GenMessage<SetDefaultPaymentMethodRequest> = /*@__PURE__*/
+  messageDesc(file_tally_payments_v1_payments, 8);
+
+/**
+ * SetDefaultPaymentMethodResponse is the output of
+ * Payments.SetDefaultPaymentMethod.
+ *
+ * @generated from message tally.payments.v1.SetDefaultPaymentMethodResponse
+ */
+export type SetDefaultPaymentMethodResponse = Message<"tally.payments.v1.SetDefaultPaymentMethodResponse"> & {
+  /**
+   * The customer's mapping after the change.
+   *
+   * @generated from field: tally.payments.v1.PaymentCustomer customer = 1;
+   */
+  customer?: PaymentCustomer | undefined;
+};
+
+/**
+ * Describes the message tally.payments.v1.SetDefaultPaymentMethodResponse.
+ * Use `create(SetDefaultPaymentMethodResponseSchema)` to create a new message.
+ */
+export const SetDefaultPaymentMethodResponseSchema: GenMessage<SetDefaultPaymentMethodResponse> = /*@__PURE__*/
+  messageDesc(file_tally_payments_v1_payments, 9);
+
+/**
+ * ListRefundsRequest is the input of Payments.ListRefunds.
+ *
+ * @generated from message tally.payments.v1.ListRefundsRequest
+ */
+export type ListRefundsRequest = Message<"tally.payments.v1.ListRefundsRequest"> & {
+  /**
+   * Only refunds for this invoice. Optional.
+   *
+   * @generated from field: string invoice_id = 1;
+   */
+  invoiceId: string;
+
+  /**
+   * Maximum number to return. 0 means the default of 100; values above
+   * 1,000 are treated as 1,000.
+   *
+   * @generated from field: int32 page_size = 2;
+   */
+  pageSize: number;
+
+  /**
+   * next_page_token from a previous response; empty for the first page.
+   *
+   * @generated from field: string page_token = 3;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message tally.payments.v1.ListRefundsRequest.
+ * Use `create(ListRefundsRequestSchema)` to create a new message.
+ */
+export const ListRefundsRequestSchema: GenMessage<ListRefundsRequest> = /*@__PURE__*/
+  messageDesc(file_tally_payments_v1_payments, 10);
+
+/**
+ * ListRefundsResponse is the output of Payments.ListRefunds.
+ *
+ * @generated from message tally.payments.v1.ListRefundsResponse
+ */
+export type ListRefundsResponse = Message<"tally.payments.v1.ListRefundsResponse"> & {
+  /**
+   * Refunds, newest first.
+   *
+   * @generated from field: repeated tally.payments.v1.Refund refunds = 1;
+   */
+  refunds: Refund[];
+
+  /**
+   * Token for the next page; empty when this is the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message tally.payments.v1.ListRefundsResponse.
+ * Use `create(ListRefundsResponseSchema)` to create a new message.
+ */
+export const ListRefundsResponseSchema: GenMessage<ListRefundsResponse> = /*@__PURE__*/
+  messageDesc(file_tally_payments_v1_payments, 11);
+
+/**
+ * Payments collects finalized invoices through a provider (Stripe), exactly
+ * once per invoice, retries failures on a schedule, refunds credit notes and
+ * reconciles against the provider.
  *
  * Authentication and errors as for the other services: `authorization:
  * Bearer <api key>`, UNAUTHENTICATED / PERMISSION_DENIED, and a
@@ -294,6 +412,33 @@ export const Payments: GenService<{
     methodKind: "unary";
     input: typeof GetReconciliationRequestSchema;
     output: typeof GetReconciliationResponseSchema;
+  },
+  /**
+   * SetDefaultPaymentMethod attaches a payment method to the customer's
+   * provider customer (created on first use) and makes it the one charged.
+   *
+   * Scope: `admin`. INVALID_ARGUMENT for a missing customer_id or
+   * payment_method, or one the provider does not know.
+   *
+   * @generated from rpc tally.payments.v1.Payments.SetDefaultPaymentMethod
+   */
+  setDefaultPaymentMethod: {
+    methodKind: "unary";
+    input: typeof SetDefaultPaymentMethodRequestSchema;
+    output: typeof SetDefaultPaymentMethodResponseSchema;
+  },
+  /**
+   * ListRefunds lists refunds, newest first.
+   *
+   * Scope: `read`. INVALID_ARGUMENT for a negative page_size or a malformed
+   * page_token.
+   *
+   * @generated from rpc tally.payments.v1.Payments.ListRefunds
+   */
+  listRefunds: {
+    methodKind: "unary";
+    input: typeof ListRefundsRequestSchema;
+    output: typeof ListRefundsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_tally_payments_v1_payments, 0);

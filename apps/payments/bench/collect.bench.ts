@@ -1,0 +1,184 @@
+/**
+ * Collections through the local provider (`npm run bench:payments`; N, RATE, SECONDS, WEBHOOKS
+ * to tune):
+ * 1. throughput: N (10,000) InvoiceFinalized published at once, timed until every
+ *    PaymentSucceeded has arrived: collections/s;
+ * 2. latency: RATE (200) invoices/s for SECONDS (10): p50/p99/max from InvoiceFinalized
+ *    published to PaymentSucceeded received;
+ * 3. the same two against a do-nothing consumer of the same stream (the ceiling of NATS, the
+ *    consumer loop and this machine), printed as ratios.
+ * The provider's share: the mean provider round trip against the mean end-to-end latency, and
+ * the summed provider time against the run's wall time × concurrency.
+ * Starts payments in-process on a fresh test environment and stripe-local in its own process
+ * (a provider answering at once, not sharing payments' event loop); exits by itself.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import * as path from "node:path";
+import { startConsumer } from "@tally/platform";
+import { PaymentsHarness } from "../src/testing/payments-harness";
+import type { PaymentProvider } from "../src/service/payment-provider";
+
+const N = Number(process.env.N ?? 10_000);
+const RATE = Number(process.env.RATE ?? 200);
+const SECONDS = Number(process.env.SECONDS ?? 10);
+const WEBHOOKS = process.env.WEBHOOKS === "1";
+const CUSTOMERS = 100;
+const CONCURRENCY = 64;
+
+const providerTimes: number[] = [];
+function timed(provider: PaymentProvider): PaymentProvider {
+  return Object.assign(Object.create(provider) as PaymentProvider, {
+    async charge(request: Parameters<PaymentProvider["charge"]>[0]) {
+      const t = performance.now();
+      try {
+        return await provider.charge(request);
+      } finally {
+        providerTimes.push(performance.now() - t);
+      }
+    },
+  });
+}
+
+function pct(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? NaN;
+}
+
+async function main(): Promise<void> {
+  const h = await PaymentsHarness.create(new Date().toISOString());
+  const provider = await stripeLocalProcess();
+  const p = await h.start({ stripeApiBase: provider.url, providerConcurrency: CONCURRENCY, stripeTimeoutMs: 30_000, sweepIntervalMs: 1_000, resolveAfterMs: 30_000 }, { webhooks: WEBHOOKS, wrapProvider: timed });
+  for (let c = 0; c < CUSTOMERS; c++) await p.client.setDefaultPaymentMethod({ customerId: `bc_${c}`, paymentMethod: "pm_card_visa" });
+
+  const publishedAt = new Map<string, number>();
+  const latencies: number[] = [];
+  let done = 0;
+  let onDone: (() => void) | undefined;
+  let target = 0;
+  const seen = h.published.succeeded;
+  // Observe PaymentSucceeded as it arrives (the harness decodes every one).
+  const originalPush = seen.push.bind(seen);
+  seen.push = (...events) => {
+    for (const e of events) {
+      const t0 = publishedAt.get(e.attempt!.invoiceId);
+      if (t0 !== undefined) latencies.push(performance.now() - t0);
+      if (++done >= target) onDone?.();
+    }
+    return originalPush(...events);
+  };
+  const allDone = (n: number) => new Promise<void>((resolve) => ((target = done + n), (onDone = resolve)));
+
+  // 1. throughput
+  let waiting = allDone(N);
+  const t0 = performance.now();
+  for (let i = 0; i < N; i += 500) {
+    await Promise.all(
+      Array.from({ length: Math.min(500, N - i) }, (_, k) => {
+        const id = `binv_${i + k}`;
+        publishedAt.set(id, performance.now());
+        return h.finalized(h.invoice(id, `bc_${(i + k) % CUSTOMERS}`, "19.99"));
+      }),
+    );
+  }
+  await waiting;
+  const elapsed = (performance.now() - t0) / 1000;
+  const throughputProvider = providerTimes.splice(0);
+  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+  const mean = (xs: number[]) => sum(xs) / xs.length;
+  const throughputLatencyMean = mean(latencies);
+  latencies.length = 0;
+
+  // 2. latency at RATE
+  const paced = RATE * SECONDS;
+  waiting = allDone(paced);
+  const start = performance.now();
+  for (let i = 0; i < paced; i++) {
+    const due = start + (i * 1000) / RATE;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const id = `blat_${i}`;
+    publishedAt.set(id, performance.now());
+    void h.finalized(h.invoice(id, `bc_${i % CUSTOMERS}`, "5.00"));
+  }
+  await waiting;
+  const sorted = [...latencies].sort((a, b) => a - b);
+  const pacedProvider = providerTimes.splice(0);
+  await p.stop();
+
+  // 3. do-nothing consumer on the same stream
+  const baseline = await doNothing(h);
+  await h.close();
+  provider.child.kill();
+
+  const rate = N / elapsed;
+  console.log(`payments collection bench (provider: stripe-local in its own process, webhooks ${WEBHOOKS ? "on" : "off"}, ${CUSTOMERS} customers, concurrency ${CONCURRENCY})`);
+  console.log(`  throughput: ${N} invoices in ${elapsed.toFixed(2)} s = ${rate.toFixed(0)} collections/s   (do-nothing consumer: ${baseline.rate.toFixed(0)} msgs/s, ratio ${(rate / baseline.rate).toFixed(3)})`);
+  console.log(`    provider: mean ${mean(throughputProvider).toFixed(2)} ms per charge; Σ provider time / (wall × concurrency) = ${((sum(throughputProvider) / 1000 / (elapsed * CONCURRENCY)) * 100).toFixed(1)}%; mean end-to-end ${throughputLatencyMean.toFixed(0)} ms (queueing included)`);
+  console.log(
+    `  latency at ${RATE}/s for ${SECONDS} s: p50 ${pct(sorted, 50).toFixed(1)} ms  p99 ${pct(sorted, 99).toFixed(1)} ms  max ${sorted.at(-1)!.toFixed(1)} ms   (do-nothing consumer p99 ${baseline.p99.toFixed(1)} ms, ratio ${(pct(sorted, 99) / baseline.p99).toFixed(1)}×)`,
+  );
+  console.log(`    provider: mean ${mean(pacedProvider).toFixed(2)} ms per charge = ${((mean(pacedProvider) / mean(latencies)) * 100).toFixed(1)}% of the mean end-to-end ${mean(latencies).toFixed(1)} ms`);
+  process.exit(0);
+}
+
+async function stripeLocalProcess(): Promise<{ url: string; child: ChildProcess }> {
+  const root = path.resolve(__dirname, "../../..");
+  const child = spawn(process.execPath, ["--require", path.join(root, "tools/ts-node-register.js"), path.join(root, "tools/stripe-local/src/main.ts")], {
+    env: { ...process.env, STRIPE_LOCAL_PORT: "0", STRIPE_SECRET_KEY: "sk_test_payments", STRIPE_LOCAL_WEBHOOK_URL: "" },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stderr!.on("data", (d: Buffer) => {
+      const m = /listening on (\S+?)(,|\s|$)/.exec(d.toString());
+      if (m) resolve(m[1]!);
+    });
+    child.once("exit", () => reject(new Error("stripe-local exited")));
+  });
+  return { url, child };
+}
+
+/** The same publishes through a durable consumer whose handler does nothing. */
+async function doNothing(h: PaymentsHarness): Promise<{ rate: number; p99: number }> {
+  const sentAt = new Map<string, number>();
+  const lat: number[] = [];
+  let count = 0;
+  let target = 0;
+  let resolve: (() => void) | undefined;
+  const consumer = await startConsumer({
+    bus: h.env.bus,
+    owner: "invoicing",
+    durable: "bench-nothing",
+    subject: "tally.invoicing.v1.bench.>",
+    logger: { debug() {}, info() {}, warn() {}, error() {} } as never,
+    handle: async (messages) => {
+      for (const m of messages) {
+        const t = sentAt.get(m.headers?.get("Nats-Msg-Id") ?? "");
+        if (t !== undefined) lat.push(performance.now() - t);
+      }
+      count += messages.length;
+      if (count >= target) resolve?.();
+    },
+  });
+  const payload = new Uint8Array(200);
+  const run = (n: number) => new Promise<void>((r) => ((target = count + n), (resolve = r)));
+  let waiting = run(N);
+  const t0 = performance.now();
+  for (let i = 0; i < N; i += 500) await Promise.all(Array.from({ length: Math.min(500, N - i) }, (_, k) => h.env.bus.publish("tally.invoicing.v1.bench.t", payload, `t${i + k}`)));
+  await waiting;
+  const rate = N / ((performance.now() - t0) / 1000);
+  lat.length = 0;
+  const paced = RATE * Math.min(SECONDS, 5);
+  waiting = run(paced);
+  const start = performance.now();
+  for (let i = 0; i < paced; i++) {
+    const wait = start + (i * 1000) / RATE - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    sentAt.set(`l${i}`, performance.now());
+    void h.env.bus.publish("tally.invoicing.v1.bench.l", payload, `l${i}`);
+  }
+  await waiting;
+  await consumer.stop();
+  const sorted = lat.sort((a, b) => a - b);
+  return { rate, p99: pct(sorted, 99) };
+}
+
+void main();

@@ -1,0 +1,94 @@
+import { fromBinary } from "@bufbuild/protobuf";
+import { timestampDate } from "@bufbuild/protobuf/wkt";
+import { invoicing } from "@tally/contracts";
+import { withTransaction, type JsMsg, type Logger, type Pool } from "@tally/platform";
+import { Decimal } from "@tally/pricing";
+import { clearRetries } from "../adapter/attempt-store";
+import { markConsumed, openInvoiceIds, upsertFinalized } from "../adapter/invoice-store";
+import type { Collector } from "./collector";
+import type { RefundService } from "./refund-service";
+import type { InvoiceCopy } from "../domain/invoice";
+
+/** Invoicing's subjects payments consumes, through one consumer so their order is kept. */
+export const INVOICING_SUBJECTS = "tally.invoicing.v1.>";
+const FINALIZED = "tally.invoicing.v1.invoice.finalized";
+const VOIDED = "tally.invoicing.v1.invoice.voided";
+const CREDIT_NOTE = "tally.invoicing.v1.credit_note.issued";
+
+/**
+ * Applies invoicing's events: InvoiceFinalized starts collection (amount due > 0),
+ * InvoiceVoided stops what is scheduled, CreditNoteIssued refunds refund_due. Idempotent by
+ * event id and, underneath, by the attempt and refund keys.
+ */
+export class InvoiceEventHandler {
+  constructor(private readonly deps: { pool: Pool; collector: Collector; refunds: RefundService; logger: Logger }) {}
+
+  async handle(messages: JsMsg[]): Promise<void> {
+    let finalized: invoicing.InvoiceFinalized[] = [];
+    const flush = async () => {
+      if (finalized.length > 0) await this.finalized(finalized);
+      finalized = [];
+    };
+    for (const m of messages) {
+      if (m.subject.endsWith(FINALIZED)) {
+        finalized.push(fromBinary(invoicing.InvoiceFinalizedSchema, m.data));
+        continue;
+      }
+      await flush(); // keep stream order between kinds
+      if (m.subject.endsWith(VOIDED)) await this.voided(fromBinary(invoicing.InvoiceVoidedSchema, m.data));
+      else if (m.subject.endsWith(CREDIT_NOTE)) await this.creditNote(fromBinary(invoicing.CreditNoteIssuedSchema, m.data));
+    }
+    await flush();
+  }
+
+  /** One transaction records the batch's invoices and first attempts; then the provider is asked. */
+  async finalized(events: invoicing.InvoiceFinalized[]): Promise<void> {
+    const attempts = await withTransaction(this.deps.pool, async (client) => {
+      const fresh = await markConsumed(client, events.map((e) => e.meta?.id ?? ""));
+      const invoices: InvoiceCopy[] = events
+        .filter((e) => fresh.has(e.meta?.id ?? "") && e.invoice)
+        .map((e) => invoiceCopy(e.invoice!))
+        .filter((i): i is InvoiceCopy => i !== undefined);
+      await upsertFinalized(client, invoices);
+      // An invoice voided (or paid) before this event arrived is not charged.
+      const open = await openInvoiceIds(client, invoices.map((i) => i.id));
+      const owed = invoices.filter((i) => open.has(i.id) && new Decimal(i.amountDue).gt(0));
+      return this.deps.collector.createAttempts(client, owed.map((invoice) => ({ invoice, attemptNumber: 1 })));
+    });
+    await this.deps.collector.run(attempts);
+  }
+
+  private async voided(e: invoicing.InvoiceVoided): Promise<void> {
+    const inv = e.invoice;
+    if (!inv) return;
+    await withTransaction(this.deps.pool, async (client) => {
+      if ((await markConsumed(client, [e.meta?.id ?? ""])).size === 0) return;
+      const copy = invoiceCopy(inv);
+      if (copy) await upsertFinalized(client, [copy]);
+      // A paid invoice stays paid (a refund goes through a credit note); anything owed is dropped.
+      await client.query(`UPDATE invoices SET state = 'void' WHERE id = $1 AND state <> 'paid'`, [inv.id]);
+      await clearRetries(client, [inv.id]);
+    });
+  }
+
+  private async creditNote(e: invoicing.CreditNoteIssued): Promise<void> {
+    const due = e.refundDue;
+    if (!e.creditNote || !due || !new Decimal(due.amount || "0").gt(0)) return;
+    // No event-id bookkeeping here: one refund per credit note is the refunds table's unique key.
+    await this.deps.refunds.request({ creditNoteId: e.creditNote.id, invoiceId: e.creditNote.invoiceId, amount: due.amount, currency: due.currency });
+  }
+}
+
+function invoiceCopy(inv: invoicing.Invoice): InvoiceCopy | undefined {
+  if (!inv.id || !inv.currency) return undefined;
+  return {
+    id: inv.id,
+    customerId: inv.customerId,
+    currency: inv.currency,
+    amountDue: inv.amountDue || "0",
+    state: "open",
+    finalizeTime: inv.finalizeTime ? timestampDate(inv.finalizeTime) : new Date(0),
+    amountPaid: "0",
+    amountRefunded: "0",
+  };
+}
