@@ -83,12 +83,14 @@ export class FakeBillingServices {
         }),
         serviceRegistration({
           service: payments.Payments,
-          scopes: { chargeInvoice: "admin", getPaymentAttempt: "read", listPaymentAttempts: "read", getReconciliation: "admin" },
+          scopes: { chargeInvoice: "admin", getPaymentAttempt: "read", listPaymentAttempts: "read", getReconciliation: "admin", setDefaultPaymentMethod: "admin", listRefunds: "read" },
           handlers: {
             chargeInvoice: unimplemented,
             getPaymentAttempt: unimplemented,
             listPaymentAttempts: unimplemented,
             getReconciliation: async ({ range, currency }) => ({ reconciliation: { ...this.reconciliation, range, currency } }),
+            setDefaultPaymentMethod: unimplemented,
+            listRefunds: unimplemented,
           },
         }),
       ],
