@@ -2,8 +2,8 @@ import { create } from "@bufbuild/protobuf";
 import { WireType } from "@bufbuild/protobuf/wire";
 import { metering } from "@tally/contracts";
 import type { EventOutcome } from "../domain/record-outcome";
-import { utf8Length, varintSize } from "../adapter/usage-recorded-encoder";
-import { eventResultToProto } from "./proto-mapping";
+import { utf8Length, varintSize } from "./usage-recorded-encoder";
+import { eventResultToProto } from "../rpc/proto-mapping";
 
 /**
  * RecordBatchResponse with its `results` encoded by hand.
