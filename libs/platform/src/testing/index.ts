@@ -4,3 +4,4 @@ export * from "./test-keys";
 export * from "./grpc-client";
 export { ManualClock } from "../clock/clock";
 export * from "./health-check";
+export * from "./raw-call";
