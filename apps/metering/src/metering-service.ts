@@ -13,6 +13,12 @@ import { QueryService } from "./service/query-service";
 export const MIGRATIONS_DIR = path.resolve(__dirname, "../migrations");
 
 /**
+ * Largest Record/RecordBatch request (proto/README.md): a batch of 5,000 events averaging up to
+ * ~3.3 kB each. Other services keep the platform's 4 MiB.
+ */
+export const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
+
+/**
  * The metering service: ingest, meters and usage queries on tally.metering.v1.Meter.
  * `settings` overrides the environment (tests, benchmarks); otherwise METERING_* variables
  * are read when the service is built.
@@ -21,6 +27,7 @@ export function createMeteringService(settings?: Partial<MeteringSettings>): Ser
   return {
     name: "metering",
     migrations: readMigrations(MIGRATIONS_DIR),
+    maxRequestBytes: MAX_REQUEST_BYTES,
     build({ pool, clock, logger, outbox }) {
       const resolved = { ...loadMeteringSettings(), ...settings };
       const catalog = new MeterCatalog();

@@ -5,3 +5,4 @@ export * from "./grpc-client";
 export { ManualClock } from "../clock/clock";
 export * from "./health-check";
 export * from "./raw-call";
+export * from "./tcp-proxy";
