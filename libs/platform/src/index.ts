@@ -3,6 +3,7 @@ export * from "./logging/logger";
 export * from "./clock/clock";
 export * from "./errors/errors";
 export * from "./errors/unavailable";
+export * from "./errors/time-range";
 export * from "./grpc/api-keys";
 export * from "./grpc/call-context";
 export * from "./grpc/service-definition";
