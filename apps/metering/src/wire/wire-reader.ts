@@ -8,7 +8,8 @@ const MAX_GROUP_DEPTH = 100;
  * Reads the proto3 wire format for metering's hand-written decoders. It rejects exactly what
  * protobuf-es `fromBinary` rejects — field number 0, wire types 6 and 7, tags over 32 bits,
  * truncated fields, unmatched end-group tags, groups nested deeper than 100, strings that are
- * not valid UTF-8 — so a request the server accepts here is one `fromBinary` accepts too.
+ * not valid UTF-8 — so a request the server accepts here is one `fromBinary` accepts too. It
+ * also refuses U+0000 in a string, which Postgres cannot store.
  * Messages: what went wrong and at which byte; the platform names the field for the caller.
  */
 export class WireReader {
@@ -84,12 +85,12 @@ export class WireReader {
     const end = this.delimitedEnd();
     const buf = this.buf;
     // ASCII needs no validation; the scan costs less than the native check for short strings.
+    // U+0000 is refused too: Postgres cannot store it in text (the platform names the field).
     let ascii = true;
     for (let i = this.pos; i < end; i++) {
-      if (buf[i]! >= 0x80) {
-        ascii = false;
-        break;
-      }
+      const b = buf[i]!;
+      if (b === 0) throw new Error(`string at byte ${start} contains U+0000`);
+      if (b >= 0x80) ascii = false;
     }
     if (!ascii && !isUtf8(buf.subarray(this.pos, end))) throw new Error(`string at byte ${start} is not valid UTF-8`);
     const s = buf.toString("utf8", this.pos, end);

@@ -41,6 +41,15 @@ describe("decodeRequest", () => {
     });
   });
 
+  it("refuses U+0000 in a string, which decodes but which Postgres cannot store, naming the field", () => {
+    const bytes = toBinary(metering.GetMeterRequestSchema, create(metering.GetMeterRequestSchema, { key: "tok\u0000ens" }));
+    expect(() => decodeRequest(metering.GetMeterRequestSchema, bytes)).toThrow(expect.objectContaining({ field: "key", violations: [expect.objectContaining({ code: "nul_character" })] }));
+    // A zero byte elsewhere (an empty nested message) is no reason to refuse.
+    const empty = toBinary(metering.QueryUsageRequestSchema, create(metering.QueryUsageRequestSchema, { meterKey: "tokens", from: {} }));
+    expect(empty.includes(0)).toBe(true);
+    expect(decodeRequest<metering.QueryUsageRequest>(metering.QueryUsageRequestSchema, empty).meterKey).toBe("tokens");
+  });
+
   it("uses a hand-written decoder when given one, and still names the field it fails on", () => {
     const bad = Uint8Array.from([0x0a, 0x02, 0x61, 0xfe]);
     const strict = (bytes: Uint8Array) => fromBinary(common.ErrorDetailSchema, bytes);

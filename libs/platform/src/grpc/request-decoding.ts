@@ -9,13 +9,21 @@ const MAX_DEPTH = 100;
 /**
  * Decodes a request body after the caller is authorized. Bytes that are not a valid message
  * (truncated, a field number 0, a wrong wire type, a string that is not UTF-8 — protobuf-es
- * refuses those, as `string` fields must be UTF-8) answer INVALID_ARGUMENT naming the field,
- * never INTERNAL.
+ * refuses those, as `string` fields must be UTF-8 — or that holds U+0000) answer
+ * INVALID_ARGUMENT naming the field, never INTERNAL.
  */
 export function decodeRequest<T>(schema: DescMessage, bytes: Uint8Array, decode?: (bytes: Uint8Array) => T): T {
   try {
-    return decode ? decode(bytes) : (fromBinary(schema, bytes) as T);
+    const request = decode ? decode(bytes) : (fromBinary(schema, bytes) as T);
+    // A NUL character is valid UTF-8 but Postgres cannot store it in text: refuse it here,
+    // naming the field, rather than failing in SQL. Only bodies holding a zero byte are walked.
+    if (bytes.includes(0)) {
+      const violation = locateMalformedField(schema, bytes);
+      if (violation) throw new InvalidArgumentError(violation, "malformed_request");
+    }
+    return request;
   } catch (err) {
+    if (err instanceof InvalidArgumentError) throw err;
     const violation = locateMalformedField(schema, bytes) ?? {
       field: "request",
       code: "malformed",
@@ -104,7 +112,8 @@ function walkScalar(scalar: ScalarType, wireType: WireType, reader: BinaryReader
   let bytes: Uint8Array | undefined;
   const failed = attempt(where, () => (bytes = reader.bytes()));
   if (failed) return failed;
-  return isUtf8(bytes!) ? undefined : notUtf8(where);
+  if (!isUtf8(bytes!)) return notUtf8(where);
+  return bytes!.includes(0) ? { field: where, code: "nul_character", message: "contains U+0000, which no string field may hold" } : undefined;
 }
 
 function walkNested(desc: DescMessage, reader: BinaryReader, where: string, depth: number): FieldViolation | undefined {
@@ -135,6 +144,7 @@ function walkMapEntry(field: DescField & { fieldKind: "map" }, reader: BinaryRea
       const keyProblem = expectWire(wireType, WireType.LengthDelimited, `${name} key`) ?? attempt(name, () => (keyBytes = entry.bytes()));
       if (keyProblem) return keyProblem;
       if (!isUtf8(keyBytes!)) return notUtf8(`${name} key`);
+      if (keyBytes!.includes(0)) return { field: `${name} key`, code: "nul_character", message: "contains U+0000, which no string field may hold" };
       key = Buffer.from(keyBytes!).toString("utf8");
     } else if (fieldNo === 1) {
       const keyProblem = walkScalar(field.mapKey, wireType, entry, `${name} key`);
