@@ -1,7 +1,7 @@
 import { Client } from "pg";
 import { limits } from "@tally/contracts";
 import { waitUntil } from "./private-servers";
-import type { Fault, FaultTiming } from "./ingest-under-faults";
+import { timeRecovery, type Fault, type FaultTiming } from "./ingest-under-faults";
 import { CodeTally, codeOf, eventually, sleep, type Clients } from "./workload";
 
 export interface CapRaceResult {
@@ -10,6 +10,8 @@ export interface CapRaceResult {
   overshoot: number;
   /** Holds in the database that no caller was told about. */
   orphanHolds: number;
+  /** Holds reported to a caller that the database no longer has (lost in a crash). */
+  lostHolds: number;
   codes: CodeTally;
   faults: FaultTiming[];
 }
@@ -56,10 +58,7 @@ export async function capRace(c: Clients, faults: Fault[], o: CapRaceOptions): P
   const timings: FaultTiming[] = [];
   for (const [index, fault] of faults.entries()) {
     await waitUntil(() => granted.size >= (o.room * (index + 1)) / (faults.length + 1), 300_000, `holds before ${fault.name}`);
-    const started = Date.now();
-    await fault.inject();
-    await o.untilRecovered();
-    timings.push({ name: fault.name, recoveryMs: Date.now() - started });
+    timings.push(await timeRecovery(fault, o.untilRecovered));
   }
   await racing;
   const db = new Client({ connectionString: o.databaseUrl });
@@ -69,8 +68,10 @@ export async function capRace(c: Clients, faults: Fault[], o: CapRaceOptions): P
       "SELECT reservation_id FROM limits.reservations WHERE customer_id = $1 AND status IN ('active', 'committed')",
       [o.customerId],
     );
+    const inDatabase = new Set(rows.map((r) => r.reservation_id));
     return {
       room: o.room,
+      lostHolds: [...granted].filter((id) => !inDatabase.has(id)).length,
       granted: granted.size,
       overshoot: Math.max(0, granted.size - o.room),
       orphanHolds: rows.filter((r) => !granted.has(r.reservation_id)).length,

@@ -133,10 +133,11 @@ export function formatReport(r: ChaosReport): string {
       ["cap room / holds granted", `${r.capRace.room} / ${r.capRace.granted}`],
       ["cap overshoot", String(r.capRace.overshoot)],
       ["orphan holds", String(r.capRace.orphanHolds)],
+      ["reported holds lost from the database", String(r.capRace.lostHolds)],
       ["Check codes seen", r.capRace.codes.toString()],
     );
   }
-  for (const f of [...r.ingest.faults, ...(r.capRace?.faults ?? [])]) rows.push([`recovery: ${f.name}`, `${(f.recoveryMs / 1000).toFixed(1)} s`]);
+  for (const f of [...r.ingest.faults, ...(r.capRace?.faults ?? [])]) rows.push([`recovery: ${f.name}`, `${seconds(f.recoveryMs)} (${seconds(f.afterRestoreMs)} after it was back)`]);
   rows.push(
     [`hostile requests (${r.hostile.calls})`, r.hostile.codes.toString()],
     [`bad credentials (${r.credentials.calls})`, r.credentials.codes.toString()],
@@ -146,6 +147,10 @@ export function formatReport(r: ChaosReport): string {
   );
   const width = Math.max(...rows.map(([k]) => k.length));
   return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join("\n");
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
 }
 
 function internalCount(r: ChaosReport): number {

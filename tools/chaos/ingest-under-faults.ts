@@ -13,6 +13,8 @@ export interface FaultTiming {
   name: string;
   /** From the start of the fault until every service is SERVING and answers again. */
   recoveryMs: number;
+  /** From the moment what was killed is back (Postgres accepting connections, a process started) until then. */
+  afterRestoreMs: number;
 }
 
 export interface IngestResult {
@@ -33,6 +35,15 @@ export interface IngestOptions {
   databaseUrl: string;
   /** Waits until the whole deployment serves again after a fault. */
   untilRecovered(): Promise<void>;
+}
+
+/** Injects a fault and measures how long the deployment takes to serve again. */
+export async function timeRecovery(fault: Fault, untilRecovered: () => Promise<void>): Promise<FaultTiming> {
+  const started = Date.now();
+  await fault.inject();
+  const restored = Date.now();
+  await untilRecovered();
+  return { name: fault.name, recoveryMs: Date.now() - started, afterRestoreMs: Date.now() - restored };
 }
 
 /**
@@ -74,10 +85,7 @@ export async function ingestUnderFaults(c: Clients, faults: Fault[], o: IngestOp
   for (const [index, fault] of faults.entries()) {
     // Spread the faults over the run: each waits until its share of events has gone in.
     await waitUntil(() => produced >= (total * (index + 0.5)) / (faults.length + 1), 600_000, `ingest progress before ${fault.name}`);
-    const started = Date.now();
-    await fault.inject();
-    await o.untilRecovered();
-    timings.push({ name: fault.name, recoveryMs: Date.now() - started });
+    timings.push(await timeRecovery(fault, o.untilRecovered));
   }
   await producing;
 
