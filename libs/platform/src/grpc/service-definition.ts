@@ -15,7 +15,9 @@ export type ServiceHandlers<S extends GenService<GenServiceMethods>> = {
 /**
  * Hand-written request decoders for hot rpcs, by method, used instead of protobuf-es
  * `fromBinary` (which decodes by reflection). Each must build exactly what `fromBinary` would
- * (unknown fields aside) and throw on malformed input; its service tests it against `fromBinary`.
+ * (unknown fields aside), throw on whatever `fromBinary` refuses (invalid UTF-8 included) and on
+ * U+0000 in a string (Postgres cannot store it; the generic path refuses it too); its service tests
+ * it against `fromBinary`. On a throw, the server names the bad field for the caller.
  */
 export type RequestDecoders<S extends GenService<GenServiceMethods>> = {
   [K in keyof S["method"]]?: (bytes: Uint8Array) => MessageShape<S["method"][K]["input"]>;
