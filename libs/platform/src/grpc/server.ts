@@ -85,10 +85,10 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
   });
   const health = new HealthImplementation({ "": "NOT_SERVING" });
   health.addToServer(server);
-  const state = { open: !options.startClosed, serving: false };
+  const state = { open: !options.startClosed, serving: false, shuttingDown: false };
   const setServing = (serving: boolean) => {
     state.serving = serving;
-    const status = serving && state.open ? "SERVING" : "NOT_SERVING";
+    const status = serving && state.open && !state.shuttingDown ? "SERVING" : "NOT_SERVING";
     health.setStatus("", status);
     for (const { service } of options.services) health.setStatus(service.typeName, status);
   };
@@ -112,7 +112,10 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
       setServing(state.serving);
     },
     setServing,
-    shutdown: (graceMs = 10_000) => shutdown(server, health, options.services, graceMs),
+    shutdown: (graceMs = 10_000) => {
+      state.shuttingDown = true; // a late database-watch report must not say SERVING again
+      return shutdown(server, health, options.services, graceMs);
+    },
   };
 }
 
