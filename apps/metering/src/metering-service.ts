@@ -2,7 +2,7 @@ import * as path from "node:path";
 import { metering } from "@tally/contracts";
 import { readMigrations, serviceRegistration, type ServiceDefinition } from "@tally/platform";
 import { backfillMs, loadMeteringSettings, type MeteringSettings } from "./metering-settings";
-import { decodeRecordBatchRequest, decodeRecordRequest } from "./rpc/record-request-decoder";
+import { decodeRecordBatchRequest, decodeRecordRequest } from "./wire/record-request-decoder";
 import { createMeterHandlers, METER_SCOPES } from "./rpc/meter-handlers";
 import { IngestService } from "./service/ingest-service";
 import { MeterCatalog } from "./service/meter-catalog";
@@ -13,6 +13,12 @@ import { QueryService } from "./service/query-service";
 export const MIGRATIONS_DIR = path.resolve(__dirname, "../migrations");
 
 /**
+ * Largest Record/RecordBatch request (proto/README.md): a batch of 5,000 events averaging up to
+ * ~3.3 kB each. Other services keep the platform's 4 MiB.
+ */
+export const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
+
+/**
  * The metering service: ingest, meters and usage queries on tally.metering.v1.Meter.
  * `settings` overrides the environment (tests, benchmarks); otherwise METERING_* variables
  * are read when the service is built.
@@ -21,6 +27,7 @@ export function createMeteringService(settings?: Partial<MeteringSettings>): Ser
   return {
     name: "metering",
     migrations: readMigrations(MIGRATIONS_DIR),
+    maxRequestBytes: MAX_REQUEST_BYTES,
     build({ pool, clock, logger, outbox }) {
       const resolved = { ...loadMeteringSettings(), ...settings };
       const catalog = new MeterCatalog();

@@ -161,6 +161,11 @@ describe("rating service", () => {
       expect((await code(subscribe("basic", { startTime: timestampFromDate(new Date("2026-01-01T00:00:00Z")) }))).message).toContain("start_time");
     });
 
+    it("rejects a start time outside the accepted range, whose period end no client could parse", async () => {
+      const err = await code(subscribe("basic", { startTime: timestampFromDate(new Date("9999-12-31T23:59:59Z")) }));
+      expect([err.code, err.message]).toEqual([Code.InvalidArgument, expect.stringContaining("start_time")]);
+    });
+
     it("places periods in the customer's time zone", async () => {
       const sub = await subscribe("basic", { timeZone: "America/New_York", startTime: timestampFromDate(new Date("2026-02-20T00:00:00Z")) });
       // March 2026 in New York: EST until Mar 8, then EDT.

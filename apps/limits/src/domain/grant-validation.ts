@@ -1,4 +1,4 @@
-import { Violations } from "@tally/platform";
+import { checkTimeInput, Violations } from "@tally/platform";
 import type { Decimal } from "@tally/pricing";
 import { decimalField } from "./decimal-field";
 import { RULES } from "./rules";
@@ -52,7 +52,9 @@ export function validateGrant(input: GrantInput, customerCurrency: string | null
   }
   if (!Number.isInteger(input.priority) || input.priority < 0) v.add("priority", `${input.priority} must be >= 0`);
   const effectiveTime = input.effectiveTime ?? now;
-  if (input.expireTime && input.expireTime.getTime() <= effectiveTime.getTime()) {
+  const effectiveInRange = checkTimeInput(v, "effective_time", input.effectiveTime);
+  const expireInRange = checkTimeInput(v, "expire_time", input.expireTime);
+  if (effectiveInRange && expireInRange && input.expireTime && input.expireTime.getTime() <= effectiveTime.getTime()) {
     v.add("expire_time", `${input.expireTime.toISOString()} is not after effective_time ${effectiveTime.toISOString()}`);
   }
   if (input.idempotencyKey === "") v.add("idempotency_key", "is required");

@@ -74,6 +74,11 @@ describe("validateGrant", () => {
   it("rejects an unknown customer", () => {
     expect(fields(() => validateGrant(valid, null, NOW))).toEqual(["customer_id"]);
   });
+
+  it("rejects times outside [2000, 2100), and one beyond any Date, instead of failing on them", () => {
+    const far = { ...valid, effectiveTime: new Date("9999-12-31T23:59:59Z"), expireTime: new Date(Number.NaN) };
+    expect(fields(() => validateGrant(far, "USD", NOW))).toEqual(["effective_time", "expire_time"]);
+  });
 });
 
 describe("validateCheck", () => {

@@ -7,7 +7,7 @@ import { LIMITS } from "../domain/limits";
 import type { Meter } from "../domain/meter";
 import type { ValidEvent } from "../domain/usage-event";
 import { meterToProto } from "./proto-meter";
-import { encodeUsageRecorded } from "./usage-recorded-encoder";
+import { encodeUsageRecorded } from "../wire/usage-recorded-encoder";
 
 /** NATS subjects metering publishes on (the bus adds a prefix in tests). */
 export const SUBJECTS = {

@@ -6,7 +6,7 @@ import { LIMITS } from "../domain/limits";
 import type { IngestService } from "../service/ingest-service";
 import type { MeterService } from "../service/meter-service";
 import type { QueryService } from "../service/query-service";
-import { recordBatchResponse } from "./record-batch-response";
+import { recordBatchResponse } from "../wire/record-batch-response";
 import { eventResultToProto, meterInputFromProto, usageQueryFromProto, usageRowToProto } from "./proto-mapping";
 
 export interface MeteringServices {

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { rating } from "@tally/contracts";
-import { enqueue, FailedPreconditionError, InvalidArgumentError, Violations, withTransaction, type ServiceDeps } from "@tally/platform";
+import { checkTimeInput, enqueue, FailedPreconditionError, InvalidArgumentError, Violations, withTransaction, type ServiceDeps } from "@tally/platform";
 import { dateOf, subscriptionProto } from "../adapter/proto-mapping";
 import {
   claimDueSubscriptions,
@@ -45,7 +45,9 @@ export class SubscriptionService {
     const timeZone = req.timeZone || "UTC";
     if (!isValidTimeZone(timeZone)) v.add("time_zone", `unknown IANA time zone ${JSON.stringify(req.timeZone)}`);
     const startTime = dateOf(req.startTime) ?? now;
-    if (startTime.getTime() < now.getTime() - BACKFILL_WINDOW_MS) v.add("start_time", "is older than the 35-day backfill window");
+    if (checkTimeInput(v, "start_time", startTime) && startTime.getTime() < now.getTime() - BACKFILL_WINDOW_MS) {
+      v.add("start_time", "is older than the 35-day backfill window");
+    }
     if (req.idempotencyKey.length > 255) v.add("idempotency_key", "at most 255 characters");
     v.throwIfAny();
     const anchor: BillingAnchor = req.anchor === rating.BillingAnchor.ANNIVERSARY ? "anniversary" : "calendar";
@@ -142,6 +144,7 @@ export class SubscriptionService {
           throw new InvalidArgumentError({ field: "timing", message: "a plan with another billing interval can only be applied AT_PERIOD_END" });
         }
         const effective = dateOf(req.effectiveTime) ?? now;
+        if (!checkTimeInput(v, "effective_time", effective)) v.throwIfAny();
         if (effective.getTime() > now.getTime()) v.add("effective_time", "must not be in the future");
         if (statusAt(sub, now) !== "pending" && effective.getTime() < period.start.getTime()) v.add("effective_time", "must be within the current period");
         else if (effective.getTime() < now.getTime()) {

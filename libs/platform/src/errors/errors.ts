@@ -21,10 +21,13 @@ export class TallyError extends Error {
     readonly reason: string,
     message: string,
     readonly violations: FieldViolation[] = [],
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; metadata?: Record<string, string> },
   ) {
     super(message, options);
+    this.metadata = options?.metadata ?? {};
   }
+  /** Machine-readable context for ErrorDetail.metadata, snake_case keys (e.g. `max_bytes`). */
+  readonly metadata: Record<string, string>;
   override get name(): string {
     return this.constructor.name;
   }

@@ -8,6 +8,7 @@ import { common, metering } from "@tally/contracts";
 import { createLogger } from "../logging/logger";
 import { InvalidArgumentError } from "../errors/errors";
 import { createTestClient } from "../testing/grpc-client";
+import { rawCall, rawClient } from "../testing/raw-call";
 import { checkHealth } from "../testing/health-check";
 import { TEST_API_KEYS, TEST_KEYS } from "../testing/test-keys";
 import { parseApiKeys } from "./api-keys";
@@ -24,19 +25,28 @@ const handlers: ServiceHandlers<typeof metering.Meter> = {
   },
   recordBatch: notUsed,
   createMeter: notUsed,
-  getMeter: notUsed,
-  listMeters: notUsed,
+  getMeter: async () => {
+    throw adminShutdown;
+  },
+  listMeters: async () => {
+    throw new Error("Connection terminated unexpectedly");
+  },
   archiveMeter: notUsed,
   queryUsage: async () => {
     throw new Error("database exploded with secret details");
   },
 };
 
+/** What node-postgres throws when the server is restarted under a query. */
+const adminShutdown = Object.assign(new Error("terminating connection due to administrator command"), { code: "57P01" });
+
+
 type GrpcMeterClient = grpc.Client & Record<string, (req: unknown, md: grpc.Metadata, cb: (err: grpc.ServiceError | null, res: unknown) => void) => void>;
 
 describe("gRPC server", () => {
   let server: RunningGrpcServer;
   let meterClient: GrpcMeterClient;
+  let raw: grpc.Client;
 
   beforeAll(async () => {
     server = await startGrpcServer({
@@ -50,7 +60,9 @@ describe("gRPC server", () => {
       ],
       apiKeys: parseApiKeys(TEST_API_KEYS),
       logger: createLogger({}, "silent"),
+      maxRequestBytes: 64 * 1024,
     });
+    raw = rawClient(server.address);
     // A client generated at run time from the .proto files, as another team would.
     const definition = protoLoader.loadSync("tally/metering/v1/meter.proto", { includeDirs: [DEFAULT_PROTO_ROOT], enums: String });
     const Meter = (grpc.loadPackageDefinition(definition) as any).tally.metering.v1.Meter as grpc.ServiceClientConstructor;
@@ -59,6 +71,7 @@ describe("gRPC server", () => {
 
   afterAll(async () => {
     meterClient.close();
+    raw.close();
     await server.shutdown(100);
   });
 
@@ -101,6 +114,53 @@ describe("gRPC server", () => {
     const { err } = await call("QueryUsage", {}, TEST_KEYS.read);
     expect(err?.code).toBe(grpc.status.INTERNAL);
     expect(err?.details).toBe("internal error");
+  });
+
+  const RECORD = "/tally.metering.v1.Meter/Record";
+  const GET_METER = "/tally.metering.v1.Meter/GetMeter";
+
+  it("refuses a caller without a key before decoding its body", async () => {
+    // Garbage that would fail to decode: UNAUTHENTICATED proves the key was checked first.
+    expect(await rawCall(raw, RECORD, Uint8Array.from([0xff, 0xff, 0xff]))).toMatchObject({ code: grpc.status.UNAUTHENTICATED });
+    expect(await rawCall(raw, RECORD, Uint8Array.from([0xff]), "not_a_real_key_0123456789")).toMatchObject({ code: grpc.status.UNAUTHENTICATED });
+    expect(await rawCall(raw, RECORD, Uint8Array.from([0xff]), TEST_KEYS.read)).toMatchObject({ code: grpc.status.PERMISSION_DENIED });
+  });
+
+  it("answers an undecodable body with INVALID_ARGUMENT and an ErrorDetail, never INTERNAL", async () => {
+    const truncated = await rawCall(raw, RECORD, Uint8Array.from([0x0a, 0x05, 0x0a]), TEST_KEYS.ingest);
+    expect(truncated.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(truncated.detail?.code).toBe("malformed_request");
+    expect(truncated.detail?.fieldViolations[0]?.field).toBe("event");
+    const fieldZero = await rawCall(raw, RECORD, Uint8Array.from([0x02, 0x00]), TEST_KEYS.ingest);
+    expect(fieldZero).toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: expect.stringContaining("field no 0") });
+  });
+
+  it("rejects a string that is not UTF-8 with INVALID_ARGUMENT naming the field", async () => {
+    // GetMeterRequest{key: "tok\xff"}: no meter may be looked up under a mangled key.
+    const res = await rawCall(raw, GET_METER, Uint8Array.from([0x0a, 0x04, 0x74, 0x6f, 0x6b, 0xff]), TEST_KEYS.read);
+    expect(res.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(res.detail?.fieldViolations.map((v) => [v.field, v.code])).toEqual([["key", "invalid_utf8"]]);
+    // Nested and in a map: UsageEvent.properties of a Record.
+    const entry = [0x0a, 0x01, 0x6b, 0x12, 0x02, 0xc3, 0x28];
+    const event = [0x0a, 0x01, 0x65, 0x2a, entry.length, ...entry];
+    const nested = await rawCall(raw, RECORD, Uint8Array.from([0x0a, event.length, ...event]), TEST_KEYS.ingest);
+    expect(nested.detail?.fieldViolations.map((v) => [v.field, v.code])).toEqual([["event.properties[k]", "invalid_utf8"]]);
+  });
+
+  it("answers a body over the maximum message size with RESOURCE_EXHAUSTED and the limit in an ErrorDetail", async () => {
+    const big = new Uint8Array(64 * 1024 + 100);
+    const res = await rawCall(raw, RECORD, big, TEST_KEYS.ingest);
+    expect(res.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    expect(res.detail?.code).toBe("message_too_large");
+    expect(res.detail?.metadata).toEqual({ max_bytes: String(64 * 1024), request_bytes: String(big.length) });
+  });
+
+  it("answers a lost database connection with UNAVAILABLE, not INTERNAL", async () => {
+    for (const method of ["GetMeter", "ListMeters"]) {
+      const { err } = await call(method, {}, TEST_KEYS.admin);
+      expect(err?.code).toBe(grpc.status.UNAVAILABLE);
+      expect(err?.metadata.get("tally-error-reason")).toEqual(["database_unavailable"]);
+    }
   });
 
   it("serves a Connect client over gRPC with generated types", async () => {

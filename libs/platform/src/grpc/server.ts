@@ -4,9 +4,12 @@ import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2
 import { HealthImplementation } from "grpc-health-check";
 import { ConnectError } from "@connectrpc/connect";
 import type { Logger } from "../logging/logger";
-import { Code, PermissionDeniedError, TallyError, UnauthenticatedError } from "../errors/errors";
-import type { ApiKeys, Scope } from "./api-keys";
+import { Code, TallyError } from "../errors/errors";
+import { DependencyUnavailableError, isDatabaseUnavailable } from "../errors/unavailable";
+import type { ApiKeys, Principal, Scope } from "./api-keys";
+import { authorizationInterceptor, type ServiceStatus } from "./authorization";
 import type { CallContext } from "./call-context";
+import { decodeRequest, MessageTooLargeError } from "./request-decoding";
 import { grpcServiceDefinition, type RequestDecoders, type ServiceHandlers } from "./service-definition";
 import { encodeStatusDetails } from "./status-details";
 import { addReflection } from "./reflection";
@@ -33,12 +36,26 @@ export interface GrpcServerOptions {
   services: AnyRegistration[];
   apiKeys: ApiKeys;
   logger: Logger;
+  /** Largest request body accepted, in bytes (default {@link DEFAULT_MAX_REQUEST_BYTES}). */
+  maxRequestBytes?: number;
+  /**
+   * Start answering rpcs only when `open()` is called (until then: UNAVAILABLE, health
+   * NOT_SERVING). A service waiting for its database at start uses this.
+   */
+  startClosed?: boolean;
 }
+
+/** The gRPC default, enough for every rpc but batched ingest (which sets its own). */
+export const DEFAULT_MAX_REQUEST_BYTES = 4 * 1024 * 1024;
 
 export interface RunningGrpcServer {
   port: number;
   address: string;
   health: HealthImplementation;
+  /** Starts answering rpcs (see {@link GrpcServerOptions.startClosed}) and reports SERVING. */
+  open(): void;
+  /** Reports SERVING or NOT_SERVING on grpc.health.v1 (e.g. while the database is down). */
+  setServing(serving: boolean): void;
   /** Stops accepting calls, lets in-flight calls finish for up to `graceMs`, then cuts the rest. */
   shutdown(graceMs?: number): Promise<void>;
 }
@@ -52,16 +69,33 @@ export const DEFAULT_PROTO_ROOT = path.resolve(__dirname, "../../../../proto");
  * and `buf curl` can list and call everything. Every rpc is authenticated.
  */
 export async function startGrpcServer(options: GrpcServerOptions): Promise<RunningGrpcServer> {
-  const server = new grpc.Server({
-    "grpc.max_receive_message_length": 32 * 1024 * 1024,
-    "grpc.keepalive_permit_without_calls": 1,
-  });
-  const health = new HealthImplementation({ "": "SERVING" });
-  health.addToServer(server);
-  for (const registration of options.services) {
-    server.addService(grpcServiceDefinition(registration.service, registration.decoders), implementation(registration, options));
-    health.setStatus(registration.service.typeName, "SERVING");
+  const maxRequestBytes = options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
+  const principals = new WeakMap<grpc.Metadata, Principal>();
+  const scopes = new Map<string, Scope>();
+  for (const { service, scopes: byMethod } of options.services) {
+    for (const method of service.methods) scopes.set(`/${service.typeName}/${method.name}`, byMethod[method.localName]!);
   }
+  const server = new grpc.Server({
+    // grpc-js refuses bodies over this before reading them, with a bare RESOURCE_EXHAUSTED.
+    // Twice the limit, so that a body just over it reaches the handler, which answers
+    // with the limit in an ErrorDetail; only far larger ones get the bare status.
+    "grpc.max_receive_message_length": 2 * maxRequestBytes,
+    "grpc.keepalive_permit_without_calls": 1,
+    interceptors: [authorizationInterceptor(scopes, options.apiKeys, principals, (err, method) => toServiceStatus(err, options.logger, method))],
+  });
+  const health = new HealthImplementation({ "": "NOT_SERVING" });
+  health.addToServer(server);
+  const state = { open: !options.startClosed, serving: false, shuttingDown: false };
+  const setServing = (serving: boolean) => {
+    state.serving = serving;
+    const status = serving && state.open && !state.shuttingDown ? "SERVING" : "NOT_SERVING";
+    health.setStatus("", status);
+    for (const { service } of options.services) health.setStatus(service.typeName, status);
+  };
+  for (const registration of options.services) {
+    server.addService(grpcServiceDefinition(registration.service), implementation(registration, options, { principals, maxRequestBytes, state }));
+  }
+  setServing(true);
   addReflection(server, options.services.map((registration) => registration.service));
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(options.address, grpc.ServerCredentials.createInsecure(), (err, bound) =>
@@ -73,7 +107,15 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
     port,
     address: `${host}:${port}`,
     health,
-    shutdown: (graceMs = 10_000) => shutdown(server, health, options.services, graceMs),
+    open: () => {
+      state.open = true;
+      setServing(state.serving);
+    },
+    setServing,
+    shutdown: (graceMs = 10_000) => {
+      state.shuttingDown = true; // a late database-watch report must not say SERVING again
+      return shutdown(server, health, options.services, graceMs);
+    },
   };
 }
 
@@ -93,43 +135,59 @@ function shutdown(server: grpc.Server, health: HealthImplementation, services: A
   });
 }
 
-function implementation(registration: AnyRegistration, options: GrpcServerOptions): grpc.UntypedServiceImplementation {
+interface ServerState {
+  principals: WeakMap<grpc.Metadata, Principal>;
+  maxRequestBytes: number;
+  state: { open: boolean };
+}
+
+function implementation(registration: AnyRegistration, options: GrpcServerOptions, server: ServerState): grpc.UntypedServiceImplementation {
   const impl: grpc.UntypedServiceImplementation = {};
   for (const method of registration.service.methods) {
     const name = method.localName;
     const fullName = `/${registration.service.typeName}/${method.name}`;
     const handler = registration.handlers[name];
     const scope = registration.scopes[name];
+    const decode = registration.decoders?.[name];
     if (!handler || !scope) throw new Error(`${fullName} has no handler or no scope`);
-    impl[name] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-      let context: CallContext;
+    impl[name] = (call: grpc.ServerUnaryCall<Buffer, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      const fail = (err: unknown) => callback(toServiceStatus(err, options.logger, fullName));
+      if (!server.state.open) return fail(new StartingError());
+      const principal = server.principals.get(call.metadata);
+      // The interceptor authorizes every call to a registered path before this runs.
+      if (!principal) return fail(new Error(`${fullName}: no principal; the authorization interceptor did not run`));
+      const bytes = call.request;
+      let request: unknown;
       try {
-        context = { method: fullName, principal: authorize(call.metadata, options.apiKeys, scope, fullName), metadata: call.metadata };
+        if (bytes.length > server.maxRequestBytes) throw new MessageTooLargeError(bytes.length, server.maxRequestBytes);
+        request = decodeRequest(method.input, bytes, decode);
       } catch (err) {
-        callback(toServiceError(err, options.logger, fullName));
-        return;
+        return fail(err);
       }
-      handler(call.request as never, context).then(
-        (response) => callback(null, response),
-        (err: unknown) => callback(toServiceError(err, options.logger, fullName)),
-      );
+      const context: CallContext = { method: fullName, principal, metadata: call.metadata };
+      handler(request as never, context).then((response) => callback(null, response), fail);
     };
   }
   return impl;
 }
 
-function authorize(metadata: grpc.Metadata, apiKeys: ApiKeys, scope: Scope, method: string) {
-  const header = metadata.get("authorization")[0];
-  const match = typeof header === "string" ? /^Bearer\s+(\S+)$/i.exec(header) : null;
-  const principal = match?.[1] ? apiKeys.authenticate(match[1]) : undefined;
-  if (!principal) throw new UnauthenticatedError();
-  if (!principal.scopes.has(scope)) throw new PermissionDeniedError(scope, method);
-  return principal;
+/** Calls that arrive while the service is still waiting for its database at start. */
+class StartingError extends TallyError {
+  constructor() {
+    super(Code.Unavailable, "starting", "the service is starting (waiting for its database); retry with backoff");
+  }
 }
 
-/** Maps any thrown value to a gRPC status; unexpected errors are logged and hidden. */
-function toServiceError(err: unknown, logger: Logger, method: string): Partial<grpc.StatusObject> {
+/**
+ * Maps any thrown value to a gRPC status with an ErrorDetail. A lost or refused database
+ * connection is UNAVAILABLE (retry), not INTERNAL; unexpected errors are logged and hidden.
+ */
+function toServiceStatus(err: unknown, logger: Logger, method: string): ServiceStatus {
   const metadata = new grpc.Metadata();
+  if (!(err instanceof TallyError) && !(err instanceof ConnectError) && isDatabaseUnavailable(err)) {
+    logger.warn("rpc failed: database unavailable", { method, err });
+    err = new DependencyUnavailableError(err);
+  }
   if (err instanceof TallyError) {
     metadata.set("tally-error-reason", err.reason);
     if (err.violations[0]) metadata.set("tally-error-field", err.violations[0].field);

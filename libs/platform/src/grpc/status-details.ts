@@ -14,6 +14,7 @@ export function encodeStatusDetails(code: number, error: TallyError): Buffer {
   const detail = create(common.ErrorDetailSchema, {
     code: error.reason,
     fieldViolations: error.violations.map((v) => ({ field: v.field, code: v.code ?? error.reason, description: v.message })),
+    metadata: error.metadata,
   });
   const writer = new BinaryWriter();
   writer.tag(1, WireType.Varint).int32(code);

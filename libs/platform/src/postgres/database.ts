@@ -15,11 +15,23 @@ export function createPool(databaseUrl: string, schema: string, options: PoolCon
     max: 10,
     options: `-c search_path=${schema}`,
     application_name: `tally-${schema}`,
+    // A database that accepts TCP but does not answer (recovering, overloaded) fails the
+    // checkout instead of hanging the rpc; the caller gets UNAVAILABLE and retries.
+    connectionTimeoutMillis: 5_000,
     ...options,
   });
-  // An idle client losing its connection must not crash the process; the pool replaces it.
-  pool.on("error", () => undefined);
+  // A connection that dies (Postgres restarted or crashed: 57P01, ECONNRESET, "terminated
+  // unexpectedly") makes its client emit "error". The pool listens only on idle clients, and an
+  // "error" event without a listener kills the process; so every client gets a listener for
+  // its whole life. The query in flight still fails with the error, and the pool drops the
+  // broken client when it is released; the next checkout opens a fresh connection.
+  pool.on("connect", (client) => client.on("error", ignoreConnectionError));
+  pool.on("error", ignoreConnectionError);
   return pool;
+}
+
+function ignoreConnectionError(): void {
+  // Reported where it matters: to the query that was running, and by the health watch.
 }
 
 export function assertSchemaName(schema: string): void {

@@ -4,6 +4,7 @@ import { systemClock } from "../clock/clock";
 import type { Logger } from "../logging/logger";
 import { createLogger } from "../logging/logger";
 import { createPool } from "../postgres/database";
+import { untilDatabaseAnswers, watchDatabase } from "../postgres/database-watch";
 import { migrate, type Migration } from "../postgres/migrations";
 import { EventBus } from "../nats/event-bus";
 import { OutboxRelay, type CommittedPublisher } from "../outbox/outbox";
@@ -34,6 +35,8 @@ export interface ServiceParts {
 export interface ServiceDefinition {
   name: ServiceName;
   migrations: Migration[];
+  /** Largest request accepted, in bytes (default 4 MiB); documented in proto/README.md. */
+  maxRequestBytes?: number;
   build(deps: ServiceDeps): Promise<ServiceParts> | ServiceParts;
 }
 
@@ -48,11 +51,13 @@ export interface RunningService {
 }
 
 /**
- * Starts one service: schema migrations, NATS, its background work, the
- * outbox relay and the gRPC server. `stop()` is the graceful shutdown in the
- * order that loses nothing: stop taking calls and let in-flight ones finish,
- * stop consumers, publish what the outbox still holds, then close NATS and
- * Postgres.
+ * Starts one service: NATS, the gRPC server (health NOT_SERVING, rpcs UNAVAILABLE until
+ * ready), schema migrations — waiting, with backoff, for a database that is down or still
+ * starting instead of exiting — its background work and the outbox relay. Then it watches
+ * the database: health says NOT_SERVING while it is unreachable, SERVING once it answers.
+ * `stop()` is the graceful shutdown in the order that loses nothing: stop taking calls and
+ * let in-flight ones finish, stop consumers, publish what the outbox still holds, then close
+ * NATS and Postgres.
  */
 export async function startService(
   definition: ServiceDefinition,
@@ -62,25 +67,32 @@ export async function startService(
   const logger = overrides.logger ?? createLogger({ service: definition.name }, config.logLevel);
   const pool = createPool(config.databaseUrl, definition.name, { max: config.dbPoolSize });
   const cleanup: (() => Promise<unknown>)[] = [() => pool.end()];
+  let server: RunningGrpcServer | undefined;
   try {
-    await migrate(pool, definition.name, definition.migrations);
     const bus = await EventBus.connect({ url: config.natsUrl, prefix: config.natsPrefix, name: `tally-${definition.name}` });
     cleanup.unshift(() => bus.close());
-    await bus.ensureStream(definition.name);
     const relay = new OutboxRelay({ pool, bus, schema: definition.name, logger });
     const deps: ServiceDeps = { config, logger, pool, bus, clock: overrides.clock ?? systemClock, outbox: relay };
     const parts = await definition.build(deps);
-    await relay.start();
-    cleanup.unshift(() => relay.stop());
-    await parts.start?.();
-    // Consumers stop before the relay's last flush: what they enqueue on the way out still goes.
-    if (parts.stop) cleanup.unshift(parts.stop);
-    const server = await startGrpcServer({
+    server = await startGrpcServer({
       address: config.grpcAddress,
       services: parts.services,
       apiKeys: config.apiKeys,
       logger,
+      maxRequestBytes: definition.maxRequestBytes,
+      startClosed: true,
     });
+    await untilDatabaseAnswers(() => migrate(pool, definition.name, definition.migrations), { logger });
+    await bus.ensureStream(definition.name);
+    await untilDatabaseAnswers(() => relay.start(), { logger });
+    cleanup.unshift(() => relay.stop());
+    await parts.start?.();
+    // Consumers stop before the relay's last flush: what they enqueue on the way out still goes.
+    if (parts.stop) cleanup.unshift(parts.stop);
+    const running = server;
+    const watch = watchDatabase(pool, { logger, onChange: (up) => running.setServing(up) });
+    cleanup.unshift(() => watch.stop());
+    server.open();
     logger.info("service listening", { address: server.address });
     let stopping: Promise<void> | undefined;
     return {
@@ -93,12 +105,13 @@ export async function startService(
       stop: () =>
         (stopping ??= (async () => {
           logger.info("shutting down");
-          await server.shutdown(config.shutdownGraceMs);
+          await running.shutdown(config.shutdownGraceMs);
           for (const step of cleanup) await step();
           logger.info("stopped");
         })()),
     };
   } catch (err) {
+    await server?.shutdown(0);
     for (const step of cleanup) await step().catch(() => undefined);
     throw err;
   }

@@ -4,3 +4,5 @@ export * from "./test-keys";
 export * from "./grpc-client";
 export { ManualClock } from "../clock/clock";
 export * from "./health-check";
+export * from "./raw-call";
+export * from "./tcp-proxy";

@@ -4,7 +4,7 @@ import { metering } from "@tally/contracts";
 import { Decimal } from "@tally/pricing";
 import type { ValidEvent } from "../domain/usage-event";
 import { encodeUsageRecorded } from "./usage-recorded-encoder";
-import { aggregationToProto } from "./proto-meter";
+import { aggregationToProto } from "../adapter/proto-meter";
 
 const RECORD_TIME = new Date("2026-03-15T12:00:01Z");
 

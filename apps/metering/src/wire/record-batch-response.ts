@@ -2,8 +2,8 @@ import { create } from "@bufbuild/protobuf";
 import { WireType } from "@bufbuild/protobuf/wire";
 import { metering } from "@tally/contracts";
 import type { EventOutcome } from "../domain/record-outcome";
-import { utf8Length, varintSize } from "../adapter/usage-recorded-encoder";
-import { eventResultToProto } from "./proto-mapping";
+import { utf8Length, varintSize, WireWriter } from "./wire-writer";
+import { eventResultToProto } from "../rpc/proto-mapping";
 
 /**
  * RecordBatchResponse with its `results` encoded by hand.
@@ -53,24 +53,9 @@ function stringSize(len: number): number {
   return len === 0 ? 0 : 1 + varintSize(len) + len;
 }
 
-function writeVarint(buf: Buffer, pos: number, v: number): number {
-  while (v >= 0x80) {
-    buf[pos++] = (v & 0x7f) | 0x80;
-    v >>>= 7;
-  }
-  buf[pos++] = v;
-  return pos;
-}
-
-function writeString(buf: Buffer, pos: number, tag: number, s: string, len: number): number {
-  if (len === 0) return pos;
-  buf[pos++] = tag;
-  pos = writeVarint(buf, pos, len);
-  if (len === s.length) {
-    for (let i = 0; i < s.length; i++) buf[pos++] = s.charCodeAt(i);
-    return pos;
-  }
-  return pos + buf.write(s, pos, len, "utf8");
+/** A string field, omitted when empty as proto3 omits it. */
+function writeString(w: WireWriter, tag: number, s: string, len: number): void {
+  if (len > 0) w.string(tag, s, len);
 }
 
 /**
@@ -109,20 +94,19 @@ export function recordBatchResponse(ids: readonly string[], outcomes: readonly E
   if (n === 0) return response;
 
   // Second pass. The unknown-field entry supplies the first result's tag; the others carry their own.
-  const buf = Buffer.allocUnsafe(total - 1);
-  let pos = 0;
+  const w = new WireWriter(Buffer.allocUnsafe(total - 1));
   for (let i = 0; i < n; i++) {
     const text = texts[i]!;
-    if (i > 0) buf[pos++] = TAG_RESULTS;
-    pos = writeVarint(buf, pos, sizes[i * 5 + 4]!);
-    pos = writeString(buf, pos, TAG_EVENT_ID, ids[i]!, sizes[i * 5]!);
-    buf[pos++] = TAG_STATUS;
-    buf[pos++] = STATUS[outcomes[i]!.status];
-    pos = writeString(buf, pos, TAG_REASON, text.reason, sizes[i * 5 + 1]!);
-    pos = writeString(buf, pos, TAG_FIELD, text.field, sizes[i * 5 + 2]!);
-    pos = writeString(buf, pos, TAG_CODE, text.code, sizes[i * 5 + 3]!);
+    if (i > 0) w.byte(TAG_RESULTS);
+    w.varint(sizes[i * 5 + 4]!);
+    writeString(w, TAG_EVENT_ID, ids[i]!, sizes[i * 5]!);
+    w.byte(TAG_STATUS);
+    w.byte(STATUS[outcomes[i]!.status]);
+    writeString(w, TAG_REASON, text.reason, sizes[i * 5 + 1]!);
+    writeString(w, TAG_FIELD, text.field, sizes[i * 5 + 2]!);
+    writeString(w, TAG_CODE, text.code, sizes[i * 5 + 3]!);
   }
-  if (pos !== total - 1) throw new Error(`RecordBatchResponse encoder wrote ${pos} bytes, expected ${total - 1}`);
-  response.$unknown = [{ no: 1, wireType: WireType.LengthDelimited, data: buf }];
+  if (w.pos !== total - 1) throw new Error(`RecordBatchResponse encoder wrote ${w.pos} bytes, expected ${total - 1}`);
+  response.$unknown = [{ no: 1, wireType: WireType.LengthDelimited, data: w.buf }];
   return response;
 }

@@ -3,7 +3,7 @@ import { metering } from "@tally/contracts";
 import { Decimal } from "@tally/pricing";
 import type { EventOutcome } from "../domain/record-outcome";
 import type { ValidEvent } from "../domain/usage-event";
-import { eventResultToProto } from "./proto-mapping";
+import { eventResultToProto } from "../rpc/proto-mapping";
 import { recordBatchResponse } from "./record-batch-response";
 
 const S = metering.RecordBatchResponseSchema;

@@ -15,7 +15,10 @@ function batchBytes(events: EventInit[]): Uint8Array {
   return toBinary(metering.RecordBatchRequestSchema, create(metering.RecordBatchRequestSchema, { events }));
 }
 
-const text = fc.oneof(fc.string({ maxLength: 40 }), fc.string({ unit: "grapheme", maxLength: 20 }), fc.constantFrom("", "gpt-4o", "llm.completion", "ü€😀"));
+// U+0000 is refused on purpose (Postgres cannot store it): valid messages hold none.
+const text = fc
+  .oneof(fc.string({ maxLength: 40 }), fc.string({ unit: "grapheme", maxLength: 20 }), fc.constantFrom("", "gpt-4o", "llm.completion", "ü€😀"))
+  .filter((s) => !s.includes("\u0000"));
 const int64 = fc.oneof(fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }), fc.bigInt({ min: -1n, max: 2n ** 35n }));
 const eventArb: fc.Arbitrary<EventInit> = fc.record(
   {
@@ -122,6 +125,89 @@ describe("decodeRecordBatchRequest", () => {
   it("rejects a known field with the wrong wire type instead of misreading it", () => {
     const bytes = new BinaryWriter().tag(1, WireType.Varint).int32(3).finish();
     expect(() => decodeRecordBatchRequest(bytes)).toThrow("field 1: wire type 0, expected 2");
+  });
+});
+
+/** Runs both decoders: whatever protobuf-es rejects must be rejected; whatever the hand decoder accepts, protobuf-es reads alike. */
+function expectNoLaxerThanFromBinary(bytes: Uint8Array): void {
+  let decoded: metering.RecordBatchRequest;
+  try {
+    decoded = decodeRecordBatchRequest(bytes);
+  } catch {
+    return; // rejecting is always allowed: stricter than fromBinary on wire types
+  }
+  expect(plain(decoded)).toEqual(plain(fromBinary(metering.RecordBatchRequestSchema, bytes)));
+}
+
+const validBatch = fc.array(eventArb, { minLength: 1, maxLength: 4 }).map(batchBytes);
+
+/** Valid batches with a few bytes overwritten, inserted or cut, as a fuzzer (or a broken client) makes them. */
+const mangledBatch = fc
+  .tuple(validBatch, fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.constantFrom("set", "insert", "cut")), { minLength: 1, maxLength: 4 }))
+  .map(([bytes, edits]) => {
+    const out = [...bytes];
+    for (const [at, value, kind] of edits) {
+      const i = out.length === 0 ? 0 : at % out.length;
+      if (kind === "set") out[i] = value;
+      else if (kind === "insert") out.splice(i, 0, value);
+      else out.length = i;
+    }
+    return Uint8Array.from(out);
+  });
+
+/** A batch of one event whose id holds raw bytes (often not UTF-8). */
+const rawIdBatch = fc.uint8Array({ minLength: 1, maxLength: 12 }).map((id) => {
+  const event = new BinaryWriter().tag(1, WireType.LengthDelimited).bytes(id).finish();
+  return new BinaryWriter().tag(1, WireType.LengthDelimited).bytes(event).finish();
+});
+
+describe("decodeRecordBatchRequest on malformed input", () => {
+  it("rejects everything protobuf-es rejects, for random, mangled and non-UTF-8 messages", () => {
+    fc.assert(fc.property(fc.oneof(fc.uint8Array({ maxLength: 64 }), mangledBatch, rawIdBatch), expectNoLaxerThanFromBinary), { numRuns: 3_000 });
+  });
+
+  it("rejects field number 0, as protobuf-es does", () => {
+    const bytes = Uint8Array.from([0x02, 0x00]);
+    expect(() => fromBinary(metering.RecordBatchRequestSchema, bytes)).toThrow();
+    expect(() => decodeRecordBatchRequest(bytes)).toThrow("field no 0");
+  });
+
+  it("rejects a tag longer than 32 bits, as protobuf-es does", () => {
+    const bytes = Uint8Array.from([0x88, 0x80, 0x80, 0x80, 0x10, 0x00]);
+    expect(() => fromBinary(metering.RecordBatchRequestSchema, bytes)).toThrow();
+    expect(() => decodeRecordBatchRequest(bytes)).toThrow("overflows uint32");
+  });
+
+  it.each([
+    ["id", 1],
+    ["customer_id", 2],
+    ["event_type", 3],
+  ])("rejects %s bytes that are not UTF-8 instead of merging them into U+FFFD", (_field, number) => {
+    const decode = (last: number) => {
+      const event = new BinaryWriter().tag(number, WireType.LengthDelimited).bytes(Uint8Array.from([0x6f, 0x2d, 0x31, last])).finish();
+      return decodeRecordBatchRequest(new BinaryWriter().tag(1, WireType.LengthDelimited).bytes(event).finish());
+    };
+    expect(() => decode(0xff)).toThrow("not valid UTF-8");
+    expect(() => decode(0xfe)).toThrow("not valid UTF-8");
+    expect(decode(0x32).events).toHaveLength(1);
+  });
+
+  it("rejects U+0000 in a string, which Postgres cannot store", () => {
+    const bytes = batchBytes([{ id: "evt\u00001", customerId: "c" }]);
+    expect(() => decodeRecordBatchRequest(bytes)).toThrow("contains U+0000");
+  });
+
+  it("rejects a property value that is not UTF-8", () => {
+    const entry = new BinaryWriter().tag(1, WireType.LengthDelimited).string("model").tag(2, WireType.LengthDelimited).bytes(Uint8Array.from([0xc3, 0x28])).finish();
+    const event = new BinaryWriter().tag(5, WireType.LengthDelimited).bytes(entry).finish();
+    expect(() => decodeRecordBatchRequest(new BinaryWriter().tag(1, WireType.LengthDelimited).bytes(event).finish())).toThrow("not valid UTF-8");
+  });
+
+  it("rejects unknown groups nested deeper than protobuf-es allows, without exhausting the stack", () => {
+    const depth = 5_000;
+    const bytes = Uint8Array.from([...Array<number>(depth).fill((9 << 3) | WireType.StartGroup), ...Array<number>(depth).fill((9 << 3) | WireType.EndGroup)]);
+    expect(() => fromBinary(metering.RecordBatchRequestSchema, bytes)).toThrow();
+    expect(() => decodeRecordBatchRequest(bytes)).toThrow("nested deeper than 100");
   });
 });
 

@@ -1,6 +1,7 @@
 import { metering } from "@tally/contracts";
 import type { AggregationKind } from "../domain/meter";
 import type { ValidEvent } from "../domain/usage-event";
+import { utf8Length, varintSize, WireWriter } from "./wire-writer";
 
 /**
  * A hand-written protobuf encoder for tally.metering.v1.UsageRecorded.
@@ -54,35 +55,6 @@ const TAG = {
   rdGroup: (4 << 3) | 2,
 } as const;
 
-/** UTF-8 length of a string (what Buffer.byteLength computes, without the native call). */
-export function utf8Length(s: string): number {
-  let n = s.length;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) continue;
-    if (c < 0x800) n += 1;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
-      const d = s.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d <= 0xdfff) {
-        n += 2; // 4 bytes for 2 UTF-16 units
-        i++;
-      } else n += 2; // lone surrogate: 3 bytes (U+FFFD)
-    } else n += 2;
-  }
-  return n;
-}
-
-export function varintSize(v: number): number {
-  if (v < 0x80) return 1;
-  if (v < 0x4000) return 2;
-  if (v < 0x200000) return 3;
-  if (v < 0x10000000) return 4;
-  if (v < 2 ** 35) return 5;
-  if (v < 2 ** 42) return 6;
-  if (v < 2 ** 49) return 7;
-  return 8; // < 2^53 (safe integers)
-}
-
 /** Size of a length-delimited field (1-byte tag) holding `len` bytes, tag included. */
 function delimited(len: number): number {
   return 1 + varintSize(len) + len;
@@ -107,53 +79,18 @@ function timestampSize(t: TimestampParts): number {
   return n;
 }
 
-class Writer {
-  pos = 0;
-  constructor(readonly buf: Buffer) {}
-
-  varint(v: number): void {
-    const buf = this.buf;
-    while (v >= 0x80) {
-      buf[this.pos++] = (v % 0x80) | 0x80;
-      v = Math.floor(v / 0x80);
-    }
-    buf[this.pos++] = v;
+/** A Timestamp field of body `size` (see {@link timestampSize}). */
+function writeTimestamp(w: WireWriter, tag: number, t: TimestampParts, size: number): void {
+  w.byte(tag);
+  w.varint(size);
+  if (t.seconds !== 0) {
+    w.byte(TAG.tsSeconds);
+    if (t.seconds < 0) w.negativeInt64(t.seconds);
+    else w.varint(t.seconds);
   }
-
-  negativeInt64(v: number): void {
-    let big = BigInt.asUintN(64, BigInt(v));
-    for (let i = 0; i < 9; i++) {
-      this.buf[this.pos++] = Number(big & 0x7fn) | 0x80;
-      big >>= 7n;
-    }
-    this.buf[this.pos++] = Number(big);
-  }
-
-  /** Tag, length and UTF-8 bytes; `len` is the string's UTF-8 length. */
-  string(tag: number, s: string, len: number): void {
-    const buf = this.buf;
-    buf[this.pos++] = tag;
-    this.varint(len);
-    if (len === s.length) {
-      // ASCII: a JS loop beats the native call for the short strings events are made of.
-      for (let i = 0; i < s.length; i++) buf[this.pos++] = s.charCodeAt(i);
-    } else {
-      this.pos += buf.write(s, this.pos, len, "utf8");
-    }
-  }
-
-  timestamp(tag: number, t: TimestampParts, size: number): void {
-    this.buf[this.pos++] = tag;
-    this.varint(size);
-    if (t.seconds !== 0) {
-      this.buf[this.pos++] = TAG.tsSeconds;
-      if (t.seconds < 0) this.negativeInt64(t.seconds);
-      else this.varint(t.seconds);
-    }
-    if (t.nanos !== 0) {
-      this.buf[this.pos++] = TAG.tsNanos;
-      this.varint(t.nanos);
-    }
+  if (t.nanos !== 0) {
+    w.byte(TAG.tsNanos);
+    w.varint(t.nanos);
   }
 }
 
@@ -204,35 +141,35 @@ function measureEvent(e: ValidEvent, recordTimeSize: number, sizes: number[]): n
 }
 
 /** Second pass: writes one event, reading its lengths from `sizes` from index `i`; returns the next index. */
-function writeEvent(w: Writer, e: ValidEvent, recordTime: TimestampParts, recordTimeSize: number, sizes: number[], i: number): number {
-  w.buf[w.pos++] = TAG.events;
+function writeEvent(w: WireWriter, e: ValidEvent, recordTime: TimestampParts, recordTimeSize: number, sizes: number[], i: number): number {
+  w.byte(TAG.events);
   w.varint(sizes[i++]!);
   w.string(TAG.evId, e.id, sizes[i++]!);
   w.string(TAG.evCustomer, e.customerId, sizes[i++]!);
   w.string(TAG.evType, e.eventType, sizes[i++]!);
-  w.timestamp(TAG.evTime, timestampParts(e.time), sizes[i++]!);
+  writeTimestamp(w, TAG.evTime, timestampParts(e.time), sizes[i++]!);
   for (const key in e.properties) {
     const k = sizes[i++]!;
     const v = sizes[i++]!;
-    w.buf[w.pos++] = TAG.evProperties;
+    w.byte(TAG.evProperties);
     w.varint(sizes[i++]!);
     w.string(TAG.entryKey, key, k);
     w.string(TAG.entryValue, e.properties[key]!, v);
   }
-  w.timestamp(TAG.evRecordTime, recordTime, recordTimeSize);
+  writeTimestamp(w, TAG.evRecordTime, recordTime, recordTimeSize);
   for (const r of e.readings) {
     const mk = sizes[i++]!;
     const val = sizes[i++]!;
-    w.buf[w.pos++] = TAG.evReadings;
+    w.byte(TAG.evReadings);
     w.varint(sizes[i++]!);
     w.string(TAG.rdMeterKey, r.meterKey, mk);
-    w.buf[w.pos++] = TAG.rdAggregation;
+    w.byte(TAG.rdAggregation);
     w.varint(AGGREGATION_NUMBER[r.aggregation]);
     w.string(TAG.rdValue, r.value, val);
     for (let g = 0; g < r.groupBy.length; g++) {
       const k = sizes[i++]!;
       const v = sizes[i++]!;
-      w.buf[w.pos++] = TAG.rdGroup;
+      w.byte(TAG.rdGroup);
       w.varint(sizes[i++]!);
       w.string(TAG.entryKey, r.groupBy[g]!, k);
       w.string(TAG.entryValue, r.groupValues[g]!, v);
@@ -255,13 +192,13 @@ export function encodeUsageRecorded(meta: UsageRecordedMeta, events: readonly Va
   const sizes: number[] = [];
   for (const e of events) total += delimited(measureEvent(e, recordTimeSize, sizes));
 
-  const w = new Writer(Buffer.allocUnsafe(total));
-  w.buf[w.pos++] = TAG.meta;
+  const w = new WireWriter(Buffer.allocUnsafe(total));
+  w.byte(TAG.meta);
   w.varint(metaBody);
   w.string(TAG.metaId, meta.id, metaId);
   w.string(TAG.metaSource, meta.source, metaSource);
   w.string(TAG.metaSubject, meta.subject, metaSubject);
-  w.timestamp(TAG.metaTime, metaTime, metaTimeSize);
+  writeTimestamp(w, TAG.metaTime, metaTime, metaTimeSize);
   let i = 0;
   for (const e of events) i = writeEvent(w, e, recorded, recordTimeSize, sizes, i);
   if (w.pos !== total) throw new Error(`UsageRecorded encoder wrote ${w.pos} bytes, expected ${total}`);

@@ -1,0 +1,53 @@
+import * as grpc from "@grpc/grpc-js";
+import { PermissionDeniedError, UnauthenticatedError } from "../errors/errors";
+import type { ApiKeys, Principal, Scope } from "./api-keys";
+
+/** A status a call ends with, trailers included. */
+export interface ServiceStatus {
+  code: grpc.status;
+  details: string;
+  metadata: grpc.Metadata;
+}
+
+/**
+ * Checks the caller's key from the call's metadata as soon as the headers arrive, before the
+ * server reads or decodes the body: a caller without a valid key costs no parsing (the body
+ * may be megabytes). Calls to paths without a scope (health, reflection) pass untouched.
+ * The principal is handed to the handler through `principals`, keyed by the call's metadata.
+ */
+export function authorizationInterceptor(
+  scopes: ReadonlyMap<string, Scope>,
+  apiKeys: ApiKeys,
+  principals: WeakMap<grpc.Metadata, Principal>,
+  refuse: (err: unknown, method: string) => ServiceStatus,
+): grpc.ServerInterceptor {
+  return (method, call) => {
+    const scope = scopes.get(method.path);
+    if (!scope) return new grpc.ServerInterceptingCall(call);
+    return new grpc.ServerInterceptingCall(call, {
+      start: (next) =>
+        next({
+          onReceiveMetadata: (metadata, proceed) => {
+            let principal: Principal;
+            try {
+              principal = authorize(metadata, apiKeys, scope, method.path);
+            } catch (err) {
+              call.sendStatus(refuse(err, method.path));
+              return;
+            }
+            principals.set(metadata, principal);
+            proceed(metadata);
+          },
+        }),
+    });
+  };
+}
+
+function authorize(metadata: grpc.Metadata, apiKeys: ApiKeys, scope: Scope, method: string): Principal {
+  const header = metadata.get("authorization")[0];
+  const match = typeof header === "string" ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+  const principal = match?.[1] ? apiKeys.authenticate(match[1]) : undefined;
+  if (!principal) throw new UnauthenticatedError();
+  if (!principal.scopes.has(scope)) throw new PermissionDeniedError(scope, method);
+  return principal;
+}
