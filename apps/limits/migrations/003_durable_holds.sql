@@ -8,7 +8,14 @@
 -- reserving Checks into one call of this function, one transaction and one
 -- WAL flush per batch (see CheckService and its Coalescer).
 --
--- Same body as in 002, without the set_config('synchronous_commit', 'off').
+-- Same body as in 002, without the set_config('synchronous_commit', 'off'),
+-- and with a lock_timeout: a batch that cannot get its row locks within
+-- 250 ms (the service's MAX_QUEUE_WAIT_MS, check-admission.ts) fails with
+-- lock_not_available (55P03) instead of waiting, and the service refuses its
+-- Checks as overloaded (RESOURCE_EXHAUSTED, nothing held) well within their
+-- callers' deadlines. A Check that outlives its deadline is cancelled by the
+-- client with an HTTP/2 RST_STREAM, and many of those make the server close
+-- the whole connection (see check-overload.spec.ts).
 
 CREATE OR REPLACE FUNCTION reserve_many_if_unchanged(
   p_customers text[], p_meters text[], p_nows timestamptz[], p_since timestamptz, p_wides boolean[],
@@ -21,6 +28,7 @@ DECLARE
   n integer := coalesce(array_length(p_customers, 1), 0);
   v_locked boolean[] := '{}';
 BEGIN
+  PERFORM set_config('lock_timeout', '250ms', true);
   -- The locks first, item after item in the order given (as lock_for_check takes them).
   FOR i IN 1 .. n LOOP
     PERFORM 1 FROM meter_usage mu

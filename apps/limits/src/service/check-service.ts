@@ -23,6 +23,7 @@ import { PlanPricing, type StoredPlan } from "../domain/plan-pricing";
 import { RULES } from "../domain/rules";
 import type { CustomerState, DenyReason, LimitMeasure, Reservation } from "../domain/types";
 import { Violations } from "@tally/platform";
+import { MAX_QUEUE_WAIT_MS, shedCheck } from "./check-admission";
 import { Coalescer, type Batcher } from "./coalescer";
 import { DEFAULT_POSITION_CACHE, PositionCache, positionVersions, type PositionCacheOptions, type PositionVersions } from "./position-cache";
 
@@ -99,6 +100,16 @@ export class CheckService {
   }
 
   async check(input: CheckInput): Promise<CheckOutcome> {
+    try {
+      return await this.decide(input);
+    } catch (err) {
+      // Locks not granted within MAX_QUEUE_WAIT_MS: contention beyond what can be served in time; nothing was held.
+      if (pgErrorCode(err) === PG_LOCK_NOT_AVAILABLE) throw shedCheck();
+      throw err;
+    }
+  }
+
+  private async decide(input: CheckInput): Promise<CheckOutcome> {
     const valid = validateCheck(input, input.meterKey !== "" && (await this.meterKnown(input.meterKey)));
     const key = valid.reserve ? valid.idempotencyKey : "";
     // A plain Check is advisory: its position may come from memory (at most maxAgeMs old, see PositionCache).
@@ -117,6 +128,7 @@ export class CheckService {
     // Contended (the position moved since it was read): decide again holding the lock.
     const outcome = await withTransaction(this.pool, async (client) => {
       const now = this.clock.now();
+      await client.query("SELECT set_config('lock_timeout', $1, true)", [`${MAX_QUEUE_WAIT_MS}ms`]);
       await checks.lockForCheck(client, valid.customerId, valid.meterKey);
       const fresh = await checks.readCheckContext(client, valid.customerId, valid.meterKey, now, key, sinceOf(now));
       const locked = await this.evaluate(client, valid, key, now, fresh);
@@ -273,7 +285,7 @@ export class CheckService {
  * capped reserving Checks near 1,000/s, 4 sustained ≈ 1,750–1,850/s. With
  * held_totals 4 sustains the full 2,000/s (p50 ≈ 15–20 ms).
  */
-const BATCHING = { maxInFlight: 4, concernsSome: concernsSomeItems };
+const BATCHING = { maxInFlight: 4, concernsSome: concernsSomeItems, maxWaitMs: MAX_QUEUE_WAIT_MS, overloaded: shedCheck };
 
 /**
  * A batch statement failed with an error Postgres raised about its data (a
@@ -284,8 +296,11 @@ const BATCHING = { maxInFlight: 4, concernsSome: concernsSomeItems };
  */
 function concernsSomeItems(err: unknown): boolean {
   const code = pgErrorCode(err);
-  return code !== undefined && !["08", "57", "53"].includes(code.slice(0, 2));
+  return code !== undefined && code !== PG_LOCK_NOT_AVAILABLE && !["08", "57", "53"].includes(code.slice(0, 2));
 }
+
+/** lock_timeout expired (see MAX_QUEUE_WAIT_MS and migration 003). */
+const PG_LOCK_NOT_AVAILABLE = "55P03";
 
 const sinceOf = (now: Date) => new Date(now.getTime() - RULES.idempotencyRetentionMs);
 

@@ -47,3 +47,41 @@ describe("Coalescer", () => {
     expect(batches.slice(1)).toEqual([[10, 11, 12, 13, 14], [10, 11, 12], [13, 14], [13], [14]]);
   });
 });
+
+describe("Coalescer load shedding", () => {
+  it("refuses calls that waited past maxWaitMs, and new calls while the queue stands that long; idle again, it serves", async () => {
+    let release: () => void = () => undefined;
+    let gate = new Promise<void>((r) => (release = r));
+    const c = new Coalescer<number, number>(
+      async (reqs) => {
+        await gate;
+        return reqs;
+      },
+      { maxInFlight: 1, maxWaitMs: 20, overloaded: () => new Error("overloaded") },
+    );
+    const running = c.submit(1); // in flight, held by the gate
+    const queued = c.submit(2).catch((e: Error) => e.message);
+    const waited = performance.now();
+    while (performance.now() - waited < 25) await new Promise((r) => setTimeout(r, 5));
+    // The queue has stood for 20 ms: a new call is refused at once, without waiting for a slot.
+    await expect(c.submit(3)).rejects.toThrow("overloaded");
+    release();
+    gate = Promise.resolve();
+    expect(await running).toBe(1);
+    // The queued call waited too long for its slot: refused rather than run late.
+    expect(await queued).toBe("overloaded");
+    expect(await c.submit(4)).toBe(4);
+  });
+
+  it("refuses a stale call even while every batch slot stays stuck", async () => {
+    const c = new Coalescer<number, number>(() => new Promise<number[]>(() => undefined), {
+      maxInFlight: 1,
+      maxWaitMs: 20,
+      overloaded: () => new Error("overloaded"),
+    });
+    void c.submit(1); // never finishes
+    const started = performance.now();
+    await expect(c.submit(2)).rejects.toThrow("overloaded");
+    expect(performance.now() - started).toBeGreaterThanOrEqual(19);
+  });
+});

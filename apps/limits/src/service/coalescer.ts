@@ -22,9 +22,25 @@ export interface CoalescerOptions {
    * (one transaction, rolled back).
    */
   concernsSome: (err: unknown) => boolean;
+  /**
+   * Load shedding: a call that has waited this long for a batch slot is
+   * refused with `overloaded()` instead of being run, and while the oldest
+   * waiting call is that old a new call is refused at once (the queue is
+   * standing: arrivals outpace the batches). Callers hear "overloaded, retry"
+   * within this bound instead of queueing into seconds. Wall time, not the
+   * service clock: it is about latency, not business time.
+   */
+  maxWaitMs: number;
+  overloaded: () => unknown;
 }
 
-const DEFAULTS: CoalescerOptions = { maxInFlight: 4, maxBatch: 64, concernsSome: () => false };
+const DEFAULTS: CoalescerOptions = {
+  maxInFlight: 4,
+  maxBatch: 64,
+  concernsSome: () => false,
+  maxWaitMs: Infinity,
+  overloaded: () => new Error("overloaded"),
+};
 
 /**
  * Coalesces concurrent calls into batches: a call waits while `maxInFlight`
@@ -36,6 +52,8 @@ const DEFAULTS: CoalescerOptions = { maxInFlight: 4, maxBatch: 64, concernsSome:
 export class Coalescer<Req, Res> implements Batcher<Req, Res> {
   private queue: Pending<Req, Res>[] = [];
   private inFlight = 0;
+  /** Sheds the queue's stale calls even when no batch completes (every slot stuck, say on a lock). */
+  private shedTimer: NodeJS.Timeout | undefined;
   private readonly options: CoalescerOptions;
 
   constructor(
@@ -51,13 +69,17 @@ export class Coalescer<Req, Res> implements Batcher<Req, Res> {
   }
 
   submit(req: Req): Promise<Res> {
+    const now = performance.now();
+    const oldest = this.queue[0];
+    if (oldest && now - oldest.since >= this.options.maxWaitMs) return Promise.reject(this.options.overloaded());
     return new Promise<Res>((resolve, reject) => {
-      this.queue.push({ req, resolve, reject });
+      this.queue.push({ req, resolve, reject, since: now });
       this.pump();
     });
   }
 
   private pump(): void {
+    this.shedStale();
     while (this.inFlight < this.options.maxInFlight && this.queue.length > 0) {
       const batch = this.queue.splice(0, this.options.maxBatch);
       this.inFlight++;
@@ -66,6 +88,25 @@ export class Coalescer<Req, Res> implements Batcher<Req, Res> {
         this.pump();
       });
     }
+    this.armShedTimer();
+  }
+
+  private armShedTimer(): void {
+    const oldest = this.queue[0];
+    if (!oldest || this.shedTimer || !Number.isFinite(this.options.maxWaitMs)) return;
+    this.shedTimer = setTimeout(() => {
+      this.shedTimer = undefined;
+      this.pump();
+    }, Math.max(1, oldest.since + this.options.maxWaitMs - performance.now()));
+    this.shedTimer.unref();
+  }
+
+  /** Refuses the calls that waited past maxWaitMs (the oldest are first in the queue). */
+  private shedStale(): void {
+    const cutoff = performance.now() - this.options.maxWaitMs;
+    let stale = 0;
+    while (stale < this.queue.length && this.queue[stale]!.since <= cutoff) stale++;
+    for (const p of this.queue.splice(0, stale)) p.reject(this.options.overloaded());
   }
 
   private async runBatch(batch: Pending<Req, Res>[]): Promise<void> {
@@ -90,4 +131,6 @@ interface Pending<Req, Res> {
   req: Req;
   resolve: (res: Res) => void;
   reject: (err: unknown) => void;
+  /** performance.now() when submitted. */
+  since: number;
 }
