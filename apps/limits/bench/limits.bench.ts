@@ -96,7 +96,7 @@ function line(label: string, r: LoadResult, cpuMs: number): string {
   const answered = Object.values(r.codes).reduce((a, b) => a + b, 0);
   const errors = Object.entries(r.codes).filter(([c]) => c !== "OK").map(([c, n]) => `${c} ${n}`).join(", ");
   return (
-    `    ${label.padEnd(11)} achieved ${r.rate.toFixed(0).padStart(4)}/s  p50 ${ms(r.p50).padStart(9)}  p99 ${ms(r.p99).padStart(9)}  max ${ms(r.max).padStart(9)}  ` +
+    `    ${label.padEnd(11)} ok ${r.rate.toFixed(0).padStart(4)}/s  p50 ${ms(r.p50).padStart(9)}  p99 ${ms(r.p99).padStart(9)}  max ${ms(r.max).padStart(9)}  ` +
     `cpu/call ${((cpuMs / Math.max(1, answered)) * 1000).toFixed(0).padStart(4)} µs${errors ? `  errors: ${errors}` : ""}` +
     (r.shedP99 === r.shedP99 ? `  shed p99 ${ms(r.shedP99)}` : "")
   );
