@@ -35,7 +35,7 @@ export interface LoadResult {
   codes: Record<string, number>;
   /** p99 of the refused calls (RESOURCE_EXHAUSTED, UNAVAILABLE): how fast load was shed. */
   shedP99: number;
-  /** A few distinct error messages, for the report. */
+  /** The first error message of each status, for the report. */
   samples: string[];
 }
 
@@ -63,7 +63,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const latencies: number[] = [];
   const shed: number[] = [];
   const codes: Record<string, number> = {};
-  const samples = new Set<string>();
+  const sampled = new Map<string, string>();
   let ok = 0;
   let allowed = 0;
   let sent = 0;
@@ -86,7 +86,8 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
             if (res.allowed) allowed++;
           } else {
             if (err.code === grpc.status.RESOURCE_EXHAUSTED || err.code === grpc.status.UNAVAILABLE) shed.push(latency);
-            if (samples.size < 5) samples.add(`${code}: ${err.details.replace(/[\d.]+/g, "#").slice(0, 160)}`);
+            // The first message of each status, whatever came first.
+            if (!sampled.has(code)) sampled.set(code, `${code}: ${err.details.slice(0, 200)}`);
           }
           if (++finished === total) resolve();
         });
@@ -97,7 +98,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   });
   const elapsed = (performance.now() - start) / 1000;
   client.close();
-  return { sent, ok, allowed, rate: ok / elapsed, ...quantiles(latencies), codes, shedP99: quantiles(shed).p99, samples: [...samples] };
+  return { sent, ok, allowed, rate: ok / elapsed, ...quantiles(latencies), codes, shedP99: quantiles(shed).p99, samples: [...sampled.values()] };
 }
 
 function quantiles(values: number[]): { p50: number; p99: number; max: number } {

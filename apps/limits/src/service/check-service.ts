@@ -66,6 +66,12 @@ export interface CheckOutcome {
  * that locks first. Concurrent Checks share the fast path's statements
  * (Coalescer), so a busy service pays one round trip and one commit per batch
  * rather than per call.
+ *
+ * Holds commit synchronously (a hold reported to a caller survives a database
+ * crash); batching is what keeps that cheap: one WAL flush per batch (group
+ * commit). A Check that cannot get a batch slot or its row locks within
+ * MAX_QUEUE_WAIT_MS is refused as overloaded (RESOURCE_EXHAUSTED, nothing
+ * held) rather than left to outlive its caller's deadline.
  */
 export class CheckService {
   private readonly pricing = new PlanPricing();
