@@ -10,7 +10,7 @@
 --
 -- Same body as in 002, without the set_config('synchronous_commit', 'off'),
 -- and with a lock_timeout: a batch that cannot get its row locks within
--- 250 ms (the service's MAX_QUEUE_WAIT_MS, check-admission.ts) fails with
+-- 1 s (the service's LOCK_WAIT_MS, check-admission.ts) fails with
 -- lock_not_available (55P03) instead of waiting, and the service refuses its
 -- Checks as overloaded (RESOURCE_EXHAUSTED, nothing held) well within their
 -- callers' deadlines. A Check that outlives its deadline is cancelled by the
@@ -28,7 +28,7 @@ DECLARE
   n integer := coalesce(array_length(p_customers, 1), 0);
   v_locked boolean[] := '{}';
 BEGIN
-  PERFORM set_config('lock_timeout', '250ms', true);
+  PERFORM set_config('lock_timeout', '1s', true);
   -- The locks first, item after item in the order given (as lock_for_check takes them).
   FOR i IN 1 .. n LOOP
     PERFORM 1 FROM meter_usage mu

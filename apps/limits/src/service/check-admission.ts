@@ -20,7 +20,16 @@ export const checksShed = new Counter();
  * deadline, and far above a batch's time when the service keeps up
  * (a few ms): only a standing queue reaches it.
  */
-export const MAX_QUEUE_WAIT_MS = 250;
+export const MAX_QUEUE_WAIT_MS = 500;
+
+/**
+ * How long a reserving Check waits for its row locks (Postgres lock_timeout;
+ * migration 003 sets the same value for the batched statement). Contention
+ * inside this process waits in memory instead (the slow path runs one Check
+ * per key at a time), so only a lock held elsewhere — another instance, the
+ * usage projector, a stuck transaction — for this long makes Checks refused.
+ */
+export const LOCK_WAIT_MS = 1000;
 
 /**
  * RESOURCE_EXHAUSTED: limits has more Checks than it can serve right now and

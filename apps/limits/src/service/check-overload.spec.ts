@@ -4,14 +4,14 @@ import { createTestEnvironment, TEST_KEYS, type TestEnvironment } from "@tally/p
 import { createLimitsClient } from "../../bench/load-generator";
 import { limitsService } from "../limits-service";
 import { eventually, RatingEvents } from "../test-support/rating-events";
-import { checksShed, MAX_QUEUE_WAIT_MS } from "./check-admission";
+import { checksShed, LOCK_WAIT_MS } from "./check-admission";
 
 /**
  * Overload: more reserving Checks than limits can serve. The database is made
  * the bottleneck on purpose — a test transaction holds the row lock every
  * hold of the key must take — while a grpc-js client keeps sending. Limits
  * must refuse each Check with RESOURCE_EXHAUSTED (nothing held) within about
- * MAX_QUEUE_WAIT_MS, long before the caller's deadline, counted in
+ * LOCK_WAIT_MS, long before the caller's deadline, counted in
  * `checksShed`, rather than queue it until the client gives up (and cancels
  * it with an HTTP/2 RST_STREAM: see the README, "Overload"); never INTERNAL.
  */
@@ -82,9 +82,9 @@ describe("Check under overload (real gRPC and Postgres)", () => {
     expect(codes).toEqual({ RESOURCE_EXHAUSTED: TOTAL });
     expect(checksShed.count - shedBefore).toBe(TOTAL);
     shedLatencies.sort((a, b) => a - b);
-    // Refused after about MAX_QUEUE_WAIT_MS in the queue or on the lock; far inside the deadline even on a busy box.
+    // Refused after at most about LOCK_WAIT_MS (on the lock) or MAX_QUEUE_WAIT_MS (queued): inside the deadline even on a busy box.
     expect(shedLatencies[Math.floor(shedLatencies.length * 0.99)]!).toBeLessThan(DEADLINE_MS / 2);
-    expect(shedLatencies[0]!).toBeLessThan(MAX_QUEUE_WAIT_MS + 250);
+    expect(shedLatencies[0]!).toBeLessThan(LOCK_WAIT_MS + 500);
     // Nothing was held by a refused Check.
     const { rows } = await pool.query<{ n: string }>("SELECT count(*)::text AS n FROM reservations WHERE customer_id = 'c-hot'");
     expect(rows[0]!.n).toBe("0");

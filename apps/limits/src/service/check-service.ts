@@ -23,7 +23,8 @@ import { PlanPricing, type StoredPlan } from "../domain/plan-pricing";
 import { RULES } from "../domain/rules";
 import type { CustomerState, DenyReason, LimitMeasure, Reservation } from "../domain/types";
 import { Violations } from "@tally/platform";
-import { MAX_QUEUE_WAIT_MS, shedCheck } from "./check-admission";
+import { LOCK_WAIT_MS, MAX_QUEUE_WAIT_MS, shedCheck } from "./check-admission";
+import { KeySerializer } from "./key-serializer";
 import { Coalescer, type Batcher } from "./coalescer";
 import { DEFAULT_POSITION_CACHE, PositionCache, positionVersions, type PositionCacheOptions, type PositionVersions } from "./position-cache";
 
@@ -69,9 +70,10 @@ export interface CheckOutcome {
  *
  * Holds commit synchronously (a hold reported to a caller survives a database
  * crash); batching is what keeps that cheap: one WAL flush per batch (group
- * commit). A Check that cannot get a batch slot or its row locks within
- * MAX_QUEUE_WAIT_MS is refused as overloaded (RESOURCE_EXHAUSTED, nothing
- * held) rather than left to outlive its caller's deadline.
+ * commit). A Check that cannot get a batch slot within MAX_QUEUE_WAIT_MS,
+ * or its row locks within LOCK_WAIT_MS, is refused as overloaded
+ * (RESOURCE_EXHAUSTED, nothing held) rather than left to outlive its
+ * caller's deadline.
  */
 export class CheckService {
   private readonly pricing = new PlanPricing();
@@ -85,6 +87,7 @@ export class CheckService {
   /** Positions of plain Checks (bounded staleness, see PositionCache); never used when reserving. */
   readonly positions: PositionCache;
   private readonly versions: PositionVersions;
+  private readonly contended = new KeySerializer();
 
   constructor(
     private readonly pool: Pool,
@@ -109,7 +112,7 @@ export class CheckService {
     try {
       return await this.decide(input);
     } catch (err) {
-      // Locks not granted within MAX_QUEUE_WAIT_MS: contention beyond what can be served in time; nothing was held.
+      // Row locks not granted within LOCK_WAIT_MS: held elsewhere far longer than a Check may wait; nothing was held.
       if (pgErrorCode(err) === PG_LOCK_NOT_AVAILABLE) throw shedCheck();
       throw err;
     }
@@ -131,10 +134,10 @@ export class CheckService {
       return seen.outcome;
     }
     if (fast.outcome === "duplicate") return fast.previous as CheckOutcome;
-    // Contended (the position moved since it was read): decide again holding the lock.
-    const outcome = await withTransaction(this.pool, async (client) => {
+    // Contended (the position moved since it was read): decide again holding the lock, one Check of a key at a time.
+    const outcome = await this.contended.run(`${valid.customerId}\u0000${valid.meterKey}`, () => withTransaction(this.pool, async (client) => {
       const now = this.clock.now();
-      await client.query("SELECT set_config('lock_timeout', $1, true)", [`${MAX_QUEUE_WAIT_MS}ms`]);
+      await client.query("SELECT set_config('lock_timeout', $1, true)", [`${LOCK_WAIT_MS}ms`]);
       await checks.lockForCheck(client, valid.customerId, valid.meterKey);
       const fresh = await checks.readCheckContext(client, valid.customerId, valid.meterKey, now, key, sinceOf(now));
       const locked = await this.evaluate(client, valid, key, now, fresh);
@@ -142,7 +145,7 @@ export class CheckService {
         await reservations.insertReservation(client, locked.reservation, locked.idempotent);
       }
       return locked.outcome;
-    });
+    }));
     this.versions.changed(valid.customerId);
     return outcome;
   }
@@ -305,7 +308,7 @@ function concernsSomeItems(err: unknown): boolean {
   return code !== undefined && code !== PG_LOCK_NOT_AVAILABLE && !["08", "57", "53"].includes(code.slice(0, 2));
 }
 
-/** lock_timeout expired (see MAX_QUEUE_WAIT_MS and migration 003). */
+/** lock_timeout expired (see LOCK_WAIT_MS and migration 003). */
 const PG_LOCK_NOT_AVAILABLE = "55P03";
 
 const sinceOf = (now: Date) => new Date(now.getTime() - RULES.idempotencyRetentionMs);

@@ -35,11 +35,18 @@ describe("holds survive a Postgres crash (private cluster)", () => {
     await pg?.destroy();
   });
 
+  /** `callers` reserving Checks for 1 unit each, in waves of 50 concurrent ones (batched, as under load); the allowed answers. */
   async function race(checks: CheckService, callers: number): Promise<CheckOutcome[]> {
-    const answers = await Promise.allSettled(
-      Array.from({ length: callers }, () => checks.check({ customerId: "c-crash", meterKey: "tokens", quantity: "1", reserve: true, reservationTtlMs: 3_600_000, idempotencyKey: "" })),
-    );
-    return answers.flatMap((a) => (a.status === "fulfilled" && a.value.allowed ? [a.value] : []));
+    const allowed: CheckOutcome[] = [];
+    for (let i = 0; i < callers; i += 50) {
+      const wave = await Promise.all(
+        Array.from({ length: Math.min(50, callers - i) }, () =>
+          checks.check({ customerId: "c-crash", meterKey: "tokens", quantity: "1", reserve: true, reservationTtlMs: 3_600_000, idempotencyKey: "" }),
+        ),
+      );
+      allowed.push(...wave.filter((o) => o.allowed));
+    }
+    return allowed;
   }
 
   async function heldIds(): Promise<Set<string>> {
