@@ -1,61 +1,81 @@
 /**
- * Check latency under an open-loop load of 2,000 calls/s (env RATE), for
- * SECONDS (5) after a 1 s warm-up, with and without reserve.
+ * Limits.Check under open-loop load, each phase run against a do-nothing
+ * grpc-js server on the same .proto and then against limits, in the same run,
+ * so every figure is printed beside its same-moment baseline:
  *
- *   npm run bench -w @tally/limits      (RATE, SECONDS, CUSTOMERS to tune)
+ *   npm run bench:limits     (SECONDS per phase, default 5; WARMUP_SECONDS 1;
+ *                             CUSTOMERS 200; DEADLINE_MS 1000; PHASES to pick;
+ *                             RATE_SCALE to scale every rate, default 1)
  *
- * Starts limits in-process on a fresh test environment (own database and NATS
- * prefix), seeds a plan, CUSTOMERS (200) subscriptions with rated usage and a
- * plan-wide hard cap through rating's events and the API, then drives Check
- * over real gRPC with a grpc-js client (proto-loader on the .proto) running
- * in a worker thread, and prints p50/p99/max latency and the achieved rate,
- * then the same load against a do-nothing grpc-js handler (the ceiling).
- * Exits by itself.
+ * Phases: plain Check at 500/s and 2,000/s, reserving Check at 1,000/s, and
+ * an overload of plain Checks at 4,000/s (more than this box can serve: the
+ * server must shed fast — RESOURCE_EXHAUSTED/UNAVAILABLE well within the
+ * deadline — and never answer INTERNAL).
+ *
+ * The client is its own process (load-generator.ts, forked per phase): calls
+ * are scheduled at a fixed rate and latency is measured from each call's
+ * scheduled time. Both servers live in this process, which does nothing else
+ * during a phase, so this process's CPU time over a phase divided by the
+ * calls answered is the server's CPU per call (the do-nothing handler's is
+ * the transport's own cost). Postgres' CPU is not in it. Exits by itself.
  */
+import { fork } from "node:child_process";
 import * as os from "node:os";
 import * as path from "node:path";
-import { Worker } from "node:worker_threads";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { startService } from "@tally/platform";
 import { createTestEnvironment, TEST_KEYS } from "@tally/platform/testing";
 import { limitsService } from "../src/limits-service";
+import { checksShed } from "../src/service/check-admission";
 import { eventually, RatingEvents } from "../src/test-support/rating-events";
 import { createLimitsClient, type LoadResult, type LoadSpec } from "./load-generator";
 
-const RATE = Number(process.env.RATE ?? 2000);
 const SECONDS = Number(process.env.SECONDS ?? 5);
+const WARMUP_SECONDS = Number(process.env.WARMUP_SECONDS ?? 1);
 const CUSTOMERS = Number(process.env.CUSTOMERS ?? 200);
-const WARMUP_SECONDS = 1;
+const DEADLINE_MS = Number(process.env.DEADLINE_MS ?? 1000);
+/** Multiplies every phase's rate: on a shared, busy box even the do-nothing server cannot keep 500/s. */
+const RATE_SCALE = Number(process.env.RATE_SCALE ?? 1);
 const PERIOD = { periodStart: "2026-01-01T00:00:00Z", periodEnd: "2099-01-01T00:00:00Z" };
 
-function inWorker(spec: LoadSpec): Promise<LoadResult> {
+interface Phase {
+  name: string;
+  rate: number;
+  reserve: boolean;
+  /** Ratio targets (issue 17); none for the overload phase, judged by shedding instead. */
+  p99Target?: number;
+  cpuTarget?: number;
+}
+
+const ALL_PHASES: Phase[] = [
+  { name: "check-500", rate: 500, reserve: false, p99Target: 2, cpuTarget: 1.5 },
+  { name: "check-2000", rate: 2000, reserve: false, p99Target: 2, cpuTarget: 1.5 },
+  { name: "reserve-1000", rate: 1000, reserve: true, p99Target: 3 },
+  { name: "overload-4000", rate: 4000, reserve: false },
+];
+const PHASES = (process.env.PHASES ? ALL_PHASES.filter((p) => process.env.PHASES!.split(",").includes(p.name)) : ALL_PHASES).map((p) => ({
+  ...p,
+  rate: Math.round(p.rate * RATE_SCALE),
+}));
+
+/** One load run in a child process; returns its result and this process's CPU time (ms) meanwhile. */
+async function inChild(spec: LoadSpec): Promise<{ result: LoadResult; cpuMs: number }> {
   const register = path.resolve(__dirname, "../../../tools/ts-node-register.js");
-  const worker = new Worker(`require(${JSON.stringify(register)}); require(${JSON.stringify(path.join(__dirname, "load-generator.ts"))});`, {
-    eval: true,
-    workerData: spec,
-  });
+  const child = fork(path.join(__dirname, "load-generator.ts"), [], { execArgv: ["--require", register], stdio: "inherit" });
+  const cpuBefore = process.cpuUsage();
   return new Promise((resolve, reject) => {
-    worker.once("message", (m: { result?: LoadResult; error?: string }) => {
-      void worker.terminate();
-      if (m.result) resolve(m.result);
+    child.once("message", (m: { result?: LoadResult; error?: string }) => {
+      const cpu = process.cpuUsage(cpuBefore);
+      if (m.result) resolve({ result: m.result, cpuMs: (cpu.user + cpu.system) / 1000 });
       else reject(new Error(m.error));
     });
-    worker.once("error", reject);
+    child.once("error", reject);
+    child.send(spec);
   });
 }
 
-function unary(fn: (req: object, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: { allowed: boolean }) => void) => void, req: object) {
-  const md = new grpc.Metadata();
-  md.set("authorization", `Bearer ${TEST_KEYS.all}`);
-  return new Promise<{ allowed: boolean }>((resolve, reject) => fn(req, md, {}, (err, res) => (err ? reject(err) : resolve(res))));
-}
-
-/**
- * The same load against a grpc-js server on the same .proto whose Check does
- * nothing: the ceiling of this client, transport and machine (at its current
- * load) that no Check implementation can beat.
- */
+/** A grpc-js server on the same .proto whose Check does nothing: the ceiling of client, transport and machine right now. */
 async function doNothingServer(): Promise<{ address: string; stop: () => void }> {
   const definition = protoLoader.loadSync("tally/limits/v1/limits.proto", { includeDirs: [path.resolve(__dirname, "../../../proto")] });
   const pkg = grpc.loadPackageDefinition(definition) as unknown as { tally: { limits: { v1: { Limits: grpc.ServiceClientConstructor } } } };
@@ -69,16 +89,29 @@ async function doNothingServer(): Promise<{ address: string; stop: () => void }>
   return { address: `127.0.0.1:${port}`, stop: () => server.forceShutdown() };
 }
 
-function report(label: string, r: LoadResult): void {
-  process.stdout.write(
-    `  ${label.padEnd(22)} sent ${r.sent}  ok ${r.ok} (allowed ${r.allowed})  errors ${r.errors}  achieved ${r.rate.toFixed(0)}/s  ` +
-      `p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  max ${r.max.toFixed(2)} ms\n`,
+function unary(fn: (req: object, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: { allowed: boolean }) => void) => void, req: object) {
+  const md = new grpc.Metadata();
+  md.set("authorization", `Bearer ${TEST_KEYS.all}`);
+  return new Promise<{ allowed: boolean }>((resolve, reject) => fn(req, md, {}, (err, res) => (err ? reject(err) : resolve(res))));
+}
+
+const ms = (n: number) => (Number.isFinite(n) ? `${n.toFixed(1)} ms` : "—");
+const ratio = (a: number, b: number) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}×` : "—");
+
+function line(label: string, r: LoadResult, cpuMs: number): string {
+  const answered = Object.values(r.codes).reduce((a, b) => a + b, 0);
+  const errors = Object.entries(r.codes).filter(([c]) => c !== "OK").map(([c, n]) => `${c} ${n}`).join(", ");
+  return (
+    `    ${label.padEnd(11)} ok ${r.rate.toFixed(0).padStart(4)}/s  p50 ${ms(r.p50).padStart(9)}  p99 ${ms(r.p99).padStart(9)}  max ${ms(r.max).padStart(9)}  ` +
+    `cpu/call ${((cpuMs / Math.max(1, answered)) * 1000).toFixed(0).padStart(4)} µs${errors ? `  errors: ${errors}` : ""}` +
+    (r.shedP99 === r.shedP99 ? `  shed p99 ${ms(r.shedP99)}` : "")
   );
 }
 
 async function main(): Promise<void> {
   const env = await createTestEnvironment();
   const running = await startService(limitsService, env.config("limits", { LOG_LEVEL: "warn" }));
+  const nothing = await doNothingServer();
   const events = new RatingEvents(env.bus);
   const customers = Array.from({ length: CUSTOMERS }, (_, i) => `bench-${i}`);
   const setup = createLimitsClient(running.address);
@@ -96,25 +129,35 @@ async function main(): Promise<void> {
     await eventually(async () => (await unary(setup.check, { customerId: customers[customers.length - 1], meterKey: "tokens", quantity: "1" }).catch(() => undefined))?.allowed === true, "seeded state", 60_000);
 
     process.stdout.write(
-      `limits Check bench: ${RATE}/s open loop for ${SECONDS}s (after ${WARMUP_SECONDS}s warm-up), ${CUSTOMERS} customers, ` +
-        `grpc-js client in a worker thread, server ${running.address}, ${os.cpus().length} cores, load average ${os.loadavg()[0]!.toFixed(2)}\n`,
+      `limits Check bench: rates × ${RATE_SCALE}, ${SECONDS}s per phase after ${WARMUP_SECONDS}s warm-up, ${CUSTOMERS} customers, deadline ${DEADLINE_MS} ms, ` +
+        `open-loop grpc-js client in its own process, ${os.cpus().length} cores, load average ${os.loadavg()[0]!.toFixed(2)}\n`,
     );
-    for (const reserve of [false, true]) {
-      const spec = { address: running.address, apiKey: TEST_KEYS.all, customers, rate: RATE, reserve };
-      await inWorker({ ...spec, seconds: WARMUP_SECONDS });
-      report(`reserve=${String(reserve)}`, await inWorker({ ...spec, seconds: SECONDS }));
-    }
-    const nothing = await doNothingServer();
-    try {
-      const spec = { address: nothing.address, apiKey: TEST_KEYS.all, customers, rate: RATE, reserve: false };
-      await inWorker({ ...spec, seconds: WARMUP_SECONDS });
-      report("do-nothing handler", await inWorker({ ...spec, seconds: SECONDS }));
-    } finally {
-      nothing.stop();
+    for (const phase of PHASES) {
+      const run = async (address: string) => {
+        const spec = { address, apiKey: TEST_KEYS.all, customers, rate: phase.rate, reserve: phase.reserve, deadlineMs: DEADLINE_MS };
+        await inChild({ ...spec, seconds: WARMUP_SECONDS });
+        return inChild({ ...spec, seconds: SECONDS });
+      };
+      // Alternating, baseline first: both see the machine as it is during this phase.
+      const base = await run(nothing.address);
+      const shedBefore = checksShed.count;
+      const limits = await run(running.address);
+      const baseCpu = base.cpuMs / Math.max(1, base.result.sent);
+      const limitsCpu = limits.cpuMs / Math.max(1, limits.result.sent);
+      process.stdout.write(`  ${phase.name} (${phase.rate}/s${phase.reserve ? ", reserve" : ""}), load average ${os.loadavg()[0]!.toFixed(2)}\n`);
+      process.stdout.write(`${line("do-nothing", base.result, base.cpuMs)}\n${line("limits", limits.result, limits.cpuMs)}\n`);
+      const internal = limits.result.codes.INTERNAL ?? 0;
+      process.stdout.write(
+        `    ratios: p50 ${ratio(limits.result.p50, base.result.p50)}  p99 ${ratio(limits.result.p99, base.result.p99)}` +
+          `${phase.p99Target ? ` (target ≤ ${phase.p99Target}×)` : ""}  cpu/call ${ratio(limitsCpu, baseCpu)}${phase.cpuTarget ? ` (target ≤ ${phase.cpuTarget}×)` : ""}` +
+          `  shed by limits: ${checksShed.count - shedBefore}  INTERNAL: ${internal}\n`,
+      );
+      for (const s of limits.result.samples) process.stdout.write(`      e.g. ${s}\n`);
     }
     process.stdout.write(`  load average after: ${os.loadavg()[0]!.toFixed(2)}\n`);
   } finally {
     setup.client.close();
+    nothing.stop();
     await running.stop();
     await env.close();
   }

@@ -12,7 +12,7 @@ import { eventually, RatingEvents } from "./test-support/rating-events";
 
 const JAN = { periodStart: "2026-01-01T00:00:00Z", periodEnd: "2026-02-01T00:00:00Z" };
 const FEB = { periodStart: "2026-02-01T00:00:00Z", periodEnd: "2026-03-01T00:00:00Z" };
-const CUSTOMERS = ["c-cap", "c-race", "c-idem", "c-settle", "c-alert", "c-credit", "c-prepaid", "c-plan", "c-neg", "c-spend", "c-cache"];
+const CUSTOMERS = ["c-cap", "c-race", "c-idem", "c-settle", "c-alert", "c-credit", "c-prepaid", "c-plan", "c-neg", "c-spend", "c-cache", "c-soft"];
 
 describe("limits service (real Postgres, NATS and gRPC)", () => {
   let env: TestEnvironment;
@@ -156,6 +156,22 @@ describe("limits service (real Postgres, NATS and gRPC)", () => {
       await usageReaches("c-cap", "tokens", "100");
       expect((await client.check({ customerId: "c-cap", meterKey: "tokens", quantity: "0" })).allowed).toBe(true);
       expect((await client.check({ customerId: "c-cap", meterKey: "tokens", quantity: "0.000000000001" })).allowed).toBe(false);
+    });
+  });
+
+  describe("Check for a soft-limit-only customer", () => {
+    it("reports the soft limit's position: limit, usage, holds and remaining (a caller can show 80% used)", async () => {
+      const soft = await capUnits("c-soft", "tokens", "1000", pb.LimitKind.SOFT_LIMIT);
+      await rated.rated([{ customerId: "c-soft", meterKey: "tokens", quantity: "800", amount: "8", sequence: 1, ...JAN }]);
+      // 800 + 201 > 1000: the usage has arrived once the soft limit shows as exceeded.
+      await eventually(async () => (await client.check({ customerId: "c-soft", meterKey: "tokens", quantity: "201" })).softLimitExceeded, "usage 800");
+      const held = await client.check({ customerId: "c-soft", meterKey: "tokens", quantity: "50", reserve: true });
+      expect([held.allowed, held.reservationId !== ""]).toEqual([true, true]);
+      const r = await client.check({ customerId: "c-soft", meterKey: "tokens", quantity: "100" });
+      // 1000 − 800 used − 50 held = 150 remaining; 800 + 50 + 100 ≤ 1000, so not exceeded.
+      expect([r.allowed, r.softLimitExceeded, r.limit, r.currentUsage, r.reserved, r.remaining, r.limitId, r.measure]).toEqual([
+        true, false, "1000", "800", "50", "150", soft.id, pb.LimitMeasure.UNITS,
+      ]);
     });
   });
 

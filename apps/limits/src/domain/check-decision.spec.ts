@@ -76,8 +76,23 @@ describe("decideCheck", () => {
   it("allows past a soft limit but flags it", () => {
     const soft = cap("50", { id: "lim_soft", kind: "soft_limit" });
     const decision = decideCheck(facts({ limits: [soft], units: "50", quantity: d("1") }));
-    expect(decision).toMatchObject({ allowed: true, softLimitExceeded: true, binding: undefined });
+    expect(decision).toMatchObject({ allowed: true, softLimitExceeded: true });
     expect(decideCheck(facts({ limits: [soft], units: "49", quantity: d("1") })).softLimitExceeded).toBe(false);
+  });
+
+  it("with soft limits only, reports the soft limit with least room: limit, usage, holds, remaining", () => {
+    const soft = cap("1000", { id: "lim_soft", kind: "soft_limit" });
+    const tighter = cap("100", { id: "lim_soft_tight", kind: "soft_limit" });
+    // 80 + 5 of 100 used or held: 15 left (15%) vs 915 of 1000 (91.5%)
+    const b = decideCheck(facts({ limits: [soft, tighter], units: "80", reserved: "5" })).binding;
+    expect([b?.limit.id, b?.limit.value.toFixed(), b?.current.toFixed(), b?.reserved.toFixed(), b?.remaining.toFixed()]).toEqual([
+      "lim_soft_tight", "100", "80", "5", "15",
+    ]);
+  });
+
+  it("a hard cap binds before any soft limit, however tight the soft limit", () => {
+    const soft = cap("10", { id: "lim_soft", kind: "soft_limit" });
+    expect(decideCheck(facts({ limits: [soft, cap("100")], units: "9" })).binding?.limit.id).toBe("lim_cap");
   });
 
   it("checks in order: no subscription, hard cap, credits", () => {

@@ -38,7 +38,12 @@ export interface LimitStanding {
 export interface CheckDecision {
   allowed: boolean;
   reason: DenyReason | undefined;
-  /** The denying hard cap, or when allowed the hard cap with least room relative to its value. */
+  /**
+   * The limit whose position the answer reports: the denying hard cap; when
+   * allowed, the hard cap with least room relative to its value; with no hard
+   * cap, the soft limit with least room (so a soft-limit-only customer still
+   * sees its usage, its limit and what remains). Undefined when no limit applies.
+   */
   binding: LimitStanding | undefined;
   softLimitExceeded: boolean;
   /** balance − reserved for a prepaid-only customer; undefined otherwise. */
@@ -70,7 +75,7 @@ export function decideCheck(facts: CheckFacts): CheckDecision {
     (s) => s.limit.kind === "soft_limit" && s.current.plus(s.reserved).plus(s.impact).gt(s.limit.value),
   );
   const creditsAvailable = facts.credits.prepaidOnly ? facts.credits.balance.minus(facts.credits.reservedCost) : undefined;
-  const tightest = tightestOf(hard);
+  const tightest = tightestOf(hard) ?? tightestOf(standings.filter((s) => s.limit.kind === "soft_limit"));
   const deny = (reason: DenyReason, binding = tightest): CheckDecision => ({
     allowed: false,
     reason,
