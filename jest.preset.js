@@ -4,8 +4,8 @@ const path = require("node:path");
 
 const root = __dirname;
 const workspaceAliases = {
-  "^@tally/platform/testing$": path.join(root, "libs/platform/src/testing/index.ts"),
-  "^@tally/(contracts|pricing|platform)$": path.join(root, "libs/$1/src/index.ts"),
+  "^@tally/platform/(testing|errors)$": path.join(root, "libs/platform/src/$1/index.ts"),
+  "^@tally/(contracts|pricing|platform|plan-pricing)$": path.join(root, "libs/$1/src/index.ts"),
   "^@tally/(metering|rating|limits|invoicing|payments)$": path.join(root, "apps/$1/src/index.ts"),
 };
 

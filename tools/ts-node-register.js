@@ -9,14 +9,14 @@ const Module = require("node:module");
 const { transformSync } = require("@swc/core");
 
 const root = path.resolve(__dirname, "..");
-const LIBS = new Set(["contracts", "pricing", "platform"]);
+const LIBS = new Set(["contracts", "pricing", "platform", "plan-pricing"]);
 
 const resolve = Module._resolveFilename;
 Module._resolveFilename = function resolveWorkspace(request, ...rest) {
-  const match = /^@tally\/([a-z-]+)(\/testing)?$/.exec(request);
+  const match = /^@tally\/([a-z-]+)(?:\/([a-z-]+))?$/.exec(request);
   if (match) {
     const dir = path.join(root, LIBS.has(match[1]) ? "libs" : "apps", match[1], "src");
-    return path.join(dir, match[2] ? "testing/index.ts" : "index.ts");
+    return path.join(dir, match[2] ?? "", "index.ts");
   }
   return resolve.call(this, request, ...rest);
 };

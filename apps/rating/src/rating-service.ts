@@ -1,7 +1,7 @@
 import * as path from "node:path";
 import { rating } from "@tally/contracts";
 import { int, loadConfig, readMigrations, serviceRegistration, startConsumer, type Field, type RunningConsumer, type ServiceDefinition } from "@tally/platform";
-import { PricerCache } from "./domain/component-pricing";
+import { PricerCache } from "@tally/plan-pricing";
 import { DimensionalPricerCache } from "./domain/invoice-lines";
 import { RATING_SCOPES, ratingHandlers } from "./rpc/rating-handlers";
 import { MeterCatalog } from "./service/meter-catalog";

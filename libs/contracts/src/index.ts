@@ -19,3 +19,5 @@ export * as rating from "./rating";
 export * as limits from "./limits";
 export * as invoicing from "./invoicing";
 export * as payments from "./payments";
+// Hand-written: the one mapping of the aggregation enum (see aggregation.ts).
+export { aggregationFromProto, aggregationToProto, UnknownAggregationError, type Aggregation } from "./aggregation";

@@ -6,7 +6,7 @@ import * as customers from "../adapter/customer-store";
 import * as reservations from "../adapter/reservation-store";
 import * as usage from "../adapter/usage-store";
 import { amountKeyString, type KeptAmount } from "../adapter/usage-store";
-import { dateOf, planFromWire, subscriptionFromWire } from "../adapter/wire";
+import { dateOf, subscriptionFromWire } from "../adapter/wire";
 import { settleCommitted } from "../domain/reservation-settlement";
 import { applyRunningAmount, meterUnits } from "../domain/running-amount";
 import type { AlertService } from "./alert-service";
@@ -51,7 +51,7 @@ export class UsageProjector {
 
   async applyPlanPublished(event: rating.PlanPublished): Promise<void> {
     if (!event.plan) return;
-    await customers.savePlan(this.pool, planFromWire(event.plan)).finally(() => positionVersions(this.pool).changed());
+    await customers.savePlan(this.pool, event.plan).finally(() => positionVersions(this.pool).changed());
   }
 
   async applySubscriptionChanged(event: rating.SubscriptionChanged): Promise<void> {

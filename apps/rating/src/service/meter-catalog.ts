@@ -1,21 +1,17 @@
 import { fromBinary } from "@bufbuild/protobuf";
-import { metering } from "@tally/contracts";
+import { aggregationFromProto, metering, UnknownAggregationError } from "@tally/contracts";
 import type { JsMsg, ServiceDeps } from "@tally/platform";
 import { upsertMeter } from "../adapter/meter-store";
-import type { Aggregation, MeterInfo } from "../domain/rate-plan";
-
-const AGGREGATION: Partial<Record<metering.Aggregation, Aggregation>> = {
-  [metering.Aggregation.COUNT]: "count",
-  [metering.Aggregation.SUM]: "sum",
-  [metering.Aggregation.MAX]: "max",
-  [metering.Aggregation.UNIQUE_COUNT]: "unique_count",
-  [metering.Aggregation.LATEST]: "latest",
-};
+import type { MeterInfo } from "../domain/rate-plan";
 
 /** Rating's copy of a metering meter definition, or undefined when it has no usable aggregation. */
 export function meterInfo(meter: metering.MeterDefinition, active: boolean): MeterInfo | undefined {
-  const aggregation = AGGREGATION[meter.aggregation];
-  return aggregation && { key: meter.key, aggregation, groupBy: [...meter.groupBy], active };
+  try {
+    return { key: meter.key, aggregation: aggregationFromProto(meter.aggregation), groupBy: [...meter.groupBy], active };
+  } catch (err) {
+    if (err instanceof UnknownAggregationError) return undefined;
+    throw err;
+  }
 }
 
 /**

@@ -1,6 +1,6 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import { metering, rating } from "@tally/contracts";
+import { aggregationFromProto, metering, rating } from "@tally/contracts";
 import { enqueue, pgErrorCode, PG_DEADLOCK_DETECTED, PG_SERIALIZATION_FAILURE, type JsMsg, type OutboxMessage, type PoolClient, type ServiceDeps } from "@tally/platform";
 import { range, ts, wire } from "../adapter/proto-mapping";
 import { subscriptionsOfCustomers, type SubscriptionRow } from "../adapter/subscription-store";
@@ -16,19 +16,10 @@ import {
   type HeadRef,
   type UnratedRow,
 } from "../adapter/usage-store";
-import type { PricerCache } from "../domain/component-pricing";
-import type { Aggregation } from "../domain/rate-plan";
+import type { PricerCache } from "@tally/plan-pricing";
 import { applyPlacements, placeUsage, type CachedPeriod, type Crossing, type UsageEvent } from "../domain/usage-rating";
 import { outboxMessage, SUBJECTS } from "./outbox-events";
 import type { PlanCatalog } from "./plan-catalog";
-
-const AGGREGATIONS: Partial<Record<metering.Aggregation, Aggregation>> = {
-  [metering.Aggregation.COUNT]: "count",
-  [metering.Aggregation.SUM]: "sum",
-  [metering.Aggregation.MAX]: "max",
-  [metering.Aggregation.UNIQUE_COUNT]: "unique_count",
-  [metering.Aggregation.LATEST]: "latest",
-};
 
 export interface RatingStats {
   batches: number;
@@ -230,7 +221,8 @@ function toUsageEvent(e: metering.RecordedEvent): UsageEvent {
     time: e.time ? timestampDate(e.time) : e.recordTime ? timestampDate(e.recordTime) : new Date(0),
     readings: e.readings.map((r) => ({
       meterKey: r.meterKey,
-      aggregation: AGGREGATIONS[r.aggregation] ?? "sum",
+      // An aggregation we cannot read fails the message (and dead-letters it), never rated as a sum.
+      aggregation: aggregationFromProto(r.aggregation),
       value: r.value,
       group: r.group,
     })),

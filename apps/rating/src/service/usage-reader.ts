@@ -5,7 +5,7 @@ import { InvalidArgumentError, Violations, type ServiceDeps } from "@tally/platf
 import { Decimal, DecimalFormatError, isSupportedCurrency, parseDecimal, roundToMinorUnit } from "@tally/pricing";
 import { subscriptionsOfCustomers, liveSubscriptions, type SubscriptionRow } from "../adapter/subscription-store";
 import { listUnrated, periodSegments } from "../adapter/usage-store";
-import { shareOf, billable, tierPosition, type PricerCache } from "../domain/component-pricing";
+import { shareOf, billable, tierPosition, type PricerCache } from "@tally/plan-pricing";
 import { SubscriptionNotFoundError } from "../domain/errors";
 import { forecast, type ForecastDraft } from "../domain/forecast";
 import { segmentLines, subtotalOf, type DimensionalPricerCache, type InvoiceLineDraft, type SegmentInput } from "../domain/invoice-lines";
