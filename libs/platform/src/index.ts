@@ -13,3 +13,4 @@ export * from "./nats/event-bus";
 export * from "./outbox/outbox";
 export * from "./runtime/service-config";
 export * from "./runtime/service-host";
+export * from "./batching/batcher";

@@ -1,5 +1,5 @@
 import type { Clock, CommittedPublisher, Logger, Pool, QueuedMessages } from "@tally/platform";
-import { enqueue, TallyError, type OutboxMessage } from "@tally/platform";
+import { enqueue, GroupCommit, TallyError, type OutboxMessage } from "@tally/platform";
 import { findEvents, insertEvents, RacingInsertError, type FoundEvents } from "../adapter/event-store";
 import { usageRecordedMessages } from "../adapter/event-messages";
 import { beginIngestTransaction } from "../adapter/meter-store";
@@ -9,7 +9,6 @@ import { validateEvent, type CheckedEvent } from "../domain/event-validation";
 import { idsToLookUp, planInsert, resolveOutcomes, type EventOutcome, type IdSet, type InsertPlan } from "../domain/record-outcome";
 import { RollupAccumulator, type RollupDelta, type UniqueValue } from "../domain/rollup";
 import type { UsageEventInput, ValidEvent } from "../domain/usage-event";
-import { GroupCommit } from "./group-commit";
 import type { MeterCatalog } from "./meter-catalog";
 
 export interface IngestServiceOptions {

@@ -1,4 +1,4 @@
-import { GroupCommit } from "./group-commit";
+import { GroupCommit } from "./batcher";
 
 /** A flush that records what it was given and answers each item with `item * 10`. */
 function recorder(options: { fail?: (items: number[]) => boolean; delayMs?: number } = {}) {
