@@ -1,5 +1,5 @@
 import * as path from "node:path";
-import { rating } from "@tally/contracts";
+import { entitySubjectsOf, rating, SUBJECTS } from "@tally/contracts";
 import { int, loadConfig, readMigrations, serviceRegistration, startConsumer, type Field, type RunningConsumer, type ServiceDefinition } from "@tally/platform";
 import { PricerCache } from "@tally/plan-pricing";
 import { DimensionalPricerCache } from "./domain/invoice-lines";
@@ -107,7 +107,7 @@ export function createRatingService(options?: Partial<RatingOptions>, onBuilt?: 
               bus: deps.bus,
               owner: "metering",
               durable: "rating-meters",
-              subject: "tally.metering.v1.meter.>",
+              subject: entitySubjectsOf("metering", "meter"),
               handle: (msgs) => meters.handle(msgs),
               logger: deps.logger,
               maxBatch: 100,
@@ -119,7 +119,7 @@ export function createRatingService(options?: Partial<RatingOptions>, onBuilt?: 
                 bus: deps.bus,
                 owner: "metering",
                 durable: "rating",
-                subject: "tally.metering.v1.usage.recorded",
+                subject: SUBJECTS.metering.usageRecorded,
                 handle: (msgs) => rater.handle(msgs),
                 logger: deps.logger,
                 maxBatch: opts.maxBatch,

@@ -21,3 +21,5 @@ export * as invoicing from "./invoicing";
 export * as payments from "./payments";
 // Hand-written: the one mapping of the aggregation enum (see aggregation.ts).
 export { aggregationFromProto, aggregationToProto, UnknownAggregationError, type Aggregation } from "./aggregation";
+// Hand-written: every event subject, in one registry (see subjects.ts).
+export { allSubjectsOf, entitySubjectsOf, sourceOf, SUBJECTS, type EventSource, type Subject } from "./subjects";

@@ -1,6 +1,6 @@
 import { fromBinary } from "@bufbuild/protobuf";
-import { aggregationFromProto, metering, UnknownAggregationError } from "@tally/contracts";
-import type { JsMsg, ServiceDeps } from "@tally/platform";
+import { aggregationFromProto, metering, SUBJECTS, UnknownAggregationError } from "@tally/contracts";
+import type { ReceivedEvent, ServiceDeps } from "@tally/platform";
 import { upsertMeter } from "../adapter/meter-store";
 import type { MeterInfo } from "../domain/rate-plan";
 
@@ -21,10 +21,10 @@ export function meterInfo(meter: metering.MeterDefinition, active: boolean): Met
 export class MeterCatalog {
   constructor(private readonly deps: ServiceDeps) {}
 
-  async handle(messages: JsMsg[]): Promise<void> {
+  async handle(messages: ReceivedEvent[]): Promise<void> {
     for (const m of messages) {
-      const archived = m.subject.endsWith(".meter.archived");
-      if (!archived && !m.subject.endsWith(".meter.created")) continue;
+      const archived = m.subject === SUBJECTS.metering.meterArchived;
+      if (!archived && m.subject !== SUBJECTS.metering.meterCreated) continue;
       const event = archived ? fromBinary(metering.MeterArchivedSchema, m.data) : fromBinary(metering.MeterCreatedSchema, m.data);
       const info = event.meter && meterInfo(event.meter, !archived);
       if (!info) {
