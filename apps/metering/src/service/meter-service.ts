@@ -100,12 +100,12 @@ export class MeterService {
   /** Ordered by key; the page token carries the last key and the include_archived flag. */
   async list(pageSize: number, pageToken: string, includeArchived: boolean): Promise<MeterPage> {
     const limit = readPageSize(pageSize);
-    const after = decodePageToken(pageToken, ["after"], { archived: String(includeArchived) }, "page_token")?.after ?? "";
+    const after = decodePageToken(pageToken, ["after"], { include_archived: String(includeArchived) })?.after ?? "";
     const rows = await listMeters(this.options.pool, after, limit + 1, includeArchived);
     const meters = rows.slice(0, limit);
     return {
       meters,
-      nextPageToken: rows.length > limit ? encodePageToken({ after: meters[meters.length - 1]!.key, archived: String(includeArchived) }) : "",
+      nextPageToken: rows.length > limit ? encodePageToken({ after: meters[meters.length - 1]!.key, include_archived: String(includeArchived) }) : "",
     };
   }
 

@@ -21,7 +21,9 @@ export function encodePageToken(cursor: Record<string, string>): string {
 
 /**
  * The cursor of a token this API returned; undefined for "" (first page). A token that is not
- * one of ours, or was issued for other request fields (`bound`), is INVALID_ARGUMENT.
+ * one of ours is INVALID_ARGUMENT on `field`; one issued for other values of the request fields
+ * it is bound to (`bound`: request field name → value, stored in the token) is INVALID_ARGUMENT
+ * on that request field.
  */
 export function decodePageToken(token: string, keys: readonly string[], bound: Record<string, string> = {}, field = "page_token"): Record<string, string> | undefined {
   if (token === "") return undefined;
@@ -35,7 +37,7 @@ export function decodePageToken(token: string, keys: readonly string[], bound: R
   const ours = typeof cursor === "object" && cursor !== null && [...keys, ...Object.keys(bound)].every((k) => typeof cursor[k] === "string");
   if (!ours) throw new InvalidArgumentError({ field, message: "is not a token this API returned; pass next_page_token unchanged", code: "invalid_value" });
   for (const [k, v] of Object.entries(bound)) {
-    if (cursor[k] !== v) throw new InvalidArgumentError({ field, message: `was issued for another ${k}; keep the other request fields unchanged between pages`, code: "invalid_value" });
+    if (cursor[k] !== v) throw new InvalidArgumentError({ field: k, message: "must stay the same between pages", code: "invalid_value" });
   }
   return cursor as Record<string, string>;
 }
