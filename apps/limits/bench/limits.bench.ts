@@ -20,7 +20,7 @@ import * as protoLoader from "@grpc/proto-loader";
 import { startService } from "@tally/platform";
 import { createTestEnvironment, TEST_KEYS } from "@tally/platform/testing";
 import { limitsService } from "../src/limits-service";
-import { eventually, RatingEvents } from "../src/test-support/rating-events";
+import { eventually, RatingEvents } from "../src/testing/rating-events";
 import { createLimitsClient, type LoadResult, type LoadSpec } from "./load-generator";
 
 const RATE = Number(process.env.RATE ?? 2000);

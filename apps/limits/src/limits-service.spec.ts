@@ -8,7 +8,7 @@ import { createPool, startService, type RunningService } from "@tally/platform";
 import { createTestClient, createTestEnvironment, ManualClock, TEST_KEYS, type TestClient, type TestEnvironment } from "@tally/platform/testing";
 import { Decimal } from "@tally/pricing";
 import { createLimitsApp, limitsService, type LimitsApp } from "./limits-service";
-import { eventually, RatingEvents } from "./test-support/rating-events";
+import { eventually, RatingEvents } from "./testing/rating-events";
 
 const JAN = { periodStart: "2026-01-01T00:00:00Z", periodEnd: "2026-02-01T00:00:00Z" };
 const FEB = { periodStart: "2026-02-01T00:00:00Z", periodEnd: "2026-03-01T00:00:00Z" };

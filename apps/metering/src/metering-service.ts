@@ -1,7 +1,7 @@
 import * as path from "node:path";
 import { metering } from "@tally/contracts";
 import { readMigrations, serviceRegistration, type ServiceDefinition } from "@tally/platform";
-import { backfillMs, loadMeteringSettings, type MeteringSettings } from "./metering-settings";
+import { backfillMs, loadMeteringSettings, type MeteringSettings } from "./settings";
 import { decodeRecordBatchRequest, decodeRecordRequest } from "./rpc/record-request-decoder";
 import { createMeterHandlers, METER_SCOPES } from "./rpc/meter-handlers";
 import { IngestService } from "./service/ingest-service";

@@ -4,7 +4,7 @@ import { int, loadConfig, readMigrations, serviceRegistration, startConsumer, ty
 import { PricerCache } from "@tally/plan-pricing";
 import { DimensionalPricerCache } from "./domain/invoice-lines";
 import { RATING_SCOPES, ratingHandlers } from "./rpc/rating-handlers";
-import { MeterCatalog } from "./service/meter-catalog";
+import { MeterCopy } from "./service/meter-copy";
 import { MeterSync } from "./service/meter-sync";
 import { PlanCatalog } from "./service/plan-catalog";
 import { PlanService } from "./service/plan-service";
@@ -92,7 +92,7 @@ export function createRatingService(options?: Partial<RatingOptions>, onBuilt?: 
       const subscriptions = new SubscriptionService(deps, catalog, (sub) => rater.rerateUnrated(sub));
       const plans = new PlanService(deps, catalog);
       const reader = new UsageReader(deps, catalog, pricers, dimensional);
-      const meters = new MeterCatalog(deps);
+      const meters = new MeterCopy(deps);
       const meterSync = opts.metering && new MeterSync({ pool: deps.pool, logger: deps.logger, ...opts.metering });
       onBuilt?.({ rater, subscriptions, meterSync });
       const consumers: RunningConsumer[] = [];

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { metering, sourceOf, SUBJECTS } from "@tally/contracts";
 import { eventMessage, type OutboxMessage } from "@tally/platform";
-import { LIMITS } from "../domain/limits";
+import { BOUNDS } from "../domain/bounds";
 import type { Meter } from "../domain/meter";
 import type { ValidEvent } from "../domain/usage-event";
 import { meterToProto } from "./proto-meter";
@@ -17,8 +17,8 @@ import { encodeUsageRecorded } from "./usage-recorded-encoder";
  */
 export function usageRecordedMessages(events: readonly ValidEvent[], recordTime: Date): OutboxMessage[] {
   const messages: OutboxMessage[] = [];
-  for (let start = 0; start < events.length; start += LIMITS.maxEventsPerMessage) {
-    encodeWithinBudget(events.slice(start, start + LIMITS.maxEventsPerMessage), recordTime, messages);
+  for (let start = 0; start < events.length; start += BOUNDS.maxEventsPerMessage) {
+    encodeWithinBudget(events.slice(start, start + BOUNDS.maxEventsPerMessage), recordTime, messages);
   }
   return messages;
 }
@@ -29,8 +29,8 @@ function encodeWithinBudget(chunk: readonly ValidEvent[], recordTime: Date, out:
   const subject = SUBJECTS.metering.usageRecorded;
   // Hand-encoded for speed (see the encoder); the envelope follows the same rule as eventMessage's.
   const payload = encodeUsageRecorded({ id: msgId, source: sourceOf(subject), subject, time: recordTime }, chunk, recordTime);
-  if (payload.length <= LIMITS.maxMessageBytes || chunk.length === 1) {
-    // A single event always fits: its properties and readings are bounded (LIMITS).
+  if (payload.length <= BOUNDS.maxMessageBytes || chunk.length === 1) {
+    // A single event always fits: its properties and readings are bounded (BOUNDS).
     out.push({ subject, msgId, payload });
     return;
   }

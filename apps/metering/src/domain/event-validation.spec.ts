@@ -1,4 +1,4 @@
-import { LIMITS } from "./limits";
+import { BOUNDS } from "./bounds";
 import type { Meter } from "./meter";
 import { validateEvent, type EventValidationContext } from "./event-validation";
 import type { UsageEventInput } from "./usage-event";
@@ -168,6 +168,6 @@ describe("validateEvent", () => {
     const shortWindow = { ...ctx, backfillMs: 1 * DAY };
     expect(validateEvent(input({ time: at("2026-03-14T11:59:59Z") }), "event", shortWindow).kind).toBe("rejected");
     expect(validateEvent(input({ time: at("2026-03-14T12:00:00Z") }), "event", shortWindow).kind).toBe("valid");
-    expect(LIMITS.defaultBackfillDays).toBe(35);
+    expect(BOUNDS.defaultBackfillDays).toBe(35);
   });
 });

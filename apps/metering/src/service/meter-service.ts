@@ -5,7 +5,7 @@ import { meterArchivedMessage, meterCreatedMessage } from "../adapter/event-mess
 import { archiveMeter, countActiveMeters, findMeter, insertMeter, listMeters, lockCatalogForChange } from "../adapter/meter-store";
 import { insertUniqueValues, upsertRollups } from "../adapter/rollup-store";
 import { BackfillRejectedError, invalidArgument, MeterKeyTakenError, MeterNotFoundError, TooManyMetersError } from "../domain/errors";
-import { LIMITS } from "../domain/limits";
+import { BOUNDS } from "../domain/bounds";
 import { sameSpec, type Meter, type MeterSpec } from "../domain/meter";
 import { validateMeter, type MeterInput } from "../domain/meter-validation";
 import { readEvent } from "../domain/reading";
@@ -55,8 +55,8 @@ export class MeterService {
       await lockCatalogForChange(client);
       const created = unchanged(await findMeter(client, spec.key, true));
       if (created) return created;
-      if ((await countActiveMeters(client, spec.eventType)) >= LIMITS.maxActiveMetersPerEventType) {
-        throw new TooManyMetersError(spec.eventType, LIMITS.maxActiveMetersPerEventType);
+      if ((await countActiveMeters(client, spec.eventType)) >= BOUNDS.maxActiveMetersPerEventType) {
+        throw new TooManyMetersError(spec.eventType, BOUNDS.maxActiveMetersPerEventType);
       }
       const now = clock.now();
       const meter = await insertMeter(client, spec, now);

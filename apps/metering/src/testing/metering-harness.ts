@@ -4,7 +4,7 @@ import { common, metering, SUBJECTS } from "@tally/contracts";
 import { startService, type RunningService } from "@tally/platform";
 import { createTestClient, createTestEnvironment, ManualClock, TEST_KEYS, type TestEnvironment } from "@tally/platform/testing";
 import { createMeteringService } from "../metering-service";
-import type { MeteringSettings } from "../metering-settings";
+import type { MeteringSettings } from "../settings";
 
 /**
  * One metering instance on a fresh database and NATS prefix, with a manual clock and a client

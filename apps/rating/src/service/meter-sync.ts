@@ -1,7 +1,7 @@
 import { metering } from "@tally/contracts";
 import { createServiceClient, type Logger, type Pool } from "@tally/platform";
 import { upsertMeter } from "../adapter/meter-store";
-import { meterInfo } from "./meter-catalog";
+import { meterInfo } from "./meter-copy";
 
 export interface MeterSyncOptions {
   pool: Pool;

@@ -2,7 +2,7 @@
  * Every size and time limit metering enforces, in one place. The proto comments
  * (proto/tally/metering/v1) document the same numbers for API users; change both together.
  */
-export const LIMITS = {
+export const BOUNDS = {
   /** Most events in one RecordBatch. */
   maxBatchEvents: 5_000,
   /** UsageEvent.id, customer_id and event_type: 1–255 characters. */

@@ -18,7 +18,7 @@ export function meterInfo(meter: metering.MeterDefinition, active: boolean): Met
  * Keeps rating's own copy of meter definitions from tally.metering.v1.meter.created/.archived
  * (rating never reads metering's tables). Used to validate plan components.
  */
-export class MeterCatalog {
+export class MeterCopy {
   constructor(private readonly deps: ServiceDeps) {}
 
   async handle(messages: ReceivedEvent[]): Promise<void> {
