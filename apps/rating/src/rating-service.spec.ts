@@ -3,7 +3,7 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { rating, SUBJECTS } from "@tally/contracts";
 import { createTestEnvironment, ManualClock, type TestEnvironment } from "@tally/platform/testing";
-import { AGG, planInput, publishMeter, publishUsage, publishedMessages, startRating, waitForEvents, waitForMeters, type RatingInstance, type TestEvent } from "./testing/rating-test-kit";
+import { AGG, planInput, publishMeter, publishUsage, publishedMessages, startRating, waitForEvents, waitForMeters, type RatingInstance, type TestEvent, waitForUsageConsumed } from "./testing/rating-test-kit";
 
 /** Plans, subscriptions and real-time rating end to end: real gRPC, Postgres and JetStream. */
 describe("rating service", () => {
@@ -227,8 +227,8 @@ describe("rating service", () => {
       const c = sum(sub.customerId, "5");
       await publishUsage(env, [c, a]); // a third copy of `a` next to a new event
       await waitForEvents(svc, [a.id, b.id, c.id]);
-      // wait until the last message was handled too
-      await new Promise((r) => setTimeout(r, 300));
+      // every message, the copies included, has been through the handler
+      await waitForUsageConsumed(env);
       expect((await usage(sub.customerId, "tok"))!.quantity).toBe("35");
       expect(svc.internals.rater.stats.duplicates).toBeGreaterThanOrEqual(3);
     });

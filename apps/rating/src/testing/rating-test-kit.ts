@@ -87,6 +87,17 @@ export async function waitForEvents(instance: RatingInstance, ids: string[]): Pr
   }, `events ${ids.join(",")}`);
 }
 
+/**
+ * Waits until rating's usage consumer has handled and acknowledged every message published so
+ * far: a condition, not a sleep, so a redelivered copy has really been through the handler.
+ */
+export async function waitForUsageConsumed(env: TestEnvironment): Promise<void> {
+  await waitUntil(async () => {
+    const info = await env.bus.manager.consumers.info(env.bus.streamName("metering"), "rating");
+    return info.num_pending === 0 && info.num_ack_pending === 0;
+  }, "rating's usage consumer to drain");
+}
+
 export async function waitForMeters(instance: RatingInstance, keys: string[]): Promise<void> {
   await waitUntil(async () => {
     const { rows } = await instance.running.deps.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM meters WHERE key = ANY($1)", [keys]);
