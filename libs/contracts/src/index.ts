@@ -23,3 +23,5 @@ export * as payments from "./payments";
 export { aggregationFromProto, aggregationToProto, UnknownAggregationError, type Aggregation } from "./aggregation";
 // Hand-written: every event subject, in one registry (see subjects.ts).
 export { allSubjectsOf, entitySubjectsOf, sourceOf, SUBJECTS, type EventSource, type Subject } from "./subjects";
+// Hand-written: the services and their default ports (see services.ts).
+export { DEFAULT_PORTS, type ServiceName } from "./services";
