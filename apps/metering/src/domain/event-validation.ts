@@ -109,10 +109,10 @@ function checkProperties(v: ViolationList, path: string, properties: Readonly<Re
   if (count > BOUNDS.maxProperties) {
     v.add(`${path}.properties`, "too_many", `event has ${count} properties, at most ${BOUNDS.maxProperties} are allowed`);
   }
-  let bytes = 0;
+  let units = 0;
   for (const key in properties) {
     const value = properties[key]!;
-    bytes += Buffer.byteLength(key) + Buffer.byteLength(value);
+    units += key.length + value.length;
     if (key === "") v.add(`${path}.properties[]`, "required", "property keys must not be empty");
     else if (!fitsLength(key, BOUNDS.maxPropertyKeyLength)) {
       v.add(`${path}.properties[${key}]`, "too_long", `property key ${quote(key)} is longer than ${BOUNDS.maxPropertyKeyLength} characters`);
@@ -124,8 +124,16 @@ function checkProperties(v: ViolationList, path: string, properties: Readonly<Re
       v.add(`${path}.properties[${key}]`, "too_long", `property ${quote(key)} is longer than ${BOUNDS.maxPropertyValueLength} characters`);
     } else if (hasNul(value)) v.add(`${path}.properties[${key}]`, "invalid_character", `property ${quote(key)} contains a NUL character`);
   }
+  // A UTF-16 unit is at most 3 UTF-8 bytes: only events that might be over pay for the exact count.
+  const bytes = units * 3 <= BOUNDS.maxPropertiesBytes ? 0 : propertiesBytes(properties);
   if (bytes > BOUNDS.maxPropertiesBytes) {
     v.add(`${path}.properties`, "too_large", `properties take ${bytes} bytes (keys and values, UTF-8), at most ${BOUNDS.maxPropertiesBytes} are allowed`);
   }
   return v.count === before;
+}
+
+function propertiesBytes(properties: Readonly<Record<string, string>>): number {
+  let bytes = 0;
+  for (const key in properties) bytes += Buffer.byteLength(key) + Buffer.byteLength(properties[key]!);
+  return bytes;
 }
