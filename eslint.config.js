@@ -18,6 +18,22 @@ module.exports = tseslint.config(
     },
   },
   {
+    // Module boundaries: an app talks to another app over gRPC and JetStream only, and a lib never
+    // depends on an app. Only the cross-service tests in test/ start apps side by side.
+    files: ["apps/**/*.ts", "libs/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            { regex: "^@tally/(metering|rating|limits|invoicing|payments)(/|$)", message: "Apps and libs never import an app: call it over gRPC or consume its events." },
+            { regex: "^(\\.\\./)+(apps/)?(metering|rating|limits|invoicing|payments)/", message: "Apps and libs never import an app: call it over gRPC or consume its events." },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Tests and benches drive clients loaded at run time from .proto files (as other teams do), which are untyped.
     files: ["**/*.spec.ts", "**/bench/**/*.ts", "test/**/*.ts"],
     rules: { "@typescript-eslint/no-explicit-any": "off" },

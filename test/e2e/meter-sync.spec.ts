@@ -5,6 +5,7 @@ import { EventBus, startService, type RunningService } from "@tally/platform";
 import { createTestClient, createTestEnvironment, TEST_KEYS, type TestEnvironment } from "@tally/platform/testing";
 import { meteringService } from "@tally/metering";
 import { createRatingService, loadRatingOptions, type RatingInternals } from "@tally/rating";
+import { eventually } from "../support/platform-stack";
 
 /**
  * Rating copies meter definitions from metering's ListMeters at start, so it knows meters whose
@@ -96,7 +97,7 @@ describe("rating copies meter definitions from metering at start", () => {
 
       const { service, internals } = await startRating(later, `127.0.0.1:${port}`, 50);
       running.push(service);
-      await new Promise((resolve) => setTimeout(resolve, 200)); // a few failed attempts
+      await eventually(async () => expect(internals.meterSync!.failedAttempts).toBeGreaterThanOrEqual(2)); // metering really was down
       await expect(createPlan(service, "too_soon", "later")).rejects.toThrow(/meter_key/);
       running.push(await startService(meteringService, meteringConfig));
       await internals.meterSync!.whenDone();

@@ -3,7 +3,7 @@ import * as protoLoader from "@grpc/proto-loader";
 import { fromBinary } from "@bufbuild/protobuf";
 import { DEFAULT_PROTO_ROOT } from "@tally/platform";
 import { TEST_KEYS } from "@tally/platform/testing";
-import { limits, metering, rating } from "@tally/contracts";
+import { limits, metering, rating, SUBJECTS } from "@tally/contracts";
 import { eventually, startPlatformStack, untilMeterKnown, type PlatformStack } from "../support/platform-stack";
 
 /**
@@ -100,7 +100,7 @@ describe("a usage event from Meter.Record to an updated tier", () => {
 
     const crossing = await eventually(async () => {
       const stream = stack.env.bus.streamName("rating");
-      const stored = await stack.env.bus.manager.streams.getMessage(stream, { last_by_subj: stack.env.bus.subject("tally.rating.v1.tier.crossed") });
+      const stored = await stack.env.bus.manager.streams.getMessage(stream, { last_by_subj: stack.env.bus.subject(SUBJECTS.rating.tierCrossed) });
       return fromBinary(rating.TierCrossedSchema, stored.data);
     });
     expect(crossing).toMatchObject({ customerId, componentKey: "tokens", fromTier: 0, toTier: 1, threshold: "1000", quantity: "1200", eventId: "evt-2" });

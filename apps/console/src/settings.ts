@@ -1,4 +1,5 @@
-import { custom, DEFAULT_PORTS, loadConfig, oneOf, str, url, type LogLevel } from "@tally/platform";
+import { DEFAULT_PORTS } from "@tally/contracts";
+import { custom, loadConfig, oneOf, str, url, type LogLevel } from "@tally/platform";
 
 /**
  * The console's environment, validated at start (every bad variable named at once). It calls the

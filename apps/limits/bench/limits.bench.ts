@@ -28,7 +28,7 @@ import { startService } from "@tally/platform";
 import { createTestEnvironment, TEST_KEYS } from "@tally/platform/testing";
 import { limitsService } from "../src/limits-service";
 import { checksShed } from "../src/service/check-admission";
-import { eventually, RatingEvents } from "../src/test-support/rating-events";
+import { eventually, RatingEvents } from "../src/testing/rating-events";
 import { createLimitsClient, type LoadResult, type LoadSpec } from "./load-generator";
 
 const SECONDS = Number(process.env.SECONDS ?? 5);

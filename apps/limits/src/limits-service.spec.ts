@@ -3,12 +3,12 @@ import { durationFromMs, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import fc from "fast-check";
 import { create } from "@bufbuild/protobuf";
-import { limits as pb, rating } from "@tally/contracts";
+import { limits as pb, rating, SUBJECTS } from "@tally/contracts";
 import { createPool, startService, type RunningService } from "@tally/platform";
 import { createTestClient, createTestEnvironment, ManualClock, TEST_KEYS, type TestClient, type TestEnvironment } from "@tally/platform/testing";
 import { Decimal } from "@tally/pricing";
 import { createLimitsApp, limitsService, type LimitsApp } from "./limits-service";
-import { eventually, RatingEvents } from "./test-support/rating-events";
+import { eventually, RatingEvents } from "./testing/rating-events";
 
 const JAN = { periodStart: "2026-01-01T00:00:00Z", periodEnd: "2026-02-01T00:00:00Z" };
 const FEB = { periodStart: "2026-02-01T00:00:00Z", periodEnd: "2026-03-01T00:00:00Z" };
@@ -342,7 +342,7 @@ describe("limits service (real Postgres, NATS and gRPC)", () => {
       await eventually(async () => (await client.listTriggeredAlerts({ customerId: "c-alert" })).alerts.length === 4, "re-armed alert");
       const newest = (await client.listTriggeredAlerts({ customerId: "c-alert", pageSize: 1 })).alerts[0]!;
       expect([newest.thresholdValue, newest.period?.start?.seconds]).toEqual(["500", timestampFromDate(new Date(FEB.periodStart)).seconds]);
-      await eventually(async () => (await published("tally.limits.v1.alert.triggered", pb.AlertTriggeredSchema)).filter((e) => e.alert?.customerId === "c-alert").length === 4, "4 alert events");
+      await eventually(async () => (await published(SUBJECTS.limits.alertTriggered, pb.AlertTriggeredSchema)).filter((e) => e.alert?.customerId === "c-alert").length === 4, "4 alert events");
       clock.set("2026-01-10T00:00:00Z");
     });
   });
@@ -458,7 +458,7 @@ describe("limits service (real Postgres, NATS and gRPC)", () => {
       // Usage rated beyond the balance is overage: the balance stays at 0.
       await rated.rated([{ customerId: "c-prepaid", meterKey: "tokens", quantity: "150", amount: "1.5", sequence: 2, ...JAN }]);
       await usageReaches("c-prepaid", "tokens", "150");
-      const depletedEvents = () => published("tally.limits.v1.credits.depleted", pb.CreditsDepletedSchema).then((es) => es.filter((e) => e.customerId === "c-prepaid"));
+      const depletedEvents = () => published(SUBJECTS.limits.creditsDepleted, pb.CreditsDepletedSchema).then((es) => es.filter((e) => e.customerId === "c-prepaid"));
       await eventually(async () => (await depletedEvents()).length === 1, "one depletion event");
 
       await client.grantCredits({ customerId: "c-prepaid", amount: money("2"), idempotencyKey: "p2" });

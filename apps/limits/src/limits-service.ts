@@ -7,6 +7,7 @@ import { CheckService } from "./service/check-service";
 import { CreditService } from "./service/credit-service";
 import { LimitService } from "./service/limit-service";
 import { RATING_SUBJECTS, UsageProjector } from "./service/usage-projector";
+import { loadLimitsSettings } from "./settings";
 
 export interface LimitsApp extends LimitsServices {
   projector: UsageProjector;
@@ -32,7 +33,6 @@ export function createLimitsApp(deps: ServiceDeps): LimitsApp {
   };
 }
 
-const SWEEP_INTERVAL_MS = 1_000;
 /** Half the cache's refreshAfterMs: a position in use is re-read 50–75 ms after its read, before maxAgeMs (100). */
 const POSITION_REFRESH_INTERVAL_MS = 25;
 
@@ -40,6 +40,7 @@ export const limitsService: ServiceDefinition = {
   name: "limits",
   migrations: readMigrations(path.join(__dirname, "../migrations")),
   build(deps) {
+    const settings = loadLimitsSettings();
     const app = createLimitsApp(deps);
     let consumer: RunningConsumer | undefined;
     let timer: NodeJS.Timeout | undefined;
@@ -64,7 +65,7 @@ export const limitsService: ServiceDefinition = {
             .sweep()
             .catch((err: unknown) => deps.logger.warn("limits sweep failed; will retry", { err }))
             .finally(() => (sweeping = undefined));
-        }, SWEEP_INTERVAL_MS);
+        }, settings.sweepIntervalMs);
         timer.unref();
         // Keeps plain Checks' positions in use fresh before they age out (one statement per 500 positions).
         refreshTimer = setInterval(() => {

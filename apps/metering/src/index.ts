@@ -1,2 +1,2 @@
 export { createMeteringService, meteringService } from "./metering-service";
-export { loadMeteringSettings, type MeteringSettings } from "./metering-settings";
+export { loadMeteringSettings, type MeteringSettings } from "./settings";

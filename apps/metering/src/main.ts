@@ -1,6 +1,6 @@
 import { ConfigError, loadServiceConfig, runServiceMain } from "@tally/platform";
 import { meteringService } from "./metering-service";
-import { loadMeteringSettings } from "./metering-settings";
+import { loadMeteringSettings } from "./settings";
 
 void runServiceMain(meteringService, () => {
   // Both sets of variables are checked before anything starts, every problem reported at once.

@@ -1,22 +1,23 @@
 import * as path from "node:path";
 import { metering } from "@tally/contracts";
 import { readMigrations, serviceRegistration, type ServiceDefinition } from "@tally/platform";
-import { backfillMs, loadMeteringSettings, type MeteringSettings } from "./metering-settings";
+import { backfillMs, loadMeteringSettings, type MeteringSettings } from "./settings";
 import { decodeRecordBatchRequest, decodeRecordRequest } from "./wire/record-request-decoder";
 import { createMeterHandlers, METER_SCOPES } from "./rpc/meter-handlers";
 import { IngestService } from "./service/ingest-service";
 import { MeterCatalog } from "./service/meter-catalog";
 import { MeterService } from "./service/meter-service";
 import { QueryService } from "./service/query-service";
+import { BOUNDS } from "./domain/bounds";
 
 /** `apps/metering/migrations`, the same depth from `src/` and `dist/`. */
 export const MIGRATIONS_DIR = path.resolve(__dirname, "../migrations");
 
 /**
- * Largest Record/RecordBatch request (proto/README.md): a batch of 5,000 events averaging up to
- * ~3.3 kB each. Other services keep the platform's 4 MiB.
+ * Largest Record/RecordBatch request (proto/README.md): a full batch of 5,000 events at the
+ * per-event maximums (BOUNDS) fits. Other services keep the platform's 4 MiB.
  */
-export const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
+export const MAX_REQUEST_BYTES = BOUNDS.maxRequestBytes;
 
 /**
  * The metering service: ingest, meters and usage queries on tally.metering.v1.Meter.

@@ -1,13 +1,13 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { Metadata } from "@grpc/grpc-js";
-import { metering } from "@tally/contracts";
+import { metering, SUBJECTS } from "@tally/contracts";
 import { createLogger, createPool, EventBus, migrate, startService, type CallContext, type ServiceHandlers } from "@tally/platform";
 import { createTestEnvironment, ManualClock, type TestEnvironment } from "@tally/platform/testing";
 import { createMeteringService } from "./metering-service";
 import { eventually, startMetering, streamMessages, ts, usageRecorded, type MeteringHarness } from "./testing/metering-harness";
 
-const SUBJECT = "tally.metering.v1.usage.recorded";
+const SUBJECT = SUBJECTS.metering.usageRecorded;
 
 describe("UsageRecorded publishing", () => {
   describe("what is published", () => {

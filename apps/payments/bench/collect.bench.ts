@@ -151,7 +151,7 @@ async function doNothing(h: PaymentsHarness): Promise<{ rate: number; p99: numbe
     logger: { debug() {}, info() {}, warn() {}, error() {} } as never,
     handle: async (messages) => {
       for (const m of messages) {
-        const t = sentAt.get(m.headers?.get("Nats-Msg-Id") ?? "");
+        const t = sentAt.get(new TextDecoder().decode(m.data));
         if (t !== undefined) lat.push(performance.now() - t);
       }
       count += messages.length;
@@ -173,7 +173,7 @@ async function doNothing(h: PaymentsHarness): Promise<{ rate: number; p99: numbe
     const wait = start + (i * 1000) / RATE - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     sentAt.set(`l${i}`, performance.now());
-    void h.env.bus.publish("tally.invoicing.v1.bench.l", payload, `l${i}`);
+    void h.env.bus.publish("tally.invoicing.v1.bench.l", new TextEncoder().encode(`l${i}`), `l${i}`); // the id travels as the body
   }
   await waiting;
   await consumer.stop();

@@ -19,7 +19,7 @@ import { existsSync } from "node:fs";
 import * as path from "node:path";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { metering, rating } from "@tally/contracts";
+import { metering, rating, SUBJECTS } from "@tally/contracts";
 import { fork, type ChildProcess } from "node:child_process";
 import { startService, systemClock, type ServiceDefinition } from "@tally/platform";
 import { createTestClient, createTestEnvironment, TEST_API_KEYS, TEST_KEYS, type TestEnvironment } from "@tally/platform/testing";
@@ -133,10 +133,10 @@ async function run(instances: number, meteringService: ServiceDefinition | undef
       const meter = create(metering.MeterCreatedSchema, {
         meter: { key: "tokens", eventType: "llm", aggregation: metering.Aggregation.SUM, valueProperty: "tokens", state: metering.MeterState.ACTIVE },
       });
-      await env.bus.publish("tally.metering.v1.meter.created", toBinary(metering.MeterCreatedSchema, meter), "meter-tokens");
+      await env.bus.publish(SUBJECTS.metering.meterCreated, toBinary(metering.MeterCreatedSchema, meter), "meter-tokens");
       record = async (events, msgId) => {
         const msg = create(metering.UsageRecordedSchema, {
-          meta: { id: msgId, source: "bench", subject: "tally.metering.v1.usage.recorded", time: timestampFromDate(new Date()) },
+          meta: { id: msgId, source: "bench", subject: SUBJECTS.metering.usageRecorded, time: timestampFromDate(new Date()) },
           events: events.map((e) => ({
             id: e.id,
             customerId: e.customerId,
@@ -147,7 +147,7 @@ async function run(instances: number, meteringService: ServiceDefinition | undef
             readings: [{ meterKey: "tokens", aggregation: metering.Aggregation.SUM, value: e.value }],
           })),
         });
-        await env.bus.publish("tally.metering.v1.usage.recorded", toBinary(metering.UsageRecordedSchema, msg), msgId);
+        await env.bus.publish(SUBJECTS.metering.usageRecorded, toBinary(metering.UsageRecordedSchema, msg), msgId);
       };
     }
     // Wait for rating to learn the meter, then a plan and the customers.

@@ -3,7 +3,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { rating } from "@tally/contracts";
 import { createTestEnvironment, ManualClock, type TestEnvironment } from "@tally/platform/testing";
 import { createPricer, Decimal, type Price } from "@tally/pricing";
-import { AGG, planInput, publishMeter, publishUsage, startRating, waitForEvents, waitForMeters, type RatingInstance, type TestEvent } from "./testing/rating-test-kit";
+import { AGG, planInput, publishMeter, publishUsage, startRating, waitForEvents, waitForMeters, type RatingInstance, type TestEvent, waitForUsageConsumed } from "./testing/rating-test-kit";
 
 /**
  * Consistency: random plans and random event streams through TWO rating instances running at
@@ -130,7 +130,7 @@ describe("rating consistency across two instances", () => {
     for (let i = 0; i < events.length; i += 15) messages.push(events.slice(i, i + 15));
     await Promise.all(messages.flatMap((m, i) => [publishUsage(env, m), ...(i % 10 === 0 ? [publishUsage(env, m)] : [])]));
     await waitForEvents(a, events.map((e) => e.id));
-    await new Promise((r) => setTimeout(r, 500)); // let the redelivered copies be handled too
+    await waitForUsageConsumed(env); // the redelivered copies have been handled too
 
     for (const c of customers) {
       const mine = events.filter((e) => e.customerId === c.id);

@@ -1,6 +1,6 @@
 import { ConnectError, Code } from "@connectrpc/connect";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { rating } from "@tally/contracts";
+import { rating, SUBJECTS } from "@tally/contracts";
 import { createTestEnvironment, ManualClock, type TestEnvironment } from "@tally/platform/testing";
 import { AGG, planInput, publishMeter, publishUsage, publishedMessages, startRating, waitForEvents, waitForMeters, waitUntil, type RatingInstance, type TestEvent } from "./testing/rating-test-kit";
 
@@ -72,7 +72,7 @@ describe("rating reads and plan changes", () => {
       [rating.LineKind.USAGE, "5", "10"],
     ]);
     expect([preview.subtotal, preview.total]).toEqual(["66", "66"]);
-    const kinds = (await publishedMessages(env, svc, "tally.rating.v1.subscription.changed", rating.SubscriptionChangedSchema))
+    const kinds = (await publishedMessages(env, svc, SUBJECTS.rating.subscriptionChanged, rating.SubscriptionChangedSchema))
       .filter((m) => m.subscription?.id === sub.id)
       .map((m) => m.kind);
     expect(kinds).toEqual([rating.ChangeKind.CREATED, rating.ChangeKind.PLAN_CHANGED]);
@@ -109,7 +109,7 @@ describe("rating reads and plan changes", () => {
     expect(usage.period).toMatchObject({ start: at("2026-04-11T00:00:00Z"), end: at("2026-04-12T00:00:00Z") });
     expect(usage.components.map((c) => [c.planKey, c.quantity, c.amount!.amount])).toEqual([["daily_b", "5", "15"]]);
     await waitUntil(async () => {
-      const kinds = (await publishedMessages(env, svc, "tally.rating.v1.subscription.changed", rating.SubscriptionChangedSchema))
+      const kinds = (await publishedMessages(env, svc, SUBJECTS.rating.subscriptionChanged, rating.SubscriptionChangedSchema))
         .filter((m) => m.subscription?.id === sub.id)
         .map((m) => m.kind);
       return kinds.includes(rating.ChangeKind.PLAN_CHANGED);

@@ -1,9 +1,9 @@
 import { ConnectError, Code } from "@connectrpc/connect";
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { rating } from "@tally/contracts";
+import { rating, SUBJECTS } from "@tally/contracts";
 import { createTestEnvironment, ManualClock, type TestEnvironment } from "@tally/platform/testing";
-import { AGG, planInput, publishMeter, publishUsage, publishedMessages, startRating, waitForEvents, waitForMeters, type RatingInstance, type TestEvent } from "./testing/rating-test-kit";
+import { AGG, planInput, publishMeter, publishUsage, publishedMessages, startRating, waitForEvents, waitForMeters, type RatingInstance, type TestEvent, waitForUsageConsumed } from "./testing/rating-test-kit";
 
 /** Plans, subscriptions and real-time rating end to end: real gRPC, Postgres and JetStream. */
 describe("rating service", () => {
@@ -134,7 +134,7 @@ describe("rating service", () => {
       expect(versions.plans.map((p) => p.version)).toEqual([2]);
       const next = await svc.client.listPlans({ key: "versioned", pageSize: 1, pageToken: versions.nextPageToken });
       expect(next.plans.map((p) => p.version)).toEqual([1]);
-      const published = await publishedMessages(env, svc, "tally.rating.v1.plan.published", rating.PlanPublishedSchema);
+      const published = await publishedMessages(env, svc, SUBJECTS.rating.planPublished, rating.PlanPublishedSchema);
       expect(published.filter((m) => m.plan?.key === "versioned").map((m) => m.plan!.version)).toEqual([1, 2]);
     });
   });
@@ -152,7 +152,7 @@ describe("rating service", () => {
       expect((await subscribe("basic", { customerId: "cus_one", idempotencyKey: "k1" })).id).toBe(first.id);
       const err = await code(subscribe("basic", { customerId: "cus_one" }));
       expect(err.code).toBe(Code.AlreadyExists);
-      const changes = await publishedMessages(env, svc, "tally.rating.v1.subscription.changed", rating.SubscriptionChangedSchema);
+      const changes = await publishedMessages(env, svc, SUBJECTS.rating.subscriptionChanged, rating.SubscriptionChangedSchema);
       expect(changes.filter((c) => c.subscription?.id === first.id).map((c) => c.kind)).toEqual([rating.ChangeKind.CREATED]);
     });
 
@@ -206,7 +206,7 @@ describe("rating service", () => {
       // 100 × 1 + 150 × 0.5 = 175
       expect(u).toMatchObject({ quantity: "250", tierIndex: 1, tierUpperBound: "1000", unitsToNextTier: "750" });
       expect(u!.amount!.amount).toBe("175");
-      const crossings = (await publishedMessages(env, svc, "tally.rating.v1.tier.crossed", rating.TierCrossedSchema)).filter((c) => c.subscriptionId === sub.id);
+      const crossings = (await publishedMessages(env, svc, SUBJECTS.rating.tierCrossed, rating.TierCrossedSchema)).filter((c) => c.subscriptionId === sub.id);
       expect(crossings).toHaveLength(1);
       expect(crossings[0]).toMatchObject({ fromTier: 0, toTier: 1, threshold: "100", quantity: "250", direction: rating.Direction.UP });
     });
@@ -215,7 +215,7 @@ describe("rating service", () => {
       const sub = await subscribe("grad");
       const e = sum(sub.customerId, "5000");
       await rate([e]);
-      const crossings = (await publishedMessages(env, svc, "tally.rating.v1.tier.crossed", rating.TierCrossedSchema)).filter((c) => c.subscriptionId === sub.id);
+      const crossings = (await publishedMessages(env, svc, SUBJECTS.rating.tierCrossed, rating.TierCrossedSchema)).filter((c) => c.subscriptionId === sub.id);
       expect(crossings).toHaveLength(2);
       expect(crossings[0]).toMatchObject({ fromTier: 0, toTier: 1, threshold: "100", quantity: "5000", eventId: e.id });
       expect(crossings[1]).toMatchObject({ fromTier: 1, toTier: 2, threshold: "1000", quantity: "5000", eventId: e.id });
@@ -232,8 +232,8 @@ describe("rating service", () => {
       const c = sum(sub.customerId, "5");
       await publishUsage(env, [c, a]); // a third copy of `a` next to a new event
       await waitForEvents(svc, [a.id, b.id, c.id]);
-      // wait until the last message was handled too
-      await new Promise((r) => setTimeout(r, 300));
+      // every message, the copies included, has been through the handler
+      await waitForUsageConsumed(env);
       expect((await usage(sub.customerId, "tok"))!.quantity).toBe("35");
       expect(svc.internals.rater.stats.duplicates).toBeGreaterThanOrEqual(3);
     });
@@ -242,7 +242,7 @@ describe("rating service", () => {
       const sub = await subscribe("grad");
       await rate([sum(sub.customerId, "1"), sum(sub.customerId, "2")]);
       await rate([sum(sub.customerId, "3")]);
-      const rated = (await publishedMessages(env, svc, "tally.rating.v1.usage.rated", rating.UsageRatedSchema))
+      const rated = (await publishedMessages(env, svc, SUBJECTS.rating.usageRated, rating.UsageRatedSchema))
         .flatMap((m) => m.amounts)
         .filter((a) => a.subscriptionId === sub.id);
       expect(rated.map((r) => [r.quantity, r.amount, r.sequence])).toEqual([
@@ -327,12 +327,12 @@ describe("rating service", () => {
       const down = sum(sub.customerId, "-2");
       await rate([down]);
       expect((await usage(sub.customerId, "tok"))).toMatchObject({ quantity: "99", tierIndex: 0 });
-      const crossings = (await publishedMessages(env, svc, "tally.rating.v1.tier.crossed", rating.TierCrossedSchema)).filter((x) => x.subscriptionId === sub.id);
+      const crossings = (await publishedMessages(env, svc, SUBJECTS.rating.tierCrossed, rating.TierCrossedSchema)).filter((x) => x.subscriptionId === sub.id);
       expect(crossings.map((x) => [x.eventId, x.direction, x.fromTier, x.toTier, x.threshold])).toEqual([
         [up.id, rating.Direction.UP, 0, 1, "100"],
         [down.id, rating.Direction.DOWN, 1, 0, "100"],
       ]);
-      const rated = (await publishedMessages(env, svc, "tally.rating.v1.usage.rated", rating.UsageRatedSchema)).flatMap((m) => m.amounts).filter((a) => a.subscriptionId === sub.id);
+      const rated = (await publishedMessages(env, svc, SUBJECTS.rating.usageRated, rating.UsageRatedSchema)).flatMap((m) => m.amounts).filter((a) => a.subscriptionId === sub.id);
       expect(rated.map((r) => r.amount)).toEqual(["100", "50.5", "99"]);
     });
 
@@ -366,7 +366,7 @@ describe("rating service", () => {
       expect((await usage(c, "tok", "mini"))!.amount!.amount).toBe("0.0065"); // 5 × 0.001 + 3 × 0.0005
       const kept = await svc.client.listUnratedEvents({ customerId: c });
       expect(kept.events.map((e) => [e.eventId, e.reason])).toEqual([[unpriced.id, rating.UnratedReason.NO_PRICE]]);
-      const crossings = (await publishedMessages(env, svc, "tally.rating.v1.tier.crossed", rating.TierCrossedSchema)).filter((x) => x.subscriptionId === sub.id);
+      const crossings = (await publishedMessages(env, svc, SUBJECTS.rating.tierCrossed, rating.TierCrossedSchema)).filter((x) => x.subscriptionId === sub.id);
       expect(crossings.map((x) => [x.dimensionValue, x.fromTier, x.toTier])).toEqual([["mini", 0, 1]]);
     });
 

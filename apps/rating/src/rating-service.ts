@@ -1,10 +1,10 @@
 import * as path from "node:path";
-import { rating } from "@tally/contracts";
+import { entitySubjectsOf, rating, SUBJECTS } from "@tally/contracts";
 import { int, loadConfig, readMigrations, serviceRegistration, startConsumer, type Field, type RunningConsumer, type ServiceDefinition } from "@tally/platform";
-import { PricerCache } from "./domain/component-pricing";
+import { PricerCache } from "@tally/plan-pricing";
 import { DimensionalPricerCache } from "./domain/invoice-lines";
 import { RATING_SCOPES, ratingHandlers } from "./rpc/rating-handlers";
-import { MeterCatalog } from "./service/meter-catalog";
+import { MeterCopy } from "./service/meter-copy";
 import { MeterSync } from "./service/meter-sync";
 import { PlanCatalog } from "./service/plan-catalog";
 import { PlanService } from "./service/plan-service";
@@ -92,7 +92,7 @@ export function createRatingService(options?: Partial<RatingOptions>, onBuilt?: 
       const subscriptions = new SubscriptionService(deps, catalog, (sub) => rater.rerateUnrated(sub));
       const plans = new PlanService(deps, catalog);
       const reader = new UsageReader(deps, catalog, pricers, dimensional);
-      const meters = new MeterCatalog(deps);
+      const meters = new MeterCopy(deps);
       const meterSync = opts.metering && new MeterSync({ pool: deps.pool, logger: deps.logger, ...opts.metering });
       onBuilt?.({ rater, subscriptions, meterSync });
       const consumers: RunningConsumer[] = [];
@@ -107,7 +107,7 @@ export function createRatingService(options?: Partial<RatingOptions>, onBuilt?: 
               bus: deps.bus,
               owner: "metering",
               durable: "rating-meters",
-              subject: "tally.metering.v1.meter.>",
+              subject: entitySubjectsOf("metering", "meter"),
               handle: (msgs) => meters.handle(msgs),
               logger: deps.logger,
               maxBatch: 100,
@@ -119,7 +119,7 @@ export function createRatingService(options?: Partial<RatingOptions>, onBuilt?: 
                 bus: deps.bus,
                 owner: "metering",
                 durable: "rating",
-                subject: "tally.metering.v1.usage.recorded",
+                subject: SUBJECTS.metering.usageRecorded,
                 handle: (msgs) => rater.handle(msgs),
                 logger: deps.logger,
                 maxBatch: opts.maxBatch,

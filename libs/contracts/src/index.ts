@@ -19,3 +19,9 @@ export * as rating from "./rating";
 export * as limits from "./limits";
 export * as invoicing from "./invoicing";
 export * as payments from "./payments";
+// Hand-written: the one mapping of the aggregation enum (see aggregation.ts).
+export { aggregationFromProto, aggregationToProto, UnknownAggregationError, type Aggregation } from "./aggregation";
+// Hand-written: every event subject, in one registry (see subjects.ts).
+export { allSubjectsOf, entitySubjectsOf, sourceOf, SUBJECTS, type EventSource, type Subject } from "./subjects";
+// Hand-written: the services and their default ports (see services.ts).
+export { DEFAULT_PORTS, type ServiceName } from "./services";

@@ -1,14 +1,14 @@
 import { fromBinary } from "@bufbuild/protobuf";
-import { limits, rating } from "@tally/contracts";
+import { limits, rating, SUBJECTS } from "@tally/contracts";
 import { EventBus, type Logger } from "@tally/platform";
 
 /** Subjects whose events change what a customer page shows, and how to read the customer ids. */
 const CUSTOMERS_OF: Record<string, (data: Uint8Array) => string[]> = {
-  "tally.rating.v1.usage.rated": (d) => fromBinary(rating.UsageRatedSchema, d).amounts.map((a) => a.customerId),
-  "tally.rating.v1.tier.crossed": (d) => [fromBinary(rating.TierCrossedSchema, d).customerId],
-  "tally.limits.v1.alert.triggered": (d) => [fromBinary(limits.AlertTriggeredSchema, d).alert?.customerId ?? ""],
-  "tally.limits.v1.credits.granted": (d) => [fromBinary(limits.CreditsGrantedSchema, d).grant?.customerId ?? ""],
-  "tally.limits.v1.credits.depleted": (d) => [fromBinary(limits.CreditsDepletedSchema, d).customerId],
+  [SUBJECTS.rating.usageRated]: (d) => fromBinary(rating.UsageRatedSchema, d).amounts.map((a) => a.customerId),
+  [SUBJECTS.rating.tierCrossed]: (d) => [fromBinary(rating.TierCrossedSchema, d).customerId],
+  [SUBJECTS.limits.alertTriggered]: (d) => [fromBinary(limits.AlertTriggeredSchema, d).alert?.customerId ?? ""],
+  [SUBJECTS.limits.creditsGranted]: (d) => [fromBinary(limits.CreditsGrantedSchema, d).grant?.customerId ?? ""],
+  [SUBJECTS.limits.creditsDepleted]: (d) => [fromBinary(limits.CreditsDepletedSchema, d).customerId],
 };
 
 export interface CustomerEvents {

@@ -181,11 +181,6 @@ export async function listEntries(db: Queryable, customerId: string, limit: numb
   };
 }
 
-export async function ledgerSum(db: Queryable, customerId: string): Promise<Decimal> {
-  const { rows } = await db.query<{ s: string }>("SELECT coalesce(sum(amount), 0)::text AS s FROM ledger_entries WHERE customer_id = $1", [customerId]);
-  return new Decimal(rows[0]!.s);
-}
-
 /** Records the application of one rated spend change (the idempotency record of burns). */
 export async function recordSpendApplication(
   db: Queryable,

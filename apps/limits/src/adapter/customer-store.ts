@@ -1,5 +1,8 @@
+import { fromJson, toJson, type JsonValue } from "@bufbuild/protobuf";
+import { rating } from "@tally/contracts";
+import { planPricingFromProto } from "@tally/plan-pricing";
 import type { CustomerState, Period, SubscriptionStatus } from "../domain/types";
-import type { StoredComponent, StoredPlan } from "../domain/plan-pricing";
+import type { StoredPlan } from "../domain/plan-pricing";
 import type { Queryable } from "./queryable";
 
 interface CustomerRow {
@@ -97,10 +100,16 @@ export async function customerOverage(db: Queryable, customerId: string): Promis
   return rows[0]?.overage ?? "0";
 }
 
-export async function savePlan(db: Queryable, plan: StoredPlan): Promise<void> {
+/**
+ * Keeps a published plan version as rating published it. Its prices are mapped first, so a plan
+ * limits cannot price fails here (InvalidArgumentError naming each price) instead of being kept.
+ */
+export async function savePlan(db: Queryable, plan: rating.Plan): Promise<void> {
+  planPricingFromProto(plan.components);
+  const components = plan.components.map((c) => toJson(rating.PriceComponentSchema, c));
   await db.query(
     `INSERT INTO plans (plan_key, plan_version, currency, components) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
-    [plan.key, plan.version, plan.currency, JSON.stringify(plan.components)],
+    [plan.key, plan.version, plan.currency, JSON.stringify(components)],
   );
   const meters = [...new Set(plan.components.map((c) => c.meterKey))].sort();
   if (meters.length > 0) {
@@ -108,12 +117,21 @@ export async function savePlan(db: Queryable, plan: StoredPlan): Promise<void> {
   }
 }
 
+/** A stored plan version, priced through @tally/plan-pricing; throws if a price cannot be read. */
 export async function findPlan(db: Queryable, key: string, version: number): Promise<StoredPlan | undefined> {
-  const { rows } = await db.query<{ currency: string; components: StoredComponent[] }>(
+  const { rows } = await db.query<{ currency: string; components: JsonValue[] }>(
     "SELECT currency, components FROM plans WHERE plan_key = $1 AND plan_version = $2",
     [key, version],
   );
-  return rows[0] && { key, version, currency: rows[0].currency, components: rows[0].components };
+  const row = rows[0];
+  if (!row) return undefined;
+  let components: rating.PriceComponent[];
+  try {
+    components = row.components.map((c) => fromJson(rating.PriceComponentSchema, c));
+  } catch (err) {
+    throw new Error(`stored plan ${key}@${version} is not in the published (proto JSON) form: republish it from rating`, { cause: err });
+  }
+  return { key, version, currency: row.currency, components: planPricingFromProto(components, `plan ${key}@${version}.components`) };
 }
 
 /** The currency of a plan key (it cannot change between versions); null when unknown. */
@@ -125,9 +143,4 @@ export async function planCurrency(db: Queryable, key: string): Promise<string |
 export async function meterKnown(db: Queryable, meterKey: string): Promise<boolean> {
   const { rowCount } = await db.query("SELECT 1 FROM known_meters WHERE meter_key = $1", [meterKey]);
   return (rowCount ?? 0) > 0;
-}
-
-export async function allKnownMeters(db: Queryable): Promise<string[]> {
-  const { rows } = await db.query<{ meter_key: string }>("SELECT meter_key FROM known_meters");
-  return rows.map((r) => r.meter_key);
 }

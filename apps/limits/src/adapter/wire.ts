@@ -2,7 +2,6 @@ import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampDate, timestampFromDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { limits as pb, rating } from "@tally/contracts";
 import { toWire, type Decimal } from "@tally/pricing";
-import type { StoredComponent, StoredPlan, StoredPrice } from "../domain/plan-pricing";
 import type {
   AlertThreshold,
   CreditGrant,
@@ -166,53 +165,6 @@ export function subscriptionFromWire(s: rating.Subscription): SubscriptionSnapsh
     period: { start, end: dateOf(s.currentPeriod?.end) ?? null },
     revision: s.revision,
   };
-}
-
-function priceFromWire(p: rating.Price): StoredPrice | undefined {
-  const m = p.model;
-  let model: StoredPrice["model"];
-  switch (m.case) {
-    case "perUnit":
-      model = { kind: "per_unit", unitAmount: m.value.unitAmount };
-      break;
-    case "graduated":
-    case "volume":
-      model = {
-        kind: m.case,
-        tiers: m.value.tiers.map((t) => ({ upTo: t.upTo, unitAmount: t.unitAmount, flatAmount: t.flatAmount })),
-      };
-      break;
-    case "package":
-      model = { kind: "package", packageSize: m.value.packageSize, packageAmount: m.value.packageAmount };
-      break;
-    case "flatFee":
-      model = { kind: "flat_fee", amount: m.value.amount };
-      break;
-    case "percentage":
-      model = { kind: "percentage", rate: m.value.rate };
-      break;
-    default:
-      return undefined;
-  }
-  return { model, includedUnits: p.includedUnits, minimum: p.minimum, maximum: p.maximum };
-}
-
-export function planFromWire(p: rating.Plan): StoredPlan {
-  const components: StoredComponent[] = p.components.map((c) => {
-    const base = { key: c.key, meterKey: c.meterKey };
-    if (c.pricing.case === "price") return { ...base, price: priceFromWire(c.pricing.value) };
-    if (c.pricing.case === "dimensionalPrice") {
-      const d = c.pricing.value;
-      const prices: Record<string, StoredPrice> = {};
-      for (const [value, price] of Object.entries(d.prices)) {
-        const stored = priceFromWire(price);
-        if (stored) prices[value] = stored;
-      }
-      return { ...base, dimensional: { prices, defaultPrice: d.defaultPrice ? priceFromWire(d.defaultPrice) : undefined } };
-    }
-    return base;
-  });
-  return { key: p.key, version: p.version, currency: p.currency, components };
 }
 
 export { create };

@@ -3,7 +3,7 @@ import { createPool, startService, type Pool, type PoolClient, type RunningServi
 import { createTestEnvironment, TEST_KEYS, type TestEnvironment } from "@tally/platform/testing";
 import { createLimitsClient } from "../../bench/load-generator";
 import { limitsService } from "../limits-service";
-import { eventually, RatingEvents } from "../test-support/rating-events";
+import { eventually, RatingEvents } from "../testing/rating-events";
 import { checksShed, LOCK_WAIT_MS, MAX_QUEUE_WAIT_MS } from "./check-admission";
 
 /**

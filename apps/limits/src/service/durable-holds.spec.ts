@@ -1,7 +1,7 @@
 import { createPool, migrate, type Pool } from "@tally/platform";
 import { ManualClock } from "@tally/platform/testing";
 import { limitsService } from "../limits-service";
-import { startPrivatePostgres, type PrivatePostgres } from "../test-support/private-postgres";
+import { startPrivatePostgres, type PrivatePostgres } from "../testing/private-postgres";
 import { CheckService, type CheckOutcome } from "./check-service";
 
 /**

@@ -1,27 +1,20 @@
 import { fromBinary } from "@bufbuild/protobuf";
-import { rating } from "@tally/contracts";
-import { withTransaction, type Clock, type JsMsg, type Logger, type Pool, type PoolClient } from "@tally/platform";
+import { allSubjectsOf, rating, SUBJECTS } from "@tally/contracts";
+import { withTransaction, type Clock, type ReceivedEvent, type Logger, type Pool, type PoolClient } from "@tally/platform";
 import { Decimal, parseDecimal } from "@tally/pricing";
 import * as customers from "../adapter/customer-store";
 import * as reservations from "../adapter/reservation-store";
 import * as usage from "../adapter/usage-store";
 import { amountKeyString, type KeptAmount } from "../adapter/usage-store";
-import { dateOf, planFromWire, subscriptionFromWire } from "../adapter/wire";
+import { dateOf, subscriptionFromWire } from "../adapter/wire";
 import { settleCommitted } from "../domain/reservation-settlement";
 import { applyRunningAmount, meterUnits } from "../domain/running-amount";
 import type { AlertService } from "./alert-service";
 import type { CreditService, SpendChange } from "./credit-service";
 import { positionVersions } from "./position-cache";
 
-/** All of rating's subjects: limits' consumer filter; subjects not listed below are skipped. */
-export const RATING_SUBJECTS = "tally.rating.v1.>";
-
-/** Rating subjects limits uses. */
-export const CONSUMED_SUBJECTS = {
-  usageRated: "tally.rating.v1.usage.rated",
-  subscriptionChanged: "tally.rating.v1.subscription.changed",
-  planPublished: "tally.rating.v1.plan.published",
-} as const;
+/** All of rating's subjects: limits' consumer filter; subjects not handled below are skipped. */
+export const RATING_SUBJECTS = allSubjectsOf("rating");
 
 /**
  * Keeps limits' state current from rating's events: plans, each customer's
@@ -40,18 +33,17 @@ export class UsageProjector {
   ) {}
 
   /** Handles a batch from the consumer in order; throwing makes the whole batch redeliver. */
-  async handle(messages: readonly JsMsg[]): Promise<void> {
+  async handle(messages: readonly ReceivedEvent[]): Promise<void> {
     for (const m of messages) {
-      const subject = m.subject.slice(m.subject.indexOf("tally."));
-      if (subject === CONSUMED_SUBJECTS.usageRated) await this.applyUsageRated(fromBinary(rating.UsageRatedSchema, m.data));
-      else if (subject === CONSUMED_SUBJECTS.subscriptionChanged) await this.applySubscriptionChanged(fromBinary(rating.SubscriptionChangedSchema, m.data));
-      else if (subject === CONSUMED_SUBJECTS.planPublished) await this.applyPlanPublished(fromBinary(rating.PlanPublishedSchema, m.data));
+      if (m.subject === SUBJECTS.rating.usageRated) await this.applyUsageRated(fromBinary(rating.UsageRatedSchema, m.data));
+      else if (m.subject === SUBJECTS.rating.subscriptionChanged) await this.applySubscriptionChanged(fromBinary(rating.SubscriptionChangedSchema, m.data));
+      else if (m.subject === SUBJECTS.rating.planPublished) await this.applyPlanPublished(fromBinary(rating.PlanPublishedSchema, m.data));
     }
   }
 
   async applyPlanPublished(event: rating.PlanPublished): Promise<void> {
     if (!event.plan) return;
-    await customers.savePlan(this.pool, planFromWire(event.plan)).finally(() => positionVersions(this.pool).changed());
+    await customers.savePlan(this.pool, event.plan).finally(() => positionVersions(this.pool).changed());
   }
 
   async applySubscriptionChanged(event: rating.SubscriptionChanged): Promise<void> {

@@ -1,5 +1,5 @@
 import { fromBinary } from "@bufbuild/protobuf";
-import { metering } from "@tally/contracts";
+import { metering, SUBJECTS } from "@tally/contracts";
 import type { ValidEvent } from "../domain/usage-event";
 import { meterCreatedMessage, usageRecordedMessages } from "./event-messages";
 
@@ -24,8 +24,8 @@ describe("usageRecordedMessages", () => {
     expect(new Set(messages.map((m) => m.msgId)).size).toBe(3);
     for (const [i, m] of messages.entries()) {
       expect(m.msgId).toMatch(/^usage:[0-9a-f-]{36}$/);
-      expect(m.subject).toBe("tally.metering.v1.usage.recorded");
-      expect(decoded[i]!.meta).toMatchObject({ id: m.msgId, source: "tally.metering", subject: "tally.metering.v1.usage.recorded" });
+      expect(m.subject).toBe(SUBJECTS.metering.usageRecorded);
+      expect(decoded[i]!.meta).toMatchObject({ id: m.msgId, source: "tally.metering", subject: SUBJECTS.metering.usageRecorded });
     }
     expect(decoded.flatMap((d) => d.events.map((e) => e.id))).toEqual(events(2_500).map((e) => e.id));
   });

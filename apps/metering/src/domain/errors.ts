@@ -68,3 +68,18 @@ export class StorageUnavailableError extends TallyError {
     super(Code.Unavailable, "storage_unavailable", "storage is unavailable; retry with the same event ids", [], { cause });
   }
 }
+
+/**
+ * QueryUsage: an aggregate (a SUM over many events at the per-event maximum) needs more than the
+ * 26 integer digits of the decimal convention (38 significant digits, 12 decimal places). Stored
+ * sums are exact and unbounded; the answer is refused rather than returned out of contract.
+ */
+export class AggregateOutOfRangeError extends TallyError {
+  constructor(windowStart: Date, integerDigits: number) {
+    super(
+      Code.OutOfRange,
+      "aggregate_out_of_range",
+      `the aggregate of the window starting ${windowStart.toISOString()} has ${integerDigits} integer digits, more than the 26 a decimal string may carry; query smaller windows or group by a property`,
+    );
+  }
+}

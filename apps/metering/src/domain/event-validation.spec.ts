@@ -1,4 +1,4 @@
-import { LIMITS } from "./limits";
+import { BOUNDS } from "./bounds";
 import type { Meter } from "./meter";
 import { validateEvent, type EventValidationContext } from "./event-validation";
 import type { UsageEventInput } from "./usage-event";
@@ -86,6 +86,8 @@ describe("validateEvent", () => {
     ["a MAX value that is missing", { eventType: "gpu.sample", properties: {} }, "events[3].properties[gpus] required"],
     ["a UNIQUE_COUNT value that is missing", { eventType: "chat.message", properties: {} }, "events[3].properties[user] required"],
     ["33 properties", { properties: Object.fromEntries([["tokens", "1"], ...Array.from({ length: 32 }, (_, i) => [`p${i}`, "v"])]) }, "events[3].properties too_many"],
+    // 8 × (2 + 512) + 7 bytes: each value within 512 characters, together over 4,096 bytes
+    ["properties over 4,096 bytes together", { properties: Object.fromEntries([["tokens", "1"], ...Array.from({ length: 8 }, (_, i) => [`p${i}`, "v".repeat(512)])]) }, "events[3].properties too_large"],
     ["an empty property key", { properties: { tokens: "1", "": "v" } }, "events[3].properties[] required"],
     ["a 65-character property key", { properties: { tokens: "1", ["k".repeat(65)]: "v" } }, `events[3].properties[${"k".repeat(65)}] too_long`],
     ["a 513-character property value", { properties: { tokens: "1", note: "v".repeat(513) } }, "events[3].properties[note] too_long"],
@@ -168,6 +170,6 @@ describe("validateEvent", () => {
     const shortWindow = { ...ctx, backfillMs: 1 * DAY };
     expect(validateEvent(input({ time: at("2026-03-14T11:59:59Z") }), "event", shortWindow).kind).toBe("rejected");
     expect(validateEvent(input({ time: at("2026-03-14T12:00:00Z") }), "event", shortWindow).kind).toBe("valid");
-    expect(LIMITS.defaultBackfillDays).toBe(35);
+    expect(BOUNDS.defaultBackfillDays).toBe(35);
   });
 });

@@ -1,5 +1,5 @@
 import type { EventContent } from "./event-content";
-import { LIMITS } from "./limits";
+import { BOUNDS } from "./bounds";
 import type { Meter } from "./meter";
 import { readEvent } from "./reading";
 import { fitsLength, hasNul } from "./text";
@@ -36,9 +36,9 @@ export type CheckedEvent =
 export function validateEvent(input: UsageEventInput, path: string, ctx: EventValidationContext): CheckedEvent {
   // Field names (`${path}.id`…) are built only when a violation needs one: this runs per event.
   const v = new ViolationList();
-  const idOk = checkText(v, path, "id", input.id, LIMITS.maxIdLength);
-  checkText(v, path, "customer_id", input.customerId, LIMITS.maxCustomerIdLength);
-  const typeOk = checkText(v, path, "event_type", input.eventType, LIMITS.maxEventTypeLength);
+  const idOk = checkText(v, path, "id", input.id, BOUNDS.maxIdLength);
+  checkText(v, path, "customer_id", input.customerId, BOUNDS.maxCustomerIdLength);
+  const typeOk = checkText(v, path, "event_type", input.eventType, BOUNDS.maxEventTypeLength);
 
   let time: Date | undefined = ctx.receivedAt;
   const timeGiven = input.time !== undefined;
@@ -46,7 +46,7 @@ export function validateEvent(input: UsageEventInput, path: string, ctx: EventVa
     time = timestampToDate(input.time);
     if (!time) {
       v.add(`${path}.time`, "invalid_timestamp", `time ${describeTimestamp(input.time)} is not a valid timestamp`);
-    } else if (time.getTime() > ctx.receivedAt.getTime() + LIMITS.futureToleranceMs) {
+    } else if (time.getTime() > ctx.receivedAt.getTime() + BOUNDS.futureToleranceMs) {
       v.add(`${path}.time`, "in_future", `time ${time.toISOString()} is more than 5 minutes in the future`);
     } else if (time.getTime() < ctx.receivedAt.getTime() - ctx.backfillMs) {
       const days = Math.round(ctx.backfillMs / 86_400_000);
@@ -106,21 +106,34 @@ function checkProperties(v: ViolationList, path: string, properties: Readonly<Re
   const before = v.count;
   let count = 0;
   for (const _ in properties) count++;
-  if (count > LIMITS.maxProperties) {
-    v.add(`${path}.properties`, "too_many", `event has ${count} properties, at most ${LIMITS.maxProperties} are allowed`);
+  if (count > BOUNDS.maxProperties) {
+    v.add(`${path}.properties`, "too_many", `event has ${count} properties, at most ${BOUNDS.maxProperties} are allowed`);
   }
+  let units = 0;
   for (const key in properties) {
     const value = properties[key]!;
+    units += key.length + value.length;
     if (key === "") v.add(`${path}.properties[]`, "required", "property keys must not be empty");
-    else if (!fitsLength(key, LIMITS.maxPropertyKeyLength)) {
-      v.add(`${path}.properties[${key}]`, "too_long", `property key ${quote(key)} is longer than ${LIMITS.maxPropertyKeyLength} characters`);
+    else if (!fitsLength(key, BOUNDS.maxPropertyKeyLength)) {
+      v.add(`${path}.properties[${key}]`, "too_long", `property key ${quote(key)} is longer than ${BOUNDS.maxPropertyKeyLength} characters`);
     } else if (hasNul(key)) v.add(`${path}.properties[${key}]`, "invalid_character", "property key contains a NUL character");
-    else if (key.startsWith(LIMITS.reservedPropertyPrefix) && !LIMITS.knownReservedProperties.includes(key)) {
-      v.add(`${path}.properties[${key}]`, "reserved", `property keys starting with "${LIMITS.reservedPropertyPrefix}" are reserved; ${quote(key)} is not one Tally knows`);
+    else if (key.startsWith(BOUNDS.reservedPropertyPrefix) && !BOUNDS.knownReservedProperties.includes(key)) {
+      v.add(`${path}.properties[${key}]`, "reserved", `property keys starting with "${BOUNDS.reservedPropertyPrefix}" are reserved; ${quote(key)} is not one Tally knows`);
     }
-    if (!fitsLength(value, LIMITS.maxPropertyValueLength)) {
-      v.add(`${path}.properties[${key}]`, "too_long", `property ${quote(key)} is longer than ${LIMITS.maxPropertyValueLength} characters`);
+    if (!fitsLength(value, BOUNDS.maxPropertyValueLength)) {
+      v.add(`${path}.properties[${key}]`, "too_long", `property ${quote(key)} is longer than ${BOUNDS.maxPropertyValueLength} characters`);
     } else if (hasNul(value)) v.add(`${path}.properties[${key}]`, "invalid_character", `property ${quote(key)} contains a NUL character`);
   }
+  // A UTF-16 unit is at most 3 UTF-8 bytes: only events that might be over pay for the exact count.
+  const bytes = units * 3 <= BOUNDS.maxPropertiesBytes ? 0 : propertiesBytes(properties);
+  if (bytes > BOUNDS.maxPropertiesBytes) {
+    v.add(`${path}.properties`, "too_large", `properties take ${bytes} bytes (keys and values, UTF-8), at most ${BOUNDS.maxPropertiesBytes} are allowed`);
+  }
   return v.count === before;
+}
+
+function propertiesBytes(properties: Readonly<Record<string, string>>): number {
+  let bytes = 0;
+  for (const key in properties) bytes += Buffer.byteLength(key) + Buffer.byteLength(properties[key]!);
+  return bytes;
 }

@@ -1,4 +1,4 @@
-import { LIMITS } from "./limits";
+import { BOUNDS } from "./bounds";
 import { AGGREGATIONS, needsDecimal, type AggregationKind, type MeterSpec, type PropertyFilter } from "./meter";
 import { compareCodePoints, fitsLength, hasNul } from "./text";
 import { quote, ViolationList, type Violation } from "./violation";
@@ -30,7 +30,7 @@ export function validateMeter(input: MeterInput, path = "meter"): MeterValidatio
   else if (!KEY_PATTERN.test(input.key)) {
     v.add(`${path}.key`, "invalid_pattern", `key ${quote(input.key)} must match [a-z][a-z0-9_]{0,62}`);
   }
-  checkName(v, `${path}.event_type`, "event_type", input.eventType, LIMITS.maxEventTypeLength);
+  checkName(v, `${path}.event_type`, "event_type", input.eventType, BOUNDS.maxEventTypeLength);
 
   const aggregation = input.aggregation;
   if (aggregation === undefined || !AGGREGATIONS.includes(aggregation)) {
@@ -40,41 +40,41 @@ export function validateMeter(input: MeterInput, path = "meter"): MeterValidatio
       v.add(`${path}.value_property`, "not_allowed", `value_property ${quote(input.valueProperty)} must be empty for COUNT`);
     }
   } else {
-    checkName(v, `${path}.value_property`, "value_property", input.valueProperty, LIMITS.maxValuePropertyLength, aggregation);
+    checkName(v, `${path}.value_property`, "value_property", input.valueProperty, BOUNDS.maxValuePropertyLength, aggregation);
   }
   if (input.allowNegative && aggregation !== undefined && !needsDecimal(aggregation)) {
     v.add(`${path}.allow_negative`, "not_allowed", `allow_negative must be false for ${aggregation.toUpperCase()}`);
   }
 
-  if (input.groupBy.length > LIMITS.maxGroupBy) {
-    v.add(`${path}.group_by`, "too_many", `group_by has ${input.groupBy.length} entries, at most ${LIMITS.maxGroupBy} are allowed`);
+  if (input.groupBy.length > BOUNDS.maxGroupBy) {
+    v.add(`${path}.group_by`, "too_many", `group_by has ${input.groupBy.length} entries, at most ${BOUNDS.maxGroupBy} are allowed`);
   }
   const seenGroups = new Set<string>();
   input.groupBy.forEach((property, i) => {
     const field = `${path}.group_by[${i}]`;
-    checkName(v, field, "group_by entry", property, LIMITS.maxValuePropertyLength);
+    checkName(v, field, "group_by entry", property, BOUNDS.maxValuePropertyLength);
     if (seenGroups.has(property)) v.add(field, "duplicate", `group_by lists ${quote(property)} twice`);
     seenGroups.add(property);
   });
 
-  if (input.filters.length > LIMITS.maxFilters) {
-    v.add(`${path}.filters`, "too_many", `filters has ${input.filters.length} entries, at most ${LIMITS.maxFilters} are allowed`);
+  if (input.filters.length > BOUNDS.maxFilters) {
+    v.add(`${path}.filters`, "too_many", `filters has ${input.filters.length} entries, at most ${BOUNDS.maxFilters} are allowed`);
   }
   const seenFilters = new Set<string>();
   const filters: PropertyFilter[] = input.filters.map((filter, i) => {
     const field = `${path}.filters[${i}]`;
-    checkName(v, `${field}.property`, "filter property", filter.property, LIMITS.maxValuePropertyLength);
+    checkName(v, `${field}.property`, "filter property", filter.property, BOUNDS.maxValuePropertyLength);
     if (seenFilters.has(filter.property)) {
       v.add(`${field}.property`, "duplicate", `another filter already tests ${quote(filter.property)}; list all accepted values in one filter`);
     }
     seenFilters.add(filter.property);
     if (filter.values.length === 0) v.add(`${field}.values`, "required", "a filter needs at least one value");
-    if (filter.values.length > LIMITS.maxFilterValues) {
-      v.add(`${field}.values`, "too_many", `filter has ${filter.values.length} values, at most ${LIMITS.maxFilterValues} are allowed`);
+    if (filter.values.length > BOUNDS.maxFilterValues) {
+      v.add(`${field}.values`, "too_many", `filter has ${filter.values.length} values, at most ${BOUNDS.maxFilterValues} are allowed`);
     }
     filter.values.forEach((value, j) => {
-      if (!fitsLength(value, LIMITS.maxFilterValueLength)) {
-        v.add(`${field}.values[${j}]`, "too_long", `filter value is longer than ${LIMITS.maxFilterValueLength} characters`);
+      if (!fitsLength(value, BOUNDS.maxFilterValueLength)) {
+        v.add(`${field}.values[${j}]`, "too_long", `filter value is longer than ${BOUNDS.maxFilterValueLength} characters`);
       } else if (hasNul(value)) {
         v.add(`${field}.values[${j}]`, "invalid_character", "filter value contains a NUL character");
       }
@@ -82,8 +82,8 @@ export function validateMeter(input: MeterInput, path = "meter"): MeterValidatio
     return { property: filter.property, values: [...new Set(filter.values)].sort(compareCodePoints) };
   });
 
-  if (!fitsLength(input.description, LIMITS.maxDescriptionLength)) {
-    v.add(`${path}.description`, "too_long", `description is longer than ${LIMITS.maxDescriptionLength} characters`);
+  if (!fitsLength(input.description, BOUNDS.maxDescriptionLength)) {
+    v.add(`${path}.description`, "too_long", `description is longer than ${BOUNDS.maxDescriptionLength} characters`);
   } else if (hasNul(input.description)) {
     v.add(`${path}.description`, "invalid_character", "description contains a NUL character");
   }

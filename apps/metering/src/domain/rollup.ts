@@ -1,5 +1,5 @@
 import type { Decimal } from "@tally/pricing";
-import { MINUTE_MS } from "./limits";
+import { MINUTE_MS } from "./bounds";
 import type { Reading } from "./reading";
 import { compareCodePoints } from "./text";
 

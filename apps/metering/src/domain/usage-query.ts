@@ -1,4 +1,4 @@
-import { DAY_MS, HOUR_MS, LIMITS, MINUTE_MS } from "./limits";
+import { DAY_MS, HOUR_MS, BOUNDS, MINUTE_MS } from "./bounds";
 import type { MeterSpec } from "./meter";
 import { describeTimestamp, timestampToDate, type TimestampInput } from "./timestamp";
 import { quote, ViolationList, type Violation } from "./violation";
@@ -53,8 +53,8 @@ export function validateUsageQuery(input: UsageQueryInput, now: Date): UsageQuer
   }
   if (from && to && windowSize && to > from) {
     const windows = windowCount(from, to, windowSize);
-    if (windows > LIMITS.maxQueryWindows) {
-      v.add("to", "out_of_range", `the range spans ${windows} ${windowSize} windows, at most ${LIMITS.maxQueryWindows} are allowed`);
+    if (windows > BOUNDS.maxQueryWindows) {
+      v.add("to", "out_of_range", `the range spans ${windows} ${windowSize} windows, at most ${BOUNDS.maxQueryWindows} are allowed`);
     }
   }
   const seen = new Set<string>();

@@ -7,6 +7,7 @@ export type ViolationCode =
   | "required"
   | "too_long"
   | "too_many"
+  | "too_large"
   | "invalid_character"
   | "reserved"
   | "invalid_timestamp"

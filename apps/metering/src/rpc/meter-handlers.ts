@@ -2,7 +2,7 @@ import { type metering } from "@tally/contracts";
 import type { Scope, ServiceHandlers } from "@tally/platform";
 import { meterToProto } from "../adapter/proto-meter";
 import { IdempotencyConflictError, invalidArgument } from "../domain/errors";
-import { LIMITS } from "../domain/limits";
+import { BOUNDS } from "../domain/bounds";
 import type { IngestService } from "../service/ingest-service";
 import type { MeterService } from "../service/meter-service";
 import type { QueryService } from "../service/query-service";
@@ -44,9 +44,9 @@ export function createMeterHandlers({ ingest, meters, query }: MeteringServices)
     },
 
     async recordBatch(req) {
-      if (req.events.length > LIMITS.maxBatchEvents) {
+      if (req.events.length > BOUNDS.maxBatchEvents) {
         throw invalidArgument(
-          [{ field: "events", code: "batch_too_large", message: `batch holds ${req.events.length} events, at most ${LIMITS.maxBatchEvents} are allowed; nothing was recorded` }],
+          [{ field: "events", code: "batch_too_large", message: `batch holds ${req.events.length} events, at most ${BOUNDS.maxBatchEvents} are allowed; nothing was recorded` }],
           "batch_too_large",
         );
       }

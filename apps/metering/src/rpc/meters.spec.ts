@@ -1,7 +1,7 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { Code } from "@connectrpc/connect";
-import { metering } from "@tally/contracts";
+import { metering, SUBJECTS } from "@tally/contracts";
 import { startService } from "@tally/platform";
 import { createTestClient, TEST_KEYS } from "@tally/platform/testing";
 import { createMeteringService } from "../metering-service";
@@ -40,10 +40,10 @@ describe("meters", () => {
       expect(created.archiveTime).toBeUndefined();
       expect((await h.reader.getMeter({ key: "create_1" })).meter).toEqual(created);
 
-      await eventually(async () => (await published("tally.metering.v1.meter.created")).some((m) => m.msgId === "meter.created:create_1"));
-      const message = (await published("tally.metering.v1.meter.created")).find((m) => m.msgId === "meter.created:create_1")!;
+      await eventually(async () => (await published(SUBJECTS.metering.meterCreated)).some((m) => m.msgId === "meter.created:create_1"));
+      const message = (await published(SUBJECTS.metering.meterCreated)).find((m) => m.msgId === "meter.created:create_1")!;
       const event = fromBinary(metering.MeterCreatedSchema, message.data);
-      expect(event.meta).toMatchObject({ id: "meter.created:create_1", source: "tally.metering", subject: "tally.metering.v1.meter.created" });
+      expect(event.meta).toMatchObject({ id: "meter.created:create_1", source: "tally.metering", subject: SUBJECTS.metering.meterCreated });
       expect(event.meter?.key).toBe("create_1");
       expect(event.backfilledEventCount).toBe(0n);
     });
@@ -151,8 +151,8 @@ describe("meters", () => {
         reason: "meter_key_taken",
       });
 
-      await eventually(async () => (await published("tally.metering.v1.meter.archived")).some((m) => m.msgId === "meter.archived:archive_me"));
-      const message = (await published("tally.metering.v1.meter.archived")).find((m) => m.msgId === "meter.archived:archive_me")!;
+      await eventually(async () => (await published(SUBJECTS.metering.meterArchived)).some((m) => m.msgId === "meter.archived:archive_me"));
+      const message = (await published(SUBJECTS.metering.meterArchived)).find((m) => m.msgId === "meter.archived:archive_me")!;
       expect(fromBinary(metering.MeterArchivedSchema, message.data).meter?.state).toBe(metering.MeterState.ARCHIVED);
     });
 
@@ -190,8 +190,8 @@ describe("meters", () => {
       await h.ingest.record({ event: { id: "bf_5", customerId: "c1", eventType: "bf.llm", properties: { tokens: "1", model: "b", user: "dan" } } });
       expect(await q("bf_tokens", ["model"])).toEqual([[{ model: "a" }, "12.5"], [{ model: "b" }, "6"]]);
 
-      await eventually(async () => (await published("tally.metering.v1.meter.created")).some((m) => m.msgId === "meter.created:bf_tokens"));
-      const created = (await published("tally.metering.v1.meter.created")).find((m) => m.msgId === "meter.created:bf_tokens")!;
+      await eventually(async () => (await published(SUBJECTS.metering.meterCreated)).some((m) => m.msgId === "meter.created:bf_tokens"));
+      const created = (await published(SUBJECTS.metering.meterCreated)).find((m) => m.msgId === "meter.created:bf_tokens")!;
       expect(fromBinary(metering.MeterCreatedSchema, created.data).backfilledEventCount).toBe(4n);
     });
 

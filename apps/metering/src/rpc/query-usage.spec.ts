@@ -115,6 +115,14 @@ describe("Meter.QueryUsage", () => {
     expect(await values({ meterKey: "tokens", from: ts("2026-03-02T00:00:00Z"), to: ts("2026-03-03T00:00:00Z") })).toEqual(["24691357802469135780246912.246913578024"]);
   });
 
+  it("refuses a SUM needing more than 26 integer digits (38 significant) with OUT_OF_RANGE, never a longer value", async () => {
+    const max = "99999999999999999999999999.999999999999"; // the per-event maximum
+    const events = [1, 2].map(() => ev("llm", "2026-03-03T05:00:00Z", { tokens: max, model: "big", region: "eu", env: "prod" }, "c_max"));
+    expect((await h.ingest.recordBatch({ events })).acceptedCount).toBe(2);
+    const query = { meterKey: "tokens", customerId: "c_max", from: ts("2026-03-03T00:00:00Z"), to: ts("2026-03-04T00:00:00Z") };
+    expect(await failure(h.reader.queryUsage(query))).toMatchObject({ code: Code.OutOfRange, reason: "aggregate_out_of_range" });
+  });
+
   it("SUM per hour, only windows with usage", async () => {
     expect(await rows({ meterKey: "tokens", from: ts("2026-03-01T00:00:00Z"), to: ts("2026-03-01T03:00:00Z"), windowSize: HOUR, groupBy: ["model"] })).toEqual([
       { start: "2026-03-01T00:00Z", end: "2026-03-01T01:00Z", group: { model: "gpt" }, value: "0.2" },

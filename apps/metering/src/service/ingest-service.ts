@@ -1,5 +1,5 @@
 import type { Clock, CommittedPublisher, Logger, Pool, QueuedMessages } from "@tally/platform";
-import { enqueue, TallyError, type OutboxMessage } from "@tally/platform";
+import { Batcher, enqueue, TallyError, type OutboxMessage } from "@tally/platform";
 import { findEvents, insertEvents, RacingInsertError, type FoundEvents } from "../adapter/event-store";
 import { usageRecordedMessages } from "../adapter/event-messages";
 import { beginIngestTransaction } from "../adapter/meter-store";
@@ -9,7 +9,6 @@ import { validateEvent, type CheckedEvent } from "../domain/event-validation";
 import { idsToLookUp, planInsert, resolveOutcomes, type EventOutcome, type IdSet, type InsertPlan } from "../domain/record-outcome";
 import { RollupAccumulator, type RollupDelta, type UniqueValue } from "../domain/rollup";
 import type { UsageEventInput, ValidEvent } from "../domain/usage-event";
-import { GroupCommit } from "./group-commit";
 import type { MeterCatalog } from "./meter-catalog";
 
 export interface IngestServiceOptions {
@@ -40,15 +39,15 @@ interface PendingEvent {
 /**
  * Records usage events: validation, permanent de-duplication by id, rollups and the
  * UsageRecorded outbox rows, all in one transaction that commits before any caller hears
- * ACCEPTED. Concurrent calls share transactions through {@link GroupCommit}.
+ * ACCEPTED. Concurrent calls share transactions through {@link Batcher}.
  */
 export class IngestService {
-  private readonly commits: GroupCommit<PendingEvent, EventOutcome>;
+  private readonly commits: Batcher<PendingEvent, EventOutcome>;
   /** Resolves when the flush holding the database turn has sent its last write (see flush). */
   private writeTurn: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: IngestServiceOptions) {
-    this.commits = new GroupCommit((items) => this.flush(items), {
+    this.commits = new Batcher((items) => this.flush(items), {
       maxItems: options.maxEventsPerFlush ?? 10_000,
       maxInFlight: options.maxConcurrentFlushes ?? 2,
     });

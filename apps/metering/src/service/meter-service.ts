@@ -1,11 +1,11 @@
 import type { Clock, Pool, PoolClient } from "@tally/platform";
-import { enqueue, withTransaction } from "@tally/platform";
+import { decodePageToken, encodePageToken, enqueue, pageSize as readPageSize, withTransaction } from "@tally/platform";
 import { scanEventsOfType } from "../adapter/event-store";
 import { meterArchivedMessage, meterCreatedMessage } from "../adapter/event-messages";
 import { archiveMeter, countActiveMeters, findMeter, insertMeter, listMeters, lockCatalogForChange } from "../adapter/meter-store";
 import { insertUniqueValues, upsertRollups } from "../adapter/rollup-store";
 import { BackfillRejectedError, invalidArgument, MeterKeyTakenError, MeterNotFoundError, TooManyMetersError } from "../domain/errors";
-import { LIMITS } from "../domain/limits";
+import { BOUNDS } from "../domain/bounds";
 import { sameSpec, type Meter, type MeterSpec } from "../domain/meter";
 import { validateMeter, type MeterInput } from "../domain/meter-validation";
 import { readEvent } from "../domain/reading";
@@ -55,8 +55,8 @@ export class MeterService {
       await lockCatalogForChange(client);
       const created = unchanged(await findMeter(client, spec.key, true));
       if (created) return created;
-      if ((await countActiveMeters(client, spec.eventType)) >= LIMITS.maxActiveMetersPerEventType) {
-        throw new TooManyMetersError(spec.eventType, LIMITS.maxActiveMetersPerEventType);
+      if ((await countActiveMeters(client, spec.eventType)) >= BOUNDS.maxActiveMetersPerEventType) {
+        throw new TooManyMetersError(spec.eventType, BOUNDS.maxActiveMetersPerEventType);
       }
       const now = clock.now();
       const meter = await insertMeter(client, spec, now);
@@ -99,14 +99,13 @@ export class MeterService {
 
   /** Ordered by key; the page token carries the last key and the include_archived flag. */
   async list(pageSize: number, pageToken: string, includeArchived: boolean): Promise<MeterPage> {
-    if (pageSize < 0) throw invalidArgument([{ field: "page_size", code: "out_of_range", message: `page_size ${pageSize} must not be negative` }]);
-    const limit = pageSize === 0 ? LIMITS.defaultPageSize : Math.min(pageSize, LIMITS.maxPageSize);
-    const after = pageToken === "" ? "" : decodePageToken(pageToken, includeArchived);
+    const limit = readPageSize(pageSize);
+    const after = decodePageToken(pageToken, ["after"], { include_archived: String(includeArchived) })?.after ?? "";
     const rows = await listMeters(this.options.pool, after, limit + 1, includeArchived);
     const meters = rows.slice(0, limit);
     return {
       meters,
-      nextPageToken: rows.length > limit ? encodePageToken(meters[meters.length - 1]!.key, includeArchived) : "",
+      nextPageToken: rows.length > limit ? encodePageToken({ after: meters[meters.length - 1]!.key, include_archived: String(includeArchived) }) : "",
     };
   }
 
@@ -133,30 +132,4 @@ async function writeRollups(client: PoolClient, rollups: RollupAccumulator): Pro
   await insertUniqueValues(client, rollups.uniqueValues());
   await upsertRollups(client, rollups.rollups());
   rollups.clear();
-}
-
-interface PageToken {
-  after: string;
-  archived: boolean;
-}
-
-function encodePageToken(after: string, archived: boolean): string {
-  return Buffer.from(JSON.stringify({ after, archived } satisfies PageToken)).toString("base64url");
-}
-
-function decodePageToken(token: string, includeArchived: boolean): string {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(token, "base64url").toString("utf8"));
-  } catch {
-    parsed = undefined;
-  }
-  const t = parsed as Partial<PageToken> | undefined;
-  if (!t || typeof t.after !== "string" || typeof t.archived !== "boolean") {
-    throw invalidArgument([{ field: "page_token", code: "invalid_value", message: "page_token is malformed; pass next_page_token unchanged" }]);
-  }
-  if (t.archived !== includeArchived) {
-    throw invalidArgument([{ field: "include_archived", code: "invalid_value", message: "include_archived must stay the same between pages" }]);
-  }
-  return t.after;
 }

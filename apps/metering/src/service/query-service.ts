@@ -1,9 +1,9 @@
 import type { Clock, Pool } from "@tally/platform";
 import { pgErrorCode } from "@tally/platform";
-import { Decimal, toWire } from "@tally/pricing";
+import { Decimal, MAX_INTEGER_DIGITS, toWire } from "@tally/pricing";
 import { findMeter } from "../adapter/meter-store";
 import { queryUsage } from "../adapter/usage-query-store";
-import { invalidArgument, MeterNotFoundError } from "../domain/errors";
+import { AggregateOutOfRangeError, invalidArgument, MeterNotFoundError } from "../domain/errors";
 import { checkQueryGroupBy, validateUsageQuery, type UsageQueryInput } from "../domain/usage-query";
 import { quote } from "../domain/violation";
 
@@ -31,7 +31,7 @@ export class QueryService {
     if (groupProblems.length > 0) throw invalidArgument(groupProblems);
     try {
       const rows = await queryUsage(this.options.pool, query, meter);
-      return rows.map((row) => ({ ...row, value: toWire(new Decimal(row.value)) }));
+      return rows.map((row) => ({ ...row, value: aggregateToWire(row.value, row.windowStart) }));
     } catch (err) {
       // Postgres's zone database may lack a zone the JavaScript runtime knows.
       if (pgErrorCode(err) === PG_INVALID_PARAMETER_VALUE && query.windowSize === "day") {
@@ -40,4 +40,16 @@ export class QueryService {
       throw err;
     }
   }
+}
+
+/**
+ * An aggregate as a decimal string within the convention of proto/README.md: at most 12 decimal
+ * places (readings have at most 12, so SUM/MAX/LATEST do too) and 38 significant digits, i.e. at
+ * most 26 integer digits — otherwise AggregateOutOfRangeError, never a rounded or longer value.
+ */
+function aggregateToWire(value: string, windowStart: Date): string {
+  const d = new Decimal(value);
+  const integerDigits = d.abs().lt(1) ? 0 : d.abs().trunc().toFixed().length;
+  if (integerDigits > MAX_INTEGER_DIGITS) throw new AggregateOutOfRangeError(windowStart, integerDigits);
+  return toWire(d);
 }

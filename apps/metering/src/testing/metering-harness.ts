@@ -1,10 +1,10 @@
 import { create, fromBinary } from "@bufbuild/protobuf";
 import { type Code, ConnectError, type Client } from "@connectrpc/connect";
-import { common, metering } from "@tally/contracts";
+import { common, metering, SUBJECTS } from "@tally/contracts";
 import { startService, type RunningService } from "@tally/platform";
 import { createTestClient, createTestEnvironment, ManualClock, TEST_KEYS, type TestEnvironment } from "@tally/platform/testing";
 import { createMeteringService } from "../metering-service";
-import type { MeteringSettings } from "../metering-settings";
+import type { MeteringSettings } from "../settings";
 
 /**
  * One metering instance on a fresh database and NATS prefix, with a manual clock and a client
@@ -149,7 +149,7 @@ export async function streamMessages(env: TestEnvironment, subject?: string): Pr
 
 /** The UsageRecorded messages published so far. */
 export async function usageRecorded(env: TestEnvironment): Promise<metering.UsageRecorded[]> {
-  return (await streamMessages(env, "tally.metering.v1.usage.recorded")).map((m) => fromBinary(metering.UsageRecordedSchema, m.data));
+  return (await streamMessages(env, SUBJECTS.metering.usageRecorded)).map((m) => fromBinary(metering.UsageRecordedSchema, m.data));
 }
 
 /** Polls `check` until it returns true (or throws after `timeoutMs`). */

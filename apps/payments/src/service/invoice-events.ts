@@ -1,7 +1,7 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import { invoicing } from "@tally/contracts";
-import { withTransaction, type JsMsg, type Logger, type Pool } from "@tally/platform";
+import { allSubjectsOf, invoicing, SUBJECTS } from "@tally/contracts";
+import { withTransaction, type Logger, type Pool, type ReceivedEvent } from "@tally/platform";
 import { Decimal } from "@tally/pricing";
 import { clearRetries } from "../adapter/attempt-store";
 import { markConsumed, openInvoiceIds, upsertFinalized } from "../adapter/invoice-store";
@@ -10,10 +10,7 @@ import type { RefundService } from "./refund-service";
 import type { InvoiceCopy } from "../domain/invoice";
 
 /** Invoicing's subjects payments consumes, through one consumer so their order is kept. */
-export const INVOICING_SUBJECTS = "tally.invoicing.v1.>";
-const FINALIZED = "tally.invoicing.v1.invoice.finalized";
-const VOIDED = "tally.invoicing.v1.invoice.voided";
-const CREDIT_NOTE = "tally.invoicing.v1.credit_note.issued";
+export const INVOICING_SUBJECTS = allSubjectsOf("invoicing");
 
 /**
  * Applies invoicing's events: InvoiceFinalized starts collection (amount due > 0),
@@ -23,20 +20,20 @@ const CREDIT_NOTE = "tally.invoicing.v1.credit_note.issued";
 export class InvoiceEventHandler {
   constructor(private readonly deps: { pool: Pool; collector: Collector; refunds: RefundService; logger: Logger }) {}
 
-  async handle(messages: JsMsg[]): Promise<void> {
+  async handle(messages: ReceivedEvent[]): Promise<void> {
     let finalized: invoicing.InvoiceFinalized[] = [];
     const flush = async () => {
       if (finalized.length > 0) await this.finalized(finalized);
       finalized = [];
     };
     for (const m of messages) {
-      if (m.subject.endsWith(FINALIZED)) {
+      if (m.subject === SUBJECTS.invoicing.invoiceFinalized) {
         finalized.push(fromBinary(invoicing.InvoiceFinalizedSchema, m.data));
         continue;
       }
       await flush(); // keep stream order between kinds
-      if (m.subject.endsWith(VOIDED)) await this.voided(fromBinary(invoicing.InvoiceVoidedSchema, m.data));
-      else if (m.subject.endsWith(CREDIT_NOTE)) await this.creditNote(fromBinary(invoicing.CreditNoteIssuedSchema, m.data));
+      if (m.subject === SUBJECTS.invoicing.invoiceVoided) await this.voided(fromBinary(invoicing.InvoiceVoidedSchema, m.data));
+      else if (m.subject === SUBJECTS.invoicing.creditNoteIssued) await this.creditNote(fromBinary(invoicing.CreditNoteIssuedSchema, m.data));
     }
     await flush();
   }

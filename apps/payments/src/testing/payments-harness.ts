@@ -1,6 +1,7 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { invoicing, payments as pb } from "@tally/contracts";
+import { SUBJECTS } from "@tally/contracts";
 import { startService, type RunningService } from "@tally/platform";
 import { createTestClient, createTestEnvironment, ManualClock, TEST_KEYS, type TestEnvironment } from "@tally/platform/testing";
 import type { Client } from "@connectrpc/connect";
@@ -109,25 +110,25 @@ export class PaymentsHarness {
   }
 
   async finalized(invoice: invoicing.Invoice, eventId = `evt-fin-${invoice.id}`): Promise<void> {
-    const e = create(invoicing.InvoiceFinalizedSchema, { meta: this.meta(eventId, "tally.invoicing.v1.invoice.finalized"), invoice });
-    await this.env.bus.publish("tally.invoicing.v1.invoice.finalized", toBinary(invoicing.InvoiceFinalizedSchema, e), eventId);
+    const e = create(invoicing.InvoiceFinalizedSchema, { meta: this.meta(eventId, SUBJECTS.invoicing.invoiceFinalized), invoice });
+    await this.env.bus.publish(SUBJECTS.invoicing.invoiceFinalized, toBinary(invoicing.InvoiceFinalizedSchema, e), eventId);
   }
 
   async voided(invoice: invoicing.Invoice): Promise<void> {
     const eventId = `evt-void-${invoice.id}`;
-    const e = create(invoicing.InvoiceVoidedSchema, { meta: this.meta(eventId, "tally.invoicing.v1.invoice.voided"), invoice: { ...invoice, status: invoicing.InvoiceStatus.VOID } });
-    await this.env.bus.publish("tally.invoicing.v1.invoice.voided", toBinary(invoicing.InvoiceVoidedSchema, e), eventId);
+    const e = create(invoicing.InvoiceVoidedSchema, { meta: this.meta(eventId, SUBJECTS.invoicing.invoiceVoided), invoice: { ...invoice, status: invoicing.InvoiceStatus.VOID } });
+    await this.env.bus.publish(SUBJECTS.invoicing.invoiceVoided, toBinary(invoicing.InvoiceVoidedSchema, e), eventId);
   }
 
   async creditNote(invoice: invoicing.Invoice, creditNoteId: string, refundDue: string): Promise<void> {
     const eventId = `evt-cn-${creditNoteId}`;
     const e = create(invoicing.CreditNoteIssuedSchema, {
-      meta: this.meta(eventId, "tally.invoicing.v1.credit_note.issued"),
+      meta: this.meta(eventId, SUBJECTS.invoicing.creditNoteIssued),
       creditNote: { id: creditNoteId, invoiceId: invoice.id, amount: { currency: invoice.currency, amount: refundDue }, reason: "test" },
       invoice,
       refundDue: { currency: invoice.currency, amount: refundDue },
     });
-    await this.env.bus.publish("tally.invoicing.v1.credit_note.issued", toBinary(invoicing.CreditNoteIssuedSchema, e), eventId);
+    await this.env.bus.publish(SUBJECTS.invoicing.creditNoteIssued, toBinary(invoicing.CreditNoteIssuedSchema, e), eventId);
   }
 
   private meta(id: string, subject: string) {

@@ -1,5 +1,5 @@
 import { Decimal, toMaxScale } from "@tally/pricing";
-import type { PricerCache } from "./component-pricing";
+import type { PricerCache } from "@tally/plan-pricing";
 import { segmentLines, subtotalOf, type DimensionalPricerCache, type SegmentInput } from "./invoice-lines";
 
 export interface ComponentForecastDraft {

@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { rating } from "@tally/contracts";
 import { Decimal } from "@tally/pricing";
-import { PricerCache } from "./component-pricing";
+import { PricerCache } from "@tally/plan-pricing";
 import { forecast } from "./forecast";
 import { DimensionalPricerCache, segmentLines, subtotalOf } from "./invoice-lines";
 import { buildRatePlan } from "./plan-validation";

@@ -1,7 +1,8 @@
 import { createDimensionalPricer, Decimal, type DimensionalPricer, type PriceLine } from "@tally/pricing";
-import { prorate, type PricerCache } from "./component-pricing";
+import { prorate, type PricerCache } from "@tally/plan-pricing";
 import type { Period } from "./periods";
-import type { ComponentPrice, RateComponent, RatePlan } from "./rate-plan";
+import type { ComponentPrice } from "@tally/plan-pricing";
+import type { RateComponent, RatePlan } from "./rate-plan";
 
 /**
  * Explained invoice lines for one plan segment (or one full period for a quote), built from the

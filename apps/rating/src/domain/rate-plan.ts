@@ -1,8 +1,9 @@
-import type { Decimal, Price } from "@tally/pricing";
+import type { Aggregation } from "@tally/contracts";
+import { priceForValue as pricingForValue, type ComponentPrice, type ComponentPricing } from "@tally/plan-pricing";
+import type { Decimal } from "@tally/pricing";
 import type { BillingInterval } from "./periods";
 
-/** How a meter combines readings over a period (the meter's aggregation, copied from metering). */
-export type Aggregation = "count" | "sum" | "max" | "unique_count" | "latest";
+export type { Aggregation };
 
 /** Rating's copy of a meter definition, kept from metering's MeterCreated/MeterArchived events. */
 export interface MeterInfo {
@@ -11,33 +12,6 @@ export interface MeterInfo {
   groupBy: string[];
   active: boolean;
 }
-
-/** The pricing model as the plan states it (the proto oneof case); the library may model it differently. */
-export type ModelKind = "per_unit" | "graduated" | "volume" | "package" | "flat_fee" | "percentage";
-
-/**
- * One price of a component (or of one dimension value), already mapped to the pricing library.
- * `price` carries the model and included units; minimum and maximum are kept apart because they
- * are per period and are prorated per plan segment before use (see component-pricing.ts).
- */
-export interface ComponentPrice {
-  modelKind: ModelKind;
-  price: Price;
-  includedUnits: Decimal;
-  minimum?: Decimal;
-  maximum?: Decimal;
-}
-
-export type ComponentPricing =
-  | { kind: "single"; price: ComponentPrice }
-  | {
-      kind: "dimensional";
-      dimension: string;
-      prices: ReadonlyMap<string, ComponentPrice>;
-      defaultPrice?: ComponentPrice;
-      minimum?: Decimal;
-      maximum?: Decimal;
-    };
 
 export interface RateComponent {
   key: string;
@@ -62,9 +36,7 @@ export interface RatePlan {
 
 /** The price a dimension value uses: its own, else the default; undefined = no price (NO_PRICE). */
 export function priceForValue(component: RateComponent, dimensionValue: string): ComponentPrice | undefined {
-  const pricing = component.pricing;
-  if (pricing.kind === "single") return pricing.price;
-  return pricing.prices.get(dimensionValue) ?? pricing.defaultPrice;
+  return pricingForValue(component.pricing, dimensionValue);
 }
 
 /** The dimension a component splits usage by ("" when it does not). */

@@ -91,11 +91,6 @@ export function segmentsIn(sub: SubscriptionFacts, period: Period): Segment[] {
   return out;
 }
 
-/** The segment (of `period`) containing t. */
-export function segmentAt(sub: SubscriptionFacts, period: Period, t: Date): Segment | undefined {
-  return segmentsIn(sub, period).find((s) => t.getTime() >= s.start.getTime() && t.getTime() < s.end.getTime());
-}
-
 /** The plan in force at t. */
 export function planAt(sub: SubscriptionFacts, t: Date): SegmentPlan {
   return sub.segments[Math.max(0, lastIndexAtOrBefore(sub.segments, (s) => s.start, t))]!;

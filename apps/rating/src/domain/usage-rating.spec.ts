@@ -1,7 +1,7 @@
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { rating } from "@tally/contracts";
 import { Decimal } from "@tally/pricing";
-import { PricerCache } from "./component-pricing";
+import { PricerCache } from "@tally/plan-pricing";
 import { buildRatePlan } from "./plan-validation";
 import type { MeterInfo, RatePlan } from "./rate-plan";
 import type { SubscriptionFacts } from "./subscription";

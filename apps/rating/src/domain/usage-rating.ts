@@ -1,7 +1,8 @@
 import { Decimal, DecimalFormatError, parseDecimal } from "@tally/pricing";
-import { billable, shareOf, type PricerCache } from "./component-pricing";
+import { billable, shareOf, type PricerCache } from "@tally/plan-pricing";
 import type { Period } from "./periods";
-import { priceForValue, dimensionOf, type Aggregation, type ComponentPrice, type RateComponent, type RatePlan } from "./rate-plan";
+import type { ComponentPrice } from "@tally/plan-pricing";
+import { priceForValue, dimensionOf, type Aggregation, type RateComponent, type RatePlan } from "./rate-plan";
 import { covers, periodOf, segmentsIn, type Segment, type SubscriptionFacts } from "./subscription";
 
 /**

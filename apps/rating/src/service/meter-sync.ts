@@ -1,7 +1,7 @@
 import { metering } from "@tally/contracts";
 import { createServiceClient, type Logger, type Pool } from "@tally/platform";
 import { upsertMeter } from "../adapter/meter-store";
-import { meterInfo } from "./meter-catalog";
+import { meterInfo } from "./meter-copy";
 
 export interface MeterSyncOptions {
   pool: Pool;
@@ -24,6 +24,8 @@ const PAGE_SIZE = 500;
  * service stops: rating must start even while metering is down.
  */
 export class MeterSync {
+  /** Copies that failed so far (metering down or refusing): for logs and status. */
+  failedAttempts = 0;
   private stopped = false;
   private wake: (() => void) | undefined;
   private done: Promise<void> | undefined;
@@ -54,6 +56,7 @@ export class MeterSync {
         logger.info("meter definitions copied from metering", { meters: copied });
         return;
       } catch (err) {
+        this.failedAttempts++;
         logger.warn("cannot copy meter definitions from metering yet; retrying", { reason: err instanceof Error ? err.message : String(err), retryInMs: delay });
       }
       await new Promise<void>((resolve) => {

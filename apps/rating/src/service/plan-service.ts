@@ -1,6 +1,6 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { rating } from "@tally/contracts";
-import { enqueue, InvalidArgumentError, withTransaction, type ServiceDeps } from "@tally/platform";
+import { pageSize, encodePageToken, decodePageToken, enqueue, InvalidArgumentError, withTransaction, type ServiceDeps } from "@tally/platform";
 import { getMeters } from "../adapter/meter-store";
 import { getPlan, insertPlan, listLatestPlans, listPlanVersions, lockPlanKey } from "../adapter/plan-store";
 import type { Db } from "../adapter/db";
@@ -10,7 +10,6 @@ import { buildRatePlan } from "../domain/plan-validation";
 import type { Aggregation } from "../domain/rate-plan";
 import { planPublished } from "./outbox-events";
 import type { PlanCatalog } from "./plan-catalog";
-import { decodeCursor, encodeCursor, pageSize } from "./paging";
 
 /** Plans: versioned, immutable rate cards. */
 export class PlanService {
@@ -69,22 +68,22 @@ export class PlanService {
   async list(req: rating.ListPlansRequest): Promise<{ plans: rating.Plan[]; nextPageToken: string }> {
     const limit = pageSize(req.pageSize);
     if (req.key) {
-      const cursor = decodeCursor(req.pageToken, "page_token", ["version"]);
+      const cursor = decodePageToken(req.pageToken, ["version"]);
       const before = cursor ? Number(cursor.version) : 2_147_483_647;
       const rows = await listPlanVersions(this.deps.pool, req.key, before, limit + 1);
       if (rows.length === 0 && !cursor) throw new PlanNotFoundError(req.key, 0);
       const page = rows.slice(0, limit);
       return {
         plans: page.map((r) => this.catalog.fromRow(r).proto),
-        nextPageToken: rows.length > limit ? encodeCursor({ version: String(page[page.length - 1]!.version) }) : "",
+        nextPageToken: rows.length > limit ? encodePageToken({ version: String(page[page.length - 1]!.version) }) : "",
       };
     }
-    const cursor = decodeCursor(req.pageToken, "page_token", ["key"]);
+    const cursor = decodePageToken(req.pageToken, ["key"]);
     const rows = await listLatestPlans(this.deps.pool, cursor?.key ?? "", limit + 1);
     const page = rows.slice(0, limit);
     return {
       plans: page.map((r) => this.catalog.fromRow(r).proto),
-      nextPageToken: rows.length > limit ? encodeCursor({ key: page[page.length - 1]!.key }) : "",
+      nextPageToken: rows.length > limit ? encodePageToken({ key: page[page.length - 1]!.key }) : "",
     };
   }
 }

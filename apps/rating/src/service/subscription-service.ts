@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { rating } from "@tally/contracts";
-import { checkTimeInput, enqueue, FailedPreconditionError, InvalidArgumentError, Violations, withTransaction, type ServiceDeps } from "@tally/platform";
+import { checkTimeInput, pageSize, encodePageToken, decodePageToken, enqueue, FailedPreconditionError, InvalidArgumentError, Violations, withTransaction, type ServiceDeps } from "@tally/platform";
 import { dateOf, subscriptionProto } from "../adapter/proto-mapping";
 import {
   claimDueSubscriptions,
@@ -17,7 +17,6 @@ import type { BillingAnchor } from "../domain/periods";
 import { isLive, periodOf, statusAt } from "../domain/subscription";
 import { isValidTimeZone } from "../domain/time-zone";
 import { subscriptionChanged } from "./outbox-events";
-import { decodeCursor, encodeCursor, pageSize } from "./paging";
 import type { PlanCatalog } from "./plan-catalog";
 
 /** How far back a subscription may start (usage since then is rated). */
@@ -103,14 +102,14 @@ export class SubscriptionService {
 
   async list(req: rating.ListSubscriptionsRequest): Promise<{ subscriptions: rating.Subscription[]; nextPageToken: string }> {
     const limit = pageSize(req.pageSize);
-    const cursor = decodeCursor(req.pageToken, "page_token", ["t", "id"]);
+    const cursor = decodePageToken(req.pageToken, ["t", "id"]);
     const rows = await listSubscriptions(this.deps.pool, req.customerId, cursor && { createTime: new Date(cursor.t!), id: cursor.id! }, limit + 1);
     const page = rows.slice(0, limit);
     const now = this.deps.clock.now();
     const last = page[page.length - 1];
     return {
       subscriptions: page.map((s) => subscriptionProto(s, now)),
-      nextPageToken: rows.length > limit && last ? encodeCursor({ t: last.createTime.toISOString(), id: last.id }) : "",
+      nextPageToken: rows.length > limit && last ? encodePageToken({ t: last.createTime.toISOString(), id: last.id }) : "",
     };
   }
 

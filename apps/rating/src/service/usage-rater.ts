@@ -1,7 +1,7 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import { metering, rating } from "@tally/contracts";
-import { enqueue, pgErrorCode, PG_DEADLOCK_DETECTED, PG_SERIALIZATION_FAILURE, type JsMsg, type OutboxMessage, type PoolClient, type ServiceDeps } from "@tally/platform";
+import { aggregationFromProto, metering, rating, SUBJECTS } from "@tally/contracts";
+import { enqueue, eventMessage, withTransaction, type ReceivedEvent, type OutboxMessage, type PoolClient, type ServiceDeps } from "@tally/platform";
 import { range, ts, wire } from "../adapter/proto-mapping";
 import { subscriptionsOfCustomers, type SubscriptionRow } from "../adapter/subscription-store";
 import {
@@ -16,19 +16,10 @@ import {
   type HeadRef,
   type UnratedRow,
 } from "../adapter/usage-store";
-import type { PricerCache } from "../domain/component-pricing";
-import type { Aggregation } from "../domain/rate-plan";
+import type { PricerCache } from "@tally/plan-pricing";
 import { applyPlacements, placeUsage, type CachedPeriod, type Crossing, type UsageEvent } from "../domain/usage-rating";
-import { outboxMessage, SUBJECTS } from "./outbox-events";
+import { freshEventId } from "./outbox-events";
 import type { PlanCatalog } from "./plan-catalog";
-
-const AGGREGATIONS: Partial<Record<metering.Aggregation, Aggregation>> = {
-  [metering.Aggregation.COUNT]: "count",
-  [metering.Aggregation.SUM]: "sum",
-  [metering.Aggregation.MAX]: "max",
-  [metering.Aggregation.UNIQUE_COUNT]: "unique_count",
-  [metering.Aggregation.LATEST]: "latest",
-};
 
 export interface RatingStats {
   batches: number;
@@ -60,18 +51,13 @@ export class UsageRater {
   ) {}
 
   /** The consumer's handler. */
-  async handle(messages: JsMsg[]): Promise<void> {
+  async handle(messages: ReceivedEvent[]): Promise<void> {
     const events: UsageEvent[] = [];
     const seen = new Set<string>();
     for (const m of messages) {
-      let recorded: metering.UsageRecorded;
-      try {
-        recorded = fromBinary(metering.UsageRecordedSchema, m.data);
-      } catch (err) {
-        // A message that can never be decoded would be redelivered forever: log and drop it.
-        this.deps.logger.error("undecodable usage.recorded message dropped", { seq: m.seq, err });
-        continue;
-      }
+      // A message that cannot be decoded throws: the consumer redelivers it a few times, then
+      // dead-letters it whole (never dropped, never redelivered forever).
+      const recorded = fromBinary(metering.UsageRecordedSchema, m.data);
       for (const e of recorded.events) {
         if (seen.has(e.id)) {
           this.stats.duplicates++;
@@ -99,28 +85,14 @@ export class UsageRater {
     for (const observe of this.committed) observe(events);
   }
 
-  private async retrying(work: (db: PoolClient) => Promise<void>): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      const client = await this.deps.pool.connect();
-      try {
-        await client.query("BEGIN");
-        await work(client);
-        await client.query("COMMIT");
-        return;
-      } catch (err) {
-        await client.query("ROLLBACK").catch(() => undefined);
-        const code = pgErrorCode(err);
-        if ((code === PG_DEADLOCK_DETECTED || code === PG_SERIALIZATION_FAILURE) && attempt < 5) {
-          this.stats.retries++;
-          this.deps.logger.warn("rating batch conflicted; retrying", { code, attempt });
-          await new Promise((r) => setTimeout(r, 20 * attempt + Math.random() * 50));
-          continue;
-        }
-        throw err;
-      } finally {
-        client.release();
-      }
-    }
+  /** One transaction, run again on a deadlock or serialization failure (batches lock rows in key order, but rerating does not). */
+  private retrying(work: (db: PoolClient) => Promise<void>): Promise<void> {
+    return withTransaction(this.deps.pool, work, {
+      onRetry: ({ attempt, code }) => {
+        this.stats.retries++;
+        this.deps.logger.warn("rating batch conflicted; retrying", { code, attempt });
+      },
+    });
   }
 
   private async rateInTransaction(db: PoolClient, all: UsageEvent[], claim: boolean): Promise<void> {
@@ -174,7 +146,7 @@ export class UsageRater {
     const outbox: OutboxMessage[] = [];
     if (result.running.length > 0) {
       outbox.push(
-        outboxMessage(rating.UsageRatedSchema, SUBJECTS.usageRated, "", now, {
+        eventMessage(rating.UsageRatedSchema, SUBJECTS.rating.usageRated, freshEventId(), now, {
           amounts: result.running.map((r, i) => ({
             customerId: r.customerId,
             subscriptionId: r.key.subscriptionId,
@@ -200,9 +172,9 @@ export class UsageRater {
 
 function tierCrossed(c: Crossing, now: Date): OutboxMessage {
   const k = c.key;
-  return outboxMessage(
+  return eventMessage(
     rating.TierCrossedSchema,
-    SUBJECTS.tierCrossed,
+    SUBJECTS.rating.tierCrossed,
     `tier:${k.subscriptionId}:${k.componentKey}:${k.dimensionValue}:${k.segmentStart.toISOString()}:${c.eventId}:${c.fromTier}>${c.toTier}`,
     now,
     {
@@ -230,7 +202,8 @@ function toUsageEvent(e: metering.RecordedEvent): UsageEvent {
     time: e.time ? timestampDate(e.time) : e.recordTime ? timestampDate(e.recordTime) : new Date(0),
     readings: e.readings.map((r) => ({
       meterKey: r.meterKey,
-      aggregation: AGGREGATIONS[r.aggregation] ?? "sum",
+      // An aggregation we cannot read fails the message (and dead-letters it), never rated as a sum.
+      aggregation: aggregationFromProto(r.aggregation),
       value: r.value,
       group: r.group,
     })),

@@ -1,11 +1,11 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { type rating } from "@tally/contracts";
 import { range, ts } from "../adapter/proto-mapping";
-import { InvalidArgumentError, Violations, type ServiceDeps } from "@tally/platform";
+import { pageSize, encodePageToken, decodePageToken, InvalidArgumentError, Violations, type ServiceDeps } from "@tally/platform";
 import { Decimal, DecimalFormatError, isSupportedCurrency, parseDecimal, roundToMinorUnit } from "@tally/pricing";
 import { subscriptionsOfCustomers, liveSubscriptions, type SubscriptionRow } from "../adapter/subscription-store";
 import { listUnrated, periodSegments } from "../adapter/usage-store";
-import { shareOf, billable, tierPosition, type PricerCache } from "../domain/component-pricing";
+import { shareOf, billable, tierPosition, type PricerCache } from "@tally/plan-pricing";
 import { SubscriptionNotFoundError } from "../domain/errors";
 import { forecast, type ForecastDraft } from "../domain/forecast";
 import { segmentLines, subtotalOf, type DimensionalPricerCache, type InvoiceLineDraft, type SegmentInput } from "../domain/invoice-lines";
@@ -13,7 +13,6 @@ import type { Period } from "../domain/periods";
 import { priceForValue } from "../domain/rate-plan";
 import { periodOf, segmentsIn, statusAt } from "../domain/subscription";
 import type { AggregateState } from "../domain/usage-rating";
-import { decodeCursor, encodeCursor, pageSize } from "./paging";
 import type { PlanCatalog } from "./plan-catalog";
 
 /** A customer's current period, its plan segments and the rated quantities of each. */
@@ -157,10 +156,10 @@ export class UsageReader {
 
   async listUnrated(req: rating.ListUnratedEventsRequest) {
     const limit = pageSize(req.pageSize);
-    const cursor = decodeCursor(req.pageToken, "page_token", ["seq"]);
+    const cursor = decodePageToken(req.pageToken, ["seq"]);
     const rows = await listUnrated(this.deps.pool, req.customerId, cursor?.seq ?? "0", limit + 1);
     const page = rows.slice(0, limit);
-    return { rows: page, nextPageToken: rows.length > limit ? encodeCursor({ seq: page[page.length - 1]!.seq }) : "" };
+    return { rows: page, nextPageToken: rows.length > limit ? encodePageToken({ seq: page[page.length - 1]!.seq }) : "" };
   }
 }
 

@@ -1,6 +1,6 @@
 import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { metering, rating } from "@tally/contracts";
+import { metering, rating, SUBJECTS } from "@tally/contracts";
 import { startService, type Clock, type RunningService } from "@tally/platform";
 import { createTestClient, TEST_KEYS, type TestEnvironment } from "@tally/platform/testing";
 import { createRatingService, type RatingInternals, type RatingOptions } from "../rating-service";
@@ -38,10 +38,10 @@ export async function publishMeter(
 ): Promise<void> {
   await env.bus.ensureStream("metering");
   const message = create(metering.MeterCreatedSchema, {
-    meta: { id: `meter-${key}`, source: "test", subject: "tally.metering.v1.meter.created", time: timestampFromDate(new Date()) },
+    meta: { id: `meter-${key}`, source: "test", subject: SUBJECTS.metering.meterCreated, time: timestampFromDate(new Date()) },
     meter: { key, eventType: key, aggregation, valueProperty: "value", groupBy, state: metering.MeterState.ACTIVE },
   });
-  await env.bus.publish("tally.metering.v1.meter.created", toBinary(metering.MeterCreatedSchema, message), `meter-${key}`);
+  await env.bus.publish(SUBJECTS.metering.meterCreated, toBinary(metering.MeterCreatedSchema, message), `meter-${key}`);
 }
 
 export interface TestEvent {
@@ -57,7 +57,7 @@ let messageCounter = 0;
 export async function publishUsage(env: TestEnvironment, events: TestEvent[], msgId = `usage-${process.pid}-${++messageCounter}`): Promise<void> {
   await env.bus.ensureStream("metering");
   const message = create(metering.UsageRecordedSchema, {
-    meta: { id: msgId, source: "test", subject: "tally.metering.v1.usage.recorded", time: timestampFromDate(new Date()) },
+    meta: { id: msgId, source: "test", subject: SUBJECTS.metering.usageRecorded, time: timestampFromDate(new Date()) },
     events: events.map((e) => ({
       id: e.id,
       customerId: e.customerId,
@@ -67,7 +67,7 @@ export async function publishUsage(env: TestEnvironment, events: TestEvent[], ms
       readings: e.readings.map((r) => ({ ...r, group: r.group ?? {} })),
     })),
   });
-  await env.bus.publish("tally.metering.v1.usage.recorded", toBinary(metering.UsageRecordedSchema, message), msgId);
+  await env.bus.publish(SUBJECTS.metering.usageRecorded, toBinary(metering.UsageRecordedSchema, message), msgId);
 }
 
 export async function waitUntil(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
@@ -85,6 +85,17 @@ export async function waitForEvents(instance: RatingInstance, ids: string[]): Pr
     const { rows } = await instance.running.deps.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM rated_events WHERE event_id = ANY($1)", [ids]);
     return rows[0]!.n === ids.length;
   }, `events ${ids.join(",")}`);
+}
+
+/**
+ * Waits until rating's usage consumer has handled and acknowledged every message published so
+ * far: a condition, not a sleep, so a redelivered copy has really been through the handler.
+ */
+export async function waitForUsageConsumed(env: TestEnvironment): Promise<void> {
+  await waitUntil(async () => {
+    const info = await env.bus.manager.consumers.info(env.bus.streamName("metering"), "rating");
+    return info.num_pending === 0 && info.num_ack_pending === 0;
+  }, "rating's usage consumer to drain");
 }
 
 export async function waitForMeters(instance: RatingInstance, keys: string[]): Promise<void> {

@@ -1,14 +1,15 @@
-import type { JsMsg } from "nats";
 import { createLogger } from "../logging/logger";
 import { createTestEnvironment, type TestEnvironment } from "../testing/test-environment";
-import { startConsumer } from "./event-bus";
+import { countDeadLetters, listDeadLetters, replayDeadLetter } from "./dead-letter";
+import { startConsumer, type ReceivedEvent } from "./event-bus";
 
 const SUBJECT = "tally.rating.v1.test.happened";
 const logger = createLogger({}, "silent");
+const body = (m: ReceivedEvent) => new TextDecoder().decode(m.data);
 
-async function until(condition: () => boolean, ms = 5000): Promise<void> {
+async function until(condition: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
   const deadline = Date.now() + ms;
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > deadline) throw new Error("condition not met in time");
     await new Promise((r) => setTimeout(r, 10));
   }
@@ -22,8 +23,9 @@ describe("EventBus", () => {
   });
   afterAll(() => env.close());
 
-  it("prefixes subjects and stream names so test runs never meet", () => {
+  it("prefixes subjects and stream names so test runs never meet, and strips the prefix again", () => {
     expect(env.bus.subject("tally.rating.v1.x")).toBe(`${env.natsPrefix}.tally.rating.v1.x`);
+    expect(env.bus.logicalSubject(env.bus.subject("tally.rating.v1.x"))).toBe("tally.rating.v1.x");
     expect(env.bus.streamName("rating")).toBe(`${env.natsPrefix}_TALLY_RATING`);
   });
 
@@ -32,8 +34,10 @@ describe("EventBus", () => {
     expect((await env.bus.publish(SUBJECT, Buffer.from("a"), "dedup-1")).duplicate).toBe(true);
   });
 
-  it("hands messages in batches, and redelivers a batch whose handler failed", async () => {
-    const seen: string[] = [];
+  it("hands messages with their logical subject, and redelivers only the message whose handling failed", async () => {
+    const handled: string[][] = [];
+    const subjects = new Set<string>();
+    const deliveries = new Map<string, number[]>();
     let failOnce = true;
     const consumer = await startConsumer({
       bus: env.bus,
@@ -41,23 +45,75 @@ describe("EventBus", () => {
       durable: "batch-test",
       subject: SUBJECT,
       logger,
-      handle: async (messages: JsMsg[]) => {
-        const bodies = messages.map((m) => new TextDecoder().decode(m.data));
+      redelivery: { maxDeliver: 3, backoffMs: [0] },
+      handle: async (messages) => {
+        const bodies = messages.map(body);
+        for (const m of messages) {
+          subjects.add(m.subject);
+          deliveries.set(body(m), [...(deliveries.get(body(m)) ?? []), m.deliveries]);
+        }
         if (failOnce && bodies.includes("m2")) {
-          failOnce = false;
+          if (bodies.length === 1) failOnce = false;
           throw new Error("transient");
         }
-        seen.push(...bodies);
+        handled.push(bodies);
       },
     });
     try {
-      for (const body of ["m1", "m2", "m3"]) await env.bus.publish(SUBJECT, Buffer.from(body), `batch-${body}`);
-      await until(() => ["m1", "m2", "m3"].every((b) => seen.includes(b)));
-      expect(failOnce).toBe(false);
+      for (const b of ["m1", "m2", "m3"]) await env.bus.publish(SUBJECT, Buffer.from(b), `batch-${b}`);
+      await until(() => ["m1", "m2", "m3"].every((b) => handled.flat().includes(b)));
     } finally {
       await consumer.stop();
     }
+    expect([...subjects]).toEqual([SUBJECT]);
+    // m2 failed alone too, so it alone came back (second delivery); m1 and m3 were handled once.
+    expect(deliveries.get("m2")?.at(-1)).toBe(2);
+    expect(handled.flat().filter((b) => b === "m1" || b === "m3").sort()).toEqual(["m1", "m3"]);
     const info = await env.bus.manager.consumers.info(env.bus.streamName("rating"), "batch-test");
     expect(info.num_ack_pending).toBe(0);
+  });
+
+  it("dead-letters a message that keeps failing after maxDeliver deliveries, keeps it whole, and replays it", async () => {
+    const poison = "tally.rating.v1.poison.happened";
+    let healed = false;
+    const attempts: number[] = [];
+    const ok: string[] = [];
+    const consumer = await startConsumer({
+      bus: env.bus,
+      owner: "rating",
+      durable: "dead-letter-test",
+      subject: "tally.rating.v1.poison.>",
+      logger,
+      redelivery: { maxDeliver: 3, backoffMs: [5, 10] },
+      handle: async (messages) => {
+        for (const m of messages) {
+          if (body(m) === "bad" && !healed) {
+            attempts.push(m.deliveries);
+            throw new Error("cannot decode");
+          }
+          ok.push(body(m));
+        }
+      },
+    });
+    try {
+      await env.bus.publish(poison, Buffer.from("bad"), "poison-1");
+      await env.bus.publish(poison, Buffer.from("good"), "poison-2");
+      await until(async () => (await countDeadLetters(env.bus, "dead-letter-test")) === 1);
+      expect(attempts).toEqual(expect.arrayContaining([1, 2, 3]));
+      expect(Math.max(...attempts)).toBe(3);
+      expect(ok).toEqual(["good"]);
+
+      const [letter] = await listDeadLetters(env.bus, "dead-letter-test");
+      expect(letter).toMatchObject({ consumer: "dead-letter-test", subject: poison, originalMsgId: "poison-1", deliveries: 3 });
+      expect(letter!.error).toContain("cannot decode");
+      expect(new TextDecoder().decode(letter!.data)).toBe("bad");
+
+      healed = true;
+      await replayDeadLetter(env.bus, letter!.seq);
+      await until(() => ok.includes("bad"));
+      expect(await countDeadLetters(env.bus, "dead-letter-test")).toBe(0);
+    } finally {
+      await consumer.stop();
+    }
   });
 });

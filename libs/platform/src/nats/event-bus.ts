@@ -9,11 +9,17 @@ import {
   type JetStreamManager,
   type JsMsg,
   type NatsConnection,
+  type StreamConfig,
 } from "nats";
 import type { Logger } from "../logging/logger";
+import { deadLetter, DEFAULT_REDELIVERY, ensureDeadLetterStream, type RedeliveryPolicy } from "./dead-letter";
 
-/** The services that own a stream: `tally.<service>.v1.>` lives in stream `TALLY_<SERVICE>`. */
-export type StreamOwner = "metering" | "rating" | "limits" | "invoicing" | "payments";
+/**
+ * The service that owns a stream, by name (`rating`): `tally.rating.v1.>` lives in stream
+ * `TALLY_RATING`. The platform does not know which services exist; @tally/contracts' subject
+ * registry does.
+ */
+export type StreamOwner = string;
 
 export interface EventBusOptions {
   url: string;
@@ -24,6 +30,8 @@ export interface EventBusOptions {
   prefix?: string;
   name?: string;
 }
+
+const OWNER = /^[a-z][a-z_]{0,30}$/;
 
 /**
  * One NATS connection with JetStream, and the naming rules for subjects and
@@ -48,6 +56,11 @@ export class EventBus {
     return this.prefix ? `${this.prefix}.${name}` : name;
   }
 
+  /** The wire subject → the logical one consumers see (the deployment prefix removed). */
+  logicalSubject(wire: string): string {
+    return this.prefix && wire.startsWith(`${this.prefix}.`) ? wire.slice(this.prefix.length + 1) : wire;
+  }
+
   streamName(owner: StreamOwner): string {
     const base = `TALLY_${owner.toUpperCase()}`;
     return this.prefix ? `${this.prefix.replace(/[^A-Za-z0-9_-]/g, "_")}_${base}` : base;
@@ -60,20 +73,24 @@ export class EventBus {
    * harmless: the same msgID inside it is stored once.
    */
   async ensureStream(owner: StreamOwner): Promise<string> {
+    if (!OWNER.test(owner)) throw new Error(`invalid stream owner "${owner}"`);
     const name = this.streamName(owner);
-    const config = {
-      name,
+    await this.ensureStreamWith(name, {
       subjects: [this.subject(`tally.${owner}.v1.>`)],
       retention: RetentionPolicy.Limits,
       storage: StorageType.File,
       max_age: nanos(7 * 24 * 3600 * 1000),
-      duplicate_window: nanos(2 * 60 * 1000),
-    };
+    });
+    return name;
+  }
+
+  /** Creates stream `name` with `config` (and a 2-minute duplicate window) unless it exists. */
+  async ensureStreamWith(name: string, config: Partial<StreamConfig>): Promise<void> {
     try {
       await this.manager.streams.info(name);
     } catch {
       try {
-        await this.manager.streams.add(config);
+        await this.manager.streams.add({ duplicate_window: nanos(2 * 60 * 1000), ...config, name });
       } catch (err) {
         // Another instance created it between our look and our add.
         await this.manager.streams.info(name).catch(() => {
@@ -81,7 +98,6 @@ export class EventBus {
         });
       }
     }
-    return name;
   }
 
   /** Publishes and waits for JetStream's ack; `duplicate` is true when the msgID was already stored. */
@@ -94,8 +110,10 @@ export class EventBus {
    * A durable pull consumer shared by every instance of a service: JetStream
    * hands each message to one of them, which is how rating scales out. One
    * filter subject (wildcards allowed): nats-server 2.9 has no multi-filter consumers.
+   * `max_deliver` is one more than the policy's: the consumer dead-letters on the policy's last
+   * delivery, and the server's bound only matters if it crashes doing so.
    */
-  async ensureConsumer(owner: StreamOwner, durable: string, filterSubject: string, ackWaitMs = 30_000): Promise<void> {
+  async ensureConsumer(owner: StreamOwner, durable: string, filterSubject: string, ackWaitMs = 30_000, redelivery: RedeliveryPolicy = DEFAULT_REDELIVERY): Promise<void> {
     const stream = await this.ensureStream(owner);
     const config = {
       durable_name: durable,
@@ -103,6 +121,7 @@ export class EventBus {
       deliver_policy: DeliverPolicy.All,
       ack_wait: nanos(ackWaitMs),
       max_ack_pending: 20_000,
+      max_deliver: redelivery.maxDeliver + 1,
       filter_subject: this.subject(filterSubject),
     };
     try {
@@ -119,9 +138,10 @@ export class EventBus {
   /** Deletes every stream with this bus's prefix: for tests. */
   async deletePrefixedStreams(): Promise<void> {
     if (!this.prefix) throw new Error("refusing to delete unprefixed streams");
-    for (const owner of ["metering", "rating", "limits", "invoicing", "payments"] as const) {
-      await this.manager.streams.delete(this.streamName(owner)).catch(() => false);
-    }
+    const mine = `${this.prefix.replace(/[^A-Za-z0-9_-]/g, "_")}_`;
+    const names: string[] = [];
+    for await (const name of this.manager.streams.names()) if (name.startsWith(mine)) names.push(name);
+    for (const name of names) await this.manager.streams.delete(name).catch(() => false);
   }
 
   async close(): Promise<void> {
@@ -132,6 +152,17 @@ export class EventBus {
 
 export type { JsMsg };
 
+/** A message as a consumer's handler sees it. */
+export interface ReceivedEvent {
+  /** The logical subject, e.g. `tally.rating.v1.usage.rated` (never the deployment prefix). */
+  subject: string;
+  data: Uint8Array;
+  /** Stream sequence, for logs. */
+  seq: number;
+  /** 1 on the first delivery. */
+  deliveries: number;
+}
+
 export interface ConsumeOptions {
   bus: EventBus;
   owner: StreamOwner;
@@ -139,15 +170,17 @@ export interface ConsumeOptions {
   /** Logical subject filter, e.g. `tally.rating.v1.>`. */
   subject: string;
   /**
-   * Handles a batch of messages. Resolving acks them all; throwing naks them
-   * all for redelivery, so a handler must be idempotent (it is told each
-   * message's id and delivery count).
+   * Handles a batch of messages. Resolving acks them all. Throwing makes the consumer retry the
+   * batch's messages one at a time, so that only the ones that fail again are redelivered (with
+   * backoff) and, after `redelivery.maxDeliver` deliveries, dead-lettered. A handler must be
+   * idempotent: it may see a message again.
    */
-  handle: (messages: JsMsg[]) => Promise<void>;
+  handle: (messages: ReceivedEvent[]) => Promise<void>;
   logger: Logger;
   /** Most messages handed to one `handle` call. */
   maxBatch?: number;
   ackWaitMs?: number;
+  redelivery?: RedeliveryPolicy;
 }
 
 export interface RunningConsumer {
@@ -161,13 +194,40 @@ export interface RunningConsumer {
  * transactions); when it is idle, a single message goes through at once.
  */
 export async function startConsumer(options: ConsumeOptions): Promise<RunningConsumer> {
-  const { bus, logger, maxBatch = 500 } = options;
-  await bus.ensureConsumer(options.owner, options.durable, options.subject, options.ackWaitMs);
-  const consumer = await bus.jetstream.consumers.get(bus.streamName(options.owner), options.durable);
+  const { bus, logger, maxBatch = 500, durable, redelivery = DEFAULT_REDELIVERY } = options;
+  await ensureDeadLetterStream(bus);
+  await bus.ensureConsumer(options.owner, durable, options.subject, options.ackWaitMs, redelivery);
+  const consumer = await bus.jetstream.consumers.get(bus.streamName(options.owner), durable);
   const messages = await consumer.consume({ max_messages: Math.max(maxBatch * 2, 100) });
   const buffer: JsMsg[] = [];
   let wake: (() => void) | undefined;
   let stopping = false;
+  const received = (m: JsMsg): ReceivedEvent => ({ subject: bus.logicalSubject(m.subject), data: m.data, seq: m.seq, deliveries: m.info.redeliveryCount });
+
+  /** A message whose handling failed: redelivered after a backoff, or dead-lettered on its last delivery. */
+  const settleFailed = async (m: JsMsg, err: unknown): Promise<void> => {
+    const deliveries = m.info.redeliveryCount;
+    const subject = bus.logicalSubject(m.subject);
+    if (deliveries >= redelivery.maxDeliver) {
+      logger.error("event dead-lettered", { durable, subject, seq: m.seq, deliveries, err });
+      await deadLetter(bus, m, durable, err);
+      return;
+    }
+    const delayMs = redelivery.backoffMs[Math.min(deliveries, redelivery.backoffMs.length) - 1] ?? 0;
+    logger.warn("event failed; will be redelivered", { durable, subject, seq: m.seq, deliveries, delayMs, err });
+    m.nak(delayMs);
+  };
+
+  /** Handles one message alone, so that only the messages that fail on their own are redelivered. */
+  const handleAlone = async (m: JsMsg): Promise<void> => {
+    try {
+      await options.handle([received(m)]);
+    } catch (err) {
+      await settleFailed(m, err);
+      return;
+    }
+    m.ack();
+  };
 
   const pump = (async () => {
     for await (const message of messages) {
@@ -188,11 +248,17 @@ export async function startConsumer(options: ConsumeOptions): Promise<RunningCon
       }
       const batch = buffer.splice(0, maxBatch);
       try {
-        await options.handle(batch);
+        await options.handle(batch.map(received));
         for (const m of batch) m.ack();
       } catch (err) {
-        logger.error("event batch failed; will be redelivered", { durable: options.durable, size: batch.length, err });
-        for (const m of batch) m.nak(1000);
+        // One message's problem must not hold back (or dead-letter) the others: retry them one by one.
+        if (batch.length > 1) logger.warn("event batch failed; handling its messages one by one", { durable, size: batch.length, err });
+        for (const m of batch) {
+          await (batch.length === 1 ? settleFailed(m, err) : handleAlone(m)).catch((natsErr: unknown) => {
+            // NATS itself failed (the dead-letter publish): leave the message unacked; ack_wait redelivers it.
+            logger.error("could not settle a failed event", { durable, seq: m.seq, err: natsErr });
+          });
+        }
       }
     }
   })();

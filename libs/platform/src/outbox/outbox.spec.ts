@@ -1,5 +1,6 @@
 import { createLogger } from "../logging/logger";
-import { createPool, withTransaction, type Pool } from "../postgres/database";
+import { createPool, type Pool } from "../postgres/database";
+import { withTransaction } from "../postgres/transaction";
 import { migrate } from "../postgres/migrations";
 import { createTestEnvironment, type TestEnvironment } from "../testing/test-environment";
 import type { EventBus } from "../nats/event-bus";

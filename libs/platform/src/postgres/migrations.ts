@@ -2,7 +2,8 @@ import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import type { Pool } from "pg";
-import { assertSchemaName, withTransaction } from "./database";
+import { assertSchemaName } from "./database";
+import { withTransaction } from "./transaction";
 import { OUTBOX_MIGRATION } from "../outbox/outbox-schema";
 
 export interface Migration {

@@ -1,17 +1,9 @@
+import { DEFAULT_PORTS, type ServiceName } from "@tally/contracts";
 import { custom, int, loadConfig, oneOf, str, url } from "../config/env";
 import { parseApiKeys } from "../grpc/api-keys";
 import type { LogLevel } from "../logging/logger";
 
-export type ServiceName = "metering" | "rating" | "limits" | "invoicing" | "payments";
-
-/** Each service's default port when several run on one machine. */
-export const DEFAULT_PORTS: Record<ServiceName, number> = {
-  metering: 50051,
-  rating: 50052,
-  limits: 50053,
-  invoicing: 50054,
-  payments: 50055,
-};
+export type { ServiceName };
 
 /**
  * The variables every service reads. A service-specific address may be set

@@ -461,7 +461,9 @@ export const Meter: GenService<{
    * so the call returns OK even when every event is REJECTED or CONFLICT.
    * Fails as a whole with INVALID_ARGUMENT (field "events", code
    * "batch_too_large") when it holds more than 5,000 events; nothing is then
-   * recorded. An empty batch returns OK with no results. Within one batch,
+   * recorded. Every server accepts requests up to 32 MiB; 5,000 events within
+   * the per-event limits (see UsageEvent.properties) always fit. An empty
+   * batch returns OK with no results. Within one batch,
    * the first valid occurrence of an id is processed and later occurrences
    * are DUPLICATE or CONFLICT against the event that holds the id (a REJECTED
    * occurrence claims nothing). After UNAVAILABLE or DEADLINE_EXCEEDED
@@ -552,7 +554,11 @@ export const Meter: GenService<{
    * empty customer_id or meter_key, unset `from`, `from` or `to` not on a
    * whole minute, `to` not after `from`, a range spanning more than 10,000
    * windows, an unknown IANA time zone, or a group_by property the meter does
-   * not group by. Fails with NOT_FOUND for an unknown meter_key.
+   * not group by. Fails with NOT_FOUND for an unknown meter_key. Values
+   * follow the decimal convention (at most 38 significant digits, 12 decimal
+   * places); a SUM that would need more than 26 integer digits fails the call
+   * with OUT_OF_RANGE (code "aggregate_out_of_range"): query smaller windows
+   * or group by a property.
    *
    * @generated from rpc tally.metering.v1.Meter.QueryUsage
    */

@@ -80,7 +80,8 @@ export type UsageEvent = Message<"tally.metering.v1.UsageEvent"> & {
    * maxes or takes the latest of are decimal strings (e.g. "1532",
    * "0.25"; plain notation, at most 12 decimal places and 26 integer digits,
    * so that they fit NUMERIC(38,12)). At most 32 properties; keys 1–64
-   * characters; values at most 512 characters. No string of an event may
+   * characters; values at most 512 characters; keys and values together at
+   * most 4,096 bytes in UTF-8 (code "too_large"). No string of an event may
    * contain the NUL character (U+0000). Keys starting with "tally_" are
    * reserved: today only "tally_reservation_id", which settles a
    * tally.limits.v1 reservation; other "tally_" keys are rejected (code

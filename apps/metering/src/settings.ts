@@ -1,5 +1,5 @@
 import { int, loadConfig } from "@tally/platform";
-import { DAY_MS, LIMITS } from "./domain/limits";
+import { DAY_MS, BOUNDS } from "./domain/bounds";
 
 /**
  * Metering's own settings, on top of the platform's ServiceConfig. Validated at start like
@@ -17,7 +17,7 @@ export interface MeteringSettings {
 export function loadMeteringSettings(env: Record<string, string | undefined> = process.env): MeteringSettings {
   return loadConfig(
     {
-      backfillDays: int("METERING_BACKFILL_DAYS", LIMITS.defaultBackfillDays, { min: 1, max: LIMITS.maxBackfillDays }),
+      backfillDays: int("METERING_BACKFILL_DAYS", BOUNDS.defaultBackfillDays, { min: 1, max: BOUNDS.maxBackfillDays }),
       maxEventsPerTransaction: int("METERING_MAX_EVENTS_PER_TRANSACTION", 10_000, { min: 1, max: 50_000 }),
       concurrentTransactions: int("METERING_CONCURRENT_TRANSACTIONS", 2, { min: 1, max: 16 }),
     },

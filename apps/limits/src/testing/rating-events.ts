@@ -1,6 +1,6 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { rating } from "@tally/contracts";
+import { rating, SUBJECTS } from "@tally/contracts";
 import type { EventBus } from "@tally/platform";
 
 /**
@@ -24,7 +24,7 @@ export class RatingEvents {
         pricing: { case: "price" as const, value: { model: { case: "perUnit" as const, value: { unitAmount: c.unitAmount } } } },
       })),
     });
-    await this.publish("tally.rating.v1.plan.published", toBinary(rating.PlanPublishedSchema, create(rating.PlanPublishedSchema, { plan })));
+    await this.publish(SUBJECTS.rating.planPublished, toBinary(rating.PlanPublishedSchema, create(rating.PlanPublishedSchema, { plan })));
   }
 
   async subscription(s: { customerId: string; planKey: string; periodStart: string; periodEnd: string; revision: number; status?: rating.SubscriptionStatus }): Promise<void> {
@@ -38,7 +38,7 @@ export class RatingEvents {
       revision: BigInt(s.revision),
     });
     const event = create(rating.SubscriptionChangedSchema, { subscription, kind: rating.ChangeKind.CREATED });
-    await this.publish("tally.rating.v1.subscription.changed", toBinary(rating.SubscriptionChangedSchema, event));
+    await this.publish(SUBJECTS.rating.subscriptionChanged, toBinary(rating.SubscriptionChangedSchema, event));
   }
 
   /** One UsageRated with running amounts (snapshots: quantity and amount so far, per key). */
@@ -73,7 +73,7 @@ export class RatingEvents {
         sequence: BigInt(a.sequence),
       })),
     });
-    return this.publish("tally.rating.v1.usage.rated", toBinary(rating.UsageRatedSchema, event), msgId);
+    return this.publish(SUBJECTS.rating.usageRated, toBinary(rating.UsageRatedSchema, event), msgId);
   }
 
   private async publish(subject: string, payload: Uint8Array, msgId = `test-${Date.now()}-${this.n++}`): Promise<string> {

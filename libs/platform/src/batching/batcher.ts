@@ -1,8 +1,9 @@
 /**
- * Application-level group commit: concurrent callers' items are written together in one
- * transaction, so N callers pay one fsync instead of N.
+ * The one batcher: concurrent callers' items are handled together in one `flush` (typically one
+ * transaction), so N callers pay one round trip and one fsync instead of N. Metering's group
+ * commit is one; any "coalesce concurrent callers" path should be another (see ../../README.md).
  *
- * A submission (one Record's event, or one RecordBatch's events) waits in a queue. When no flush
+ * A submission (e.g. one Record's event, or one RecordBatch's events) waits in a queue. When no flush
  * is running, a flush starts at once with everything queued (up to `maxItems`), so a lone caller
  * waits for nothing but its own transaction. While one runs, the queue fills; a second, overlapping
  * flush starts only when `overlapMinItems` are waiting or the oldest has waited `lingerMs` —
@@ -13,7 +14,7 @@
  * and nothing else; a shared flush that fails is retried once per submission, so that one
  * caller's problem does not fail the others.
  */
-export interface GroupCommitOptions {
+export interface BatcherOptions {
   /** Most items per flush; a single larger submission still goes alone, unsplit. */
   maxItems: number;
   /** Flushes allowed to run at once (overlaps one flush's commit with the next one's work). */
@@ -30,7 +31,7 @@ interface Submission<I, R> {
   reject(err: unknown): void;
 }
 
-export class GroupCommit<I, R> {
+export class Batcher<I, R> {
   private readonly queue: Submission<I, R>[] = [];
   private queuedItems = 0;
   private inFlight = 0;
@@ -40,9 +41,10 @@ export class GroupCommit<I, R> {
 
   constructor(
     private readonly flush: (items: I[]) => Promise<R[]>,
-    private readonly options: GroupCommitOptions,
+    private readonly options: BatcherOptions,
   ) {}
 
+  /** Queues `items`; resolves with their results in order, or rejects if their flush failed. */
   submit(items: I[]): Promise<R[]> {
     if (items.length === 0) return Promise.resolve([]);
     return new Promise<R[]>((resolve, reject) => {

@@ -2,7 +2,7 @@
  * Every size and time limit metering enforces, in one place. The proto comments
  * (proto/tally/metering/v1) document the same numbers for API users; change both together.
  */
-export const LIMITS = {
+export const BOUNDS = {
   /** Most events in one RecordBatch. */
   maxBatchEvents: 5_000,
   /** UsageEvent.id, customer_id and event_type: 1–255 characters. */
@@ -13,6 +13,14 @@ export const LIMITS = {
   maxProperties: 32,
   maxPropertyKeyLength: 64,
   maxPropertyValueLength: 512,
+  /**
+   * Keys and values of one event together, in UTF-8 bytes. With the bounds above an event encodes
+   * to at most ~5 KiB, so a full RecordBatch (5,000 events) stays under the servers' 32 MiB
+   * maximum message size (maxRequestBytes) — without it, 5,000 valid events could exceed it.
+   */
+  maxPropertiesBytes: 4_096,
+  /** Largest request a server accepts (grpc.max_receive_message_length); see proto/README.md. */
+  maxRequestBytes: 32 * 1024 * 1024,
   /** Property keys starting with this are Tally's own; only the listed ones are accepted. */
   reservedPropertyPrefix: "tally_",
   /** Settles a tally.limits.v1 reservation (see proto/tally/limits/v1/limits.proto). */

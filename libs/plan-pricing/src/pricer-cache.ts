@@ -1,5 +1,5 @@
 import { createPricer, Decimal, toMaxScale, type Pricer, type TierPosition } from "@tally/pricing";
-import type { ComponentPrice } from "./rate-plan";
+import type { ComponentPrice } from "./component-price";
 
 /**
  * The pricers of a component price, built once and cached (plans are immutable).

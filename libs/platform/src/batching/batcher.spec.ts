@@ -1,0 +1,137 @@
+import { Batcher } from "./batcher";
+
+/**
+ * Flushes the test releases by hand, and fake timers for the linger: nothing here depends on how
+ * fast the machine is (the earlier version slept and failed about 1 run in 15 on busy cores).
+ */
+function controlledFlush(options: { fail?: (items: number[]) => boolean } = {}) {
+  const started: { items: number[]; release(): void }[] = [];
+  let running = 0;
+  let maxRunning = 0;
+  const flush = (items: number[]) =>
+    new Promise<number[]>((resolve, reject) => {
+      running++;
+      maxRunning = Math.max(maxRunning, running);
+      started.push({
+        items,
+        release() {
+          running--;
+          if (options.fail?.(items)) reject(new Error(`flush of ${items.join(",")} failed`));
+          else resolve(items.map((i) => i * 10));
+        },
+      });
+    });
+  return {
+    flush,
+    flushes: () => started.map((s) => s.items),
+    /** Releases every flush started and not yet released, until none is left running. */
+    async releaseAll() {
+      for (let i = 0; i < 100 && running > 0; i++) {
+        for (const s of started.splice(0)) {
+          s.release();
+          done.push(s.items);
+        }
+        await tick();
+      }
+    },
+    maxRunning: () => maxRunning,
+  };
+}
+const done: number[][] = [];
+/** Lets the batcher's setImmediate run, and the promises it settles. */
+const tick = () => jest.advanceTimersByTimeAsync(0);
+
+describe("Batcher", () => {
+  beforeEach(() => {
+    jest.useFakeTimers();
+    done.length = 0;
+  });
+  afterEach(() => jest.useRealTimers());
+
+  it("shares one flush between calls that arrive together and gives each its own results", async () => {
+    const f = controlledFlush();
+    const batcher = new Batcher(f.flush, { maxItems: 100, maxInFlight: 1 });
+    const results = Promise.all([batcher.submit([1]), batcher.submit([2, 3]), batcher.submit([4])]);
+    await tick();
+    expect(f.flushes()).toEqual([[1, 2, 3, 4]]);
+    await f.releaseAll();
+    expect(await results).toEqual([[10], [20, 30], [40]]);
+  });
+
+  it("collects what arrives during a flush into the next one", async () => {
+    const f = controlledFlush();
+    const batcher = new Batcher(f.flush, { maxItems: 100, maxInFlight: 1 });
+    const all = [batcher.submit([1])];
+    await tick();
+    all.push(batcher.submit([2]), batcher.submit([3]));
+    await tick();
+    expect(f.flushes()).toEqual([[1]]);
+    await f.releaseAll();
+    await Promise.all(all);
+    expect(done).toEqual([[1], [2, 3]]);
+  });
+
+  it("caps a flush at maxItems without splitting a submission", async () => {
+    const f = controlledFlush();
+    const batcher = new Batcher(f.flush, { maxItems: 3, maxInFlight: 1 });
+    const all = Promise.all([batcher.submit([1, 2]), batcher.submit([3, 4]), batcher.submit([5, 6, 7, 8]), batcher.submit([9])]);
+    await tick();
+    await f.releaseAll();
+    await all;
+    expect(done).toEqual([[1, 2], [3, 4], [5, 6, 7, 8], [9]]);
+  });
+
+  it("overlaps a running flush only when enough items wait, or after the linger time", async () => {
+    const f = controlledFlush();
+    const batcher = new Batcher(f.flush, { maxItems: 100, maxInFlight: 2, overlapMinItems: 3, lingerMs: 10 });
+    const all = [batcher.submit([1])];
+    await tick();
+    all.push(batcher.submit([2])); // one item while a flush runs: waits up to 10 ms
+    await jest.advanceTimersByTimeAsync(9);
+    expect(f.flushes()).toEqual([[1]]);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(f.flushes()).toEqual([[1], [2]]);
+    all.push(batcher.submit([3]), batcher.submit([4, 5])); // three items, but both slots are busy
+    await tick();
+    expect(f.flushes()).toEqual([[1], [2]]);
+    await f.releaseAll();
+    await Promise.all(all);
+    expect(done).toEqual([[1], [2], [3, 4, 5]]);
+  });
+
+  it("runs at most maxInFlight flushes at once", async () => {
+    const f = controlledFlush();
+    const batcher = new Batcher(f.flush, { maxItems: 1, maxInFlight: 2 });
+    const all = Promise.all([1, 2, 3, 4, 5].map((i) => batcher.submit([i])));
+    await tick();
+    await jest.advanceTimersByTimeAsync(2); // the second slot opens after the default 2 ms linger
+    expect(f.flushes()).toEqual([[1], [2]]);
+    await f.releaseAll();
+    await all;
+    expect(f.maxRunning()).toBe(2);
+  });
+
+  it("fails only the callers whose items failed: a shared flush is retried per submission", async () => {
+    const f = controlledFlush({ fail: (items) => items.includes(2) });
+    const batcher = new Batcher(f.flush, { maxItems: 100, maxInFlight: 1 });
+    const settled = Promise.allSettled([batcher.submit([1]), batcher.submit([2]), batcher.submit([3])]);
+    await tick();
+    await f.releaseAll();
+    expect((await settled).map((s) => s.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+    expect(done).toEqual([[1, 2, 3], [1], [2], [3]]);
+  });
+
+  it("resolves an empty submission at once and drains", async () => {
+    const f = controlledFlush();
+    const batcher = new Batcher(f.flush, { maxItems: 100, maxInFlight: 1 });
+    expect(await batcher.submit([])).toEqual([]);
+    const pending = batcher.submit([1]);
+    let drained = false;
+    void batcher.drain().then(() => (drained = true));
+    await tick();
+    expect(drained).toBe(false);
+    await f.releaseAll();
+    expect(drained).toBe(true);
+    await expect(pending).resolves.toEqual([10]);
+  });
+});
