@@ -1,1 +1,2 @@
-export { invoicingService } from "./invoicing-service";
+export { invoicingService, createInvoicingService, type InvoicingInternals } from "./invoicing-service";
+export { loadInvoicingSettings, type InvoicingSettings } from "./settings";

@@ -1,13 +1,93 @@
-import type { ServiceDefinition } from "@tally/platform";
+import * as path from "node:path";
+import { invoicing, limits, rating } from "@tally/contracts";
+import {
+  createServiceClient,
+  ManualClock,
+  readMigrations,
+  serviceRegistration,
+  startConsumer,
+  type JsMsg,
+  type RunningConsumer,
+  type ServiceDefinition,
+} from "@tally/platform";
+import { LimitsCreditBurns, noCreditBurns } from "./adapter/credit-ledger";
+import { RatingPeriodPricer } from "./adapter/rating-source";
+import { INVOICING_SCOPES, invoicingHandlers } from "./rpc/invoicing-handlers";
+import { BillingCycle } from "./service/billing-cycle";
+import { CustomerService } from "./service/customer-service";
+import { InvoiceService } from "./service/invoice-service";
+import { PaymentFeed } from "./service/payment-feed";
+import { RatingFeed } from "./service/rating-feed";
+import { loadInvoicingSettings, type InvoicingSettings } from "./settings";
+
+/** Exposed for tests and the bench: the parts of a running instance. */
+export interface InvoicingInternals {
+  cycle: BillingCycle;
+  clock: ManualClock | undefined;
+}
 
 /**
- * Invoicing runs today as a shell: it owns its schema (so far only the platform
- * outbox), answers health checks and shuts down gracefully. Its contract is
- * sketched in proto/tally/invoicing/v1; the rpcs are not served yet, so callers
- * get UNIMPLEMENTED rather than a made-up answer.
+ * The invoicing service. `settings` default to the environment; tests pass them explicitly.
+ * A test's ManualClock (startService's clock override) or INVOICING_CLOCK=manual makes the
+ * service clock controllable (AdvanceClock).
  */
-export const invoicingService: ServiceDefinition = {
-  name: "invoicing",
-  migrations: [],
-  build: () => ({ services: [] }),
-};
+export function createInvoicingService(settings?: Partial<InvoicingSettings>, onBuilt?: (internals: InvoicingInternals) => void): ServiceDefinition {
+  return {
+    name: "invoicing",
+    migrations: readMigrations(path.join(__dirname, "../migrations")),
+    build(deps) {
+      const s = { ...loadInvoicingSettings(), ...settings };
+      const clock = deps.clock instanceof ManualClock ? deps.clock : s.clock === "manual" ? new ManualClock(s.clockStart || new Date()) : deps.clock;
+      const d = { ...deps, clock };
+      const ratingClient = s.rating && createServiceClient(rating.Rating, s.rating.address, s.rating.apiKey);
+      const limitsClient = s.limits && createServiceClient(limits.Limits, s.limits.address, s.limits.apiKey);
+      const cycle = new BillingCycle(d, ratingClient && new RatingPeriodPricer(ratingClient), limitsClient ? new LimitsCreditBurns(limitsClient) : noCreditBurns, s.batchSize);
+      const customers = new CustomerService(deps.pool, clock);
+      const invoices = new InvoiceService(d, cycle);
+      const ratingFeed = new RatingFeed(deps.pool);
+      const paymentFeed = new PaymentFeed(d);
+      onBuilt?.({ cycle, clock: clock instanceof ManualClock ? clock : undefined });
+      const consumers: RunningConsumer[] = [];
+      let timer: NodeJS.Timeout | undefined;
+      let running: Promise<unknown> = Promise.resolve();
+      return {
+        services: [serviceRegistration({ service: invoicing.Invoicing, handlers: invoicingHandlers({ customers, invoices, cycle, clock }), scopes: INVOICING_SCOPES })],
+        async start() {
+          const consume = (owner: "rating" | "payments", durable: string, subject: string, handle: (m: JsMsg[]) => Promise<void>) =>
+            startConsumer({ bus: deps.bus, owner, durable, subject, handle, logger: deps.logger, maxBatch: 200 });
+          consumers.push(
+            await consume("rating", "invoicing-subscriptions", "tally.rating.v1.subscription.changed", (m) => ratingFeed.subscriptionsChanged(m)),
+            await consume("rating", "invoicing-usage", "tally.rating.v1.usage.rated", (m) => ratingFeed.usageRated(m)),
+            await consume("payments", "invoicing", "tally.payments.v1.>", (m) => paymentFeed.handle(m)),
+          );
+          // A failed cycle (rating unreachable) waits twice as long before the next, up to a minute.
+          let delay = s.cycleIntervalMs;
+          const tick = () => {
+            running = cycle
+              .run()
+              .then(() => (delay = s.cycleIntervalMs))
+              .catch((err: unknown) => {
+                deps.logger.warn("billing cycle failed; retrying", { err, retryMs: delay });
+                delay = Math.min(delay * 2, 60_000);
+              })
+              .finally(() => {
+                if (timer) timer = setTimeout(tick, delay).unref();
+              });
+          };
+          timer = setTimeout(tick, delay).unref();
+        },
+        async stop() {
+          const t = timer;
+          timer = undefined;
+          if (t) clearTimeout(t);
+          await running;
+          for (const c of consumers) await c.stop();
+          ratingClient?.close();
+          limitsClient?.close();
+        },
+      };
+    },
+  };
+}
+
+export const invoicingService: ServiceDefinition = createInvoicingService();

@@ -18,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tally/invoicing/v1/invoice.proto.
  */
 export const file_tally_invoicing_v1_invoice: GenFile = /*@__PURE__*/
-  fileDesc("CiB0YWxseS9pbnZvaWNpbmcvdjEvaW52b2ljZS5wcm90bxISdGFsbHkuaW52b2ljaW5nLnYxIrcGCgdJbnZvaWNlEgoKAmlkGAEgASgJEg4KBm51bWJlchgCIAEoCRITCgtjdXN0b21lcl9pZBgDIAEoCRIXCg9zdWJzY3JpcHRpb25faWQYBCABKAkSMQoGc3RhdHVzGAUgASgOMiEudGFsbHkuaW52b2ljaW5nLnYxLkludm9pY2VTdGF0dXMSEAoIY3VycmVuY3kYBiABKAkSKgoGcGVyaW9kGAcgASgLMhoudGFsbHkuY29tbW9uLnYxLlRpbWVSYW5nZRI2CghzZWdtZW50cxgIIAMoCzIkLnRhbGx5Lmludm9pY2luZy52MS5Qcm9yYXRpb25TZWdtZW50Ei4KBWxpbmVzGAkgAygLMh8udGFsbHkuaW52b2ljaW5nLnYxLkludm9pY2VMaW5lEhAKCHN1YnRvdGFsGAogASgJEg0KBXRvdGFsGAsgASgJEhcKD2NyZWRpdHNfYXBwbGllZBgMIAEoCRISCgphbW91bnRfZHVlGA0gASgJEi8KC2NyZWF0ZV90aW1lGA4gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIxCg1maW5hbGl6ZV90aW1lGA8gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghkdWVfdGltZRgQIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLQoJcGFpZF90aW1lGBEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCgl2b2lkX3RpbWUYEiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhcKD2JhbGFuY2VfYXBwbGllZBgTIAEoCRIWCg50YXhhYmxlX2Ftb3VudBgUIAEoCRIuCgl0YXhfbGluZXMYFSADKAsyGy50YWxseS5pbnZvaWNpbmcudjEuVGF4TGluZRIRCgl0YXhfdG90YWwYFiABKAkSEwoLYW1vdW50X3BhaWQYFyABKAkSFwoPYW1vdW50X2NyZWRpdGVkGBggASgJEhUKDWN1c3RvbWVyX25hbWUYGSABKAkSEgoKdGF4X2V4ZW1wdBgaIAEoCCJQCgdUYXhMaW5lEgwKBG5hbWUYASABKAkSDwoHcGVyY2VudBgCIAEoCRIWCg50YXhhYmxlX2Ftb3VudBgDIAEoCRIOCgZhbW91bnQYBCABKAkidwoQUHJvcmF0aW9uU2VnbWVudBIQCghwbGFuX2tleRgBIAEoCRIUCgxwbGFuX3ZlcnNpb24YAiABKAUSKQoFcmFuZ2UYAyABKAsyGi50YWxseS5jb21tb24udjEuVGltZVJhbmdlEhAKCGZyYWN0aW9uGAQgASgJIqQCCgtJbnZvaWNlTGluZRILCgNyZWYYASABKAkSKgoEa2luZBgCIAEoDjIcLnRhbGx5Lmludm9pY2luZy52MS5MaW5lS2luZBIVCg1jb21wb25lbnRfa2V5GAMgASgJEhcKD2RpbWVuc2lvbl92YWx1ZRgEIAEoCRITCgtkZXNjcmlwdGlvbhgFIAEoCRIQCghxdWFudGl0eRgGIAEoCRIOCgZhbW91bnQYByABKAkSFgoOcm91bmRlZF9hbW91bnQYCCABKAkSKgoGcGVyaW9kGAkgASgLMhoudGFsbHkuY29tbW9uLnYxLlRpbWVSYW5nZRIxCgdkZXRhaWxzGAogAygLMiAudGFsbHkucmF0aW5nLnYxLlByaWNlTGluZURldGFpbCKVAQoKQ3JlZGl0Tm90ZRIKCgJpZBgBIAEoCRISCgppbnZvaWNlX2lkGAIgASgJEiYKBmFtb3VudBgDIAEoCzIWLnRhbGx5LmNvbW1vbi52MS5Nb25leRIOCgZyZWFzb24YBCABKAkSLwoLY3JlYXRlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wKrsBCg1JbnZvaWNlU3RhdHVzEh4KGklOVk9JQ0VfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGAoUSU5WT0lDRV9TVEFUVVNfRFJBRlQQARIcChhJTlZPSUNFX1NUQVRVU19GSU5BTElaRUQQAhIXChNJTlZPSUNFX1NUQVRVU19QQUlEEAMSFwoTSU5WT0lDRV9TVEFUVVNfVk9JRBAEEiAKHElOVk9JQ0VfU1RBVFVTX1VOQ09MTEVDVElCTEUQBSqYAQoITGluZUtpbmQSGQoVTElORV9LSU5EX1VOU1BFQ0lGSUVEEAASGwoXTElORV9LSU5EX1JFQ1VSUklOR19GRUUQARITCg9MSU5FX0tJTkRfVVNBR0UQAhIdChlMSU5FX0tJTkRfTUlOSU1VTV9UUlVFX1VQEAMSIAocTElORV9LSU5EX01BWElNVU1fQURKVVNUTUVOVBAEYgZwcm90bzM", [file_google_protobuf_timestamp, file_tally_common_v1_money, file_tally_common_v1_time_range, file_tally_rating_v1_invoice_preview]);
+  fileDesc("CiB0YWxseS9pbnZvaWNpbmcvdjEvaW52b2ljZS5wcm90bxISdGFsbHkuaW52b2ljaW5nLnYxIrcGCgdJbnZvaWNlEgoKAmlkGAEgASgJEg4KBm51bWJlchgCIAEoCRITCgtjdXN0b21lcl9pZBgDIAEoCRIXCg9zdWJzY3JpcHRpb25faWQYBCABKAkSMQoGc3RhdHVzGAUgASgOMiEudGFsbHkuaW52b2ljaW5nLnYxLkludm9pY2VTdGF0dXMSEAoIY3VycmVuY3kYBiABKAkSKgoGcGVyaW9kGAcgASgLMhoudGFsbHkuY29tbW9uLnYxLlRpbWVSYW5nZRI2CghzZWdtZW50cxgIIAMoCzIkLnRhbGx5Lmludm9pY2luZy52MS5Qcm9yYXRpb25TZWdtZW50Ei4KBWxpbmVzGAkgAygLMh8udGFsbHkuaW52b2ljaW5nLnYxLkludm9pY2VMaW5lEhAKCHN1YnRvdGFsGAogASgJEg0KBXRvdGFsGAsgASgJEhcKD2NyZWRpdHNfYXBwbGllZBgMIAEoCRISCgphbW91bnRfZHVlGA0gASgJEi8KC2NyZWF0ZV90aW1lGA4gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIxCg1maW5hbGl6ZV90aW1lGA8gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghkdWVfdGltZRgQIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLQoJcGFpZF90aW1lGBEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCgl2b2lkX3RpbWUYEiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhcKD2JhbGFuY2VfYXBwbGllZBgTIAEoCRIWCg50YXhhYmxlX2Ftb3VudBgUIAEoCRIuCgl0YXhfbGluZXMYFSADKAsyGy50YWxseS5pbnZvaWNpbmcudjEuVGF4TGluZRIRCgl0YXhfdG90YWwYFiABKAkSEwoLYW1vdW50X3BhaWQYFyABKAkSFwoPYW1vdW50X2NyZWRpdGVkGBggASgJEhUKDWN1c3RvbWVyX25hbWUYGSABKAkSEgoKdGF4X2V4ZW1wdBgaIAEoCCJQCgdUYXhMaW5lEgwKBG5hbWUYASABKAkSDwoHcGVyY2VudBgCIAEoCRIWCg50YXhhYmxlX2Ftb3VudBgDIAEoCRIOCgZhbW91bnQYBCABKAkidwoQUHJvcmF0aW9uU2VnbWVudBIQCghwbGFuX2tleRgBIAEoCRIUCgxwbGFuX3ZlcnNpb24YAiABKAUSKQoFcmFuZ2UYAyABKAsyGi50YWxseS5jb21tb24udjEuVGltZVJhbmdlEhAKCGZyYWN0aW9uGAQgASgJIqQCCgtJbnZvaWNlTGluZRILCgNyZWYYASABKAkSKgoEa2luZBgCIAEoDjIcLnRhbGx5Lmludm9pY2luZy52MS5MaW5lS2luZBIVCg1jb21wb25lbnRfa2V5GAMgASgJEhcKD2RpbWVuc2lvbl92YWx1ZRgEIAEoCRITCgtkZXNjcmlwdGlvbhgFIAEoCRIQCghxdWFudGl0eRgGIAEoCRIOCgZhbW91bnQYByABKAkSFgoOcm91bmRlZF9hbW91bnQYCCABKAkSKgoGcGVyaW9kGAkgASgLMhoudGFsbHkuY29tbW9uLnYxLlRpbWVSYW5nZRIxCgdkZXRhaWxzGAogAygLMiAudGFsbHkucmF0aW5nLnYxLlByaWNlTGluZURldGFpbCLzAQoKQ3JlZGl0Tm90ZRIKCgJpZBgBIAEoCRISCgppbnZvaWNlX2lkGAIgASgJEiYKBmFtb3VudBgDIAEoCzIWLnRhbGx5LmNvbW1vbi52MS5Nb25leRIOCgZyZWFzb24YBCABKAkSLwoLY3JlYXRlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEioKCnJlZnVuZF9kdWUYBiABKAsyFi50YWxseS5jb21tb24udjEuTW9uZXkSMAoQYmFsYW5jZV9jcmVkaXRlZBgHIAEoCzIWLnRhbGx5LmNvbW1vbi52MS5Nb25leSq7AQoNSW52b2ljZVN0YXR1cxIeChpJTlZPSUNFX1NUQVRVU19VTlNQRUNJRklFRBAAEhgKFElOVk9JQ0VfU1RBVFVTX0RSQUZUEAESHAoYSU5WT0lDRV9TVEFUVVNfRklOQUxJWkVEEAISFwoTSU5WT0lDRV9TVEFUVVNfUEFJRBADEhcKE0lOVk9JQ0VfU1RBVFVTX1ZPSUQQBBIgChxJTlZPSUNFX1NUQVRVU19VTkNPTExFQ1RJQkxFEAUqmAEKCExpbmVLaW5kEhkKFUxJTkVfS0lORF9VTlNQRUNJRklFRBAAEhsKF0xJTkVfS0lORF9SRUNVUlJJTkdfRkVFEAESEwoPTElORV9LSU5EX1VTQUdFEAISHQoZTElORV9LSU5EX01JTklNVU1fVFJVRV9VUBADEiAKHExJTkVfS0lORF9NQVhJTVVNX0FESlVTVE1FTlQQBGIGcHJvdG8z", [file_google_protobuf_timestamp, file_tally_common_v1_money, file_tally_common_v1_time_range, file_tally_rating_v1_invoice_preview]);
 
 /**
  * PLANNED (sketch): the shape is settled enough to code against, fields may
@@ -31,9 +31,9 @@ export const file_tally_invoicing_v1_invoice: GenFile = /*@__PURE__*/
  * round_half_even(subtotal) to the currency minor unit, rounded once (the
  * same figure as tally.rating.v1.InvoicePreview.total). Each line's
  * `rounded_amount` is allocated from total by the largest-remainder method, so
- * printed lines add up exactly to the total. amount_due = total -
- * credits_applied - balance_applied + tax_total (taxes are computed on what
- * is left after credits and balance), never negative.
+ * printed lines add up exactly to the total. taxable_amount = total -
+ * credits_applied (never negative; taxes are computed on it), amount_due =
+ * taxable_amount + tax_total - balance_applied (never negative).
  *
  * @generated from message tally.invoicing.v1.Invoice
  */
@@ -126,7 +126,9 @@ export type Invoice = Message<"tally.invoicing.v1.Invoice"> & {
   creditsApplied: string;
 
   /**
-   * Decimal string: total - credits_applied, floored at 0.
+   * Decimal string: what the customer owes: taxable_amount + tax_total -
+   * balance_applied, >= 0 (total - credits_applied, floored at 0, when there
+   * are no taxes and no balance).
    *
    * @generated from field: string amount_due = 13;
    */
@@ -168,16 +170,16 @@ export type Invoice = Message<"tally.invoicing.v1.Invoice"> & {
   voidTime?: Timestamp | undefined;
 
   /**
-   * Decimal string: customer balance (from credit notes) applied, rounded,
-   * >= 0.
+   * Decimal string: customer balance (from credit notes) applied at
+   * finalization, >= 0, at most taxable_amount + tax_total.
    *
    * @generated from field: string balance_applied = 19;
    */
   balanceApplied: string;
 
   /**
-   * Decimal string: total - credits_applied - balance_applied, floored at 0:
-   * what taxes are computed on.
+   * Decimal string: total - credits_applied, floored at 0: what taxes are
+   * computed on.
    *
    * @generated from field: string taxable_amount = 20;
    */
@@ -447,6 +449,21 @@ export type CreditNote = Message<"tally.invoicing.v1.CreditNote"> & {
    * @generated from field: google.protobuf.Timestamp create_time = 5;
    */
   createTime?: Timestamp | undefined;
+
+  /**
+   * Money to refund (the invoice was PAID and the amount was not credited
+   * to the balance); zero otherwise. Same as CreditNoteIssued.refund_due.
+   *
+   * @generated from field: tally.common.v1.Money refund_due = 6;
+   */
+  refundDue?: Money | undefined;
+
+  /**
+   * Amount added to the customer's balance, applied to their next invoice.
+   *
+   * @generated from field: tally.common.v1.Money balance_credited = 7;
+   */
+  balanceCredited?: Money | undefined;
 };
 
 /**
