@@ -1,2 +1,2 @@
-export { invoicingService, createInvoicingService, type InvoicingInternals } from "./invoicing-service";
+export { invoicingService, createInvoicingService, type InvoicingAdapters, type InvoicingInternals } from "./invoicing-service";
 export { loadInvoicingSettings, type InvoicingSettings } from "./settings";

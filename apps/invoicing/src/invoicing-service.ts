@@ -10,8 +10,8 @@ import {
   type RunningConsumer,
   type ServiceDefinition,
 } from "@tally/platform";
-import { LimitsCreditBurns, noCreditBurns } from "./adapter/credit-ledger";
-import { RatingPeriodPricer } from "./adapter/rating-source";
+import { LimitsCreditBurns, noCreditBurns, type CreditBurns } from "./adapter/credit-ledger";
+import { RatingPeriodPricer, type PeriodPricer } from "./adapter/rating-source";
 import { INVOICING_SCOPES, invoicingHandlers } from "./rpc/invoicing-handlers";
 import { BillingCycle } from "./service/billing-cycle";
 import { CustomerService } from "./service/customer-service";
@@ -31,7 +31,17 @@ export interface InvoicingInternals {
  * A test's ManualClock (startService's clock override) or INVOICING_CLOCK=manual makes the
  * service clock controllable (AdvanceClock).
  */
-export function createInvoicingService(settings?: Partial<InvoicingSettings>, onBuilt?: (internals: InvoicingInternals) => void): ServiceDefinition {
+/** Stand-ins for rating and limits (tests of invoicing alone); by default they are called over gRPC. */
+export interface InvoicingAdapters {
+  pricer?: PeriodPricer;
+  credits?: CreditBurns;
+}
+
+export function createInvoicingService(
+  settings?: Partial<InvoicingSettings>,
+  onBuilt?: (internals: InvoicingInternals) => void,
+  adapters: InvoicingAdapters = {},
+): ServiceDefinition {
   return {
     name: "invoicing",
     migrations: readMigrations(path.join(__dirname, "../migrations")),
@@ -41,7 +51,9 @@ export function createInvoicingService(settings?: Partial<InvoicingSettings>, on
       const d = { ...deps, clock };
       const ratingClient = s.rating && createServiceClient(rating.Rating, s.rating.address, s.rating.apiKey);
       const limitsClient = s.limits && createServiceClient(limits.Limits, s.limits.address, s.limits.apiKey);
-      const cycle = new BillingCycle(d, ratingClient && new RatingPeriodPricer(ratingClient), limitsClient ? new LimitsCreditBurns(limitsClient) : noCreditBurns, s.batchSize);
+      const pricer = adapters.pricer ?? (ratingClient && new RatingPeriodPricer(ratingClient));
+      const credits = adapters.credits ?? (limitsClient ? new LimitsCreditBurns(limitsClient) : noCreditBurns);
+      const cycle = new BillingCycle(d, pricer, credits, s.batchSize);
       const customers = new CustomerService(deps.pool, clock);
       const invoices = new InvoiceService(d, cycle);
       const ratingFeed = new RatingFeed(deps.pool);

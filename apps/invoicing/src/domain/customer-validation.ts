@@ -59,8 +59,23 @@ export function validateCustomer(c: CustomerInput): ValidCustomer {
   return { ...c, graceMs: c.graceMs ?? DEFAULT_GRACE_MS, taxRates, invoicePrefix: c.invoicePrefix || "TLY" };
 }
 
+/** Same settable content (fields listed one by one: stored JSON may come back with keys reordered). */
 export function sameProfile(a: ValidCustomer, b: ValidCustomer): boolean {
-  const norm = (c: ValidCustomer) => JSON.stringify({ ...c, taxRates: c.taxRates.map((r) => [r.name, r.percent.toFixed()]) });
+  const norm = (c: ValidCustomer) => {
+    const ad = c.billingAddress;
+    return JSON.stringify([
+      c.customerId,
+      c.legalName,
+      c.email,
+      [ad.line1, ad.line2, ad.city, ad.postalCode, ad.region, ad.country],
+      c.currency,
+      c.graceMs,
+      c.netTermsDays,
+      c.taxRates.map((r) => [r.name, r.percent.toFixed()]),
+      c.taxExempt,
+      c.invoicePrefix,
+    ]);
+  };
   return norm(a) === norm(b);
 }
 
