@@ -1,3 +1,4 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { common, invoicing } from "@tally/contracts";
 import { createTestEnvironment, ManualClock, type TestEnvironment } from "@tally/platform/testing";
@@ -34,7 +35,7 @@ describe("invoices after the draft: currencies, finalization, void, credit notes
     await env?.close();
   });
 
-  async function customer(id: string, currency: string, extra: Partial<invoicing.Customer> = {}) {
+  async function customer(id: string, currency: string, extra: Omit<MessageInitShape<typeof invoicing.CustomerSchema>, "$typeName"> = {}) {
     await app.client.createCustomer({ customer: { customerId: id, legalName: `${id} Ltd`, email: `${id}@x.test`, currency, gracePeriod: { seconds: 0n }, ...extra } });
   }
 
