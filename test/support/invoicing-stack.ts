@@ -47,6 +47,7 @@ export async function startInvoicingStack(start: string): Promise<InvoicingStack
       const definition = createInvoicingService({
         rating: { address: r.address, apiKey: TEST_KEYS.read },
         limits: { address: l.address, apiKey: TEST_KEYS.read },
+        metering: { address: m.address, apiKey: TEST_KEYS.read },
         cycleIntervalMs: 3_600_000,
       });
       const service = await startService(definition, env.config("invoicing"), { clock });

@@ -1,2 +1,3 @@
 export { invoicingService, createInvoicingService, type InvoicingAdapters, type InvoicingInternals } from "./invoicing-service";
 export { loadInvoicingSettings, type InvoicingSettings } from "./settings";
+export { reconcileCommand } from "./reconcile-cli";

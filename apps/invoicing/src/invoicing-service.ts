@@ -1,5 +1,5 @@
 import * as path from "node:path";
-import { invoicing, limits, rating } from "@tally/contracts";
+import { invoicing, limits, metering, rating } from "@tally/contracts";
 import {
   createServiceClient,
   ManualClock,
@@ -11,12 +11,15 @@ import {
   type ServiceDefinition,
 } from "@tally/platform";
 import { LimitsCreditBurns, noCreditBurns, type CreditBurns } from "./adapter/credit-ledger";
+import { RatingPlans } from "./adapter/plan-source";
 import { RatingPeriodPricer, type PeriodPricer } from "./adapter/rating-source";
+import { MeteringUsage } from "./adapter/usage-source";
 import { INVOICING_SCOPES, invoicingHandlers } from "./rpc/invoicing-handlers";
 import { BillingCycle } from "./service/billing-cycle";
 import { CustomerService } from "./service/customer-service";
 import { InvoiceService } from "./service/invoice-service";
 import { PaymentFeed } from "./service/payment-feed";
+import { Reconciler } from "./service/reconciler";
 import { RatingFeed } from "./service/rating-feed";
 import { loadInvoicingSettings, type InvoicingSettings } from "./settings";
 
@@ -51,11 +54,13 @@ export function createInvoicingService(
       const d = { ...deps, clock };
       const ratingClient = s.rating && createServiceClient(rating.Rating, s.rating.address, s.rating.apiKey);
       const limitsClient = s.limits && createServiceClient(limits.Limits, s.limits.address, s.limits.apiKey);
+      const meteringClient = s.metering && createServiceClient(metering.Meter, s.metering.address, s.metering.apiKey);
       const pricer = adapters.pricer ?? (ratingClient && new RatingPeriodPricer(ratingClient));
       const credits = adapters.credits ?? (limitsClient ? new LimitsCreditBurns(limitsClient) : noCreditBurns);
       const cycle = new BillingCycle(d, pricer, credits, s.batchSize);
       const customers = new CustomerService(deps.pool, clock);
       const invoices = new InvoiceService(d, cycle);
+      const reconciler = new Reconciler(deps.pool, credits, ratingClient && new RatingPlans(ratingClient), meteringClient && new MeteringUsage(meteringClient));
       const ratingFeed = new RatingFeed(deps.pool);
       const paymentFeed = new PaymentFeed(d);
       onBuilt?.({ cycle, clock: clock instanceof ManualClock ? clock : undefined });
@@ -63,7 +68,7 @@ export function createInvoicingService(
       let timer: NodeJS.Timeout | undefined;
       let running: Promise<unknown> = Promise.resolve();
       return {
-        services: [serviceRegistration({ service: invoicing.Invoicing, handlers: invoicingHandlers({ customers, invoices, cycle, clock }), scopes: INVOICING_SCOPES })],
+        services: [serviceRegistration({ service: invoicing.Invoicing, handlers: invoicingHandlers({ customers, invoices, cycle, clock, reconciler }), scopes: INVOICING_SCOPES })],
         async start() {
           const consume = (owner: "rating" | "payments", durable: string, subject: string, handle: (m: JsMsg[]) => Promise<void>) =>
             startConsumer({ bus: deps.bus, owner, durable, subject, handle, logger: deps.logger, maxBatch: 200 });
@@ -96,6 +101,7 @@ export function createInvoicingService(
           for (const c of consumers) await c.stop();
           ratingClient?.close();
           limitsClient?.close();
+          meteringClient?.close();
         },
       };
     },

@@ -10,6 +10,8 @@ export interface InvoicingSettings {
   rating: Upstream | undefined;
   /** Limits (ListLedgerEntries): credits applied; none means no prepaid credits. */
   limits: Upstream | undefined;
+  /** Metering (QueryUsage): raw usage for ReconcileInvoices. */
+  metering: Upstream | undefined;
   /** How often the billing cycle runs (close ended periods, refresh stale drafts, finalize). */
   cycleIntervalMs: number;
   /** Subscriptions (or drafts) handled per transaction and per rating call. */
@@ -41,7 +43,8 @@ function isoTime(name: string): Field<string> {
 }
 
 /**
- * INVOICING_RATING_ADDRESS + _API_KEY, INVOICING_LIMITS_ADDRESS + _API_KEY (unset),
+ * INVOICING_RATING_ADDRESS + _API_KEY, INVOICING_LIMITS_ADDRESS + _API_KEY,
+ * INVOICING_METERING_ADDRESS + _API_KEY (unset),
  * INVOICING_CYCLE_INTERVAL_MS (5000), INVOICING_BATCH_SIZE (200), INVOICING_CLOCK (system),
  * INVOICING_CLOCK_START (now).
  */
@@ -50,6 +53,7 @@ export function loadInvoicingSettings(env: Record<string, string | undefined> = 
     {
       rating: upstream("INVOICING_RATING"),
       limits: upstream("INVOICING_LIMITS"),
+      metering: upstream("INVOICING_METERING"),
       cycleIntervalMs: int("INVOICING_CYCLE_INTERVAL_MS", 5000, { min: 10, max: 3_600_000 }),
       batchSize: int("INVOICING_BATCH_SIZE", 200, { min: 1, max: 1000 }),
       clock: oneOf("INVOICING_CLOCK", ["system", "manual"] as const, "system"),

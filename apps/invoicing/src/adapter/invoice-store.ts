@@ -262,3 +262,22 @@ export async function markEventApplied(db: Db, eventId: string): Promise<boolean
   const { rowCount } = await db.query(`INSERT INTO applied_events (event_id) VALUES ($1) ON CONFLICT DO NOTHING`, [eventId]);
   return rowCount === 1;
 }
+
+/** (subscription, period) pairs holding more than one non-void invoice: the schema forbids it; reconciliation still looks. */
+export async function duplicatePeriods(db: Db, from: Date, to: Date): Promise<{ subscriptionId: string; periodStart: Date; ids: string[] }[]> {
+  const { rows } = await db.query<{ subscription_id: string; period_start: Date; ids: string[] }>(
+    `SELECT subscription_id, period_start, array_agg(id ORDER BY id) AS ids FROM invoices
+     WHERE status <> 'void' AND period_start >= $1 AND period_start < $2 GROUP BY 1, 2 HAVING count(*) > 1`,
+    [from, to],
+  );
+  return rows.map((r) => ({ subscriptionId: r.subscription_id, periodStart: r.period_start, ids: r.ids }));
+}
+
+/** Every numbered invoice of these sequences. */
+export async function numbered(db: Db, prefixes: string[]): Promise<{ id: string; number: string; prefix: string; sequence: number }[]> {
+  const { rows } = await db.query<{ id: string; number: string; sequence_prefix: string; sequence_number: string }>(
+    `SELECT id, number, sequence_prefix, sequence_number FROM invoices WHERE sequence_number IS NOT NULL AND sequence_prefix = ANY($1)`,
+    [prefixes],
+  );
+  return rows.map((r) => ({ id: r.id, number: r.number, prefix: r.sequence_prefix, sequence: Number(r.sequence_number) }));
+}

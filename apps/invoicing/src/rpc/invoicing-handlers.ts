@@ -1,4 +1,4 @@
-import { durationMs } from "@bufbuild/protobuf/wkt";
+import { durationMs, timestampDate } from "@bufbuild/protobuf/wkt";
 import type { invoicing as pb } from "@tally/contracts";
 import { InvalidArgumentError, ManualClock, type Clock, type ServiceHandlers } from "@tally/platform";
 import { creditNoteToWire, customerToWire, invoiceToWire, statusFromWire, ts } from "../adapter/wire";
@@ -7,12 +7,14 @@ import { ClockNotManualError } from "../domain/errors";
 import type { BillingCycle, CycleResult } from "../service/billing-cycle";
 import type { CustomerService } from "../service/customer-service";
 import type { InvoiceService } from "../service/invoice-service";
+import type { Reconciler } from "../service/reconciler";
 
 export interface InvoicingServices {
   customers: CustomerService;
   invoices: InvoiceService;
   cycle: BillingCycle;
   clock: Clock;
+  reconciler: Reconciler;
 }
 
 /** Thin: wire → domain input, call the service, domain → wire. */
@@ -49,6 +51,11 @@ export function invoicingHandlers(s: InvoicingServices): ServiceHandlers<typeof 
       if (!(by > 0)) throw new InvalidArgumentError({ field: "by", message: "must be a positive duration" });
       s.clock.advance(by);
       return { now: ts(s.clock.now()), cycle: cycleToWire(await s.cycle.run()) };
+    },
+    reconcileInvoices: async (req) => {
+      const r = req.periodStart;
+      const { checked, findings } = await s.reconciler.run(r?.start && timestampDate(r.start), r?.end && timestampDate(r.end));
+      return { invoicesChecked: checked, findings };
     },
   };
 }
@@ -93,4 +100,5 @@ export const INVOICING_SCOPES = {
   listCustomers: "read",
   runBillingCycle: "admin",
   advanceClock: "admin",
+  reconcileInvoices: "read",
 } as const;
