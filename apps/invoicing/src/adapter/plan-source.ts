@@ -1,4 +1,4 @@
-import { rating } from "@tally/contracts";
+import { type rating } from "@tally/contracts";
 import type { ServiceClient } from "@tally/platform";
 import { Decimal, type Price, type PriceModel } from "@tally/pricing";
 import type { ComponentSpec, PlanSpec } from "../domain/reconciliation";
