@@ -66,6 +66,13 @@ export class BillingCycle {
           await deferUntil(tx, d.subscriptionId, new Date(now.getTime() + RETRY_MS));
           continue;
         }
+        if (p.period.end.getTime() <= d.nextPeriodAt.getTime()) {
+          // Rating answered a period that does not contain the instant asked about: never loop on it.
+          this.deps.logger.error("rating priced a period ending before the one asked for; retrying later", { subscriptionId: d.subscriptionId, at: d.nextPeriodAt });
+          result.periodsDeferred++;
+          await deferUntil(tx, d.subscriptionId, new Date(now.getTime() + RETRY_MS));
+          continue;
+        }
         if (p.period.end.getTime() > now.getTime()) {
           await deferUntil(tx, d.subscriptionId, p.period.end);
           continue;
