@@ -73,8 +73,9 @@ export async function getCustomer(db: Db, customerId: string, forUpdate = false)
   return rows[0] && toCustomer(rows[0]);
 }
 
-export async function getCustomers(db: Db, ids: string[]): Promise<Map<string, Customer>> {
-  const { rows } = await db.query<Row>(`SELECT * FROM customers WHERE customer_id = ANY($1)`, [ids]);
+/** `forUpdate` locks them in id order (finalizers never deadlock on each other). */
+export async function getCustomers(db: Db, ids: string[], forUpdate = false): Promise<Map<string, Customer>> {
+  const { rows } = await db.query<Row>(`SELECT * FROM customers WHERE customer_id = ANY($1) ORDER BY customer_id${forUpdate ? " FOR UPDATE" : ""}`, [ids]);
   return new Map(rows.map((r) => [r.customer_id, toCustomer(r)]));
 }
 

@@ -76,8 +76,8 @@ function toInvoice(r: Row): Invoice {
   };
 }
 
-/** Decimal → string, Date → ISO, recursively: what goes in the jsonb columns. */
-const toJson = (value: unknown): string => JSON.stringify(value, (_k, v: unknown) => (v instanceof Decimal ? v.toFixed() : v));
+/** What goes in the jsonb columns: Decimal and Date serialise themselves (@tally/pricing's Decimal never uses exponents). */
+const toJson = (value: unknown): string => JSON.stringify(value);
 
 const AMOUNT_COLUMNS = [
   "segments",
@@ -109,20 +109,71 @@ function amountParams(i: Invoice): unknown[] {
   ];
 }
 
+/** Column → SQL type of a draft row, for jsonb_to_recordset. */
+const DRAFT_COLUMNS: [string, string][] = [
+  ["id", "text"],
+  ["customer_id", "text"],
+  ["subscription_id", "text"],
+  ["status", "text"],
+  ["currency", "text"],
+  ["customer_name", "text"],
+  ["period_start", "timestamptz"],
+  ["period_end", "timestamptz"],
+  ["sequence_prefix", "text"],
+  ["create_time", "timestamptz"],
+  ["finalize_after", "timestamptz"],
+  ["segments", "jsonb"],
+  ["lines", "jsonb"],
+  ["tax_lines", "jsonb"],
+  ["tax_exempt", "boolean"],
+  ["subtotal", "numeric"],
+  ["total", "numeric"],
+  ["credits_applied", "numeric"],
+  ["balance_applied", "numeric"],
+  ["taxable_amount", "numeric"],
+  ["tax_total", "numeric"],
+  ["amount_due", "numeric"],
+];
+
+const draftRow = (i: Invoice) => ({
+  id: i.id,
+  customer_id: i.customerId,
+  subscription_id: i.subscriptionId,
+  status: i.status,
+  currency: i.currency,
+  customer_name: i.customerName,
+  period_start: i.period.start,
+  period_end: i.period.end,
+  sequence_prefix: i.sequencePrefix,
+  create_time: i.createTime,
+  finalize_after: i.finalizeAfter,
+  segments: i.segments,
+  lines: i.lines,
+  tax_lines: i.taxLines,
+  tax_exempt: i.taxExempt,
+  subtotal: i.subtotal,
+  total: i.total,
+  credits_applied: i.creditsApplied,
+  balance_applied: i.balanceApplied,
+  taxable_amount: i.taxableAmount,
+  tax_total: i.taxTotal,
+  amount_due: i.amountDue,
+});
+
 /**
- * Inserts a draft unless its (subscription, period) already has an invoice: the unique constraint
- * decides, so concurrent closers, retries and redeliveries leave exactly one. Returns whether
- * this call inserted it.
+ * Inserts drafts, one statement for the batch, skipping any whose (subscription, period) already
+ * has an invoice: the unique constraint decides, so concurrent closers, retries and redeliveries
+ * leave exactly one. Returns the ids this call inserted.
  */
-export async function insertDraft(db: Db, i: Invoice): Promise<boolean> {
-  const fixed = ["id", "customer_id", "subscription_id", "status", "currency", "customer_name", "period_start", "period_end", "sequence_prefix", "create_time", "finalize_after"];
-  const cols = [...fixed, ...AMOUNT_COLUMNS];
-  const values = [i.id, i.customerId, i.subscriptionId, i.status, i.currency, i.customerName, i.period.start, i.period.end, i.sequencePrefix, i.createTime, i.finalizeAfter, ...amountParams(i)];
-  const { rowCount } = await db.query(
-    `INSERT INTO invoices (${cols.join(", ")}) VALUES (${cols.map((_, n) => `$${n + 1}`).join(", ")}) ON CONFLICT (subscription_id, period_start) DO NOTHING`,
-    values,
+export async function insertDrafts(db: Db, drafts: Invoice[]): Promise<Set<string>> {
+  if (drafts.length === 0) return new Set();
+  const names = DRAFT_COLUMNS.map(([c]) => c).join(", ");
+  const { rows } = await db.query<{ id: string }>(
+    `INSERT INTO invoices (${names}) SELECT ${names} FROM jsonb_to_recordset($1::jsonb) AS r(${DRAFT_COLUMNS.map(([c, t]) => `${c} ${t}`).join(", ")})
+     ON CONFLICT (subscription_id, period_start) DO NOTHING RETURNING id`,
+    [toJson(drafts.map(draftRow))],
   );
-  return rowCount === 1;
+  return new Set(rows.map((r) => r.id));
 }
 
 /** Rewrites a draft's lines and amounts (late usage within grace); only while it is a draft. */
@@ -133,13 +184,17 @@ export async function updateDraftAmounts(db: Db, i: Invoice): Promise<void> {
   );
 }
 
-export async function markFinalized(db: Db, i: Invoice, sequenceNumber: number): Promise<void> {
+/** Stores finalized invoices (amounts as re-priced, number, times), one statement for the batch. */
+export async function markFinalized(db: Db, invoices: (Invoice & { sequenceNumber: number })[]): Promise<void> {
+  if (invoices.length === 0) return;
+  const rows = invoices.map((i) => ({ ...draftRow(i), number: i.number, sequence_number: i.sequenceNumber, finalize_time: i.finalizeTime, due_time: i.dueTime }));
+  const types: [string, string][] = [...DRAFT_COLUMNS.filter(([c]) => AMOUNT_COLUMNS.includes(c as never) || c === "id"), ["number", "text"], ["sequence_number", "bigint"], ["finalize_time", "timestamptz"], ["due_time", "timestamptz"]];
+  const sets = types.filter(([c]) => c !== "id").map(([c]) => `${c} = r.${c}`);
   await db.query(
-    `UPDATE invoices SET ${AMOUNT_COLUMNS.map((c, n) => `${c} = $${n + 2}`).join(", ")},
-       status = 'finalized', number = $${AMOUNT_COLUMNS.length + 2}, sequence_number = $${AMOUNT_COLUMNS.length + 3},
-       finalize_time = $${AMOUNT_COLUMNS.length + 4}, due_time = $${AMOUNT_COLUMNS.length + 5}
-     WHERE id = $1 AND status = 'draft'`,
-    [i.id, ...amountParams(i), i.number, sequenceNumber, i.finalizeTime, i.dueTime],
+    `UPDATE invoices i SET ${sets.join(", ")}, status = 'finalized', stale = false
+     FROM jsonb_to_recordset($1::jsonb) AS r(${types.map(([c, t]) => `${c} ${t}`).join(", ")})
+     WHERE i.id = r.id AND i.status = 'draft'`,
+    [toJson(rows)],
   );
 }
 
@@ -209,16 +264,16 @@ export async function issuedInvoicesIn(db: Db, from: Date, to: Date): Promise<In
 }
 
 /**
- * Takes the next number of a sequence under its row lock. Called in the finalizing transaction: a
+ * Takes the next `count` numbers of a sequence under its row lock; returns the first. Called in the finalizing transaction: a
  * rollback (crash) returns the number, a commit keeps it forever; concurrent finalizers queue.
  */
-export async function takeNextNumber(db: Db, prefix: string): Promise<number> {
+export async function takeNumbers(db: Db, prefix: string, count: number): Promise<number> {
   const { rows } = await db.query<{ last_number: string }>(
-    `INSERT INTO invoice_sequences (prefix, last_number) VALUES ($1, 1)
-     ON CONFLICT (prefix) DO UPDATE SET last_number = invoice_sequences.last_number + 1 RETURNING last_number`,
-    [prefix],
+    `INSERT INTO invoice_sequences (prefix, last_number) VALUES ($1, $2)
+     ON CONFLICT (prefix) DO UPDATE SET last_number = invoice_sequences.last_number + $2 RETURNING last_number`,
+    [prefix, count],
   );
-  return Number(rows[0]!.last_number);
+  return Number(rows[0]!.last_number) - count + 1;
 }
 
 interface NoteRow {

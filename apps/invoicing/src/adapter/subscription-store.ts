@@ -64,18 +64,22 @@ export async function claimDue(db: Db, now: Date, limit: number): Promise<DueSub
   }));
 }
 
-/** After a close: the next period starts at `periodEnd`, or nothing is left when the subscription ended there. */
-export async function advance(db: Db, subscriptionId: string, periodEnd: Date, done: boolean): Promise<void> {
-  await db.query(`UPDATE subscriptions SET next_period_at = $2, next_close_at = $3 WHERE subscription_id = $1`, [
-    subscriptionId,
-    done ? null : periodEnd,
-    periodEnd,
-  ]);
+/** What a close decided for one subscription: its next period (null when none is left) and when to look again. */
+export interface NextClose {
+  subscriptionId: string;
+  nextPeriodAt: Date | null;
+  nextCloseAt: Date;
 }
 
-/** The period is still open: look again when it ends. */
-export async function deferUntil(db: Db, subscriptionId: string, periodEnd: Date): Promise<void> {
-  await db.query(`UPDATE subscriptions SET next_close_at = $2 WHERE subscription_id = $1`, [subscriptionId, periodEnd]);
+/** Stores the batch's decisions in one statement. */
+export async function scheduleNext(db: Db, next: NextClose[]): Promise<void> {
+  if (next.length === 0) return;
+  await db.query(
+    `UPDATE subscriptions s SET next_period_at = n.next_period_at, next_close_at = n.next_close_at
+     FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[]) AS n(subscription_id, next_period_at, next_close_at)
+     WHERE s.subscription_id = n.subscription_id`,
+    [next.map((n) => n.subscriptionId), next.map((n) => n.nextPeriodAt), next.map((n) => n.nextCloseAt)],
+  );
 }
 
 export async function planSegmentsOf(db: Db, subscriptionIds: string[]): Promise<Map<string, PlanSegment[]>> {

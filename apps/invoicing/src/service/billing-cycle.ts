@@ -3,9 +3,9 @@ import { withTransaction, type ServiceDeps } from "@tally/platform";
 import { Decimal } from "@tally/pricing";
 import { getCustomers } from "../adapter/customer-store";
 import type { CreditBurns } from "../adapter/credit-ledger";
-import { claimDrafts, insertDraft, updateDraftAmounts } from "../adapter/invoice-store";
+import { claimDrafts, insertDrafts, updateDraftAmounts } from "../adapter/invoice-store";
 import type { PeriodPricer, PeriodRef } from "../adapter/rating-source";
-import { advance, claimDue, deferUntil, planSegmentsOf } from "../adapter/subscription-store";
+import { claimDue, planSegmentsOf, scheduleNext, type NextClose } from "../adapter/subscription-store";
 import { newDraft, priceInvoice } from "../domain/build-invoice";
 import { newId } from "../domain/ids";
 import type { Invoice, Period, PricedPeriod } from "../domain/types";
@@ -58,23 +58,28 @@ export class BillingCycle {
         tx,
         due.map((d) => d.customerId),
       );
+      const next: NextClose[] = [];
+      const drafts: Invoice[] = [];
+      const retry = (subscriptionId: string, at: Date) => {
+        result.periodsDeferred++;
+        next.push({ subscriptionId, nextPeriodAt: at, nextCloseAt: new Date(now.getTime() + RETRY_MS) });
+      };
       for (const [n, d] of due.entries()) {
         const p = priced[n]!;
         if (p instanceof Error) {
           this.deps.logger.warn("period not priced; retrying later", { subscriptionId: d.subscriptionId, err: p });
-          result.periodsDeferred++;
-          await deferUntil(tx, d.subscriptionId, new Date(now.getTime() + RETRY_MS));
+          retry(d.subscriptionId, d.nextPeriodAt);
           continue;
         }
         if (p.period.end.getTime() <= d.nextPeriodAt.getTime()) {
           // Rating answered a period that does not contain the instant asked about: never loop on it.
           this.deps.logger.error("rating priced a period ending before the one asked for; retrying later", { subscriptionId: d.subscriptionId, at: d.nextPeriodAt });
-          result.periodsDeferred++;
-          await deferUntil(tx, d.subscriptionId, new Date(now.getTime() + RETRY_MS));
+          retry(d.subscriptionId, d.nextPeriodAt);
           continue;
         }
         if (p.period.end.getTime() > now.getTime()) {
-          await deferUntil(tx, d.subscriptionId, p.period.end);
+          // Still open: look again when it ends.
+          next.push({ subscriptionId: d.subscriptionId, nextPeriodAt: d.nextPeriodAt, nextCloseAt: p.period.end });
           continue;
         }
         const customer = customers.get(d.customerId);
@@ -84,19 +89,20 @@ export class BillingCycle {
             customerId: d.customerId,
             currency: p.currency,
           });
-          result.periodsDeferred++;
-          await deferUntil(tx, d.subscriptionId, new Date(now.getTime() + RETRY_MS));
+          retry(d.subscriptionId, d.nextPeriodAt);
           continue;
         }
         const creditsBurned = await this.credits.burned(d.customerId, d.subscriptionId, p.period.start);
-        const draft = newDraft(newId("inv"), now, { priced: p, customer, planSegments: d.segments, creditsBurned, balanceAvailable: new Decimal(0) });
-        if (await insertDraft(tx, draft)) {
-          result.draftsCreated++;
-          result.closedPeriods.push(p.period);
-        }
+        drafts.push(newDraft(newId("inv"), now, { priced: p, customer, planSegments: d.segments, creditsBurned, balanceAvailable: new Decimal(0) }));
         const ended = d.cancelTime !== null && p.period.end.getTime() >= d.cancelTime.getTime();
-        await advance(tx, d.subscriptionId, p.period.end, ended);
+        next.push({ subscriptionId: d.subscriptionId, nextPeriodAt: ended ? null : p.period.end, nextCloseAt: p.period.end });
       }
+      const inserted = await insertDrafts(tx, drafts);
+      for (const draft of drafts.filter((x) => inserted.has(x.id))) {
+        result.draftsCreated++;
+        result.closedPeriods.push(draft.period);
+      }
+      await scheduleNext(tx, next);
       return true;
     });
   }

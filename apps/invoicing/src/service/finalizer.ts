@@ -1,10 +1,10 @@
 import { enqueue, type OutboxMessage, type PoolClient } from "@tally/platform";
 import { Decimal } from "@tally/pricing";
-import { getCustomer, moveBalance } from "../adapter/customer-store";
-import { markFinalized, takeNextNumber } from "../adapter/invoice-store";
+import { getCustomers, moveBalance } from "../adapter/customer-store";
+import { markFinalized, takeNumbers } from "../adapter/invoice-store";
 import type { PlanSegment } from "../domain/build-invoice";
 import { finalize, priceInvoice } from "../domain/build-invoice";
-import type { Customer, Invoice, PricedPeriod } from "../domain/types";
+import type { Invoice, PricedPeriod } from "../domain/types";
 import { invoiceEvent } from "./events";
 
 export interface FinalizeInput {
@@ -22,29 +22,33 @@ export interface FinalizeInput {
  * keeps it for good, even if the invoice is voided later (never reused).
  */
 export async function finalizeDrafts(tx: PoolClient, inputs: FinalizeInput[], now: Date): Promise<{ finalized: Invoice[]; messages: OutboxMessage[] }> {
-  const customers = new Map<string, Customer>();
-  for (const id of [...new Set(inputs.map((i) => i.draft.customerId))].sort()) {
-    const c = await getCustomer(tx, id, true);
-    if (c) customers.set(id, c);
+  const customers = await getCustomers(
+    tx,
+    [...new Set(inputs.map((i) => i.draft.customerId))],
+    true,
+  );
+  const byPrefix = new Map<string, FinalizeInput[]>();
+  for (const input of [...inputs].sort((a, b) => (a.draft.id < b.draft.id ? -1 : 1))) {
+    byPrefix.set(input.draft.sequencePrefix, [...(byPrefix.get(input.draft.sequencePrefix) ?? []), input]);
   }
-  const ordered = [...inputs].sort((a, b) => (a.draft.sequencePrefix + a.draft.id < b.draft.sequencePrefix + b.draft.id ? -1 : 1));
-  const finalized: Invoice[] = [];
-  const messages: OutboxMessage[] = [];
-  for (const input of ordered) {
-    const customer = customers.get(input.draft.customerId)!;
-    const balanceAvailable = input.priced.currency === customer.currency ? customer.balance : new Decimal(0);
-    const priced = priceInvoice(input.draft, { priced: input.priced, customer, planSegments: input.planSegments, creditsBurned: input.creditsBurned, balanceAvailable });
-    const n = await takeNextNumber(tx, priced.sequencePrefix);
-    const invoice = finalize(priced, n, now, customer.netTermsDays);
-    await markFinalized(tx, invoice, n);
-    if (invoice.balanceApplied.gt(0)) {
-      await moveBalance(tx, customer.customerId, invoice.balanceApplied.neg(), `applied:${invoice.id}`, now);
-      customer.balance = customer.balance.minus(invoice.balanceApplied);
+  const finalized: (Invoice & { sequenceNumber: number })[] = [];
+  for (const prefix of [...byPrefix.keys()].sort()) {
+    const group = byPrefix.get(prefix)!;
+    let n = await takeNumbers(tx, prefix, group.length);
+    for (const input of group) {
+      const customer = customers.get(input.draft.customerId)!;
+      const balanceAvailable = input.priced.currency === customer.currency ? customer.balance : new Decimal(0);
+      const priced = priceInvoice(input.draft, { priced: input.priced, customer, planSegments: input.planSegments, creditsBurned: input.creditsBurned, balanceAvailable });
+      const invoice = finalize(priced, n, now, customer.netTermsDays);
+      finalized.push({ ...invoice, sequenceNumber: n++ });
+      if (invoice.balanceApplied.gt(0)) {
+        await moveBalance(tx, customer.customerId, invoice.balanceApplied.neg(), `applied:${invoice.id}`, now);
+        customer.balance = customer.balance.minus(invoice.balanceApplied);
+      }
     }
-    finalized.push(invoice);
-    messages.push(invoiceEvent("finalized", invoice, now));
   }
-  return { finalized, messages };
+  await markFinalized(tx, finalized);
+  return { finalized, messages: finalized.map((i) => invoiceEvent("finalized", i, now)) };
 }
 
 /** Enqueues in the transaction; returns what to hand to the relay after commit. */
