@@ -22,6 +22,9 @@ export interface CycleResult {
 /** How long a period that cannot be closed yet (no profile, currency mismatch, rating refused) waits. */
 const RETRY_MS = 60_000;
 
+/** Batches of one step run concurrently within a cycle. */
+const WORKERS = 3;
+
 /**
  * The billing cycle, run on a timer and by RunBillingCycle / AdvanceClock: close every period that
  * has ended into one DRAFT, rebuild drafts that rating re-rated (late usage), finalize drafts whose
@@ -42,9 +45,21 @@ export class BillingCycle {
     const now = this.deps.clock.now();
     const result: CycleResult = { asOf: now, draftsCreated: 0, invoicesFinalized: 0, periodsDeferred: 0, closedPeriods: [] };
     if (!this.pricer) return result;
-    while (await this.closeBatch(now, result));
-    while (await this.refreshBatch(now));
-    while (await this.finalizeBatch(now, result));
+    // A few batches in flight at once: SKIP LOCKED hands each its own rows, and one batch's
+    // Postgres round trips overlap another's work.
+    const parallel = async (step: () => Promise<boolean>) => {
+      // Every worker finishes before the cycle answers, even when one fails (none keeps running).
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: WORKERS }, async () => {
+          while (await step());
+        }),
+      );
+      const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === "rejected");
+      if (failed) throw failed.reason;
+    };
+    await parallel(() => this.closeBatch(now, result));
+    await parallel(() => this.refreshBatch(now));
+    await parallel(() => this.finalizeBatch(now, result));
     return result;
   }
 
