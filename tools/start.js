@@ -24,6 +24,13 @@ if (!env.API_KEYS) {
   env.RATING_METERING_API_KEY ??= "tally_dev_key_change_me";
   // The console reads every service with it (see apps/console/README.md).
   env.CONSOLE_API_KEY ??= "tally_dev_key_change_me";
+  // Invoicing prices closed periods with rating, reads credits from limits and re-derives invoices
+  // from metering (see apps/invoicing/README.md); its clock is manual locally (AdvanceClock).
+  for (const [upstream, port] of [["RATING", 50052], ["LIMITS", 50053], ["METERING", 50051]]) {
+    env[`INVOICING_${upstream}_ADDRESS`] ??= env[`${upstream}_GRPC_ADDRESS`] ?? `127.0.0.1:${port}`;
+    env[`INVOICING_${upstream}_API_KEY`] ??= "tally_dev_key_change_me";
+  }
+  env.INVOICING_CLOCK ??= "manual";
 }
 
 // Without STRIPE_API_BASE, payments talks to tools/stripe-local (a Stripe-compatible test server).

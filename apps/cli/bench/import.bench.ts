@@ -20,7 +20,7 @@ import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { metering } from "@tally/contracts";
 import { createServiceClient, startService } from "@tally/platform";
 import { createTestEnvironment, TEST_KEYS } from "@tally/platform/testing";
-import { createMeteringService } from "@tally/metering";
+import { createMeteringService } from "../../../test/support/services";
 import type { ImportResult } from "../src/import/importer";
 import { startDoNothingServer } from "./do-nothing-server";
 

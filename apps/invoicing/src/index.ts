@@ -1,1 +1,3 @@
-export { invoicingService } from "./invoicing-service";
+export { invoicingService, createInvoicingService, type InvoicingAdapters, type InvoicingInternals } from "./invoicing-service";
+export { loadInvoicingSettings, type InvoicingSettings } from "./settings";
+export { reconcileCommand } from "./reconcile-cli";

@@ -99,7 +99,7 @@ export function createRatingService(options?: Partial<RatingOptions>, onBuilt?: 
       let timer: NodeJS.Timeout | undefined;
       let advancing: Promise<unknown> = Promise.resolve();
       return {
-        services: [serviceRegistration({ service: rating.Rating, handlers: ratingHandlers(plans, subscriptions, reader), scopes: RATING_SCOPES })],
+        services: [serviceRegistration({ service: rating.Rating, handlers: ratingHandlers(plans, subscriptions, reader, deps), scopes: RATING_SCOPES })],
         async start() {
           meterSync?.start();
           consumers.push(

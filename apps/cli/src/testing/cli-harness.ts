@@ -1,8 +1,6 @@
 import { startService, type RunningService } from "@tally/platform";
 import { createTestEnvironment, TEST_KEYS, type TestEnvironment } from "@tally/platform/testing";
-import { createMeteringService } from "@tally/metering";
-import { ratingService } from "@tally/rating";
-import { limitsService } from "@tally/limits";
+import { createMeteringService, limitsService, ratingService } from "../../../../test/support/services";
 import { runCli } from "../cli";
 
 export interface CliRun {

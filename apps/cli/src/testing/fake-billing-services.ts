@@ -48,7 +48,8 @@ export class FakeBillingServices {
       services: [
         serviceRegistration({
           service: invoicing.Invoicing,
-          scopes: { getInvoice: "read", listInvoices: "read", finalizeInvoice: "admin", voidInvoice: "admin", createCreditNote: "admin" },
+          scopes: { getInvoice: "read", listInvoices: "read", finalizeInvoice: "admin", voidInvoice: "admin", createCreditNote: "admin",
+            createCustomer: "admin", updateCustomer: "admin", getCustomer: "read", listCustomers: "read", runBillingCycle: "admin", advanceClock: "admin", reconcileInvoices: "admin" },
           handlers: {
             getInvoice: async ({ invoiceId }) => ({ invoice: this.find(invoiceId) }),
             listInvoices: async ({ customerId, status }) => ({
@@ -79,6 +80,13 @@ export class FakeBillingServices {
               }
               return { creditNote: { id: `cn_${invoiceId}`, invoiceId, amount, reason, createTime: timestampFromDate(new Date()) } };
             },
+            createCustomer: unimplemented,
+            updateCustomer: unimplemented,
+            getCustomer: unimplemented,
+            listCustomers: unimplemented,
+            runBillingCycle: unimplemented,
+            advanceClock: unimplemented,
+            reconcileInvoices: unimplemented,
           },
         }),
         serviceRegistration({

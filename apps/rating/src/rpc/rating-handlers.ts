@@ -1,13 +1,19 @@
 import type { rating } from "@tally/contracts";
-import type { ServiceHandlers } from "@tally/platform";
+import type { ServiceDeps, ServiceHandlers } from "@tally/platform";
 import { roundToMinorUnit, toMaxScale, toWire } from "@tally/pricing";
 import { invoiceLineProto, range, ts, UNRATED_REASON, wire } from "../adapter/proto-mapping";
 import type { PlanService } from "../service/plan-service";
 import type { SubscriptionService } from "../service/subscription-service";
 import type { UsageReader } from "../service/usage-reader";
+import { previewPeriods } from "./preview-periods";
 
 /** Thin handlers: validate the envelope, call the service, map to proto. */
-export function ratingHandlers(plans: PlanService, subscriptions: SubscriptionService, reader: UsageReader): ServiceHandlers<typeof rating.Rating> {
+export function ratingHandlers(
+  plans: PlanService,
+  subscriptions: SubscriptionService,
+  reader: UsageReader,
+  deps: Pick<ServiceDeps, "pool" | "clock">,
+): ServiceHandlers<typeof rating.Rating> {
   return {
     createPlan: async (req) => ({ plan: await plans.create(req.plan) }),
     getPlan: async (req) => ({ plan: await plans.get(req.key, req.version) }),
@@ -77,6 +83,7 @@ export function ratingHandlers(plans: PlanService, subscriptions: SubscriptionSe
         total: wire(q.total),
       };
     },
+    previewPeriods: (req) => previewPeriods(deps, reader, req),
     listUnratedEvents: async (req) => {
       const { rows, nextPageToken } = await reader.listUnrated(req);
       return {
@@ -114,4 +121,5 @@ export const RATING_SCOPES = {
   forecastRevenue: "read",
   quote: "read",
   listUnratedEvents: "read",
+  previewPeriods: "read",
 } as const;

@@ -42,6 +42,11 @@ export class UsageReader {
     return this.currentOf(sub, now);
   }
 
+  /** The period of `sub` containing `at` (current or closed), priced like `preview` (Rating.PreviewPeriods). */
+  async previewAt(sub: SubscriptionRow, at: Date): Promise<{ current: CurrentPeriod; lines: InvoiceLineDraft[]; subtotal: Decimal; total: Decimal }> {
+    return this.priced(await this.currentOf(sub, at));
+  }
+
   private async currentOf(sub: SubscriptionRow, now: Date): Promise<CurrentPeriod> {
     const period = periodOf(sub, now);
     const rows = await periodSegments(this.deps.pool, sub.id, period.start);
@@ -89,7 +94,10 @@ export class UsageReader {
   }
 
   async preview(customerId: string): Promise<{ current: CurrentPeriod; lines: InvoiceLineDraft[]; subtotal: Decimal; total: Decimal }> {
-    const current = await this.current(customerId);
+    return this.priced(await this.current(customerId));
+  }
+
+  private priced(current: CurrentPeriod) {
     const lines = current.segments.flatMap((s) => segmentLines(s, this.pricers, this.dimensional));
     const subtotal = subtotalOf(lines);
     return { current, lines, subtotal, total: roundToMinorUnit(subtotal, current.currency) };

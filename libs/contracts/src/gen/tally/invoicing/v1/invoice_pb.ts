@@ -10,13 +10,15 @@ import type { Money } from "../../common/v1/money_pb";
 import { file_tally_common_v1_money } from "../../common/v1/money_pb";
 import type { TimeRange } from "../../common/v1/time_range_pb";
 import { file_tally_common_v1_time_range } from "../../common/v1/time_range_pb";
+import type { PriceLineDetail } from "../../rating/v1/invoice_preview_pb";
+import { file_tally_rating_v1_invoice_preview } from "../../rating/v1/invoice_preview_pb";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file tally/invoicing/v1/invoice.proto.
  */
 export const file_tally_invoicing_v1_invoice: GenFile = /*@__PURE__*/
-  fileDesc("CiB0YWxseS9pbnZvaWNpbmcvdjEvaW52b2ljZS5wcm90bxISdGFsbHkuaW52b2ljaW5nLnYxIuoECgdJbnZvaWNlEgoKAmlkGAEgASgJEg4KBm51bWJlchgCIAEoCRITCgtjdXN0b21lcl9pZBgDIAEoCRIXCg9zdWJzY3JpcHRpb25faWQYBCABKAkSMQoGc3RhdHVzGAUgASgOMiEudGFsbHkuaW52b2ljaW5nLnYxLkludm9pY2VTdGF0dXMSEAoIY3VycmVuY3kYBiABKAkSKgoGcGVyaW9kGAcgASgLMhoudGFsbHkuY29tbW9uLnYxLlRpbWVSYW5nZRI2CghzZWdtZW50cxgIIAMoCzIkLnRhbGx5Lmludm9pY2luZy52MS5Qcm9yYXRpb25TZWdtZW50Ei4KBWxpbmVzGAkgAygLMh8udGFsbHkuaW52b2ljaW5nLnYxLkludm9pY2VMaW5lEhAKCHN1YnRvdGFsGAogASgJEg0KBXRvdGFsGAsgASgJEhcKD2NyZWRpdHNfYXBwbGllZBgMIAEoCRISCgphbW91bnRfZHVlGA0gASgJEi8KC2NyZWF0ZV90aW1lGA4gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIxCg1maW5hbGl6ZV90aW1lGA8gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghkdWVfdGltZRgQIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLQoJcGFpZF90aW1lGBEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCgl2b2lkX3RpbWUYEiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIncKEFByb3JhdGlvblNlZ21lbnQSEAoIcGxhbl9rZXkYASABKAkSFAoMcGxhbl92ZXJzaW9uGAIgASgFEikKBXJhbmdlGAMgASgLMhoudGFsbHkuY29tbW9uLnYxLlRpbWVSYW5nZRIQCghmcmFjdGlvbhgEIAEoCSLxAQoLSW52b2ljZUxpbmUSCwoDcmVmGAEgASgJEioKBGtpbmQYAiABKA4yHC50YWxseS5pbnZvaWNpbmcudjEuTGluZUtpbmQSFQoNY29tcG9uZW50X2tleRgDIAEoCRIXCg9kaW1lbnNpb25fdmFsdWUYBCABKAkSEwoLZGVzY3JpcHRpb24YBSABKAkSEAoIcXVhbnRpdHkYBiABKAkSDgoGYW1vdW50GAcgASgJEhYKDnJvdW5kZWRfYW1vdW50GAggASgJEioKBnBlcmlvZBgJIAEoCzIaLnRhbGx5LmNvbW1vbi52MS5UaW1lUmFuZ2UilQEKCkNyZWRpdE5vdGUSCgoCaWQYASABKAkSEgoKaW52b2ljZV9pZBgCIAEoCRImCgZhbW91bnQYAyABKAsyFi50YWxseS5jb21tb24udjEuTW9uZXkSDgoGcmVhc29uGAQgASgJEi8KC2NyZWF0ZV90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCq7AQoNSW52b2ljZVN0YXR1cxIeChpJTlZPSUNFX1NUQVRVU19VTlNQRUNJRklFRBAAEhgKFElOVk9JQ0VfU1RBVFVTX0RSQUZUEAESHAoYSU5WT0lDRV9TVEFUVVNfRklOQUxJWkVEEAISFwoTSU5WT0lDRV9TVEFUVVNfUEFJRBADEhcKE0lOVk9JQ0VfU1RBVFVTX1ZPSUQQBBIgChxJTlZPSUNFX1NUQVRVU19VTkNPTExFQ1RJQkxFEAUqmAEKCExpbmVLaW5kEhkKFUxJTkVfS0lORF9VTlNQRUNJRklFRBAAEhsKF0xJTkVfS0lORF9SRUNVUlJJTkdfRkVFEAESEwoPTElORV9LSU5EX1VTQUdFEAISHQoZTElORV9LSU5EX01JTklNVU1fVFJVRV9VUBADEiAKHExJTkVfS0lORF9NQVhJTVVNX0FESlVTVE1FTlQQBGIGcHJvdG8z", [file_google_protobuf_timestamp, file_tally_common_v1_money, file_tally_common_v1_time_range]);
+  fileDesc("CiB0YWxseS9pbnZvaWNpbmcvdjEvaW52b2ljZS5wcm90bxISdGFsbHkuaW52b2ljaW5nLnYxIrcGCgdJbnZvaWNlEgoKAmlkGAEgASgJEg4KBm51bWJlchgCIAEoCRITCgtjdXN0b21lcl9pZBgDIAEoCRIXCg9zdWJzY3JpcHRpb25faWQYBCABKAkSMQoGc3RhdHVzGAUgASgOMiEudGFsbHkuaW52b2ljaW5nLnYxLkludm9pY2VTdGF0dXMSEAoIY3VycmVuY3kYBiABKAkSKgoGcGVyaW9kGAcgASgLMhoudGFsbHkuY29tbW9uLnYxLlRpbWVSYW5nZRI2CghzZWdtZW50cxgIIAMoCzIkLnRhbGx5Lmludm9pY2luZy52MS5Qcm9yYXRpb25TZWdtZW50Ei4KBWxpbmVzGAkgAygLMh8udGFsbHkuaW52b2ljaW5nLnYxLkludm9pY2VMaW5lEhAKCHN1YnRvdGFsGAogASgJEg0KBXRvdGFsGAsgASgJEhcKD2NyZWRpdHNfYXBwbGllZBgMIAEoCRISCgphbW91bnRfZHVlGA0gASgJEi8KC2NyZWF0ZV90aW1lGA4gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIxCg1maW5hbGl6ZV90aW1lGA8gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghkdWVfdGltZRgQIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLQoJcGFpZF90aW1lGBEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCgl2b2lkX3RpbWUYEiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhcKD2JhbGFuY2VfYXBwbGllZBgTIAEoCRIWCg50YXhhYmxlX2Ftb3VudBgUIAEoCRIuCgl0YXhfbGluZXMYFSADKAsyGy50YWxseS5pbnZvaWNpbmcudjEuVGF4TGluZRIRCgl0YXhfdG90YWwYFiABKAkSEwoLYW1vdW50X3BhaWQYFyABKAkSFwoPYW1vdW50X2NyZWRpdGVkGBggASgJEhUKDWN1c3RvbWVyX25hbWUYGSABKAkSEgoKdGF4X2V4ZW1wdBgaIAEoCCJQCgdUYXhMaW5lEgwKBG5hbWUYASABKAkSDwoHcGVyY2VudBgCIAEoCRIWCg50YXhhYmxlX2Ftb3VudBgDIAEoCRIOCgZhbW91bnQYBCABKAkidwoQUHJvcmF0aW9uU2VnbWVudBIQCghwbGFuX2tleRgBIAEoCRIUCgxwbGFuX3ZlcnNpb24YAiABKAUSKQoFcmFuZ2UYAyABKAsyGi50YWxseS5jb21tb24udjEuVGltZVJhbmdlEhAKCGZyYWN0aW9uGAQgASgJIqQCCgtJbnZvaWNlTGluZRILCgNyZWYYASABKAkSKgoEa2luZBgCIAEoDjIcLnRhbGx5Lmludm9pY2luZy52MS5MaW5lS2luZBIVCg1jb21wb25lbnRfa2V5GAMgASgJEhcKD2RpbWVuc2lvbl92YWx1ZRgEIAEoCRITCgtkZXNjcmlwdGlvbhgFIAEoCRIQCghxdWFudGl0eRgGIAEoCRIOCgZhbW91bnQYByABKAkSFgoOcm91bmRlZF9hbW91bnQYCCABKAkSKgoGcGVyaW9kGAkgASgLMhoudGFsbHkuY29tbW9uLnYxLlRpbWVSYW5nZRIxCgdkZXRhaWxzGAogAygLMiAudGFsbHkucmF0aW5nLnYxLlByaWNlTGluZURldGFpbCLzAQoKQ3JlZGl0Tm90ZRIKCgJpZBgBIAEoCRISCgppbnZvaWNlX2lkGAIgASgJEiYKBmFtb3VudBgDIAEoCzIWLnRhbGx5LmNvbW1vbi52MS5Nb25leRIOCgZyZWFzb24YBCABKAkSLwoLY3JlYXRlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEioKCnJlZnVuZF9kdWUYBiABKAsyFi50YWxseS5jb21tb24udjEuTW9uZXkSMAoQYmFsYW5jZV9jcmVkaXRlZBgHIAEoCzIWLnRhbGx5LmNvbW1vbi52MS5Nb25leSq7AQoNSW52b2ljZVN0YXR1cxIeChpJTlZPSUNFX1NUQVRVU19VTlNQRUNJRklFRBAAEhgKFElOVk9JQ0VfU1RBVFVTX0RSQUZUEAESHAoYSU5WT0lDRV9TVEFUVVNfRklOQUxJWkVEEAISFwoTSU5WT0lDRV9TVEFUVVNfUEFJRBADEhcKE0lOVk9JQ0VfU1RBVFVTX1ZPSUQQBBIgChxJTlZPSUNFX1NUQVRVU19VTkNPTExFQ1RJQkxFEAUqmAEKCExpbmVLaW5kEhkKFUxJTkVfS0lORF9VTlNQRUNJRklFRBAAEhsKF0xJTkVfS0lORF9SRUNVUlJJTkdfRkVFEAESEwoPTElORV9LSU5EX1VTQUdFEAISHQoZTElORV9LSU5EX01JTklNVU1fVFJVRV9VUBADEiAKHExJTkVfS0lORF9NQVhJTVVNX0FESlVTVE1FTlQQBGIGcHJvdG8z", [file_google_protobuf_timestamp, file_tally_common_v1_money, file_tally_common_v1_time_range, file_tally_rating_v1_invoice_preview]);
 
 /**
  * PLANNED (sketch): the shape is settled enough to code against, fields may
@@ -29,8 +31,9 @@ export const file_tally_invoicing_v1_invoice: GenFile = /*@__PURE__*/
  * round_half_even(subtotal) to the currency minor unit, rounded once (the
  * same figure as tally.rating.v1.InvoicePreview.total). Each line's
  * `rounded_amount` is allocated from total by the largest-remainder method, so
- * printed lines add up exactly to the total. amount_due = total -
- * credits_applied.
+ * printed lines add up exactly to the total. taxable_amount = total -
+ * credits_applied (never negative; taxes are computed on it), amount_due =
+ * taxable_amount + tax_total - balance_applied (never negative).
  *
  * @generated from message tally.invoicing.v1.Invoice
  */
@@ -123,7 +126,9 @@ export type Invoice = Message<"tally.invoicing.v1.Invoice"> & {
   creditsApplied: string;
 
   /**
-   * Decimal string: total - credits_applied, floored at 0.
+   * Decimal string: what the customer owes: taxable_amount + tax_total -
+   * balance_applied, >= 0 (total - credits_applied, floored at 0, when there
+   * are no taxes and no balance).
    *
    * @generated from field: string amount_due = 13;
    */
@@ -163,6 +168,64 @@ export type Invoice = Message<"tally.invoicing.v1.Invoice"> & {
    * @generated from field: google.protobuf.Timestamp void_time = 18;
    */
   voidTime?: Timestamp | undefined;
+
+  /**
+   * Decimal string: customer balance (from credit notes) applied at
+   * finalization, >= 0, at most taxable_amount + tax_total.
+   *
+   * @generated from field: string balance_applied = 19;
+   */
+  balanceApplied: string;
+
+  /**
+   * Decimal string: total - credits_applied, floored at 0: what taxes are
+   * computed on.
+   *
+   * @generated from field: string taxable_amount = 20;
+   */
+  taxableAmount: string;
+
+  /**
+   * Taxes, one per rate of the customer's profile at the time.
+   *
+   * @generated from field: repeated tally.invoicing.v1.TaxLine tax_lines = 21;
+   */
+  taxLines: TaxLine[];
+
+  /**
+   * Decimal string: sum of the tax lines' amounts.
+   *
+   * @generated from field: string tax_total = 22;
+   */
+  taxTotal: string;
+
+  /**
+   * Decimal string: paid so far (from payments' PaymentSucceeded).
+   *
+   * @generated from field: string amount_paid = 23;
+   */
+  amountPaid: string;
+
+  /**
+   * Decimal string: sum of the credit notes issued on this invoice.
+   *
+   * @generated from field: string amount_credited = 24;
+   */
+  amountCredited: string;
+
+  /**
+   * Name on the profile when the invoice was created.
+   *
+   * @generated from field: string customer_name = 25;
+   */
+  customerName: string;
+
+  /**
+   * True when the customer was tax exempt (no tax lines).
+   *
+   * @generated from field: bool tax_exempt = 26;
+   */
+  taxExempt: boolean;
 };
 
 /**
@@ -171,6 +234,49 @@ export type Invoice = Message<"tally.invoicing.v1.Invoice"> & {
  */
 export const InvoiceSchema: GenMessage<Invoice> = /*@__PURE__*/
   messageDesc(file_tally_invoicing_v1_invoice, 0);
+
+/**
+ * TaxLine is the tax of one rate on an invoice.
+ *
+ * @generated from message tally.invoicing.v1.TaxLine
+ */
+export type TaxLine = Message<"tally.invoicing.v1.TaxLine"> & {
+  /**
+   * Rate name, e.g. "VAT".
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * Decimal string: percentage, e.g. "20".
+   *
+   * @generated from field: string percent = 2;
+   */
+  percent: string;
+
+  /**
+   * Decimal string: the amount the rate applies to (Invoice.taxable_amount).
+   *
+   * @generated from field: string taxable_amount = 3;
+   */
+  taxableAmount: string;
+
+  /**
+   * Decimal string: taxable_amount × percent ÷ 100, rounded once to the
+   * minor unit (ROUND_HALF_EVEN).
+   *
+   * @generated from field: string amount = 4;
+   */
+  amount: string;
+};
+
+/**
+ * Describes the message tally.invoicing.v1.TaxLine.
+ * Use `create(TaxLineSchema)` to create a new message.
+ */
+export const TaxLineSchema: GenMessage<TaxLine> = /*@__PURE__*/
+  messageDesc(file_tally_invoicing_v1_invoice, 1);
 
 /**
  * ProrationSegment is the part of the period billed with one plan version.
@@ -212,7 +318,7 @@ export type ProrationSegment = Message<"tally.invoicing.v1.ProrationSegment"> & 
  * Use `create(ProrationSegmentSchema)` to create a new message.
  */
 export const ProrationSegmentSchema: GenMessage<ProrationSegment> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoice, 1);
+  messageDesc(file_tally_invoicing_v1_invoice, 2);
 
 /**
  * InvoiceLine is one charge on an invoice.
@@ -283,6 +389,15 @@ export type InvoiceLine = Message<"tally.invoicing.v1.InvoiceLine"> & {
    * @generated from field: tally.common.v1.TimeRange period = 9;
    */
   period?: TimeRange | undefined;
+
+  /**
+   * How a USAGE line was priced: one detail per tier touched (quantity ×
+   * unit amount + flat amount), as rating computed it. Empty for other
+   * kinds.
+   *
+   * @generated from field: repeated tally.rating.v1.PriceLineDetail details = 10;
+   */
+  details: PriceLineDetail[];
 };
 
 /**
@@ -290,7 +405,7 @@ export type InvoiceLine = Message<"tally.invoicing.v1.InvoiceLine"> & {
  * Use `create(InvoiceLineSchema)` to create a new message.
  */
 export const InvoiceLineSchema: GenMessage<InvoiceLine> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoice, 2);
+  messageDesc(file_tally_invoicing_v1_invoice, 3);
 
 /**
  * CreditNote reduces what is owed on a FINALIZED or PAID invoice, fully or
@@ -334,6 +449,21 @@ export type CreditNote = Message<"tally.invoicing.v1.CreditNote"> & {
    * @generated from field: google.protobuf.Timestamp create_time = 5;
    */
   createTime?: Timestamp | undefined;
+
+  /**
+   * Money to refund (the invoice was PAID and the amount was not credited
+   * to the balance); zero otherwise. Same as CreditNoteIssued.refund_due.
+   *
+   * @generated from field: tally.common.v1.Money refund_due = 6;
+   */
+  refundDue?: Money | undefined;
+
+  /**
+   * Amount added to the customer's balance, applied to their next invoice.
+   *
+   * @generated from field: tally.common.v1.Money balance_credited = 7;
+   */
+  balanceCredited?: Money | undefined;
 };
 
 /**
@@ -341,7 +471,7 @@ export type CreditNote = Message<"tally.invoicing.v1.CreditNote"> & {
  * Use `create(CreditNoteSchema)` to create a new message.
  */
 export const CreditNoteSchema: GenMessage<CreditNote> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoice, 3);
+  messageDesc(file_tally_invoicing_v1_invoice, 4);
 
 /**
  * InvoiceStatus is the lifecycle status of an invoice.

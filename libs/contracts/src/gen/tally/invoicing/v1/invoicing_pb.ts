@@ -4,8 +4,14 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_duration, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Money } from "../../common/v1/money_pb";
 import { file_tally_common_v1_money } from "../../common/v1/money_pb";
+import type { TimeRange } from "../../common/v1/time_range_pb";
+import { file_tally_common_v1_time_range } from "../../common/v1/time_range_pb";
+import type { Customer } from "./customer_pb";
+import { file_tally_invoicing_v1_customer } from "./customer_pb";
 import type { CreditNote, Invoice, InvoiceStatus } from "./invoice_pb";
 import { file_tally_invoicing_v1_invoice } from "./invoice_pb";
 import type { Message } from "@bufbuild/protobuf";
@@ -14,7 +20,413 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tally/invoicing/v1/invoicing.proto.
  */
 export const file_tally_invoicing_v1_invoicing: GenFile = /*@__PURE__*/
-  fileDesc("CiJ0YWxseS9pbnZvaWNpbmcvdjEvaW52b2ljaW5nLnByb3RvEhJ0YWxseS5pbnZvaWNpbmcudjEiJwoRR2V0SW52b2ljZVJlcXVlc3QSEgoKaW52b2ljZV9pZBgBIAEoCSJCChJHZXRJbnZvaWNlUmVzcG9uc2USLAoHaW52b2ljZRgBIAEoCzIbLnRhbGx5Lmludm9pY2luZy52MS5JbnZvaWNlIoQBChNMaXN0SW52b2ljZXNSZXF1ZXN0EhMKC2N1c3RvbWVyX2lkGAEgASgJEjEKBnN0YXR1cxgCIAEoDjIhLnRhbGx5Lmludm9pY2luZy52MS5JbnZvaWNlU3RhdHVzEhEKCXBhZ2Vfc2l6ZRgDIAEoBRISCgpwYWdlX3Rva2VuGAQgASgJIl4KFExpc3RJbnZvaWNlc1Jlc3BvbnNlEi0KCGludm9pY2VzGAEgAygLMhsudGFsbHkuaW52b2ljaW5nLnYxLkludm9pY2USFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIiwKFkZpbmFsaXplSW52b2ljZVJlcXVlc3QSEgoKaW52b2ljZV9pZBgBIAEoCSJHChdGaW5hbGl6ZUludm9pY2VSZXNwb25zZRIsCgdpbnZvaWNlGAEgASgLMhsudGFsbHkuaW52b2ljaW5nLnYxLkludm9pY2UiOAoSVm9pZEludm9pY2VSZXF1ZXN0EhIKCmludm9pY2VfaWQYASABKAkSDgoGcmVhc29uGAIgASgJIkMKE1ZvaWRJbnZvaWNlUmVzcG9uc2USLAoHaW52b2ljZRgBIAEoCzIbLnRhbGx5Lmludm9pY2luZy52MS5JbnZvaWNlIn4KF0NyZWF0ZUNyZWRpdE5vdGVSZXF1ZXN0EhIKCmludm9pY2VfaWQYASABKAkSJgoGYW1vdW50GAIgASgLMhYudGFsbHkuY29tbW9uLnYxLk1vbmV5Eg4KBnJlYXNvbhgDIAEoCRIXCg9pZGVtcG90ZW5jeV9rZXkYBCABKAkiTwoYQ3JlYXRlQ3JlZGl0Tm90ZVJlc3BvbnNlEjMKC2NyZWRpdF9ub3RlGAEgASgLMh4udGFsbHkuaW52b2ljaW5nLnYxLkNyZWRpdE5vdGUyhgQKCUludm9pY2luZxJbCgpHZXRJbnZvaWNlEiUudGFsbHkuaW52b2ljaW5nLnYxLkdldEludm9pY2VSZXF1ZXN0GiYudGFsbHkuaW52b2ljaW5nLnYxLkdldEludm9pY2VSZXNwb25zZRJhCgxMaXN0SW52b2ljZXMSJy50YWxseS5pbnZvaWNpbmcudjEuTGlzdEludm9pY2VzUmVxdWVzdBooLnRhbGx5Lmludm9pY2luZy52MS5MaXN0SW52b2ljZXNSZXNwb25zZRJqCg9GaW5hbGl6ZUludm9pY2USKi50YWxseS5pbnZvaWNpbmcudjEuRmluYWxpemVJbnZvaWNlUmVxdWVzdBorLnRhbGx5Lmludm9pY2luZy52MS5GaW5hbGl6ZUludm9pY2VSZXNwb25zZRJeCgtWb2lkSW52b2ljZRImLnRhbGx5Lmludm9pY2luZy52MS5Wb2lkSW52b2ljZVJlcXVlc3QaJy50YWxseS5pbnZvaWNpbmcudjEuVm9pZEludm9pY2VSZXNwb25zZRJtChBDcmVhdGVDcmVkaXROb3RlEisudGFsbHkuaW52b2ljaW5nLnYxLkNyZWF0ZUNyZWRpdE5vdGVSZXF1ZXN0GiwudGFsbHkuaW52b2ljaW5nLnYxLkNyZWF0ZUNyZWRpdE5vdGVSZXNwb25zZWIGcHJvdG8z", [file_tally_common_v1_money, file_tally_invoicing_v1_invoice]);
+  fileDesc("CiJ0YWxseS9pbnZvaWNpbmcvdjEvaW52b2ljaW5nLnByb3RvEhJ0YWxseS5pbnZvaWNpbmcudjEiTAoYUmVjb25jaWxlSW52b2ljZXNSZXF1ZXN0EjAKDHBlcmlvZF9zdGFydBgBIAEoCzIaLnRhbGx5LmNvbW1vbi52MS5UaW1lUmFuZ2UicgoZUmVjb25jaWxlSW52b2ljZXNSZXNwb25zZRIYChBpbnZvaWNlc19jaGVja2VkGAEgASgFEjsKCGZpbmRpbmdzGAIgAygLMikudGFsbHkuaW52b2ljaW5nLnYxLlJlY29uY2lsaWF0aW9uRmluZGluZyJ5ChVSZWNvbmNpbGlhdGlvbkZpbmRpbmcSEgoKaW52b2ljZV9pZBgBIAEoCRIOCgZudW1iZXIYAiABKAkSDQoFY2hlY2sYAyABKAkSCwoDcmVmGAQgASgJEhAKCGV4cGVjdGVkGAUgASgJEg4KBmFjdHVhbBgGIAEoCSJHChVDcmVhdGVDdXN0b21lclJlcXVlc3QSLgoIY3VzdG9tZXIYASABKAsyHC50YWxseS5pbnZvaWNpbmcudjEuQ3VzdG9tZXIiSAoWQ3JlYXRlQ3VzdG9tZXJSZXNwb25zZRIuCghjdXN0b21lchgBIAEoCzIcLnRhbGx5Lmludm9pY2luZy52MS5DdXN0b21lciJHChVVcGRhdGVDdXN0b21lclJlcXVlc3QSLgoIY3VzdG9tZXIYASABKAsyHC50YWxseS5pbnZvaWNpbmcudjEuQ3VzdG9tZXIiSAoWVXBkYXRlQ3VzdG9tZXJSZXNwb25zZRIuCghjdXN0b21lchgBIAEoCzIcLnRhbGx5Lmludm9pY2luZy52MS5DdXN0b21lciIpChJHZXRDdXN0b21lclJlcXVlc3QSEwoLY3VzdG9tZXJfaWQYASABKAkiRQoTR2V0Q3VzdG9tZXJSZXNwb25zZRIuCghjdXN0b21lchgBIAEoCzIcLnRhbGx5Lmludm9pY2luZy52MS5DdXN0b21lciI9ChRMaXN0Q3VzdG9tZXJzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJhChVMaXN0Q3VzdG9tZXJzUmVzcG9uc2USLwoJY3VzdG9tZXJzGAEgAygLMhwudGFsbHkuaW52b2ljaW5nLnYxLkN1c3RvbWVyEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIYChZSdW5CaWxsaW5nQ3ljbGVSZXF1ZXN0IssBChdSdW5CaWxsaW5nQ3ljbGVSZXNwb25zZRIuCgphc19vZl90aW1lGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIWCg5kcmFmdHNfY3JlYXRlZBgCIAEoBRIaChJpbnZvaWNlc19maW5hbGl6ZWQYAyABKAUSGAoQcGVyaW9kc19kZWZlcnJlZBgEIAEoBRIyCg5jbG9zZWRfcGVyaW9kcxgFIAMoCzIaLnRhbGx5LmNvbW1vbi52MS5UaW1lUmFuZ2UiPAoTQWR2YW5jZUNsb2NrUmVxdWVzdBIlCgJieRgBIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJ7ChRBZHZhbmNlQ2xvY2tSZXNwb25zZRInCgNub3cYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjoKBWN5Y2xlGAIgASgLMisudGFsbHkuaW52b2ljaW5nLnYxLlJ1bkJpbGxpbmdDeWNsZVJlc3BvbnNlIicKEUdldEludm9pY2VSZXF1ZXN0EhIKCmludm9pY2VfaWQYASABKAkiQgoSR2V0SW52b2ljZVJlc3BvbnNlEiwKB2ludm9pY2UYASABKAsyGy50YWxseS5pbnZvaWNpbmcudjEuSW52b2ljZSKEAQoTTGlzdEludm9pY2VzUmVxdWVzdBITCgtjdXN0b21lcl9pZBgBIAEoCRIxCgZzdGF0dXMYAiABKA4yIS50YWxseS5pbnZvaWNpbmcudjEuSW52b2ljZVN0YXR1cxIRCglwYWdlX3NpemUYAyABKAUSEgoKcGFnZV90b2tlbhgEIAEoCSJeChRMaXN0SW52b2ljZXNSZXNwb25zZRItCghpbnZvaWNlcxgBIAMoCzIbLnRhbGx5Lmludm9pY2luZy52MS5JbnZvaWNlEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIsChZGaW5hbGl6ZUludm9pY2VSZXF1ZXN0EhIKCmludm9pY2VfaWQYASABKAkiRwoXRmluYWxpemVJbnZvaWNlUmVzcG9uc2USLAoHaW52b2ljZRgBIAEoCzIbLnRhbGx5Lmludm9pY2luZy52MS5JbnZvaWNlIjgKElZvaWRJbnZvaWNlUmVxdWVzdBISCgppbnZvaWNlX2lkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSJDChNWb2lkSW52b2ljZVJlc3BvbnNlEiwKB2ludm9pY2UYASABKAsyGy50YWxseS5pbnZvaWNpbmcudjEuSW52b2ljZSKZAQoXQ3JlYXRlQ3JlZGl0Tm90ZVJlcXVlc3QSEgoKaW52b2ljZV9pZBgBIAEoCRImCgZhbW91bnQYAiABKAsyFi50YWxseS5jb21tb24udjEuTW9uZXkSDgoGcmVhc29uGAMgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgEIAEoCRIZChFjcmVkaXRfdG9fYmFsYW5jZRgFIAEoCCJPChhDcmVhdGVDcmVkaXROb3RlUmVzcG9uc2USMwoLY3JlZGl0X25vdGUYASABKAsyHi50YWxseS5pbnZvaWNpbmcudjEuQ3JlZGl0Tm90ZTLfCQoJSW52b2ljaW5nElsKCkdldEludm9pY2USJS50YWxseS5pbnZvaWNpbmcudjEuR2V0SW52b2ljZVJlcXVlc3QaJi50YWxseS5pbnZvaWNpbmcudjEuR2V0SW52b2ljZVJlc3BvbnNlEmEKDExpc3RJbnZvaWNlcxInLnRhbGx5Lmludm9pY2luZy52MS5MaXN0SW52b2ljZXNSZXF1ZXN0GigudGFsbHkuaW52b2ljaW5nLnYxLkxpc3RJbnZvaWNlc1Jlc3BvbnNlEmoKD0ZpbmFsaXplSW52b2ljZRIqLnRhbGx5Lmludm9pY2luZy52MS5GaW5hbGl6ZUludm9pY2VSZXF1ZXN0GisudGFsbHkuaW52b2ljaW5nLnYxLkZpbmFsaXplSW52b2ljZVJlc3BvbnNlEl4KC1ZvaWRJbnZvaWNlEiYudGFsbHkuaW52b2ljaW5nLnYxLlZvaWRJbnZvaWNlUmVxdWVzdBonLnRhbGx5Lmludm9pY2luZy52MS5Wb2lkSW52b2ljZVJlc3BvbnNlEm0KEENyZWF0ZUNyZWRpdE5vdGUSKy50YWxseS5pbnZvaWNpbmcudjEuQ3JlYXRlQ3JlZGl0Tm90ZVJlcXVlc3QaLC50YWxseS5pbnZvaWNpbmcudjEuQ3JlYXRlQ3JlZGl0Tm90ZVJlc3BvbnNlEmcKDkNyZWF0ZUN1c3RvbWVyEikudGFsbHkuaW52b2ljaW5nLnYxLkNyZWF0ZUN1c3RvbWVyUmVxdWVzdBoqLnRhbGx5Lmludm9pY2luZy52MS5DcmVhdGVDdXN0b21lclJlc3BvbnNlEmcKDlVwZGF0ZUN1c3RvbWVyEikudGFsbHkuaW52b2ljaW5nLnYxLlVwZGF0ZUN1c3RvbWVyUmVxdWVzdBoqLnRhbGx5Lmludm9pY2luZy52MS5VcGRhdGVDdXN0b21lclJlc3BvbnNlEl4KC0dldEN1c3RvbWVyEiYudGFsbHkuaW52b2ljaW5nLnYxLkdldEN1c3RvbWVyUmVxdWVzdBonLnRhbGx5Lmludm9pY2luZy52MS5HZXRDdXN0b21lclJlc3BvbnNlEmQKDUxpc3RDdXN0b21lcnMSKC50YWxseS5pbnZvaWNpbmcudjEuTGlzdEN1c3RvbWVyc1JlcXVlc3QaKS50YWxseS5pbnZvaWNpbmcudjEuTGlzdEN1c3RvbWVyc1Jlc3BvbnNlEmoKD1J1bkJpbGxpbmdDeWNsZRIqLnRhbGx5Lmludm9pY2luZy52MS5SdW5CaWxsaW5nQ3ljbGVSZXF1ZXN0GisudGFsbHkuaW52b2ljaW5nLnYxLlJ1bkJpbGxpbmdDeWNsZVJlc3BvbnNlEmEKDEFkdmFuY2VDbG9jaxInLnRhbGx5Lmludm9pY2luZy52MS5BZHZhbmNlQ2xvY2tSZXF1ZXN0GigudGFsbHkuaW52b2ljaW5nLnYxLkFkdmFuY2VDbG9ja1Jlc3BvbnNlEnAKEVJlY29uY2lsZUludm9pY2VzEiwudGFsbHkuaW52b2ljaW5nLnYxLlJlY29uY2lsZUludm9pY2VzUmVxdWVzdBotLnRhbGx5Lmludm9pY2luZy52MS5SZWNvbmNpbGVJbnZvaWNlc1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_tally_common_v1_money, file_tally_common_v1_time_range, file_tally_invoicing_v1_customer, file_tally_invoicing_v1_invoice]);
+
+/**
+ * ReconcileInvoicesRequest is the input of Invoicing.ReconcileInvoices.
+ *
+ * @generated from message tally.invoicing.v1.ReconcileInvoicesRequest
+ */
+export type ReconcileInvoicesRequest = Message<"tally.invoicing.v1.ReconcileInvoicesRequest"> & {
+  /**
+   * Invoices whose period starts in this range are checked. Required.
+   *
+   * @generated from field: tally.common.v1.TimeRange period_start = 1;
+   */
+  periodStart?: TimeRange | undefined;
+};
+
+/**
+ * Describes the message tally.invoicing.v1.ReconcileInvoicesRequest.
+ * Use `create(ReconcileInvoicesRequestSchema)` to create a new message.
+ */
+export const ReconcileInvoicesRequestSchema: GenMessage<ReconcileInvoicesRequest> = /*@__PURE__*/
+  messageDesc(file_tally_invoicing_v1_invoicing, 0);
+
+/**
+ * ReconcileInvoicesResponse is the output of Invoicing.ReconcileInvoices.
+ *
+ * @generated from message tally.invoicing.v1.ReconcileInvoicesResponse
+ */
+export type ReconcileInvoicesResponse = Message<"tally.invoicing.v1.ReconcileInvoicesResponse"> & {
+  /**
+   * Issued invoices checked.
+   *
+   * @generated from field: int32 invoices_checked = 1;
+   */
+  invoicesChecked: number;
+
+  /**
+   * Every mismatch and violated invariant; empty when all is consistent.
+   *
+   * @generated from field: repeated tally.invoicing.v1.ReconciliationFinding findings = 2;
+   */
+  findings: ReconciliationFinding[];
+};
+
+/**
+ * Describes the message tally.invoicing.v1.ReconcileInvoicesResponse.
+ * Use `create(ReconcileInvoicesResponseSchema)` to create a new message.
+ */
+export const ReconcileInvoicesResponseSchema: GenMessage<ReconcileInvoicesResponse> = /*@__PURE__*/
+  messageDesc(file_tally_invoicing_v1_invoicing, 1);
+
+/**
+ * ReconciliationFinding is one mismatch or violated invariant.
+ *
+ * @generated from message tally.invoicing.v1.ReconciliationFinding
+ */
+export type ReconciliationFinding = Message<"tally.invoicing.v1.ReconciliationFinding"> & {
+  /**
+   * Invoice concerned (empty for a sequence-wide finding).
+   *
+   * @generated from field: string invoice_id = 1;
+   */
+  invoiceId: string;
+
+  /**
+   * Its number, if any.
+   *
+   * @generated from field: string number = 2;
+   */
+  number: string;
+
+  /**
+   * Stable snake_case name of the check, e.g. "line_amount",
+   * "lines_sum_to_subtotal", "total_rounding", "credits_match_ledger",
+   * "amount_due", "one_invoice_per_period", "gapless_numbers",
+   * "paid_plus_credited", "usage_billed".
+   *
+   * @generated from field: string check = 3;
+   */
+  check: string;
+
+  /**
+   * Line ref or other locator, when the finding is about one part.
+   *
+   * @generated from field: string ref = 4;
+   */
+  ref: string;
+
+  /**
+   * Decimal string or text: what re-derivation expects.
+   *
+   * @generated from field: string expected = 5;
+   */
+  expected: string;
+
+  /**
+   * Decimal string or text: what the invoice says.
+   *
+   * @generated from field: string actual = 6;
+   */
+  actual: string;
+};
+
+/**
+ * Describes the message tally.invoicing.v1.ReconciliationFinding.
+ * Use `create(ReconciliationFindingSchema)` to create a new message.
+ */
+export const ReconciliationFindingSchema: GenMessage<ReconciliationFinding> = /*@__PURE__*/
+  messageDesc(file_tally_invoicing_v1_invoicing, 2);
+
+/**
+ * CreateCustomerRequest is the input of Invoicing.CreateCustomer.
+ *
+ * @generated from message tally.invoicing.v1.CreateCustomerRequest
+ */
+export type CreateCustomerRequest = Message<"tally.invoicing.v1.CreateCustomerRequest"> & {
+  /**
+   * The profile; output-only fields are ignored. Required.
+   *
+   * @generated from field: tally.invoicing.v1.Customer customer = 1;
+   */
+  customer?: Customer | undefined;
+};
+
+/**
+ * Describes the message tally.invoicing.v1.CreateCustomerRequest.
+ * Use `create(CreateCustomerRequestSchema)` to create a new message.
+ */
+export const CreateCustomerRequestSchema: GenMessage<CreateCustomerRequest> = /*@__PURE__*/
+  messageDesc(file_tally_invoicing_v1_invoicing, 3);
+
+/**
+ * CreateCustomerResponse is the output of Invoicing.CreateCustomer.
+ *
+ * @generated from message tally.invoicing.v1.CreateCustomerResponse
+ */
+export type CreateCustomerResponse = Message<"tally.invoicing.v1.CreateCustomerResponse"> & {
+  /**
+   * The profile.
+   *
+   * @generated from field: tally.invoicing.v1.Customer customer = 1;
+   */
+  customer?: Customer | undefined;
+};
+
+/**
+ * Describes the message tally.invoicing.v1.CreateCustomerResponse.
+ * Use `create(CreateCustomerResponseSchema)` to create a new message.
+ */
+export const CreateCustomerResponseSchema: GenMessage<CreateCustomerResponse> = /*@__PURE__*/
+  messageDesc(file_tally_invoicing_v1_invoicing, 4);
+
+/**
+ * UpdateCustomerRequest is the input of Invoicing.UpdateCustomer.
+ *
+ * @generated from message tally.invoicing.v1.UpdateCustomerRequest
+ */
+export type UpdateCustomerRequest = Message<"tally.invoicing.v1.UpdateCustomerRequest"> & {
+  /**
+   * The full new profile; customer.customer_id selects it. Required.
+   *
+   * @generated from field: tally.invoicing.v1.Customer customer = 1;
+   */
+  customer?: Customer | undefined;
+};
+
+/**
+ * Describes the message tally.invoicing.v1.UpdateCustomerRequest.
+ * Use `create(UpdateCustomerRequestSchema)` to create a new message.
+ */
+export const UpdateCustomerRequestSchema: GenMessage<UpdateCustomerRequest> = /*@__PURE__*/
+  messageDesc(file_tally_invoicing_v1_invoicing, 5);
+
+/**
+ * UpdateCustomerResponse is the output of Invoicing.UpdateCustomer.
+ *
+ * @generated from message tally.invoicing.v1.UpdateCustomerResponse
+ */
+export type UpdateCustomerResponse = Message<"tally.invoicing.v1.UpdateCustomerResponse"> & {
+  /**
+   * The profile after the update.
+   *
+   * @generated from field: tally.invoicing.v1.Customer customer = 1;
+   */
+  customer?: Customer | undefined;
+};
+
+/**
+ * Describes the message tally.invoicing.v1.UpdateCustomerResponse.
+ * Use `create(UpdateCustomerResponseSchema)` to create a new message.
+ */
+export const UpdateCustomerResponseSchema: GenMessage<UpdateCustomerResponse> = /*@__PURE__*/
+  messageDesc(file_tally_invoicing_v1_invoicing, 6);
+
+/**
+ * GetCustomerRequest is the input of Invoicing.GetCustomer.
+ *
+ * @generated from message tally.invoicing.v1.GetCustomerRequest
+ */
+export type GetCustomerRequest = Message<"tally.invoicing.v1.GetCustomerRequest"> & {
+  /**
+   * Customer id. Required.
+   *
+   * @generated from field: string customer_id = 1;
+   */
+  customerId: string;
+};
+
+/**
+ * Describes the message tally.invoicing.v1.GetCustomerRequest.
+ * Use `create(GetCustomerRequestSchema)` to create a new message.
+ */
+export const GetCustomerRequestSchema: GenMessage<GetCustomerRequest> = /*@__PURE__*/
+  messageDesc(file_tally_invoicing_v1_invoicing, 7);
+
+/**
+ * GetCustomerResponse is the output of Invoicing.GetCustomer.
+ *
+ * @generated from message tally.invoicing.v1.GetCustomerResponse
+ */
+export type GetCustomerResponse = Message<"tally.invoicing.v1.GetCustomerResponse"> & {
+  /**
+   * The profile.
+   *
+   * @generated from field: tally.invoicing.v1.Customer customer = 1;
+   */
+  customer?: Customer | undefined;
+};
+
+/**
+ * Describes the message tally.invoicing.v1.GetCustomerResponse.
+ * Use `create(GetCustomerResponseSchema)` to create a new message.
+ */
+export const GetCustomerResponseSchema: GenMessage<GetCustomerResponse> = /*@__PURE__*/
+  messageDesc(file_tally_invoicing_v1_invoicing, 8);
+
+/**
+ * ListCustomersRequest is the input of Invoicing.ListCustomers.
+ *
+ * @generated from message tally.invoicing.v1.ListCustomersRequest
+ */
+export type ListCustomersRequest = Message<"tally.invoicing.v1.ListCustomersRequest"> & {
+  /**
+   * Maximum number to return. 0 means the default of 100; values above
+   * 1,000 are treated as 1,000.
+   *
+   * @generated from field: int32 page_size = 1;
+   */
+  pageSize: number;
+
+  /**
+   * next_page_token from a previous response; empty for the first page.
+   *
+   * @generated from field: string page_token = 2;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message tally.invoicing.v1.ListCustomersRequest.
+ * Use `create(ListCustomersRequestSchema)` to create a new message.
+ */
+export const ListCustomersRequestSchema: GenMessage<ListCustomersRequest> = /*@__PURE__*/
+  messageDesc(file_tally_invoicing_v1_invoicing, 9);
+
+/**
+ * ListCustomersResponse is the output of Invoicing.ListCustomers.
+ *
+ * @generated from message tally.invoicing.v1.ListCustomersResponse
+ */
+export type ListCustomersResponse = Message<"tally.invoicing.v1.ListCustomersResponse"> & {
+  /**
+   * Profiles ordered by customer id.
+   *
+   * @generated from field: repeated tally.invoicing.v1.Customer customers = 1;
+   */
+  customers: Customer[];
+
+  /**
+   * Token for the next page; empty when this is the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message tally.invoicing.v1.ListCustomersResponse.
+ * Use `create(ListCustomersResponseSchema)` to create a new message.
+ */
+export const ListCustomersResponseSchema: GenMessage<ListCustomersResponse> = /*@__PURE__*/
+  messageDesc(file_tally_invoicing_v1_invoicing, 10);
+
+/**
+ * RunBillingCycleRequest is the input of Invoicing.RunBillingCycle.
+ *
+ * @generated from message tally.invoicing.v1.RunBillingCycleRequest
+ */
+export type RunBillingCycleRequest = Message<"tally.invoicing.v1.RunBillingCycleRequest"> & {
+};
+
+/**
+ * Describes the message tally.invoicing.v1.RunBillingCycleRequest.
+ * Use `create(RunBillingCycleRequestSchema)` to create a new message.
+ */
+export const RunBillingCycleRequestSchema: GenMessage<RunBillingCycleRequest> = /*@__PURE__*/
+  messageDesc(file_tally_invoicing_v1_invoicing, 11);
+
+/**
+ * RunBillingCycleResponse is the output of Invoicing.RunBillingCycle.
+ *
+ * @generated from message tally.invoicing.v1.RunBillingCycleResponse
+ */
+export type RunBillingCycleResponse = Message<"tally.invoicing.v1.RunBillingCycleResponse"> & {
+  /**
+   * The service clock's time the cycle ran at.
+   *
+   * @generated from field: google.protobuf.Timestamp as_of_time = 1;
+   */
+  asOfTime?: Timestamp | undefined;
+
+  /**
+   * Drafts created by this call (periods another caller closed first are
+   * not counted).
+   *
+   * @generated from field: int32 drafts_created = 2;
+   */
+  draftsCreated: number;
+
+  /**
+   * Invoices finalized by this call.
+   *
+   * @generated from field: int32 invoices_finalized = 3;
+   */
+  invoicesFinalized: number;
+
+  /**
+   * Periods that could not be closed yet (e.g. rating unreachable, no
+   * profile); retried on the next cycle.
+   *
+   * @generated from field: int32 periods_deferred = 4;
+   */
+  periodsDeferred: number;
+
+  /**
+   * The period ranges closed, for display.
+   *
+   * @generated from field: repeated tally.common.v1.TimeRange closed_periods = 5;
+   */
+  closedPeriods: TimeRange[];
+};
+
+/**
+ * Describes the message tally.invoicing.v1.RunBillingCycleResponse.
+ * Use `create(RunBillingCycleResponseSchema)` to create a new message.
+ */
+export const RunBillingCycleResponseSchema: GenMessage<RunBillingCycleResponse> = /*@__PURE__*/
+  messageDesc(file_tally_invoicing_v1_invoicing, 12);
+
+/**
+ * AdvanceClockRequest is the input of Invoicing.AdvanceClock.
+ *
+ * @generated from message tally.invoicing.v1.AdvanceClockRequest
+ */
+export type AdvanceClockRequest = Message<"tally.invoicing.v1.AdvanceClockRequest"> & {
+  /**
+   * How far to move the clock, > 0. Required.
+   *
+   * @generated from field: google.protobuf.Duration by = 1;
+   */
+  by?: Duration | undefined;
+};
+
+/**
+ * Describes the message tally.invoicing.v1.AdvanceClockRequest.
+ * Use `create(AdvanceClockRequestSchema)` to create a new message.
+ */
+export const AdvanceClockRequestSchema: GenMessage<AdvanceClockRequest> = /*@__PURE__*/
+  messageDesc(file_tally_invoicing_v1_invoicing, 13);
+
+/**
+ * AdvanceClockResponse is the output of Invoicing.AdvanceClock.
+ *
+ * @generated from message tally.invoicing.v1.AdvanceClockResponse
+ */
+export type AdvanceClockResponse = Message<"tally.invoicing.v1.AdvanceClockResponse"> & {
+  /**
+   * The clock after the move.
+   *
+   * @generated from field: google.protobuf.Timestamp now = 1;
+   */
+  now?: Timestamp | undefined;
+
+  /**
+   * The billing cycle run at the new time.
+   *
+   * @generated from field: tally.invoicing.v1.RunBillingCycleResponse cycle = 2;
+   */
+  cycle?: RunBillingCycleResponse | undefined;
+};
+
+/**
+ * Describes the message tally.invoicing.v1.AdvanceClockResponse.
+ * Use `create(AdvanceClockResponseSchema)` to create a new message.
+ */
+export const AdvanceClockResponseSchema: GenMessage<AdvanceClockResponse> = /*@__PURE__*/
+  messageDesc(file_tally_invoicing_v1_invoicing, 14);
 
 /**
  * GetInvoiceRequest is the input of Invoicing.GetInvoice.
@@ -35,7 +447,7 @@ export type GetInvoiceRequest = Message<"tally.invoicing.v1.GetInvoiceRequest"> 
  * Use `create(GetInvoiceRequestSchema)` to create a new message.
  */
 export const GetInvoiceRequestSchema: GenMessage<GetInvoiceRequest> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 0);
+  messageDesc(file_tally_invoicing_v1_invoicing, 15);
 
 /**
  * GetInvoiceResponse is the output of Invoicing.GetInvoice.
@@ -56,7 +468,7 @@ export type GetInvoiceResponse = Message<"tally.invoicing.v1.GetInvoiceResponse"
  * Use `create(GetInvoiceResponseSchema)` to create a new message.
  */
 export const GetInvoiceResponseSchema: GenMessage<GetInvoiceResponse> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 1);
+  messageDesc(file_tally_invoicing_v1_invoicing, 16);
 
 /**
  * ListInvoicesRequest is the input of Invoicing.ListInvoices.
@@ -99,7 +511,7 @@ export type ListInvoicesRequest = Message<"tally.invoicing.v1.ListInvoicesReques
  * Use `create(ListInvoicesRequestSchema)` to create a new message.
  */
 export const ListInvoicesRequestSchema: GenMessage<ListInvoicesRequest> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 2);
+  messageDesc(file_tally_invoicing_v1_invoicing, 17);
 
 /**
  * ListInvoicesResponse is the output of Invoicing.ListInvoices.
@@ -127,7 +539,7 @@ export type ListInvoicesResponse = Message<"tally.invoicing.v1.ListInvoicesRespo
  * Use `create(ListInvoicesResponseSchema)` to create a new message.
  */
 export const ListInvoicesResponseSchema: GenMessage<ListInvoicesResponse> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 3);
+  messageDesc(file_tally_invoicing_v1_invoicing, 18);
 
 /**
  * FinalizeInvoiceRequest is the input of Invoicing.FinalizeInvoice.
@@ -148,7 +560,7 @@ export type FinalizeInvoiceRequest = Message<"tally.invoicing.v1.FinalizeInvoice
  * Use `create(FinalizeInvoiceRequestSchema)` to create a new message.
  */
 export const FinalizeInvoiceRequestSchema: GenMessage<FinalizeInvoiceRequest> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 4);
+  messageDesc(file_tally_invoicing_v1_invoicing, 19);
 
 /**
  * FinalizeInvoiceResponse is the output of Invoicing.FinalizeInvoice.
@@ -169,7 +581,7 @@ export type FinalizeInvoiceResponse = Message<"tally.invoicing.v1.FinalizeInvoic
  * Use `create(FinalizeInvoiceResponseSchema)` to create a new message.
  */
 export const FinalizeInvoiceResponseSchema: GenMessage<FinalizeInvoiceResponse> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 5);
+  messageDesc(file_tally_invoicing_v1_invoicing, 20);
 
 /**
  * VoidInvoiceRequest is the input of Invoicing.VoidInvoice.
@@ -197,7 +609,7 @@ export type VoidInvoiceRequest = Message<"tally.invoicing.v1.VoidInvoiceRequest"
  * Use `create(VoidInvoiceRequestSchema)` to create a new message.
  */
 export const VoidInvoiceRequestSchema: GenMessage<VoidInvoiceRequest> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 6);
+  messageDesc(file_tally_invoicing_v1_invoicing, 21);
 
 /**
  * VoidInvoiceResponse is the output of Invoicing.VoidInvoice.
@@ -218,7 +630,7 @@ export type VoidInvoiceResponse = Message<"tally.invoicing.v1.VoidInvoiceRespons
  * Use `create(VoidInvoiceResponseSchema)` to create a new message.
  */
 export const VoidInvoiceResponseSchema: GenMessage<VoidInvoiceResponse> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 7);
+  messageDesc(file_tally_invoicing_v1_invoicing, 22);
 
 /**
  * CreateCreditNoteRequest is the input of Invoicing.CreateCreditNote.
@@ -250,11 +662,21 @@ export type CreateCreditNoteRequest = Message<"tally.invoicing.v1.CreateCreditNo
   reason: string;
 
   /**
-   * Caller's key making retries safe, 1–255 characters. Required.
+   * Caller's key making retries safe, 1–255 characters. Required. The same
+   * key with the same content returns the first credit note; with other
+   * content, ALREADY_EXISTS.
    *
    * @generated from field: string idempotency_key = 4;
    */
   idempotencyKey: string;
+
+  /**
+   * On a PAID invoice: add the amount to the customer's balance (applied to
+   * their next invoice) instead of owing a refund. Ignored otherwise.
+   *
+   * @generated from field: bool credit_to_balance = 5;
+   */
+  creditToBalance: boolean;
 };
 
 /**
@@ -262,7 +684,7 @@ export type CreateCreditNoteRequest = Message<"tally.invoicing.v1.CreateCreditNo
  * Use `create(CreateCreditNoteRequestSchema)` to create a new message.
  */
 export const CreateCreditNoteRequestSchema: GenMessage<CreateCreditNoteRequest> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 8);
+  messageDesc(file_tally_invoicing_v1_invoicing, 23);
 
 /**
  * CreateCreditNoteResponse is the output of Invoicing.CreateCreditNote.
@@ -283,11 +705,14 @@ export type CreateCreditNoteResponse = Message<"tally.invoicing.v1.CreateCreditN
  * Use `create(CreateCreditNoteResponseSchema)` to create a new message.
  */
 export const CreateCreditNoteResponseSchema: GenMessage<CreateCreditNoteResponse> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 9);
+  messageDesc(file_tally_invoicing_v1_invoicing, 24);
 
 /**
- * PLANNED (sketch): not served yet. Invoicing will turn closed billing
- * periods into invoices and issue credit notes.
+ * Invoicing owns customers' billing profiles and turns every closed billing
+ * period into exactly one invoice: a DRAFT when the period ends (lines from
+ * rating's PreviewPeriods, credits from limits' ledger, balance, taxes),
+ * FINALIZED with a gapless number when the grace period ends, then PAID or
+ * UNCOLLECTIBLE from payments' events; VOID and credit notes on request.
  *
  * Authentication and errors as for the other services: `authorization:
  * Bearer <api key>`, UNAUTHENTICATED / PERMISSION_DENIED, and a
@@ -362,6 +787,112 @@ export const Invoicing: GenService<{
     methodKind: "unary";
     input: typeof CreateCreditNoteRequestSchema;
     output: typeof CreateCreditNoteResponseSchema;
+  },
+  /**
+   * CreateCustomer creates a billing profile. A retry with the same content
+   * returns the profile unchanged.
+   *
+   * Scope: `admin`. INVALID_ARGUMENT naming each bad field; ALREADY_EXISTS
+   * when the customer has a profile with other content.
+   *
+   * @generated from rpc tally.invoicing.v1.Invoicing.CreateCustomer
+   */
+  createCustomer: {
+    methodKind: "unary";
+    input: typeof CreateCustomerRequestSchema;
+    output: typeof CreateCustomerResponseSchema;
+  },
+  /**
+   * UpdateCustomer replaces a billing profile's settable fields. Invoices
+   * already created keep the settings they were made with.
+   *
+   * Scope: `admin`. NOT_FOUND for an unknown customer; INVALID_ARGUMENT as
+   * for CreateCustomer, and when the currency changes while the customer
+   * has a non-zero balance.
+   *
+   * @generated from rpc tally.invoicing.v1.Invoicing.UpdateCustomer
+   */
+  updateCustomer: {
+    methodKind: "unary";
+    input: typeof UpdateCustomerRequestSchema;
+    output: typeof UpdateCustomerResponseSchema;
+  },
+  /**
+   * GetCustomer returns one billing profile.
+   *
+   * Scope: `read`. NOT_FOUND for an unknown customer.
+   *
+   * @generated from rpc tally.invoicing.v1.Invoicing.GetCustomer
+   */
+  getCustomer: {
+    methodKind: "unary";
+    input: typeof GetCustomerRequestSchema;
+    output: typeof GetCustomerResponseSchema;
+  },
+  /**
+   * ListCustomers lists billing profiles ordered by customer id.
+   *
+   * Scope: `read`. INVALID_ARGUMENT for a negative page_size or a malformed
+   * page_token.
+   *
+   * @generated from rpc tally.invoicing.v1.Invoicing.ListCustomers
+   */
+  listCustomers: {
+    methodKind: "unary";
+    input: typeof ListCustomersRequestSchema;
+    output: typeof ListCustomersResponseSchema;
+  },
+  /**
+   * RunBillingCycle does now what invoicing does on its own timer: closes
+   * every period that has ended (one draft each), refreshes open drafts with
+   * late usage, and finalizes drafts whose grace period is over. Safe to call
+   * at any time, concurrently with the timer or another instance.
+   *
+   * Scope: `admin`.
+   *
+   * @generated from rpc tally.invoicing.v1.Invoicing.RunBillingCycle
+   */
+  runBillingCycle: {
+    methodKind: "unary";
+    input: typeof RunBillingCycleRequestSchema;
+    output: typeof RunBillingCycleResponseSchema;
+  },
+  /**
+   * AdvanceClock moves the service clock forward, for demos and local
+   * development; then runs a billing cycle. Only when the service was started
+   * with INVOICING_CLOCK=manual.
+   *
+   * Scope: `admin`. FAILED_PRECONDITION (code "clock_not_manual") on the
+   * system clock; INVALID_ARGUMENT for a negative or missing duration.
+   *
+   * @generated from rpc tally.invoicing.v1.Invoicing.AdvanceClock
+   */
+  advanceClock: {
+    methodKind: "unary";
+    input: typeof AdvanceClockRequestSchema;
+    output: typeof AdvanceClockResponseSchema;
+  },
+  /**
+   * ReconcileInvoices independently re-derives every issued (non-DRAFT)
+   * invoice whose period starts in the range: raw usage re-read from
+   * metering (QueryUsage) per plan segment, re-priced with the pricing
+   * library from rating's plan versions, fees prorated, credits re-read from
+   * limits' ledger, taxes re-applied; each line compared to the minor unit.
+   * It also checks the invariants: lines sum to subtotal, total =
+   * round(subtotal), credits = ledger burns, amount due = taxable + tax -
+   * balance >= 0, at most one non-void invoice per (subscription, period),
+   * numbers gapless per sequence, paid + credited <= amount due, all metered
+   * usage billed. Read-only.
+   *
+   * Scope: `read`. INVALID_ARGUMENT when the range is missing or its end is
+   * not after its start.
+   *
+   * @generated from rpc tally.invoicing.v1.Invoicing.ReconcileInvoices
+   */
+  reconcileInvoices: {
+    methodKind: "unary";
+    input: typeof ReconcileInvoicesRequestSchema;
+    output: typeof ReconcileInvoicesResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_tally_invoicing_v1_invoicing, 0);

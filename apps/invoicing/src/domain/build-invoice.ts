@@ -1,0 +1,108 @@
+import { Decimal } from "@tally/pricing";
+import { invoiceAmounts } from "./invoice-amounts";
+import type { Customer, Invoice, PricedPeriod } from "./types";
+
+/** Plan versions in force, from rating's subscription snapshot. */
+export interface PlanSegment {
+  planKey: string;
+  planVersion: number;
+  start: Date;
+}
+
+export interface BuildInputs {
+  priced: PricedPeriod;
+  customer: Customer;
+  planSegments: readonly PlanSegment[];
+  creditsBurned: Decimal;
+  /** 0 for a draft: the balance is applied when the invoice is finalized. */
+  balanceAvailable: Decimal;
+}
+
+/** Lines, segments and money of an invoice for a priced period (a new draft, or a draft refreshed). */
+export function priceInvoice(base: Invoice, i: BuildInputs): Invoice {
+  const a = invoiceAmounts({
+    currency: i.priced.currency,
+    lineAmounts: i.priced.lines.map((l) => l.amount),
+    creditsBurned: i.creditsBurned,
+    balanceAvailable: i.balanceAvailable,
+    taxRates: i.customer.taxRates,
+    taxExempt: i.customer.taxExempt,
+  });
+  return {
+    ...base,
+    currency: i.priced.currency,
+    segments: i.priced.segments.map((s) => {
+      const plan = planAt(i.planSegments, s.range.start);
+      return { ...s, planKey: plan?.planKey ?? "", planVersion: plan?.planVersion ?? 0 };
+    }),
+    lines: i.priced.lines.map((l, n) => ({ ...l, roundedAmount: a.roundedLines[n]! })),
+    subtotal: a.subtotal,
+    total: a.total,
+    creditsApplied: a.creditsApplied,
+    balanceApplied: a.balanceApplied,
+    taxableAmount: a.taxableAmount,
+    taxLines: a.taxLines,
+    taxTotal: a.taxTotal,
+    taxExempt: i.customer.taxExempt,
+    amountDue: a.amountDue,
+  };
+}
+
+/** A new DRAFT for a closed period; it stays open for the customer's grace period. */
+export function newDraft(id: string, now: Date, i: BuildInputs): Invoice {
+  const zero = new Decimal(0);
+  const base: Invoice = {
+    id,
+    number: "",
+    customerId: i.priced.customerId,
+    subscriptionId: i.priced.subscriptionId,
+    status: "draft",
+    currency: i.priced.currency,
+    customerName: i.customer.legalName,
+    period: i.priced.period,
+    segments: [],
+    lines: [],
+    subtotal: zero,
+    total: zero,
+    creditsApplied: zero,
+    balanceApplied: zero,
+    taxableAmount: zero,
+    taxLines: [],
+    taxTotal: zero,
+    taxExempt: i.customer.taxExempt,
+    amountDue: zero,
+    amountPaid: zero,
+    amountCredited: zero,
+    amountRefunded: zero,
+    sequencePrefix: i.customer.invoicePrefix,
+    createTime: now,
+    finalizeAfter: new Date(Math.max(now.getTime(), i.priced.period.end.getTime() + i.customer.graceMs)),
+    finalizeTime: null,
+    dueTime: null,
+    paidTime: null,
+    voidTime: null,
+  };
+  return priceInvoice(base, i);
+}
+
+/** Freezes a draft: its number and due date (net terms from finalization). */
+export function finalize(i: Invoice, sequenceNumber: number, now: Date, netTermsDays: number): Invoice {
+  return {
+    ...i,
+    status: "finalized",
+    number: formatNumber(i.sequencePrefix, sequenceNumber),
+    finalizeTime: now,
+    dueTime: new Date(now.getTime() + netTermsDays * 24 * 3600_000),
+  };
+}
+
+/** "TLY-000042": the prefix names the issuing sequence, the number is its position in it. */
+export function formatNumber(prefix: string, n: number): string {
+  return `${prefix}-${String(n).padStart(6, "0")}`;
+}
+
+function planAt(segments: readonly PlanSegment[], t: Date): PlanSegment | undefined {
+  let found: PlanSegment | undefined;
+  for (const s of segments) if (s.start.getTime() <= t.getTime()) found = s;
+  return found;
+}

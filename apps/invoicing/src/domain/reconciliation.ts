@@ -1,0 +1,150 @@
+import { createPricer, Decimal, minorUnitDigits, roundToMinorUnit, type Price } from "@tally/pricing";
+import { allocateLargestRemainder } from "./invoice-amounts";
+import type { Invoice } from "./types";
+
+/** One mismatch or violated invariant, with the numbers. */
+export interface Finding {
+  invoiceId: string;
+  number: string;
+  check: string;
+  ref: string;
+  expected: string;
+  actual: string;
+}
+
+/** A plan version as re-derivation needs it, in the pricing library's terms. */
+export interface PlanSpec {
+  currency: string;
+  recurringFee: Decimal | undefined;
+  components: ComponentSpec[];
+}
+
+export interface ComponentSpec {
+  key: string;
+  meterKey: string;
+  /** Single price, or per dimension value (with a default). */
+  price?: Price;
+  dimensional?: { dimension: string; prices: Map<string, Price>; defaultPrice: Price | undefined };
+}
+
+/** Metered quantity per component key and dimension value ("" when not dimensional), for one segment. */
+export type SegmentUsage = Map<string, Map<string, Decimal>>;
+
+const finding = (i: Invoice, check: string, ref: string, expected: Decimal | string, actual: Decimal | string): Finding => ({
+  invoiceId: i.id,
+  number: i.number,
+  check,
+  ref,
+  expected: typeof expected === "string" ? expected : expected.toFixed(),
+  actual: typeof actual === "string" ? actual : actual.toFixed(),
+});
+
+/** The invoice's own arithmetic and its credits against limits' ledger. */
+export function checkArithmetic(i: Invoice, ledgerBurn: Decimal): Finding[] {
+  const out: Finding[] = [];
+  const c = i.currency;
+  const sum = i.lines.reduce((s, l) => s.plus(l.amount), new Decimal(0));
+  if (!sum.eq(i.subtotal)) out.push(finding(i, "lines_sum_to_subtotal", "", sum, i.subtotal));
+  const total = roundToMinorUnit(i.subtotal, c);
+  if (!total.eq(i.total)) out.push(finding(i, "total_rounding", "", total, i.total));
+  const printed = i.lines.reduce((s, l) => s.plus(l.roundedAmount), new Decimal(0));
+  if (!printed.eq(i.total)) out.push(finding(i, "rounded_lines_sum_to_total", "", i.total, printed));
+  const credits = Decimal.max(0, Decimal.min(roundToMinorUnit(ledgerBurn, c), i.total));
+  if (!credits.eq(i.creditsApplied)) out.push(finding(i, "credits_match_ledger", "", credits, i.creditsApplied));
+  const taxable = Decimal.max(0, i.total.minus(i.creditsApplied));
+  if (!taxable.eq(i.taxableAmount)) out.push(finding(i, "taxable_amount", "", taxable, i.taxableAmount));
+  for (const t of i.taxLines) {
+    const tax = roundToMinorUnit(taxable.times(t.percent).div(100), c);
+    if (!tax.eq(t.amount)) out.push(finding(i, "tax_line", t.name, tax, t.amount));
+  }
+  const due = taxable.plus(i.taxTotal).minus(i.balanceApplied);
+  if (!due.eq(i.amountDue) || due.lt(0)) out.push(finding(i, "amount_due", "", due, i.amountDue));
+  if (i.amountPaid.plus(i.amountCredited).gt(i.amountDue)) out.push(finding(i, "paid_plus_credited", "", `<= ${i.amountDue.toFixed()}`, i.amountPaid.plus(i.amountCredited)));
+  return out;
+}
+
+/**
+ * Re-derives the invoice's lines from raw usage and the plans: usage quantities must equal what
+ * metering stored in each segment (every event billed once), each usage line is re-priced with
+ * the pricing library, fees prorated by the segment's share, minimum/maximum adjustments
+ * recomputed; each compared to the minor unit. Usage metered with no line is reported too.
+ */
+export function rederiveLines(i: Invoice, plans: Map<number, PlanSpec>, usage: Map<number, SegmentUsage>): Finding[] {
+  const out: Finding[] = [];
+  const digits = minorUnitDigits(i.currency);
+  const minor = (d: Decimal) => d.toDecimalPlaces(digits, Decimal.ROUND_HALF_EVEN);
+  const periodMs = i.period.end.getTime() - i.period.start.getTime();
+  const expected = new Map<string, Decimal>();
+  for (const seg of i.segments) {
+    const key = seg.range.start.getTime();
+    const plan = plans.get(key);
+    const metered = usage.get(key) ?? new Map<string, Map<string, Decimal>>();
+    if (!plan) continue;
+    const share = new Decimal(seg.range.end.getTime() - seg.range.start.getTime()).div(periodMs).toDecimalPlaces(12, Decimal.ROUND_HALF_EVEN);
+    const base = seg.range.start.toISOString();
+    if (plan.recurringFee) expected.set(`${base}/fee`, plan.recurringFee.times(share));
+    for (const comp of plan.components) {
+      const byValue = metered.get(comp.key) ?? new Map<string, Decimal>();
+      const billed = i.lines.filter((l) => l.kind === "usage" && l.componentKey === comp.key && l.period.start.getTime() === key);
+      for (const [value, q] of byValue) {
+        const line = billed.find((l) => l.dimensionValue === value);
+        if (!line) {
+          if (!q.isZero()) out.push(finding(i, "usage_billed", `${base}/usage/${comp.key}/${value}`, q, "0"));
+          continue;
+        }
+        if (!line.quantity.eq(q)) out.push(finding(i, "usage_billed", line.ref, q, line.quantity));
+      }
+      for (const line of billed) {
+        const q = byValue.get(line.dimensionValue) ?? new Decimal(0);
+        if (!byValue.has(line.dimensionValue) && !line.quantity.isZero()) out.push(finding(i, "usage_billed", line.ref, "0", line.quantity));
+        const price = comp.price ?? comp.dimensional?.prices.get(line.dimensionValue) ?? comp.dimensional?.defaultPrice;
+        if (!price) continue;
+        expected.set(line.ref, createPricer({ model: price.model, includedUnits: price.includedUnits }).amount(q));
+        if (comp.price && (price.minimum || price.maximum)) {
+          const prorate = (d: Decimal | undefined) => d && d.times(share).toDecimalPlaces(12, Decimal.ROUND_HALF_EVEN);
+          const full = createPricer({ model: price.model, includedUnits: price.includedUnits, minimum: prorate(price.minimum), maximum: prorate(price.maximum) }).amount(q);
+          const usageAmount = expected.get(line.ref)!;
+          const adj = full.minus(usageAmount);
+          const adjLines = i.lines.filter((l) => (l.kind === "minimum_true_up" || l.kind === "maximum_adjustment") && l.componentKey === comp.key && l.period.start.getTime() === key);
+          const actual = adjLines.reduce((s, l) => s.plus(l.amount), new Decimal(0));
+          if (!minor(adj).eq(minor(actual))) out.push(finding(i, "line_amount", `${base}/adjustments/${comp.key}`, minor(adj), minor(actual)));
+        }
+      }
+    }
+  }
+  for (const line of i.lines) {
+    const e = expected.get(line.ref);
+    if (e === undefined) continue;
+    if (!minor(e).eq(minor(line.amount))) out.push(finding(i, "line_amount", line.ref, minor(e), minor(line.amount)));
+  }
+  // The printed lines must be the largest-remainder allocation of the total.
+  const allocated = allocateLargestRemainder(i.total, i.lines.map((l) => l.amount), digits);
+  i.lines.forEach((l, n) => {
+    if (!allocated[n]!.eq(l.roundedAmount)) out.push(finding(i, "rounded_line", l.ref, allocated[n]!, l.roundedAmount));
+  });
+  return out;
+}
+
+/**
+ * Numbers of each sequence must be 1..max with none missing and none used twice. A gap is a
+ * sequence-wide finding (no invoice holds a missing number); a repeat names the invoices sharing it.
+ */
+export function checkNumbering(issued: { id: string; number: string; prefix: string; sequence: number }[]): Finding[] {
+  const out: Finding[] = [];
+  const bySequence = new Map<string, Map<number, string[]>>();
+  for (const i of issued) {
+    const numbers = bySequence.get(i.prefix) ?? new Map<number, string[]>();
+    numbers.set(i.sequence, [...(numbers.get(i.sequence) ?? []), i.id]);
+    bySequence.set(i.prefix, numbers);
+  }
+  for (const [prefix, numbers] of bySequence) {
+    const max = Math.max(...numbers.keys());
+    const missing: number[] = [];
+    for (let n = 1; n <= max; n++) if (!numbers.has(n)) missing.push(n);
+    if (missing.length > 0) out.push({ invoiceId: "", number: "", check: "gapless_numbers", ref: prefix, expected: `1..${max} all used`, actual: `missing ${missing.join(", ")}` });
+    for (const [n, ids] of numbers) {
+      if (ids.length > 1) out.push({ invoiceId: ids.join(","), number: String(n), check: "gapless_numbers", ref: prefix, expected: "used once", actual: `used ${ids.length} times` });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,196 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { withTransaction, type ServiceDeps } from "@tally/platform";
+import { Decimal } from "@tally/pricing";
+import { getCustomers } from "../adapter/customer-store";
+import type { CreditBurns } from "../adapter/credit-ledger";
+import { claimDrafts, insertDrafts, updateDraftAmounts } from "../adapter/invoice-store";
+import type { PeriodPricer, PeriodRef } from "../adapter/rating-source";
+import { claimDue, planSegmentsOf, scheduleNext, type NextClose } from "../adapter/subscription-store";
+import { newDraft, priceInvoice } from "../domain/build-invoice";
+import { newId } from "../domain/ids";
+import type { Invoice, Period, PricedPeriod } from "../domain/types";
+import { enqueueAll, finalizeDrafts } from "./finalizer";
+
+export interface CycleResult {
+  asOf: Date;
+  draftsCreated: number;
+  invoicesFinalized: number;
+  periodsDeferred: number;
+  closedPeriods: Period[];
+}
+
+/** How long a period that cannot be closed yet (no profile, currency mismatch, rating refused) waits. */
+const RETRY_MS = 60_000;
+
+/** Batches of one step run concurrently within a cycle. */
+const WORKERS = 3;
+
+/**
+ * The billing cycle, run on a timer and by RunBillingCycle / AdvanceClock: close every period that
+ * has ended into one DRAFT, rebuild drafts that rating re-rated (late usage), finalize drafts whose
+ * grace is over. Each batch is one transaction over rows locked with SKIP LOCKED, so instances and
+ * manual triggers share the work; the unique (subscription, period) key makes a second draft for a
+ * period impossible whatever happens. Rating unreachable: the transaction rolls back and the next
+ * cycle tries again — nothing is half-written.
+ */
+export class BillingCycle {
+  constructor(
+    private readonly deps: Pick<ServiceDeps, "pool" | "clock" | "logger" | "outbox">,
+    private readonly pricer: PeriodPricer | undefined,
+    private readonly credits: CreditBurns,
+    private readonly batchSize: number,
+  ) {}
+
+  async run(): Promise<CycleResult> {
+    const now = this.deps.clock.now();
+    const result: CycleResult = { asOf: now, draftsCreated: 0, invoicesFinalized: 0, periodsDeferred: 0, closedPeriods: [] };
+    if (!this.pricer) return result;
+    // A few batches in flight at once: SKIP LOCKED hands each its own rows, and one batch's
+    // Postgres round trips overlap another's work.
+    const parallel = async (step: () => Promise<boolean>) => {
+      // Every worker finishes before the cycle answers, even when one fails (none keeps running).
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: WORKERS }, async () => {
+          while (await step());
+        }),
+      );
+      const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === "rejected");
+      if (failed) throw failed.reason;
+    };
+    await parallel(() => this.closeBatch(now, result));
+    await parallel(() => this.refreshBatch(now));
+    await parallel(() => this.finalizeBatch(now, result));
+    return result;
+  }
+
+  /** One batch of ended periods → drafts. False when nothing was left to claim. */
+  private async closeBatch(now: Date, result: CycleResult): Promise<boolean> {
+    return withTransaction(this.deps.pool, async (tx) => {
+      const due = await claimDue(tx, now, this.batchSize);
+      if (due.length === 0) return false;
+      const priced = await this.priceEach(due.map((d) => ({ subscriptionId: d.subscriptionId, at: d.nextPeriodAt })));
+      const customers = await getCustomers(
+        tx,
+        due.map((d) => d.customerId),
+      );
+      const next: NextClose[] = [];
+      const drafts: Invoice[] = [];
+      const retry = (subscriptionId: string, at: Date) => {
+        result.periodsDeferred++;
+        next.push({ subscriptionId, nextPeriodAt: at, nextCloseAt: new Date(now.getTime() + RETRY_MS) });
+      };
+      for (const [n, d] of due.entries()) {
+        const p = priced[n]!;
+        if (p instanceof Error) {
+          this.deps.logger.warn("period not priced; retrying later", { subscriptionId: d.subscriptionId, err: p });
+          retry(d.subscriptionId, d.nextPeriodAt);
+          continue;
+        }
+        if (p.period.end.getTime() <= d.nextPeriodAt.getTime()) {
+          // Rating answered a period that does not contain the instant asked about: never loop on it.
+          this.deps.logger.error("rating priced a period ending before the one asked for; retrying later", { subscriptionId: d.subscriptionId, at: d.nextPeriodAt });
+          retry(d.subscriptionId, d.nextPeriodAt);
+          continue;
+        }
+        if (p.period.end.getTime() > now.getTime()) {
+          // Still open: look again when it ends.
+          next.push({ subscriptionId: d.subscriptionId, nextPeriodAt: d.nextPeriodAt, nextCloseAt: p.period.end });
+          continue;
+        }
+        const customer = customers.get(d.customerId);
+        if (!customer || customer.currency !== p.currency) {
+          this.deps.logger.warn(customer ? "plan currency differs from the billing profile's" : "no billing profile; period not invoiced yet", {
+            subscriptionId: d.subscriptionId,
+            customerId: d.customerId,
+            currency: p.currency,
+          });
+          retry(d.subscriptionId, d.nextPeriodAt);
+          continue;
+        }
+        const creditsBurned = await this.credits.burned(d.customerId, d.subscriptionId, p.period.start);
+        drafts.push(newDraft(newId("inv"), now, { priced: p, customer, planSegments: d.segments, creditsBurned, balanceAvailable: new Decimal(0) }));
+        const ended = d.cancelTime !== null && p.period.end.getTime() >= d.cancelTime.getTime();
+        next.push({ subscriptionId: d.subscriptionId, nextPeriodAt: ended ? null : p.period.end, nextCloseAt: p.period.end });
+      }
+      const inserted = await insertDrafts(tx, drafts);
+      for (const draft of drafts.filter((x) => inserted.has(x.id))) {
+        result.draftsCreated++;
+        result.closedPeriods.push(draft.period);
+      }
+      await scheduleNext(tx, next);
+      return true;
+    });
+  }
+
+  /** Drafts rating re-rated since they were built (late usage inside grace) → rebuilt. */
+  private async refreshBatch(now: Date): Promise<boolean> {
+    return withTransaction(this.deps.pool, async (tx) => {
+      const drafts = await claimDrafts(tx, "stale", now, this.batchSize);
+      if (drafts.length === 0) return false;
+      const inputs = await this.reprice(tx, drafts);
+      const customers = await getCustomers(
+        tx,
+        drafts.map((d) => d.customerId),
+      );
+      for (const i of inputs) {
+        const customer = customers.get(i.draft.customerId)!;
+        await updateDraftAmounts(tx, priceInvoice(i.draft, { ...i, customer, balanceAvailable: new Decimal(0) }));
+      }
+      return true;
+    });
+  }
+
+  /** Drafts whose grace period is over → FINALIZED with their numbers; publishes InvoiceFinalized. */
+  private async finalizeBatch(now: Date, result: CycleResult): Promise<boolean> {
+    const outcome = await withTransaction(this.deps.pool, async (tx) => {
+      const drafts = await claimDrafts(tx, "due", now, this.batchSize);
+      if (drafts.length === 0) return undefined;
+      const { finalized, messages } = await finalizeDrafts(tx, await this.reprice(tx, drafts), now);
+      return { count: finalized.length, queued: await enqueueAll(tx, messages) };
+    });
+    if (!outcome) return false;
+    if (outcome.queued) this.deps.outbox.publishCommitted(outcome.queued);
+    result.invoicesFinalized += outcome.count;
+    return true;
+  }
+
+  /** Drafts' periods priced again by rating, with their credits, for a rebuild. */
+  async reprice(tx: Parameters<typeof planSegmentsOf>[0], drafts: Invoice[]) {
+    const priced = await this.pricer!.price(drafts.map((d) => ({ subscriptionId: d.subscriptionId, at: d.period.start })));
+    const segments = await planSegmentsOf(
+      tx,
+      drafts.map((d) => d.subscriptionId),
+    );
+    const out = [];
+    for (const [n, draft] of drafts.entries()) {
+      out.push({
+        draft,
+        priced: priced[n]!,
+        planSegments: segments.get(draft.subscriptionId) ?? [],
+        creditsBurned: await this.credits.burned(draft.customerId, draft.subscriptionId, draft.period.start),
+      });
+    }
+    return out;
+  }
+
+  /**
+   * Prices a batch in one call; if rating refuses the batch (e.g. one unknown subscription), each
+   * alone, so one bad period does not hold up the rest. Rating unreachable: throws (retry later).
+   */
+  private async priceEach(refs: PeriodRef[]): Promise<(PricedPeriod | Error)[]> {
+    try {
+      return await this.pricer!.price(refs);
+    } catch (err) {
+      if (transient(err)) throw err;
+      if (refs.length === 1) return [ConnectError.from(err)];
+    }
+    const out: (PricedPeriod | Error)[] = [];
+    for (const ref of refs) out.push(...(await this.priceEach([ref])));
+    return out;
+  }
+}
+
+function transient(err: unknown): boolean {
+  const code = ConnectError.from(err).code;
+  return code === Code.Unavailable || code === Code.DeadlineExceeded || code === Code.Unknown || code === Code.Internal || code === Code.ResourceExhausted;
+}
