@@ -69,15 +69,20 @@ function postgresKind(pid: number, database: string): string {
   return db === database ? "backends (this database)" : "backends (other databases)";
 }
 
+/** Postgres CPU no sample saw: processes that lived less than SAMPLE_MS (with autovacuum off, other clients' short connections), and the postmaster. */
+export const EXITED = "postgres exited between samples, or postmaster";
+/** Other clients of a shared cluster: not ours to count. */
+export const OTHER_DATABASES = "postgres backends (other databases)";
+
 export interface PhaseCpu {
   /** ms per process kind; Postgres kinds are prefixed "postgres " */
   byKind: Map<string, number>;
   server: number;
   load: number;
   nats: number;
-  /** all Postgres processes, exact (includes "exited" and other databases' backends) */
+  /** all Postgres processes, exact (includes EXITED and OTHER_DATABASES) */
   postgresTotal: number;
-  /** ms this process spent sampling (included in `server`) */
+  /** ms this process spent sampling (already taken out of `server`) */
   samplerCost: number;
 }
 
@@ -106,7 +111,7 @@ export class PhaseCpuMeter {
 
   /** Records every live child's CPU; a child first seen after the start was born during the phase. */
   private sample(): number {
-    const t0 = performance.now();
+    const t0 = process.cpuUsage();
     let live = 0;
     for (const pid of this.children()) {
       const s = readStat(pid);
@@ -116,7 +121,8 @@ export class PhaseCpuMeter {
       live += s.own;
     }
     const pm = readStat(this.postmasterPid);
-    this.samplerCost += performance.now() - t0;
+    const spent = process.cpuUsage(t0);
+    this.samplerCost += (spent.user + spent.system) / 1000;
     return live + (pm ? pm.own + pm.children : 0);
   }
 
@@ -144,10 +150,10 @@ export class PhaseCpuMeter {
       byKind.set(`postgres ${kind}`, (byKind.get(`postgres ${kind}`) ?? 0) + ms);
       attributed += ms;
     }
-    byKind.set("postgres exited (reaped between samples) or postmaster", postgresTotal - attributed);
+    byKind.set(EXITED, postgresTotal - attributed);
     return {
       byKind,
-      server: (u.user + u.system) / 1000 - this.startTotals.server,
+      server: (u.user + u.system) / 1000 - this.startTotals.server - this.samplerCost,
       load: processCpuMs(this.loadPid) - this.startTotals.load,
       nats: this.natsCpu() - this.startTotals.nats,
       postgresTotal,
