@@ -96,6 +96,8 @@ interface Phase {
   cpu: PhaseCpu;
   /** metering phases: ms after the last response until the outbox was drained (counted in `cpu`) */
   drainMs?: number;
+  /** metering phases: transactions committed in this database (pg_stat_database, includes the relay's and the bench's own) */
+  commits?: number;
   loadAverage: number[];
 }
 
@@ -137,10 +139,14 @@ async function main(): Promise<void> {
     const { rows: who } = await pool.query("SELECT pg_backend_pid() AS pid, current_database() AS db");
     const postmaster = postmasterOf(who[0].pid);
     const outboxRows = async () => Number((await pool.query("SELECT count(*) AS n FROM outbox")).rows[0].n);
+    // Shared-memory statistics reach pg_stat_database up to a second late: force the flush.
+    const commitCount = async () =>
+      Number((await pool.query("SELECT pg_stat_force_next_flush(), xact_commit AS n FROM pg_stat_database WHERE datname = current_database()")).rows[0].n);
 
     /** One measured phase; against metering, CPU is counted until the outbox is drained too (the relay's work is part of ingest). */
     const phase = async (task: LoadTask & { address: string }): Promise<Phase> => {
       const meter = new PhaseCpuMeter(postmaster, who[0].db, load.pid);
+      const commitsBefore = await commitCount();
       meter.start();
       const result = await load.run(task);
       let drainMs: number | undefined;
@@ -149,7 +155,9 @@ async function main(): Promise<void> {
         while ((await outboxRows()) > 0 && performance.now() - t0 < DRAIN_TIMEOUT_MS) await new Promise((r) => setTimeout(r, 20));
         drainMs = performance.now() - t0;
       }
-      return { result, cpu: meter.stop(), drainMs, loadAverage: os.loadavg() };
+      const cpu = meter.stop();
+      const commits = task.address === service.address ? (await commitCount()) - commitsBefore : undefined;
+      return { result, cpu, drainMs, commits, loadAverage: os.loadavg() };
     };
 
     const common = { apiKey: TEST_KEYS.ingest, concurrency: CONCURRENCY, customers: CUSTOMERS, eventType: EVENT_TYPE };
@@ -279,11 +287,11 @@ async function main(): Promise<void> {
       `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`,
       ...rows.slice(1).map(line),
       "",
-      `unary:  ${fmt(unaryMetering.result.accepted)} accepted / ${fmt(unaryMetering.result.calls)} calls, ${unaryMetering.result.errors} errors, outbox drained ${fmt(unaryMetering.drainMs ?? 0)} ms after the phase; load average ${loadAvg(unaryMetering)}`,
+      `unary:  ${fmt(unaryMetering.result.accepted)} accepted / ${fmt(unaryMetering.result.calls)} calls, ${unaryMetering.result.errors} errors, ${fmt(unaryMetering.commits ?? 0)} commits in the database, outbox drained ${fmt(unaryMetering.drainMs ?? 0)} ms after the phase; load average ${loadAvg(unaryMetering)}`,
       `  metering ${cpuPerEvent(unaryMetering.cpu, unaryMetering.result.accepted, "call")}`,
       `  ceiling  ${cpuPerEvent(unaryCeiling.cpu, unaryCeiling.result.calls, "call")}`,
       ...batches.flatMap(({ size, ceiling: c, metering: m }) => [
-        `batch ${fmt(size)}: ${fmt(m.result.accepted)} accepted events / ${fmt(m.result.events)} sent, ${m.result.errors} errors, outbox drained ${fmt(m.drainMs ?? 0)} ms after the phase; load average ${loadAvg(m)}`,
+        `batch ${fmt(size)}: ${fmt(m.result.accepted)} accepted events / ${fmt(m.result.events)} sent in ${fmt(m.result.calls)} calls, ${m.result.errors} errors, ${fmt(m.commits ?? 0)} commits in the database (${fmt(m.result.accepted / Math.max(1, m.commits ?? 0))} events each), outbox drained ${fmt(m.drainMs ?? 0)} ms after the phase; load average ${loadAvg(m)}`,
         `  metering ${cpuPerEvent(m.cpu, m.result.accepted)}`,
         `  ceiling  ${cpuPerEvent(c.cpu, c.result.events)}`,
       ]),
