@@ -23,7 +23,7 @@ import { createMeteringService } from "../src/metering-service";
 import { startCeilingServer } from "./ceiling-server";
 import { callUnary, createMeterClient } from "./grpc-proto";
 import type { LoadResult, LoadTask } from "./load-worker";
-import { EXITED, OTHER_DATABASES, PhaseCpuMeter, postmasterOf, type PhaseCpu } from "./process-cpu";
+import { EXITED, OTHER_DATABASES, PhaseCpuMeter, natsServerOn, postmasterOf, type PhaseCpu } from "./process-cpu";
 
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 50);
 const PHASE_SECONDS = Number(process.env.BENCH_PHASE_SECONDS ?? 4);
@@ -138,6 +138,8 @@ async function main(): Promise<void> {
     });
     const { rows: who } = await pool.query("SELECT pg_backend_pid() AS pid, current_database() AS db");
     const postmaster = postmasterOf(who[0].pid);
+    const nats = natsServerOn(Number(new URL(process.env.NATS_URL ?? "nats://127.0.0.1:4222").port || 4222));
+    if (nats.length === 0) log("no nats-server found listening on NATS_URL's port: its CPU is not counted");
     const outboxRows = async () => Number((await pool.query("SELECT count(*) AS n FROM outbox")).rows[0].n);
     // Shared-memory statistics reach pg_stat_database up to a second late: force the flush.
     const commitCount = async () =>
@@ -145,7 +147,7 @@ async function main(): Promise<void> {
 
     /** One measured phase; against metering, CPU is counted until the outbox is drained too (the relay's work is part of ingest). */
     const phase = async (task: LoadTask & { address: string }): Promise<Phase> => {
-      const meter = new PhaseCpuMeter(postmaster, who[0].db, load.pid);
+      const meter = new PhaseCpuMeter(postmaster, who[0].db, load.pid, nats);
       const commitsBefore = await commitCount();
       meter.start();
       const result = await load.run(task);

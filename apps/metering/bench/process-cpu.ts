@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 /**
  * CPU time (ms) spent over a phase by every process that serves ingest: this process (the
  * servers), the load generator, EVERY process of the Postgres cluster (backends, WAL writer,
- * checkpointer, background writer, autovacuum…) and every nats-server. Only counting our
+ * checkpointer, background writer, autovacuum…) and the nats-server it publishes to. Only counting our
  * database's backends, as this benchmark once did, missed the WAL writer's and checkpointer's
  * share of each commit.
  *
@@ -52,6 +52,47 @@ function pidsNamed(comm: string): number[] {
     .map(Number);
 }
 
+/** The inodes of the sockets listening on `port` (state 0A), from /proc/net/tcp and tcp6. */
+function listeningInodes(port: number): Set<string> {
+  const inodes = new Set<string>();
+  const hexPort = port.toString(16).toUpperCase().padStart(4, "0");
+  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    let text = "";
+    try {
+      text = fs.readFileSync(table, "utf8");
+    } catch {
+      continue;
+    }
+    for (const row of text.split("\n").slice(1)) {
+      const f = row.trim().split(/\s+/);
+      if (f[1]?.endsWith(`:${hexPort}`) && f[3] === "0A") inodes.add(f[9]!);
+    }
+  }
+  return inodes;
+}
+
+/**
+ * The nats-server listening on `port`: other nats-servers on the machine (a chaos harness's
+ * private one) are not ours to count, and may exit mid-phase.
+ */
+export function natsServerOn(port: number): number[] {
+  const inodes = listeningInodes(port);
+  return pidsNamed("nats-server").filter((pid) => {
+    try {
+      return fs.readdirSync(`/proc/${pid}/fd`).some((fd) => {
+        try {
+          const m = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
+          return m !== null && inodes.has(m[1]!);
+        } catch {
+          return false;
+        }
+      });
+    } catch {
+      return false;
+    }
+  });
+}
+
 /** "postgres: 15/main: walwriter" → "walwriter"; a backend → "backends (this database)" or "backends (other databases)". */
 function postgresKind(pid: number, database: string): string {
   let title: string;
@@ -91,7 +132,6 @@ export class PhaseCpuMeter {
   private readonly last = new Map<number, number>();
   private timer?: NodeJS.Timeout;
   private startTotals = { server: 0, load: 0, nats: 0, postgres: 0 };
-  private natsPids: number[] = [];
   private samplerCost = 0;
   private started = false;
 
@@ -99,6 +139,7 @@ export class PhaseCpuMeter {
     private readonly postmasterPid: number,
     private readonly database: string,
     private readonly loadPid: number,
+    private readonly natsPids: number[],
   ) {}
 
   private children(): number[] {
@@ -131,7 +172,6 @@ export class PhaseCpuMeter {
   }
 
   start(): void {
-    this.natsPids = pidsNamed("nats-server");
     const postgres = this.sample();
     this.started = true;
     const u = process.cpuUsage();
