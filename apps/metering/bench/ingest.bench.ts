@@ -204,6 +204,13 @@ async function main(): Promise<void> {
       batches.push({ size, ceiling: c, metering: m });
     }
 
+    // Autovacuum may be off (it is on the shared cluster): dead rows left by rollup updates and
+    // outbox deletes make every later lookup in those tables walk past them.
+    const { rows: deadRows } = await pool.query(
+      "SELECT pg_stat_force_next_flush(), relname, n_live_tup AS live, n_dead_tup AS dead FROM pg_stat_user_tables WHERE relname IN ('events', 'usage_rollup', 'outbox') ORDER BY relname",
+    );
+    const autovacuum = (await pool.query("SHOW autovacuum")).rows[0].autovacuum as string;
+
     const now = Date.now();
     const toMs = Math.floor(now / MINUTE) * MINUTE;
     const fromMs = toMs - 30 * 24 * 60 * MINUTE;
@@ -298,6 +305,7 @@ async function main(): Promise<void> {
         `  ceiling  ${cpuPerEvent(c.cpu, c.result.events)}`,
       ]),
       `(durable events only: accepted and committed; CPU counted from the phase's start until the outbox is empty; sampling /proc took ${fmt(batches.reduce((t, b) => t + b.metering.cpu.samplerCost, 0), 1)} ms of CPU over the metering batch phases, taken out of the server process's figure)`,
+      `tables after the load phases (autovacuum ${autovacuum}): ${deadRows.map((r: { relname: string; live: string; dead: string }) => `${r.relname} ${fmt(Number(r.live))} live / ${fmt(Number(r.dead))} dead rows`).join(", ")}`,
       `seed:   ${fmt(seed.accepted)} events for cust_month over 30 days via RecordBatch(${fmt(SEED_BATCH)}) × 4 callers in ${fmt(seed.durationMs / 1000, 1)} s = ${fmt((seed.accepted * 1000) / seed.durationMs)} events/s`,
       `query:  COUNT = ${countRows[0]?.value ?? "?"} (raw events: ${truth.rows[0].n}); SUM over models = ${toWire(sumRows.reduce((s, r) => s.plus(r.value), new Decimal(0)))} (raw: ${truth.rows[0].tokens})`,
       `stored: ${fmt(storedEvents)} events in metering.events`,
