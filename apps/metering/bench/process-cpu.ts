@@ -140,6 +140,7 @@ export class PhaseCpuMeter {
     private readonly database: string,
     private readonly loadPid: number,
     private readonly natsPids: number[],
+    private readonly sampleMs = SAMPLE_MS,
   ) {}
 
   private children(): number[] {
@@ -176,7 +177,7 @@ export class PhaseCpuMeter {
     this.started = true;
     const u = process.cpuUsage();
     this.startTotals = { server: (u.user + u.system) / 1000, load: processCpuMs(this.loadPid), nats: this.natsCpu(), postgres };
-    this.timer = setInterval(() => this.sample(), SAMPLE_MS);
+    this.timer = setInterval(() => this.sample(), this.sampleMs);
   }
 
   stop(): PhaseCpu {
