@@ -6,8 +6,8 @@ import { callUnary as call, createMeterClient } from "./grpc-proto";
  * proto-loader and takes tasks over the IPC channel.
  */
 export type LoadTask =
-  | { kind: "unary"; address: string; apiKey: string; seconds: number; concurrency: number; idPrefix: string; eventType: string }
-  | { kind: "batch"; address: string; apiKey: string; seconds: number; concurrency: number; batchSize: number; idPrefix: string; eventType: string }
+  | { kind: "unary"; address: string; apiKey: string; seconds: number; concurrency: number; customers: number; idPrefix: string; eventType: string }
+  | { kind: "batch"; address: string; apiKey: string; seconds: number; concurrency: number; customers: number; batchSize: number; idPrefix: string; eventType: string }
   | {
       kind: "seed";
       address: string;
@@ -36,7 +36,7 @@ export interface LoadResult {
 
 const MODELS = ["gpt-4o", "gpt-4o-mini", "claude-sonnet", "llama-70b"];
 
-function event(id: string, eventType: string, i: number, customerId = `cust_${i % 1000}`, timeMs?: number) {
+function event(id: string, eventType: string, i: number, customerId: string, timeMs?: number) {
   return {
     id,
     customerId,
@@ -69,10 +69,10 @@ async function run(task: LoadTask): Promise<LoadResult> {
               const t0 = performance.now();
               try {
                 if (task.kind === "unary") {
-                  const res = await call<{ result?: { status: string } }>(c, "record", { event: event(`${task.idPrefix}-${worker}-${base}`, task.eventType, base) }, task.apiKey);
+                  const res = await call<{ result?: { status: string } }>(c, "record", { event: event(`${task.idPrefix}-${worker}-${base}`, task.eventType, base, `cust_${base % task.customers}`) }, task.apiKey);
                   if (res.result?.status === "EVENT_STATUS_ACCEPTED") result.accepted++;
                 } else {
-                  const events = Array.from({ length: n }, (_, k) => event(`${task.idPrefix}-${worker}-${base + k}`, task.eventType, base + k));
+                  const events = Array.from({ length: n }, (_, k) => event(`${task.idPrefix}-${worker}-${base + k}`, task.eventType, base + k, `cust_${(base + k) % task.customers}`));
                   const res = await call<{ acceptedCount: number }>(c, "recordBatch", { events }, task.apiKey);
                   result.accepted += res.acceptedCount;
                 }
