@@ -1,5 +1,4 @@
 import type * as http from "node:http";
-import type * as http2 from "node:http2";
 import * as grpc from "@grpc/grpc-js";
 import { ConnectError, createConnectRouter, createContextKey, createContextValues, type HandlerContext } from "@connectrpc/connect";
 import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
@@ -17,8 +16,8 @@ import { grpcCodeName, normalizeRpcError, toConnectError } from "../grpc/rpc-err
 import { StartingError, type AnyRegistration } from "../grpc/server";
 import type { RpcRecorder, ServiceMetrics } from "../metrics/service-metrics";
 
-export type NodeRequest = http.IncomingMessage | http2.Http2ServerRequest;
-export type NodeResponse = http.ServerResponse | http2.Http2ServerResponse;
+export type NodeRequest = http.IncomingMessage;
+export type NodeResponse = http.ServerResponse;
 
 export interface ConnectHandlerOptions {
   services: AnyRegistration[];
@@ -33,8 +32,10 @@ export interface ConnectHandlerOptions {
 /** Set by the pre-check: who is calling, and where the call's outcome is recorded. */
 interface CallState {
   principal: Principal;
-  /** Set once the handler ran; a call that failed before it (body undecodable, too large) keeps it unset. */
-  code?: string;
+  /** `performance.now()` when the headers arrived. */
+  started: number;
+  /** Set once the handler ran and recorded the call; a call that failed before it (body undecodable, too large) stays unset. */
+  recorded?: boolean;
 }
 const CALL_STATE = createContextKey<CallState | undefined>(undefined);
 
@@ -58,11 +59,12 @@ export function createConnectHandler(options: ConnectHandlerOptions): (req: Node
     for (const method of registration.service.methods) {
       const fullName = `/${registration.service.typeName}/${method.name}`;
       const handler = registration.handlers[method.localName]!;
-      routes.set(fullName, {
-        scope: registration.scopes[method.localName]!,
-        recorder: options.metrics?.rpc(registration.service.typeName, method.name, "connect"),
-        fullName,
-      });
+      const recorder = options.metrics?.rpc(registration.service.typeName, method.name, "connect");
+      routes.set(fullName, { scope: registration.scopes[method.localName]!, recorder, fullName });
+      const record = (state: CallState, code: string) => {
+        state.recorded = true;
+        recorder?.finished(code, (performance.now() - state.started) / 1000);
+      };
       implementation[method.localName] = async (request, ctx) => {
         const state = ctx.values.get(CALL_STATE)!;
         try {
@@ -70,11 +72,11 @@ export function createConnectHandler(options: ConnectHandlerOptions): (req: Node
           refuseNulCharacters(method.input, request);
           const context: CallContext = { method: fullName, principal: state.principal, metadata: toMetadata(ctx.requestHeader) };
           const response = await handler(request, context);
-          state.code = "OK";
+          record(state, "OK");
           return response;
         } catch (err) {
           const error = toConnectError(normalizeRpcError(err, options.logger, fullName));
-          state.code = grpcCodeName(error.code);
+          record(state, grpcCodeName(error.code));
           throw error;
         }
       };
@@ -88,11 +90,10 @@ export function createConnectHandler(options: ConnectHandlerOptions): (req: Node
     const handler = handlers.get(path);
     const route = routes.get(path);
     if (!handler || !route) return false;
-    const started = performance.now();
     const grpcWeb = /^application\/grpc-web/.test(req.headers["content-type"] ?? "");
     let state: CallState;
     try {
-      state = { principal: authorize(req.headers.authorization, options.apiKeys, route.scope, route.fullName) };
+      state = { principal: authorize(req.headers.authorization, options.apiKeys, route.scope, route.fullName), started: performance.now() };
     } catch (err) {
       const error = toConnectError(normalizeRpcError(err, options.logger, route.fullName));
       route.recorder?.finished(grpcCodeName(error.code), 0);
@@ -101,19 +102,18 @@ export function createConnectHandler(options: ConnectHandlerOptions): (req: Node
     }
     const uReq = universalRequestFromNodeRequest(req, res, undefined, createContextValues().set(CALL_STATE, state));
     handler(uReq)
-      .then((uRes) => universalResponseToNodeResponse(uRes, res))
-      .then(
-        () => {
+      .then((uRes) => {
+        if (!state.recorded) {
           // Failures before the handler (undecodable or oversized body) are connect-es's own: the
           // Connect protocol says which by HTTP status; gRPC-Web hides it in the body's trailer.
-          const code = state.code ?? (grpcWeb ? "UNKNOWN" : grpcCodeName(res.statusCode === 200 ? 0 : codeFromHttpStatus(res.statusCode)));
-          route.recorder?.finished(code, (performance.now() - started) / 1000);
-        },
-        (err: unknown) => {
-          route.recorder?.finished("CANCELLED", (performance.now() - started) / 1000);
-          if (ConnectError.from(err).code !== Code.Aborted) options.logger.warn("connect response failed", { method: route.fullName, err });
-        },
-      );
+          const code = grpcWeb ? "UNKNOWN" : grpcCodeName(uRes.status === 200 ? 0 : codeFromHttpStatus(uRes.status));
+          route.recorder?.finished(code, (performance.now() - state.started) / 1000);
+        }
+        return universalResponseToNodeResponse(uRes, res);
+      })
+      .catch((err: unknown) => {
+        if (ConnectError.from(err).code !== Code.Aborted) options.logger.warn("connect response failed", { method: route.fullName, err });
+      });
     return true;
   };
 }
