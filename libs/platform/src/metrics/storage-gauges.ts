@@ -9,6 +9,14 @@ import type { ServiceMetrics } from "./service-metrics";
  * failing the whole scrape.
  */
 export function registerStorageGauges(metrics: ServiceMetrics, pool: Pool): void {
+  // Registered first, so they are read before the outbox query below takes a connection
+  // (collectors start in registration order): the scrape does not see itself.
+  metrics.gauge("pg_pool_connections", "Postgres pool connections by state.", ["state"], (gauge) => {
+    gauge.set({ state: "in_use" }, pool.totalCount - pool.idleCount);
+    gauge.set({ state: "idle" }, pool.idleCount);
+  });
+  metrics.gauge("pg_pool_waiting_clients", "Callers waiting for a Postgres connection.", [], (gauge) => gauge.set(pool.waitingCount));
+  metrics.gauge("pg_pool_max_connections", "The pool's size limit.", [], (gauge) => gauge.set(pool.options.max));
   let outbox: Promise<{ depth: number; age: number } | undefined> | undefined;
   // Both outbox gauges are collected on the same scrape: one query serves them.
   const readOutbox = () =>
@@ -27,10 +35,4 @@ export function registerStorageGauges(metrics: ServiceMetrics, pool: Pool): void
     if (read) gauge.set(read.age);
     else gauge.reset();
   });
-  metrics.gauge("pg_pool_connections", "Postgres pool connections by state.", ["state"], (gauge) => {
-    gauge.set({ state: "in_use" }, pool.totalCount - pool.idleCount);
-    gauge.set({ state: "idle" }, pool.idleCount);
-  });
-  metrics.gauge("pg_pool_waiting_clients", "Callers waiting for a Postgres connection.", [], (gauge) => gauge.set(pool.waitingCount));
-  metrics.gauge("pg_pool_max_connections", "The pool's size limit.", [], (gauge) => gauge.set(pool.options.max));
 }
