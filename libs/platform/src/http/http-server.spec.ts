@@ -69,6 +69,18 @@ describe("HTTP port: Connect, gRPC-Web and /metrics", () => {
     expect(await res.json()).toEqual({ result: { eventId: "evt_1", status: "EVENT_STATUS_ACCEPTED" } });
   });
 
+  it("lets a browser on another origin call (CORS preflight and headers)", async () => {
+    const preflight = await fetch(`${url}/tally.metering.v1.Meter/Record`, {
+      method: "OPTIONS",
+      headers: { origin: "http://console.local", "access-control-request-method": "POST", "access-control-request-headers": "authorization, content-type" },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get("access-control-allow-headers")).toContain("authorization");
+    const res = await record(JSON.stringify({ event: { customerId: "c" } }));
+    expect(res.headers.get("access-control-allow-origin")).toBe("*");
+    expect(res.headers.get("access-control-expose-headers")).toContain("tally-error-field");
+  });
+
   it("refuses a bad key before decoding the body", async () => {
     // Neither JSON nor within the size limit: decoding would have said so; the key check comes first.
     const res = await record("x".repeat(2 * MAX_BYTES), "not_a_real_key_0123456789");

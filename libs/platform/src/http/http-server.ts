@@ -18,6 +18,16 @@ export interface HttpServerOptions {
   startClosed?: boolean;
 }
 
+const CORS_HEADERS = {
+  "access-control-allow-origin": "*",
+  "access-control-expose-headers": "grpc-status, grpc-message, grpc-status-details-bin, tally-error-reason, tally-error-field",
+};
+const CORS_PREFLIGHT_HEADERS = {
+  "access-control-allow-methods": "POST, GET",
+  "access-control-allow-headers": "authorization, content-type, connect-protocol-version, connect-timeout-ms, x-grpc-web, x-user-agent, grpc-timeout",
+  "access-control-max-age": "7200",
+};
+
 export interface RunningHttpServer {
   port: number;
   address: string;
@@ -35,6 +45,13 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   const state = { open: !options.startClosed };
   const rpc = createConnectHandler({ ...options, isOpen: () => state.open });
   const handle = (req: NodeRequest, res: NodeResponse) => {
+    // Browsers on other origins (a console, connect-web) may call: the API key, not a cookie,
+    // is the credential, so allowing any origin grants nothing a caller does not already hold.
+    for (const [name, value] of Object.entries(CORS_HEADERS)) res.setHeader(name, value);
+    if (req.method === "OPTIONS") {
+      res.writeHead(204, CORS_PREFLIGHT_HEADERS);
+      return void res.end();
+    }
     if (rpc(req, res)) return;
     if (req.url === "/metrics" && req.method === "GET") return void serveMetrics(options.metrics, res, options.logger);
     res.writeHead(404, { "content-type": "text/plain" });
