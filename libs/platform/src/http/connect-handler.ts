@@ -1,4 +1,5 @@
 import type * as http from "node:http";
+import type * as http2 from "node:http2";
 import * as grpc from "@grpc/grpc-js";
 import { ConnectError, createConnectRouter, createContextKey, createContextValues, type HandlerContext } from "@connectrpc/connect";
 import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
@@ -16,8 +17,8 @@ import { grpcCodeName, normalizeRpcError, toConnectError } from "../grpc/rpc-err
 import { StartingError, type AnyRegistration } from "../grpc/server";
 import type { RpcRecorder, ServiceMetrics } from "../metrics/service-metrics";
 
-export type NodeRequest = http.IncomingMessage;
-export type NodeResponse = http.ServerResponse;
+export type NodeRequest = http.IncomingMessage | http2.Http2ServerRequest;
+export type NodeResponse = http.ServerResponse | http2.Http2ServerResponse;
 
 export interface ConnectHandlerOptions {
   services: AnyRegistration[];

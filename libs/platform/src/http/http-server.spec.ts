@@ -116,11 +116,13 @@ describe("HTTP port: Connect, gRPC-Web and /metrics", () => {
     },
   ];
 
-  it("serves a connect-node client with the binary Connect protocol, and with gRPC-Web", async () => {
+  it("serves connect-node clients: binary Connect over HTTP/1.1 and HTTP/2, and gRPC-Web", async () => {
     const connect = createClient(metering.Meter, createConnectTransport({ baseUrl: url, httpVersion: "1.1", useBinaryFormat: true, interceptors: auth }));
     expect((await connect.record({ event: { id: "evt_3", customerId: "c" } })).result?.eventId).toBe("evt_3");
     const web = createClient(metering.Meter, createGrpcWebTransport({ baseUrl: url, httpVersion: "1.1", interceptors: auth }));
     expect((await web.record({ event: { id: "evt_4", customerId: "c" } })).result?.eventId).toBe("evt_4");
+    const h2 = createClient(metering.Meter, createConnectTransport({ baseUrl: url, httpVersion: "2", useBinaryFormat: true, interceptors: auth }));
+    expect((await h2.record({ event: { id: "evt_5", customerId: "c" } })).result?.eventId).toBe("evt_5");
     const refused = await web.record({ event: { customerId: "c" } }).catch((err: unknown) => ConnectError.from(err));
     expect(refused).toBeInstanceOf(ConnectError);
     expect((refused as ConnectError).code).toBe(Code.InvalidArgument);
