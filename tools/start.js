@@ -39,7 +39,7 @@ if (!env.STRIPE_API_BASE) {
   env.STRIPE_API_BASE = "http://127.0.0.1:12111";
   env.STRIPE_SECRET_KEY ??= "sk_test_local_dev";
   env.STRIPE_WEBHOOK_SECRET ??= "whsec_local_dev";
-  env.STRIPE_LOCAL_WEBHOOK_URL ??= `http://${env.PAYMENTS_WEBHOOK_ADDRESS ?? "127.0.0.1:50155"}/stripe/webhooks`;
+  env.STRIPE_LOCAL_WEBHOOK_URL ??= `http://${env.PAYMENTS_WEBHOOK_ADDRESS ?? "127.0.0.1:50255"}/stripe/webhooks`;
   const register = path.join(__dirname, "ts-node-register.js");
   processes.unshift({ service: "stripe-local", args: ["--require", register, path.join(__dirname, "stripe-local/src/main.ts")] });
 }

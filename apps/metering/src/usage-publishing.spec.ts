@@ -2,7 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { Metadata } from "@grpc/grpc-js";
 import { metering, SUBJECTS } from "@tally/contracts";
-import { createLogger, createPool, EventBus, migrate, startService, type CallContext, type ServiceHandlers } from "@tally/platform";
+import { createLogger, createPool, EventBus, migrate, ServiceMetrics, startService, type CallContext, type ServiceHandlers } from "@tally/platform";
 import { createTestEnvironment, ManualClock, type TestEnvironment } from "@tally/platform/testing";
 import { createMeteringService } from "./metering-service";
 import { eventually, startMetering, streamMessages, ts, usageRecorded, type MeteringHarness } from "./testing/metering-harness";
@@ -83,7 +83,7 @@ describe("UsageRecorded publishing", () => {
       await bus.ensureStream("metering");
       // It dies right after each commit: what it committed is never published by it.
       const diesBeforePublishing = { publishCommitted: () => undefined };
-      const parts = await definition.build({ config, logger: createLogger({}, "silent"), pool, bus, clock, outbox: diesBeforePublishing });
+      const parts = await definition.build({ config, logger: createLogger({}, "silent"), pool, bus, clock, outbox: diesBeforePublishing, metrics: new ServiceMetrics("metering") });
       const handlers = parts.services[0]!.handlers as unknown as ServiceHandlers<typeof metering.Meter>;
       const context = (scope: "admin" | "ingest"): CallContext => ({
         method: "test",

@@ -4,11 +4,11 @@ import { loadPaymentsSettings } from "./payments-settings";
 describe("payments settings", () => {
   const base = { STRIPE_SECRET_KEY: "sk_test_secret_value", STRIPE_WEBHOOK_SECRET: "whsec_secret_value" };
 
-  it("reads defaults: Stripe's API, the 1,3,5,7 day schedule, webhooks on 50155", () => {
+  it("reads defaults: Stripe's API, the 1,3,5,7 day schedule, webhooks on 50255", () => {
     expect(loadPaymentsSettings(base)).toMatchObject({
       stripeApiBase: "https://api.stripe.com",
       dunningScheduleDays: [1, 3, 5, 7],
-      webhookAddress: "127.0.0.1:50155",
+      webhookAddress: "127.0.0.1:50255",
       webhookToleranceSeconds: 300,
     });
   });

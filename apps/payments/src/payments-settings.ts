@@ -14,7 +14,7 @@ export interface PaymentsSettings {
   stripeApiBase: string;
   /** STRIPE_TIMEOUT_MS: a provider call with no answer by then has an unknown outcome (default 30 s). */
   stripeTimeoutMs: number;
-  /** PAYMENTS_WEBHOOK_ADDRESS: where Stripe's webhooks are received (default 127.0.0.1:50155). */
+  /** PAYMENTS_WEBHOOK_ADDRESS: where Stripe's webhooks are received (default 127.0.0.1:50255). */
   webhookAddress: string;
   /** PAYMENTS_WEBHOOK_TOLERANCE_SECONDS: oldest signature accepted (default 300, Stripe's). */
   webhookToleranceSeconds: number;
@@ -35,7 +35,7 @@ export function loadPaymentsSettings(env: Record<string, string | undefined> = p
       stripeWebhookSecret: str("STRIPE_WEBHOOK_SECRET"),
       stripeApiBase: url("STRIPE_API_BASE", "https://api.stripe.com", ["http", "https"]),
       stripeTimeoutMs: int("STRIPE_TIMEOUT_MS", 30_000, { min: 100, max: 120_000 }),
-      webhookAddress: str("PAYMENTS_WEBHOOK_ADDRESS", "127.0.0.1:50155"),
+      webhookAddress: str("PAYMENTS_WEBHOOK_ADDRESS", "127.0.0.1:50255"),
       webhookToleranceSeconds: int("PAYMENTS_WEBHOOK_TOLERANCE_SECONDS", 300, { min: 1, max: 3600 }),
       dunningScheduleDays: custom("PAYMENTS_DUNNING_SCHEDULE_DAYS", (raw) => parseSchedule(raw ?? "1,3,5,7")),
       resolveAfterMs: int("PAYMENTS_RESOLVE_AFTER_MS", 10_000, { min: 0, max: 3_600_000 }),

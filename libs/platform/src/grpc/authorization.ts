@@ -30,7 +30,7 @@ export function authorizationInterceptor(
           onReceiveMetadata: (metadata, proceed) => {
             let principal: Principal;
             try {
-              principal = authorize(metadata, apiKeys, scope, method.path);
+              principal = authorize(metadata.get("authorization")[0], apiKeys, scope, method.path);
             } catch (err) {
               call.sendStatus(refuse(err, method.path));
               return;
@@ -43,8 +43,8 @@ export function authorizationInterceptor(
   };
 }
 
-function authorize(metadata: grpc.Metadata, apiKeys: ApiKeys, scope: Scope, method: string): Principal {
-  const header = metadata.get("authorization")[0];
+/** The caller behind an `authorization: Bearer <key>` header, if its key has `scope`; throws otherwise. */
+export function authorize(header: unknown, apiKeys: ApiKeys, scope: Scope, method: string): Principal {
   const match = typeof header === "string" ? /^Bearer\s+(\S+)$/i.exec(header) : null;
   const principal = match?.[1] ? apiKeys.authenticate(match[1]) : undefined;
   if (!principal) throw new UnauthenticatedError();

@@ -1,5 +1,6 @@
 import { isUtf8 } from "node:buffer";
-import { fromBinary, ScalarType, type DescField, type DescMessage } from "@bufbuild/protobuf";
+import { fromBinary, ScalarType, type DescField, type DescMessage, type Message } from "@bufbuild/protobuf";
+import { reflect, type ReflectMessage } from "@bufbuild/protobuf/reflect";
 import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
 import { Code, InvalidArgumentError, TallyError, type FieldViolation } from "../errors/errors";
 
@@ -207,4 +208,48 @@ function malformed(field: string, problem: string): FieldViolation {
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * The path of the first string holding U+0000 in a decoded message (for bodies decoded elsewhere,
+ * e.g. Connect JSON), undefined if none does. Paths are named as by {@link locateMalformedField}.
+ */
+export function findNulCharacter(schema: DescMessage, message: unknown): string | undefined {
+  return nulIn(reflect(schema, message as Message), "");
+}
+
+function nulIn(message: ReflectMessage, path: string): string | undefined {
+  const hasNul = (value: unknown) => typeof value === "string" && value.includes("\0");
+  for (const field of message.fields) {
+    if (!message.isSet(field)) continue;
+    const name = path ? `${path}.${field.name}` : field.name;
+    switch (field.fieldKind) {
+      case "scalar":
+        if (hasNul(message.get(field))) return name;
+        break;
+      case "message": {
+        const found = nulIn(message.get(field), name);
+        if (found) return found;
+        break;
+      }
+      case "list": {
+        let index = 0;
+        for (const item of message.get(field)) {
+          const where = `${name}[${index++}]`;
+          const found = field.listKind === "message" ? nulIn(item as ReflectMessage, where) : hasNul(item) ? where : undefined;
+          if (found) return found;
+        }
+        break;
+      }
+      case "map":
+        for (const [key, value] of message.get(field)) {
+          if (hasNul(key)) return `${name} key`;
+          const where = `${name}[${String(key)}]`;
+          const found = field.mapKind === "message" ? nulIn(value as ReflectMessage, where) : hasNul(value) ? where : undefined;
+          if (found) return found;
+        }
+        break;
+    }
+  }
+  return undefined;
 }

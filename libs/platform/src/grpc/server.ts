@@ -2,16 +2,16 @@ import * as path from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
 import { HealthImplementation } from "grpc-health-check";
-import { ConnectError } from "@connectrpc/connect";
 import type { Logger } from "../logging/logger";
 import { Code, TallyError } from "../errors/errors";
-import { DependencyUnavailableError, isDatabaseUnavailable } from "../errors/unavailable";
 import type { ApiKeys, Principal, Scope } from "./api-keys";
 import { authorizationInterceptor, type ServiceStatus } from "./authorization";
 import type { CallContext } from "./call-context";
 import { decodeRequest, MessageTooLargeError } from "./request-decoding";
 import { grpcServiceDefinition, type RequestDecoders, type ServiceHandlers } from "./service-definition";
 import { encodeStatusDetails } from "./status-details";
+import { grpcCodeName, normalizeRpcError } from "./rpc-errors";
+import type { RpcRecorder, ServiceMetrics } from "../metrics/service-metrics";
 import { addReflection } from "./reflection";
 
 /** A service, its handlers and the scope each rpc requires (every rpc must say). */
@@ -23,7 +23,7 @@ export interface ServiceRegistration<S extends GenService<GenServiceMethods>> {
   decoders?: RequestDecoders<S>;
 }
 
-type AnyRegistration = ServiceRegistration<GenService<GenServiceMethods>>;
+export type AnyRegistration = ServiceRegistration<GenService<GenServiceMethods>>;
 
 /** Keeps each registration's own method types while letting a list hold several. */
 export function serviceRegistration<S extends GenService<GenServiceMethods>>(reg: ServiceRegistration<S>): AnyRegistration {
@@ -43,6 +43,8 @@ export interface GrpcServerOptions {
    * NOT_SERVING). A service waiting for its database at start uses this.
    */
   startClosed?: boolean;
+  /** Where each call's count and latency go (`tally_rpc_*`, protocol `grpc`). */
+  metrics?: ServiceMetrics;
 }
 
 /** The gRPC default, enough for every rpc but batched ingest (which sets its own). */
@@ -72,16 +74,27 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
   const maxRequestBytes = options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
   const principals = new WeakMap<grpc.Metadata, Principal>();
   const scopes = new Map<string, Scope>();
+  const recorders = new Map<string, RpcRecorder>();
   for (const { service, scopes: byMethod } of options.services) {
-    for (const method of service.methods) scopes.set(`/${service.typeName}/${method.name}`, byMethod[method.localName]!);
+    for (const method of service.methods) {
+      const path = `/${service.typeName}/${method.name}`;
+      scopes.set(path, byMethod[method.localName]!);
+      if (options.metrics) recorders.set(path, options.metrics.rpc(service.typeName, method.name, "grpc"));
+    }
   }
+  const refuse = (err: unknown, method: string) => {
+    const status = toServiceStatus(err, options.logger, method);
+    // Refused before the body was read: counted, with no meaningful latency to observe.
+    recorders.get(method)?.finished(grpcCodeName(status.code), 0);
+    return status;
+  };
   const server = new grpc.Server({
     // grpc-js refuses bodies over this before reading them, with a bare RESOURCE_EXHAUSTED.
     // Twice the limit, so that a body just over it reaches the handler, which answers
     // with the limit in an ErrorDetail; only far larger ones get the bare status.
     "grpc.max_receive_message_length": 2 * maxRequestBytes,
     "grpc.keepalive_permit_without_calls": 1,
-    interceptors: [authorizationInterceptor(scopes, options.apiKeys, principals, (err, method) => toServiceStatus(err, options.logger, method))],
+    interceptors: [authorizationInterceptor(scopes, options.apiKeys, principals, refuse)],
   });
   const health = new HealthImplementation({ "": "NOT_SERVING" });
   health.addToServer(server);
@@ -93,7 +106,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
     for (const { service } of options.services) health.setStatus(service.typeName, status);
   };
   for (const registration of options.services) {
-    server.addService(grpcServiceDefinition(registration.service), implementation(registration, options, { principals, maxRequestBytes, state }));
+    server.addService(grpcServiceDefinition(registration.service), implementation(registration, options, { principals, maxRequestBytes, state, recorders }));
   }
   setServing(true);
   addReflection(server, options.services.map((registration) => registration.service));
@@ -139,6 +152,7 @@ interface ServerState {
   principals: WeakMap<grpc.Metadata, Principal>;
   maxRequestBytes: number;
   state: { open: boolean };
+  recorders: ReadonlyMap<string, RpcRecorder>;
 }
 
 function implementation(registration: AnyRegistration, options: GrpcServerOptions, server: ServerState): grpc.UntypedServiceImplementation {
@@ -150,7 +164,15 @@ function implementation(registration: AnyRegistration, options: GrpcServerOption
     const scope = registration.scopes[name];
     const decode = registration.decoders?.[name];
     if (!handler || !scope) throw new Error(`${fullName} has no handler or no scope`);
-    impl[name] = (call: grpc.ServerUnaryCall<Buffer, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+    const recorder = server.recorders.get(fullName);
+    impl[name] = (call: grpc.ServerUnaryCall<Buffer, unknown>, done: grpc.sendUnaryData<unknown>) => {
+      const started = performance.now();
+      const callback: grpc.sendUnaryData<unknown> = recorder
+        ? (err, response) => {
+            recorder.finished(err ? grpcCodeName(err.code ?? Code.Unknown) : "OK", (performance.now() - started) / 1000);
+            done(err, response);
+          }
+        : done;
       const fail = (err: unknown) => callback(toServiceStatus(err, options.logger, fullName));
       if (!server.state.open) return fail(new StartingError());
       const principal = server.principals.get(call.metadata);
@@ -172,29 +194,21 @@ function implementation(registration: AnyRegistration, options: GrpcServerOption
 }
 
 /** Calls that arrive while the service is still waiting for its database at start. */
-class StartingError extends TallyError {
+export class StartingError extends TallyError {
   constructor() {
     super(Code.Unavailable, "starting", "the service is starting (waiting for its database); retry with backoff");
   }
 }
 
-/**
- * Maps any thrown value to a gRPC status with an ErrorDetail. A lost or refused database
- * connection is UNAVAILABLE (retry), not INTERNAL; unexpected errors are logged and hidden.
- */
-function toServiceStatus(err: unknown, logger: Logger, method: string): ServiceStatus {
+/** Maps any thrown value to a gRPC status with an ErrorDetail (see {@link normalizeRpcError}). */
+function toServiceStatus(thrown: unknown, logger: Logger, method: string): ServiceStatus {
   const metadata = new grpc.Metadata();
-  if (!(err instanceof TallyError) && !(err instanceof ConnectError) && isDatabaseUnavailable(err)) {
-    logger.warn("rpc failed: database unavailable", { method, err });
-    err = new DependencyUnavailableError(err);
-  }
+  const err = normalizeRpcError(thrown, logger, method);
   if (err instanceof TallyError) {
     metadata.set("tally-error-reason", err.reason);
     if (err.violations[0]) metadata.set("tally-error-field", err.violations[0].field);
     metadata.set("grpc-status-details-bin", encodeStatusDetails(err.code, err));
     return { code: err.code as number, details: err.message, metadata };
   }
-  if (err instanceof ConnectError) return { code: err.code as number, details: err.rawMessage, metadata };
-  logger.error("unhandled error in rpc", { method, err });
-  return { code: Code.Internal as number, details: "internal error", metadata };
+  return { code: err.code as number, details: err.rawMessage, metadata };
 }

@@ -1,7 +1,8 @@
-import { create, toBinary } from "@bufbuild/protobuf";
+import { toBinary } from "@bufbuild/protobuf";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { common } from "@tally/contracts";
 import type { TallyError } from "../errors/errors";
+import { errorDetailOf } from "./rpc-errors";
 
 /**
  * Encodes the `grpc-status-details-bin` trailer: a google.rpc.Status whose one
@@ -11,11 +12,7 @@ import type { TallyError } from "../errors/errors";
  * and google/rpc protos are not among buf's built-in imports.
  */
 export function encodeStatusDetails(code: number, error: TallyError): Buffer {
-  const detail = create(common.ErrorDetailSchema, {
-    code: error.reason,
-    fieldViolations: error.violations.map((v) => ({ field: v.field, code: v.code ?? error.reason, description: v.message })),
-    metadata: error.metadata,
-  });
+  const detail = errorDetailOf(error);
   const writer = new BinaryWriter();
   writer.tag(1, WireType.Varint).int32(code);
   writer.tag(2, WireType.LengthDelimited).string(error.message);

@@ -11,6 +11,7 @@ export type { ServiceName };
  */
 export function loadServiceConfig(service: ServiceName, env: Record<string, string | undefined> = process.env) {
   const specificAddress = `${service.toUpperCase()}_GRPC_ADDRESS`;
+  const grpcAddress = env[specificAddress] ?? env.GRPC_ADDRESS ?? `127.0.0.1:${DEFAULT_PORTS[service]}`;
   return loadConfig(
     {
       databaseUrl: url("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test", ["postgres", "postgresql"]),
@@ -20,13 +21,21 @@ export function loadServiceConfig(service: ServiceName, env: Record<string, stri
         if (raw && !/^[A-Za-z0-9_-]+$/.test(raw)) throw new Error("may contain only letters, digits, '_' and '-'");
         return raw ?? "";
       }),
-      grpcAddress: str(specificAddress, env.GRPC_ADDRESS ?? `127.0.0.1:${DEFAULT_PORTS[service]}`),
+      grpcAddress: str(specificAddress, grpcAddress),
+      // Connect, gRPC-Web and /metrics; by default the gRPC port + 100 (port 0 stays 0: any free port).
+      httpAddress: str(`${service.toUpperCase()}_HTTP_ADDRESS`, httpBeside(grpcAddress)),
       apiKeys: custom("API_KEYS", parseApiKeys),
       logLevel: oneOf<LogLevel>("LOG_LEVEL", ["debug", "info", "warn", "error", "silent"], "info"),
       shutdownGraceMs: int("SHUTDOWN_GRACE_MS", 10_000, { min: 0, max: 120_000 }),
     },
     env,
   );
+}
+
+function httpBeside(grpcAddress: string): string {
+  const separator = grpcAddress.lastIndexOf(":");
+  const port = Number(grpcAddress.slice(separator + 1));
+  return `${grpcAddress.slice(0, separator)}:${port === 0 || !Number.isInteger(port) ? 0 : port + 100}`;
 }
 
 export type ServiceConfig = ReturnType<typeof loadServiceConfig>;

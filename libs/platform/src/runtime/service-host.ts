@@ -8,9 +8,12 @@ import { untilDatabaseAnswers, watchDatabase } from "../postgres/database-watch"
 import { migrate, type Migration } from "../postgres/migrations";
 import { EventBus } from "../nats/event-bus";
 import { OutboxRelay, type CommittedPublisher } from "../outbox/outbox";
-import { startGrpcServer, type RunningGrpcServer, type ServiceRegistration } from "../grpc/server";
+import { DEFAULT_MAX_REQUEST_BYTES, startGrpcServer, type RunningGrpcServer, type ServiceRegistration } from "../grpc/server";
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
 import type { ServiceConfig, ServiceName } from "./service-config";
+import { startHttpServer, type RunningHttpServer } from "../http/http-server";
+import { ServiceMetrics } from "../metrics/service-metrics";
+import { registerStorageGauges } from "../metrics/storage-gauges";
 
 /** What the platform hands a service to build itself with. */
 export interface ServiceDeps {
@@ -21,6 +24,8 @@ export interface ServiceDeps {
   clock: Clock;
   /** This service's outbox relay, to publish what a transaction committed without reading it back. */
   outbox: CommittedPublisher;
+  /** This service's Prometheus registry: rpc metrics come built in; add business counters here. */
+  metrics: ServiceMetrics;
 }
 
 /** What a service gives back: its rpcs, plus anything it runs in the background (consumers). */
@@ -46,6 +51,8 @@ export interface RunningService {
   port: number;
   deps: ServiceDeps;
   server: RunningGrpcServer;
+  /** Connect, gRPC-Web and `/metrics`. */
+  http: RunningHttpServer;
   relay: OutboxRelay;
   stop(): Promise<void>;
 }
@@ -68,11 +75,14 @@ export async function startService(
   const pool = createPool(config.databaseUrl, definition.name, { max: config.dbPoolSize });
   const cleanup: (() => Promise<unknown>)[] = [() => pool.end()];
   let server: RunningGrpcServer | undefined;
+  let httpServer: RunningHttpServer | undefined;
   try {
     const bus = await EventBus.connect({ url: config.natsUrl, prefix: config.natsPrefix, name: `tally-${definition.name}` });
     cleanup.unshift(() => bus.close());
     const relay = new OutboxRelay({ pool, bus, schema: definition.name, logger });
-    const deps: ServiceDeps = { config, logger, pool, bus, clock: overrides.clock ?? systemClock, outbox: relay };
+    const metrics = new ServiceMetrics(definition.name);
+    registerStorageGauges(metrics, pool);
+    const deps: ServiceDeps = { config, logger, pool, bus, clock: overrides.clock ?? systemClock, outbox: relay, metrics };
     const parts = await definition.build(deps);
     server = await startGrpcServer({
       address: config.grpcAddress,
@@ -80,6 +90,16 @@ export async function startService(
       apiKeys: config.apiKeys,
       logger,
       maxRequestBytes: definition.maxRequestBytes,
+      startClosed: true,
+      metrics,
+    });
+    httpServer = await startHttpServer({
+      address: config.httpAddress,
+      services: parts.services,
+      apiKeys: config.apiKeys,
+      logger,
+      maxRequestBytes: definition.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES,
+      metrics,
       startClosed: true,
     });
     await untilDatabaseAnswers(() => migrate(pool, definition.name, definition.migrations), { logger });
@@ -90,10 +110,12 @@ export async function startService(
     // Consumers stop before the relay's last flush: what they enqueue on the way out still goes.
     if (parts.stop) cleanup.unshift(parts.stop);
     const running = server;
+    const runningHttp = httpServer;
     const watch = watchDatabase(pool, { logger, onChange: (up) => running.setServing(up) });
     cleanup.unshift(() => watch.stop());
     server.open();
-    logger.info("service listening", { address: server.address });
+    httpServer.open();
+    logger.info("service listening", { address: server.address, httpAddress: httpServer.address });
     let stopping: Promise<void> | undefined;
     return {
       name: definition.name,
@@ -101,17 +123,19 @@ export async function startService(
       port: server.port,
       deps,
       server,
+      http: httpServer,
       relay,
       stop: () =>
         (stopping ??= (async () => {
           logger.info("shutting down");
-          await running.shutdown(config.shutdownGraceMs);
+          await Promise.all([running.shutdown(config.shutdownGraceMs), runningHttp.shutdown(config.shutdownGraceMs)]);
           for (const step of cleanup) await step();
           logger.info("stopped");
         })()),
     };
   } catch (err) {
     await server?.shutdown(0);
+    await httpServer?.shutdown(0);
     for (const step of cleanup) await step().catch(() => undefined);
     throw err;
   }
@@ -128,7 +152,7 @@ export async function runServiceMain(definition: ServiceDefinition, loadConfig: 
   }
   const service = await startService(definition, config);
   // Printed plainly too so `npm start` shows where each service listens.
-  process.stderr.write(`${definition.name} listening on ${service.address}\n`);
+  process.stderr.write(`${definition.name} listening on ${service.address} (gRPC), http://${service.http.address} (Connect, gRPC-Web, /metrics)\n`);
   const shutdown = () => {
     service.stop().then(
       () => process.exit(0),
