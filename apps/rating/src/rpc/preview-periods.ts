@@ -1,8 +1,7 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { rating } from "@tally/contracts";
 import { Violations, type ServiceDeps } from "@tally/platform";
-import { toWire } from "@tally/pricing";
-import { dateOf, invoiceLineProto, range, ts, wire } from "../adapter/proto-mapping";
+import { dateOf, invoiceLineProto, range, roundedWire, ts, wire } from "../adapter/proto-mapping";
 import { getSubscription, type SubscriptionRow } from "../adapter/subscription-store";
 import { SubscriptionNotFoundError } from "../domain/errors";
 import type { UsageReader } from "../service/usage-reader";
@@ -43,7 +42,7 @@ export async function previewPeriods(
       currency: current.currency,
       lines: lines.map(invoiceLineProto),
       subtotal: wire(subtotal),
-      total: toWire(total),
+      total: roundedWire(total, current.currency),
     });
   }
   return { previews, asOfTime: ts(asOf) };
