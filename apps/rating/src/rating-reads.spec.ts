@@ -194,6 +194,10 @@ describe("rating reads and plan changes", () => {
     await expect(svc.client.quote({ planKey: "quoted", quantities: [{ componentKey: "nope", quantity: "1" }, { componentKey: "tok", quantity: "-1" }] })).rejects.toThrow(
       /quantities\[0\]\.component_key.*quantities\[1\]\.quantity/,
     );
+    const both = await svc.client.quote({ planKey: "quoted", quantities: [{ componentKey: "nope", quantity: "-1" }] }).catch((e: unknown) => ConnectError.from(e));
+    expect(both).toBeInstanceOf(ConnectError);
+    expect((both as ConnectError).message).toMatch(/quantities\[0\]\.quantity.*quantities\[0\]\.component_key/);
+    await expect(svc.client.getPlan({ key: "", version: -1 })).rejects.toThrow(/key: is required; version: must be >= 0/);
   });
 
   it("writes rounded totals with exactly the currency's minor digits", async () => {

@@ -5,6 +5,7 @@ import {
   FailedPreconditionError,
   InvalidArgumentError,
   NotFoundError,
+  Violations,
   withTransaction,
   type Clock,
   type OutboxMessage,
@@ -94,10 +95,10 @@ export class CreditService {
   }
 
   async voidGrant(grantId: string, reason: string): Promise<{ grant: CreditGrant; status: GrantStatus }> {
-    if (grantId === "") throw new InvalidArgumentError({ field: "grant_id", message: "is required" });
-    if (reason.length > RULES.maxDescriptionLength) {
-      throw new InvalidArgumentError({ field: "reason", message: `at most ${RULES.maxDescriptionLength} characters` });
-    }
+    const v = new Violations();
+    if (grantId === "") v.add("grant_id", "is required");
+    if (reason.length > RULES.maxDescriptionLength) v.add("reason", `at most ${RULES.maxDescriptionLength} characters`);
+    v.throwIfAny();
     const found = await credits.findGrant(this.pool, grantId);
     if (!found) throw new NotFoundError("grant", grantId, "grant_not_found");
     const now = this.clock.now();

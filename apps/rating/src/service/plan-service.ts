@@ -1,6 +1,6 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { rating } from "@tally/contracts";
-import { pageSize, encodePageToken, decodePageToken, enqueue, InvalidArgumentError, withTransaction, type ServiceDeps } from "@tally/platform";
+import { pageSize, encodePageToken, decodePageToken, enqueue, InvalidArgumentError, Violations, withTransaction, type ServiceDeps } from "@tally/platform";
 import { getMeters } from "../adapter/meter-store";
 import { getPlan, insertPlan, listLatestPlans, listPlanVersions, lockPlanKey } from "../adapter/plan-store";
 import type { Db } from "../adapter/db";
@@ -60,8 +60,10 @@ export class PlanService {
   }
 
   async get(key: string, version: number): Promise<rating.Plan> {
-    if (!key) throw new InvalidArgumentError({ field: "key", message: "is required" });
-    if (version < 0) throw new InvalidArgumentError({ field: "version", message: "must be >= 0" });
+    const v = new Violations();
+    if (!key) v.add("key", "is required");
+    if (version < 0) v.add("version", "must be >= 0");
+    v.throwIfAny();
     return (await this.catalog.get(this.deps.pool, key, version)).proto;
   }
 

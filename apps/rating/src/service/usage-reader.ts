@@ -134,6 +134,13 @@ export class UsageReader {
     const quantities = new Map<string, Map<string, Decimal>>();
     req.quantities.forEach((q, i) => {
       const at = `quantities[${i}]`;
+      let quantity: Decimal | undefined;
+      try {
+        quantity = parseDecimal(q.quantity, `${at}.quantity`, { nonNegative: true });
+      } catch (err) {
+        if (!(err instanceof DecimalFormatError)) throw err;
+        v.add(`${at}.quantity`, err.message.replace(`${at}.quantity: `, ""));
+      }
       const component = plan.components.find((c) => c.key === q.componentKey);
       if (!component) {
         v.add(`${at}.component_key`, `plan ${plan.key} v${plan.version} has no component ${JSON.stringify(q.componentKey)}`);
@@ -143,13 +150,6 @@ export class UsageReader {
       if (component.pricing.kind === "single" && q.dimensionValue) v.add(`${at}.dimension_value`, `must be empty: component ${component.key} is not dimensional`);
       if (component.pricing.kind === "dimensional" && q.dimensionValue && !priceForValue(component, q.dimensionValue)) {
         v.add(`${at}.dimension_value`, `component ${component.key} has no price for ${JSON.stringify(q.dimensionValue)} and no default price`);
-      }
-      let quantity: Decimal | undefined;
-      try {
-        quantity = parseDecimal(q.quantity, `${at}.quantity`, { nonNegative: true });
-      } catch (err) {
-        if (!(err instanceof DecimalFormatError)) throw err;
-        v.add(`${at}.quantity`, err.message.replace(`${at}.quantity: `, ""));
       }
       const byValue = quantities.get(component.key) ?? new Map<string, Decimal>();
       if (byValue.has(q.dimensionValue)) v.add(at, `repeats (${q.componentKey}, ${JSON.stringify(q.dimensionValue)})`);
