@@ -1,13 +1,13 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { rating } from "@tally/contracts";
 import { pageSize, encodePageToken, decodePageToken, enqueue, InvalidArgumentError, Violations, withTransaction, type ServiceDeps } from "@tally/platform";
-import { getMeters } from "../adapter/meter-store";
 import { getPlan, insertPlan, listLatestPlans, listPlanVersions, lockPlanKey } from "../adapter/plan-store";
 import type { Db } from "../adapter/db";
 import { ts } from "../adapter/proto-mapping";
 import { PlanExistsError, PlanNotFoundError, VersionConflictError } from "../domain/errors";
 import { buildRatePlan } from "../domain/plan-validation";
 import type { Aggregation } from "../domain/rate-plan";
+import type { MeterLookup } from "./meter-lookup";
 import { planPublished } from "./outbox-events";
 import type { PlanCatalog } from "./plan-catalog";
 
@@ -16,6 +16,7 @@ export class PlanService {
   constructor(
     private readonly deps: ServiceDeps,
     private readonly catalog: PlanCatalog,
+    private readonly meters: MeterLookup,
   ) {}
 
   async create(plan: rating.Plan | undefined): Promise<rating.Plan> {
@@ -43,7 +44,10 @@ export class PlanService {
     input: rating.Plan,
     nextVersion: (db: Db, latest: rating.Plan | undefined) => Promise<number>,
   ): Promise<rating.Plan> {
-    const meters = await getMeters(this.deps.pool, input.components.map((c) => c.meterKey));
+    const meters = await this.meters.find(
+      input.components.map((c) => c.meterKey),
+      input.components.map((_, i) => `plan.components[${i}].meter_key`),
+    );
     const rate = buildRatePlan(input, (key) => meters.get(key));
     const aggregations: Record<string, Aggregation> = Object.fromEntries(rate.components.map((c) => [c.key, c.aggregation]));
     const now = this.deps.clock.now();
