@@ -1,6 +1,6 @@
 import { ConnectError, Code } from "@connectrpc/connect";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { rating, SUBJECTS } from "@tally/contracts";
+import { common, rating, SUBJECTS } from "@tally/contracts";
 import { createTestEnvironment, ManualClock, type TestEnvironment } from "@tally/platform/testing";
 import { AGG, planInput, publishMeter, publishUsage, publishedMessages, startRating, waitForEvents, waitForMeters, waitUntil, type RatingInstance, type TestEvent } from "./testing/rating-test-kit";
 
@@ -197,6 +197,10 @@ describe("rating reads and plan changes", () => {
     const both = await svc.client.quote({ planKey: "quoted", quantities: [{ componentKey: "nope", quantity: "-1" }] }).catch((e: unknown) => ConnectError.from(e));
     expect(both).toBeInstanceOf(ConnectError);
     expect((both as ConnectError).message).toMatch(/quantities\[0\]\.quantity.*quantities\[0\]\.component_key/);
+    expect((both as ConnectError).findDetails(common.ErrorDetailSchema)[0]?.fieldViolations.map((f) => `${f.field} ${f.code}`)).toEqual([
+      "quantities[0].quantity negative",
+      "quantities[0].component_key unknown_reference",
+    ]);
     await expect(svc.client.getPlan({ key: "", version: -1 })).rejects.toThrow(/key: is required; version: must be >= 0/);
   });
 

@@ -18,10 +18,10 @@ export async function previewPeriods(
   req: rating.PreviewPeriodsRequest,
 ): Promise<MessageInitShape<typeof rating.PreviewPeriodsResponseSchema>> {
   const v = new Violations();
-  if (req.queries.length === 0 || req.queries.length > MAX_QUERIES) v.add("queries", `must hold 1 to ${MAX_QUERIES} queries, got ${req.queries.length}`);
+  if (req.queries.length === 0 || req.queries.length > MAX_QUERIES) v.add("queries", `must hold 1 to ${MAX_QUERIES} queries, got ${req.queries.length}`, "invalid_length");
   req.queries.forEach((q, i) => {
-    if (!q.subscriptionId) v.add(`queries[${i}].subscription_id`, "is required");
-    if (!q.time) v.add(`queries[${i}].time`, "is required");
+    if (!q.subscriptionId) v.add(`queries[${i}].subscription_id`, "is required", "required");
+    if (!q.time) v.add(`queries[${i}].time`, "is required", "required");
   });
   v.throwIfAny();
   const asOf = deps.clock.now();

@@ -1,6 +1,6 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { rating } from "@tally/contracts";
-import { pageSize, encodePageToken, decodePageToken, enqueue, InvalidArgumentError, Violations, withTransaction, type ServiceDeps } from "@tally/platform";
+import { pageSize, encodePageToken, decodePageToken, enqueue, InvalidArgumentError, Violations, withTransaction, type FieldViolation, type ServiceDeps } from "@tally/platform";
 import { getPlan, insertPlan, listLatestPlans, listPlanVersions, lockPlanKey } from "../adapter/plan-store";
 import type { Db } from "../adapter/db";
 import { ts } from "../adapter/proto-mapping";
@@ -20,7 +20,7 @@ export class PlanService {
   ) {}
 
   async create(plan: rating.Plan | undefined): Promise<rating.Plan> {
-    if (!plan) throw new InvalidArgumentError({ field: "plan", message: "is required" });
+    if (!plan) throw new InvalidArgumentError({ field: "plan", message: "is required", code: "required" });
     return this.publish(plan, async (_db, latest) => {
       if (latest) throw new PlanExistsError(plan.key);
       return 1;
@@ -28,13 +28,13 @@ export class PlanService {
   }
 
   async update(plan: rating.Plan | undefined, expectedVersion: number): Promise<rating.Plan> {
-    if (!plan) throw new InvalidArgumentError({ field: "plan", message: "is required" });
+    if (!plan) throw new InvalidArgumentError({ field: "plan", message: "is required", code: "required" });
     return this.publish(plan, async (_db, latest) => {
       if (!latest) throw new PlanNotFoundError(plan.key, 0);
       if (expectedVersion > 0 && expectedVersion !== latest.version) throw new VersionConflictError(plan.key, expectedVersion, latest.version);
-      const problems: { field: string; message: string }[] = [];
-      if (plan.currency !== latest.currency) problems.push({ field: "plan.currency", message: `cannot change between versions (was ${latest.currency})` });
-      if (plan.billingInterval !== latest.billingInterval) problems.push({ field: "plan.billing_interval", message: "cannot change between versions" });
+      const problems: FieldViolation[] = [];
+      if (plan.currency !== latest.currency) problems.push({ field: "plan.currency", message: `cannot change between versions (was ${latest.currency})`, code: "not_allowed" });
+      if (plan.billingInterval !== latest.billingInterval) problems.push({ field: "plan.billing_interval", message: "cannot change between versions", code: "not_allowed" });
       if (problems.length > 0) throw new InvalidArgumentError(problems);
       return latest.version + 1;
     });
@@ -65,8 +65,8 @@ export class PlanService {
 
   async get(key: string, version: number): Promise<rating.Plan> {
     const v = new Violations();
-    if (!key) v.add("key", "is required");
-    if (version < 0) v.add("version", "must be >= 0");
+    if (!key) v.add("key", "is required", "required");
+    if (version < 0) v.add("version", "must be >= 0", "out_of_range");
     v.throwIfAny();
     return (await this.catalog.get(this.deps.pool, key, version)).proto;
   }
