@@ -85,6 +85,21 @@ describe("rating copies meter definitions from metering at start", () => {
     expect((refused as ConnectError).message).toMatch(/meter_key/);
   });
 
+  it("asks metering about a meter created a moment ago, and refuses only one that does not exist", async () => {
+    const meteringInstance = await startService(meteringService, env.config("metering"));
+    services.push(meteringInstance);
+    const { service, internals } = await startRating(env, meteringInstance.address);
+    services.push(service);
+    await internals.meterSync!.whenDone();
+    // Rating's prefix never carries metering's events: without the lookup it would not know this meter.
+    await createMeter(meteringInstance.address, "just_created");
+    await expect(createPlan(service, "uses_just_created", "just_created")).resolves.toBeDefined();
+    const refused = await createPlan(service, "uses_missing", "never_created").catch((err: unknown) => err);
+    expect(refused).toBeInstanceOf(ConnectError);
+    expect((refused as ConnectError).code).toBe(Code.InvalidArgument);
+    expect((refused as ConnectError).message).toMatch(/plan\.components\[0\]\.meter_key: unknown meter "never_created"/);
+  });
+
   it("starts while metering is down and copies once it answers", async () => {
     const later = await createTestEnvironment();
     const running: RunningService[] = [];
@@ -98,7 +113,10 @@ describe("rating copies meter definitions from metering at start", () => {
       const { service, internals } = await startRating(later, `127.0.0.1:${port}`, 50);
       running.push(service);
       await eventually(async () => expect(internals.meterSync!.failedAttempts).toBeGreaterThanOrEqual(2)); // metering really was down
-      await expect(createPlan(service, "too_soon", "later")).rejects.toThrow(/meter_key/);
+      const tooSoon = await createPlan(service, "too_soon", "later").catch((err: unknown) => err);
+      expect(tooSoon).toBeInstanceOf(ConnectError);
+      expect((tooSoon as ConnectError).code).toBe(Code.Unavailable); // not INVALID_ARGUMENT: the meter exists
+      expect((tooSoon as ConnectError).message).toMatch(/plan\.components\[0\]\.meter_key/);
       running.push(await startService(meteringService, meteringConfig));
       await internals.meterSync!.whenDone();
       await expect(createPlan(service, "uses_later", "later")).resolves.toBeDefined();

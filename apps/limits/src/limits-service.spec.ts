@@ -428,6 +428,7 @@ describe("limits service (real Postgres, NATS and gRPC)", () => {
       const voided = (await client.voidGrant({ grantId: first.id, reason: "mistake" })).grant!;
       expect(voided.status).toBe(pb.GrantStatus.VOIDED);
       expect((await client.voidGrant({ grantId: first.id })).grant?.voidReason).toBe("mistake");
+      expect((await rpcError(client.voidGrant({ grantId: "", reason: "x".repeat(1_025) }))).rawMessage).toMatch(/grant_id: is required; reason: at most 1024 characters/);
       expect((await ledgerOf("c-neg")).map((e) => [e.kind, e.amount])).toEqual([
         [pb.LedgerEntryKind.VOID, "-5"],
         [pb.LedgerEntryKind.GRANT, "5"],

@@ -42,8 +42,8 @@ describe("Rating.PreviewPeriods", () => {
       ],
     });
     expect(res.previews.map((p) => [p.period!.start, p.period!.end, p.subtotal, p.total])).toEqual([
-      [at("2026-04-01T00:00:00Z"), at("2026-05-01T00:00:00Z"), "31", "31"],
-      [at("2026-03-01T00:00:00Z"), at("2026-04-01T00:00:00Z"), "36", "36"], // 31 + 10 × 0.5
+      [at("2026-04-01T00:00:00Z"), at("2026-05-01T00:00:00Z"), "31", "31.00"],
+      [at("2026-03-01T00:00:00Z"), at("2026-04-01T00:00:00Z"), "36", "36.00"], // 31 + 10 × 0.5
     ]);
     expect(res.previews[1]!.lines.map((l) => [l.kind, l.quantity, l.amount])).toEqual([
       [rating.LineKind.RECURRING_FEE, "1", "31"],

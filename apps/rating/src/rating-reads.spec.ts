@@ -1,6 +1,6 @@
 import { ConnectError, Code } from "@connectrpc/connect";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { rating, SUBJECTS } from "@tally/contracts";
+import { common, rating, SUBJECTS } from "@tally/contracts";
 import { createTestEnvironment, ManualClock, type TestEnvironment } from "@tally/platform/testing";
 import { AGG, planInput, publishMeter, publishUsage, publishedMessages, startRating, waitForEvents, waitForMeters, waitUntil, type RatingInstance, type TestEvent } from "./testing/rating-test-kit";
 
@@ -71,7 +71,7 @@ describe("rating reads and plan changes", () => {
       [rating.LineKind.RECURRING_FEE, "0.5", "30"],
       [rating.LineKind.USAGE, "5", "10"],
     ]);
-    expect([preview.subtotal, preview.total]).toEqual(["66", "66"]);
+    expect([preview.subtotal, preview.total]).toEqual(["66", "66.00"]);
     const kinds = (await publishedMessages(env, svc, SUBJECTS.rating.subscriptionChanged, rating.SubscriptionChangedSchema))
       .filter((m) => m.subscription?.id === sub.id)
       .map((m) => m.kind);
@@ -150,11 +150,11 @@ describe("rating reads and plan changes", () => {
     await rate([tokens("c_fc1", "100", "2026-04-02T00:00:00Z"), tokens("c_fc2", "40", "2026-04-03T00:00:00Z")]);
     const f = await svc.client.forecast({ customerId: "c_fc1" });
     // to date: 10 + 100 × 1 = 110; projected 400 units: 10 + 200 × 1 + 200 × 0.5 = 310
-    expect(f).toMatchObject({ currency: "GBP", elapsedFraction: "0.25", amountToDate: "110", projectedAmount: "310", projectedTotal: "310" });
+    expect(f).toMatchObject({ currency: "GBP", elapsedFraction: "0.25", amountToDate: "110", projectedAmount: "310", projectedTotal: "310.00" });
     expect(f.components[0]).toMatchObject({ quantityToDate: "100", projectedQuantity: "400", amountToDate: "100", projectedAmount: "300" });
     const all = await svc.client.forecastRevenue({ currency: "GBP" });
     // c_fc2: to date 10 + 40 = 50; projected 160 units: 10 + 160 = 170
-    expect(all).toMatchObject({ subscriptionCount: 2, amountToDate: "160", projectedAmount: "480", projectedTotal: "480" });
+    expect(all).toMatchObject({ subscriptionCount: 2, amountToDate: "160", projectedAmount: "480", projectedTotal: "480.00" });
   });
 
   it("quotes a plan: fee, tiers, minimum true-up and maximum cap, rounded once", async () => {
@@ -188,11 +188,30 @@ describe("rating reads and plan changes", () => {
       [false, 0, "0", "10", "10", "50"],
       [false, 1, "10", "", "20", "100"],
     ]);
-    expect([q.subtotal, q.total]).toEqual(["160", "160"]);
+    expect([q.subtotal, q.total]).toEqual(["160", "160.00"]);
     const q2 = await svc.client.quote({ planKey: "small", quantities: [{ componentKey: "tok", quantity: "0.0049" }] });
-    expect([q2.subtotal, q2.total]).toEqual(["30.0049", "30"]);
+    expect([q2.subtotal, q2.total]).toEqual(["30.0049", "30.00"]);
     await expect(svc.client.quote({ planKey: "quoted", quantities: [{ componentKey: "nope", quantity: "1" }, { componentKey: "tok", quantity: "-1" }] })).rejects.toThrow(
       /quantities\[0\]\.component_key.*quantities\[1\]\.quantity/,
     );
+    const both = await svc.client.quote({ planKey: "quoted", quantities: [{ componentKey: "nope", quantity: "-1" }] }).catch((e: unknown) => ConnectError.from(e));
+    expect(both).toBeInstanceOf(ConnectError);
+    expect((both as ConnectError).message).toMatch(/quantities\[0\]\.quantity.*quantities\[0\]\.component_key/);
+    expect((both as ConnectError).findDetails(common.ErrorDetailSchema)[0]?.fieldViolations.map((f) => `${f.field} ${f.code}`)).toEqual([
+      "quantities[0].quantity negative",
+      "quantities[0].component_key unknown_reference",
+    ]);
+    await expect(svc.client.getPlan({ key: "", version: -1 })).rejects.toThrow(/key: is required; version: must be >= 0/);
+  });
+
+  it("writes rounded totals with exactly the currency's minor digits", async () => {
+    await svc.client.createPlan({ plan: planInput("usd_round", [perUnit("1.25")]) });
+    await svc.client.createPlan({ plan: planInput("jpy_round", [perUnit("125")], { currency: "JPY" }) });
+    await svc.client.createPlan({ plan: planInput("kwd_round", [perUnit("0.125")], { currency: "KWD" }) });
+    const total = async (planKey: string, quantity: string) => (await svc.client.quote({ planKey, quantities: [{ componentKey: "tok", quantity }] })).total;
+    expect(await total("usd_round", "8")).toBe("10.00");
+    expect(await total("usd_round", "10")).toBe("12.50");
+    expect(await total("jpy_round", "10")).toBe("1250");
+    expect(await total("kwd_round", "10")).toBe("1.250");
   });
 });

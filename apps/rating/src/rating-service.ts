@@ -5,6 +5,7 @@ import { PricerCache } from "@tally/plan-pricing";
 import { DimensionalPricerCache } from "./domain/invoice-lines";
 import { RATING_SCOPES, ratingHandlers } from "./rpc/rating-handlers";
 import { MeterCopy } from "./service/meter-copy";
+import { MeterLookup } from "./service/meter-lookup";
 import { MeterSync } from "./service/meter-sync";
 import { PlanCatalog } from "./service/plan-catalog";
 import { PlanService } from "./service/plan-service";
@@ -26,8 +27,9 @@ export interface RatingOptions {
    */
   workers: number;
   /**
-   * Where to copy meter definitions from at start (metering's address and an API key with its
-   * `read` scope); none: rating knows only the meters whose events it has consumed.
+   * Where to copy meter definitions from at start, and to ask about a meter a new plan names that
+   * rating has not heard of yet (metering's address and an API key with its `read` scope); none:
+   * rating knows only the meters whose events it has consumed.
    */
   metering: MeteringSource | undefined;
 }
@@ -90,7 +92,7 @@ export function createRatingService(options?: Partial<RatingOptions>, onBuilt?: 
       const dimensional = new DimensionalPricerCache();
       const rater = new UsageRater(deps, catalog, pricers, opts.lateGraceMinutes * 60_000);
       const subscriptions = new SubscriptionService(deps, catalog, (sub) => rater.rerateUnrated(sub));
-      const plans = new PlanService(deps, catalog);
+      const plans = new PlanService(deps, catalog, new MeterLookup(deps.pool, opts.metering));
       const reader = new UsageReader(deps, catalog, pricers, dimensional);
       const meters = new MeterCopy(deps);
       const meterSync = opts.metering && new MeterSync({ pool: deps.pool, logger: deps.logger, ...opts.metering });

@@ -6,4 +6,5 @@
 export { priceForValue, type ComponentPrice, type ComponentPricing, type ModelKind } from "./component-price";
 export { componentPricingFromProto, nonNegativeDecimal, planPricingFromProto, priceFromProto, type MeterFacts } from "./price-from-proto";
 export { PricerCache, billable, prorate, shareOf, tierPosition } from "./pricer-cache";
+export { DECIMAL_VIOLATION_CODES } from "./violation-codes";
 export { marginalCost, type ComponentQuantities, type PricedComponent } from "./marginal-cost";

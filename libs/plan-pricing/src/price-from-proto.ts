@@ -11,6 +11,7 @@ import {
 } from "@tally/pricing";
 import type { ComponentPrice, ComponentPricing, ModelKind } from "./component-price";
 import type { PricedComponent } from "./marginal-cost";
+import { DECIMAL_VIOLATION_CODES } from "./violation-codes";
 
 /**
  * THE mapping of a `tally.rating.v1` price to the pricing library — rating (plan creation and
@@ -37,7 +38,7 @@ export function componentPricingFromProto(c: rating.PriceComponent, at: string, 
     case "dimensionalPrice":
       return dimensionalFromProto(c, c.pricing.value, `${at}.dimensional_price`, meter, v);
     default:
-      v.add(`${at}.pricing`, "exactly one of price or dimensional_price is required");
+      v.add(`${at}.pricing`, "exactly one of price or dimensional_price is required", "required");
       return undefined;
   }
 }
@@ -66,19 +67,19 @@ function dimensionalFromProto(
 ): ComponentPricing | undefined {
   let ok = true;
   if (!d.dimension) {
-    v.add(`${dp}.dimension`, "is required");
+    v.add(`${dp}.dimension`, "is required", "required");
     ok = false;
   } else if (meter.groupBy && !meter.groupBy.includes(d.dimension)) {
-    v.add(`${dp}.dimension`, `meter ${JSON.stringify(c.meterKey)} does not group by ${JSON.stringify(d.dimension)} (group_by: ${JSON.stringify(meter.groupBy)})`);
+    v.add(`${dp}.dimension`, `meter ${JSON.stringify(c.meterKey)} does not group by ${JSON.stringify(d.dimension)} (group_by: ${JSON.stringify(meter.groupBy)})`, "not_allowed");
     ok = false;
   }
   const entries = Object.entries(d.prices);
-  if (entries.length > 200) v.add(`${dp}.prices`, `at most 200 entries, got ${entries.length}`);
-  if (entries.length === 0 && !d.defaultPrice) v.add(`${dp}.prices`, "needs at least one price or a default_price");
+  if (entries.length > 200) v.add(`${dp}.prices`, `at most 200 entries, got ${entries.length}`, "too_many");
+  if (entries.length === 0 && !d.defaultPrice) v.add(`${dp}.prices`, "needs at least one price or a default_price", "required");
   const prices = new Map<string, ComponentPrice>();
   for (const [value, p] of entries) {
     const vp = `${dp}.prices[${JSON.stringify(value)}]`;
-    if (value === "" || value.length > 512) v.add(vp, "dimension values must be 1–512 characters");
+    if (value === "" || value.length > 512) v.add(vp, "dimension values must be 1–512 characters", "invalid_length");
     const built = priceFromProto(p, vp, meter.aggregation, v);
     if (built) prices.set(value, built);
     else ok = false;
@@ -90,7 +91,7 @@ function dimensionalFromProto(
   }
   const minimum = optionalDecimal(d.minimum, `${dp}.minimum`, v);
   const maximum = optionalDecimal(d.maximum, `${dp}.maximum`, v);
-  if (minimum && maximum && minimum.gt(maximum)) v.add(`${dp}.maximum`, `maximum ${maximum.toFixed()} is below minimum ${minimum.toFixed()}`);
+  if (minimum && maximum && minimum.gt(maximum)) v.add(`${dp}.maximum`, `maximum ${maximum.toFixed()} is below minimum ${minimum.toFixed()}`, "out_of_range");
   return ok ? { kind: "dimensional", dimension: d.dimension, prices, defaultPrice, minimum, maximum } : undefined;
 }
 
@@ -114,10 +115,10 @@ export function priceFromProto(p: rating.Price, at: string, aggregation: Aggrega
     case "volume": {
       modelKind = m.case;
       const tp = `${at}.${m.case}.tiers`;
-      if (m.value.tiers.length === 0 || m.value.tiers.length > 50) v.add(tp, `needs 1–50 tiers, got ${m.value.tiers.length}`);
+      if (m.value.tiers.length === 0 || m.value.tiers.length > 50) v.add(tp, `needs 1–50 tiers, got ${m.value.tiers.length}`, "invalid_length");
       const tiers = m.value.tiers.map((t, i) => {
         const upTo = t.upTo === "" ? null : nonNegativeDecimal(t.upTo, `${tp}[${i}].up_to`, v);
-        if (t.unitAmount === "" && t.flatAmount === "") v.add(`${tp}[${i}]`, `Tier ${i + 1}: at least one of unit_amount and flat_amount must be set`);
+        if (t.unitAmount === "" && t.flatAmount === "") v.add(`${tp}[${i}]`, `Tier ${i + 1}: at least one of unit_amount and flat_amount must be set`, "required");
         const unitAmount = optionalDecimal(t.unitAmount, `${tp}[${i}].unit_amount`, v) ?? new Decimal(0);
         const flatAmount = optionalDecimal(t.flatAmount, `${tp}[${i}].flat_amount`, v) ?? new Decimal(0);
         return { upTo: upTo === undefined ? new Decimal(-1) : upTo, unitAmount, flatAmount };
@@ -146,17 +147,17 @@ export function priceFromProto(p: rating.Price, at: string, aggregation: Aggrega
       const rate = nonNegativeDecimal(m.value.rate, `${at}.percentage.rate`, v);
       // A multiplier on the wire and in the library alike ("1.3" = cost × 1.3), never a percent.
       if (rate) model = { kind: "percentage", rate };
-      if (aggregation && aggregation !== "sum") v.add(`${at}.percentage`, `needs a SUM meter, the component's meter aggregates with ${aggregation.toUpperCase()}`);
+      if (aggregation && aggregation !== "sum") v.add(`${at}.percentage`, `needs a SUM meter, the component's meter aggregates with ${aggregation.toUpperCase()}`, "not_allowed");
       break;
     }
     default:
       // Also a model added to the contract after this build: refused, never priced 0.
-      v.add(`${at}.model`, "exactly one known pricing model is required");
+      v.add(`${at}.model`, "exactly one known pricing model is required", "required");
   }
   if (v.all.length > before || !model || !modelKind) return undefined;
   const price: Price = { model, includedUnits, minimum, maximum };
   const issues = validatePrice(price);
-  for (const issue of issues) v.add(`${at}.${protoPath(issue, modelKind)}`, issue.message);
+  for (const issue of issues) v.add(`${at}.${protoPath(issue, modelKind)}`, issue.message, issue.code);
   if (issues.length > 0) return undefined;
   return { modelKind, price: { model, includedUnits }, includedUnits, minimum, maximum };
 }
@@ -174,7 +175,7 @@ export function nonNegativeDecimal(value: string, field: string, v: Violations):
     return parseDecimal(value, field, { nonNegative: true });
   } catch (err) {
     if (err instanceof DecimalFormatError) {
-      v.add(field, value === "" ? "is required" : err.message.replace(`${field}: `, ""));
+      v.add(field, value === "" ? "is required" : err.message.replace(`${field}: `, ""), DECIMAL_VIOLATION_CODES[err.code]);
       return undefined;
     }
     throw err;

@@ -169,7 +169,7 @@ describe("a customer's subscription, usage, tier, preview, forecast, credits and
     const preview = ok(await stack.tally(["preview", CUSTOMER])).stdout;
     expect(preview).toMatch(/recurring_fee/);
     // 20 fee + 2.3 usage
-    expect(preview).toMatch(/^total\s+22\.3 USD$/m);
+    expect(preview).toMatch(/^total\s+22\.30 USD$/m); // rounded totals carry the currency's minor digits
     const forecast = json(await stack.tally(["forecast", CUSTOMER, "--json"]));
     expect(forecast).toMatchObject({ subscriptionId, currency: "USD", amountToDate: "22.3" });
   });

@@ -1,4 +1,5 @@
 import { type Violations } from "@tally/platform";
+import { DECIMAL_VIOLATION_CODES } from "@tally/plan-pricing";
 import { DecimalFormatError, parseDecimal, type Decimal } from "@tally/pricing";
 
 /**
@@ -15,13 +16,13 @@ export function decimalField(
   try {
     const d = parseDecimal(value, field, { nonNegative: opts.nonNegative || opts.positive });
     if (opts.positive && !d.gt(0)) {
-      violations.add(field, `${JSON.stringify(value)} must be greater than 0`);
+      violations.add(field, `${JSON.stringify(value)} must be greater than 0`, "out_of_range");
       return undefined;
     }
     return d;
   } catch (err) {
     if (err instanceof DecimalFormatError) {
-      violations.add(field, value === "" ? "is required" : err.message.replace(`${field}: `, ""));
+      violations.add(field, value === "" ? "is required" : err.message.replace(`${field}: `, ""), DECIMAL_VIOLATION_CODES[err.code]);
       return undefined;
     }
     throw err;

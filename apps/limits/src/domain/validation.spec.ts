@@ -15,6 +15,17 @@ function fields(fn: () => unknown): string[] {
   return [];
 }
 
+/** "field code" of each violation: the codes are a contract, clients branch on them. */
+function codes(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof InvalidArgumentError) return err.violations.map((v) => `${v.field} ${v.code}`);
+    throw err;
+  }
+  return [];
+}
+
 describe("validateLimit", () => {
   const valid: LimitInput = { id: "", scope: { planKey: "pro" }, meterKey: "tokens", kind: "hard_cap", measure: "units", value: "1000", currency: "", alerts: [{ percent: "80" }] };
   const facts = { scopeCurrency: "USD", meterKnown: true };
@@ -89,5 +100,45 @@ describe("validateCheck", () => {
 
   it("treats an empty quantity as 0", () => {
     expect(validateCheck({ customerId: "c1", meterKey: "m", quantity: "", reserve: false, reservationTtlMs: undefined, idempotencyKey: "" }, true).quantity.toFixed()).toBe("0");
+  });
+});
+
+describe("violation codes", () => {
+  it("gives each rule its own stable code", () => {
+    const limit: LimitInput = { id: "", scope: { planKey: "pro" }, meterKey: "tokens", kind: undefined, measure: "units", value: "-5", currency: "USD", alerts: [{ percent: "abc" }, undefined] };
+    expect(codes(() => validateLimit(limit, { scopeCurrency: "USD", meterKnown: false }))).toEqual([
+      "limit.kind required",
+      "limit.meter_key unknown_reference",
+      "limit.value negative",
+      "limit.currency not_allowed",
+      "limit.alerts[0].percent invalid_decimal",
+      "limit.alerts[1] required",
+    ]);
+    const grant: GrantInput = {
+      customerId: "c1",
+      amount: { currency: "EUR", amount: "11" },
+      credits: "1000",
+      creditRate: "0.01",
+      priority: -1,
+      effectiveTime: undefined,
+      expireTime: new Date("2026-01-09T00:00:00Z"),
+      idempotencyKey: "",
+      description: "",
+    };
+    expect(codes(() => validateGrant(grant, "USD", NOW))).toEqual([
+      "amount.currency not_allowed",
+      "amount.amount invalid_value",
+      "priority out_of_range",
+      "expire_time out_of_range",
+      "idempotency_key required",
+    ]);
+    const check = { customerId: "", meterKey: "nope", quantity: "1.0000000000001", reserve: true, reservationTtlMs: 3_600_001, idempotencyKey: "k".repeat(256) };
+    expect(codes(() => validateCheck(check, false))).toEqual([
+      "customer_id required",
+      "meter_key unknown_reference",
+      "quantity too_many_decimal_places",
+      "reservation_ttl out_of_range",
+      "idempotency_key too_long",
+    ]);
   });
 });

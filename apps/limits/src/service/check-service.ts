@@ -151,7 +151,7 @@ export class CheckService {
   }
 
   async release(reservationId: string): Promise<Reservation> {
-    if (reservationId === "") throw new InvalidArgumentError({ field: "reservation_id", message: "is required" });
+    if (reservationId === "") throw new InvalidArgumentError({ field: "reservation_id", message: "is required", code: "required" });
     const now = this.clock.now();
     return withTransaction(this.pool, async (client) => {
       const r = await reservations.findReservation(client, reservationId, now, true);
@@ -170,7 +170,7 @@ export class CheckService {
 
   async commit(reservationId: string, actualQuantity: string): Promise<Reservation> {
     const v = new Violations();
-    if (reservationId === "") v.add("reservation_id", "is required");
+    if (reservationId === "") v.add("reservation_id", "is required", "required");
     const actual = decimalField(v, actualQuantity, "actual_quantity", { nonNegative: true });
     v.throwIfAny();
     const now = this.clock.now();

@@ -5,6 +5,7 @@ import {
   FailedPreconditionError,
   InvalidArgumentError,
   NotFoundError,
+  Violations,
   withTransaction,
   type Clock,
   type OutboxMessage,
@@ -94,10 +95,10 @@ export class CreditService {
   }
 
   async voidGrant(grantId: string, reason: string): Promise<{ grant: CreditGrant; status: GrantStatus }> {
-    if (grantId === "") throw new InvalidArgumentError({ field: "grant_id", message: "is required" });
-    if (reason.length > RULES.maxDescriptionLength) {
-      throw new InvalidArgumentError({ field: "reason", message: `at most ${RULES.maxDescriptionLength} characters` });
-    }
+    const v = new Violations();
+    if (grantId === "") v.add("grant_id", "is required", "required");
+    if (reason.length > RULES.maxDescriptionLength) v.add("reason", `at most ${RULES.maxDescriptionLength} characters`, "too_long");
+    v.throwIfAny();
     const found = await credits.findGrant(this.pool, grantId);
     if (!found) throw new NotFoundError("grant", grantId, "grant_not_found");
     const now = this.clock.now();
@@ -114,7 +115,7 @@ export class CreditService {
   }
 
   async balance(customerId: string): Promise<BalanceView> {
-    if (customerId === "") throw new InvalidArgumentError({ field: "customer_id", message: "is required" });
+    if (customerId === "") throw new InvalidArgumentError({ field: "customer_id", message: "is required", code: "required" });
     const now = this.clock.now();
     return withTransaction(this.pool, async (client) => {
       // A read never creates a customer: one limits has not seen has a zero balance.
@@ -164,7 +165,7 @@ export class CreditService {
   }
 
   async setPrepaidOnly(customerId: string, prepaidOnly: boolean): Promise<{ customerId: string; prepaidOnly: boolean }> {
-    if (customerId === "") throw new InvalidArgumentError({ field: "customer_id", message: "is required" });
+    if (customerId === "") throw new InvalidArgumentError({ field: "customer_id", message: "is required", code: "required" });
     await customers.setPrepaidOnly(this.pool, customerId, prepaidOnly).finally(() => positionVersions(this.pool).changed(customerId));
     return { customerId, prepaidOnly };
   }

@@ -29,14 +29,14 @@ export class LimitService {
   }
 
   async get(scope: LimitScope | undefined): Promise<Limit[]> {
-    if (!scope) throw new InvalidArgumentError({ field: "scope", message: "exactly one of plan_key or customer_id is required" });
+    if (!scope) throw new InvalidArgumentError({ field: "scope", message: "exactly one of plan_key or customer_id is required", code: "required" });
     if ("planKey" in scope) return (await limitStore.planLimits(this.pool, scope.planKey)).sort(compareLimits);
     const customer = await customers.findCustomer(this.pool, scope.customerId);
     return resolveEffectiveLimits(await limitStore.customerLimitCandidates(this.pool, scope.customerId, customer?.planKey ?? null));
   }
 
   async delete(id: string): Promise<void> {
-    if (id === "") throw new InvalidArgumentError({ field: "id", message: "is required" });
+    if (id === "") throw new InvalidArgumentError({ field: "id", message: "is required", code: "required" });
     const deleted = await limitStore.deleteLimit(this.pool, id).finally(() => positionVersions(this.pool).changed());
     if (!deleted) throw new NotFoundError("limit", id, "limit_not_found");
   }

@@ -1,7 +1,7 @@
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate, timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { type common, rating } from "@tally/contracts";
-import { toWire, type Decimal } from "@tally/pricing";
+import { minorUnitDigits, roundToMinorUnit, toWire, type Decimal } from "@tally/pricing";
 import type { Period } from "../domain/periods";
 import type { InvoiceLineDraft, LineKind } from "../domain/invoice-lines";
 import { pendingChangeAt, periodOf, planAt, segmentsIn, statusAt, type SubscriptionFacts } from "../domain/subscription";
@@ -17,6 +17,9 @@ export function range(p: Period): MessageInitShape<typeof common.TimeRangeSchema
 }
 
 export const wire = (d: Decimal): string => toWire(d);
+
+/** A billable amount: rounded to the currency's minor unit and written with exactly its digits ("12.50", JPY "1250", KWD "1.250"). */
+export const roundedWire = (d: Decimal, currency: string): string => roundToMinorUnit(d, currency).toFixed(minorUnitDigits(currency));
 
 const STATUS = { pending: rating.SubscriptionStatus.PENDING, active: rating.SubscriptionStatus.ACTIVE, canceled: rating.SubscriptionStatus.CANCELED } as const;
 

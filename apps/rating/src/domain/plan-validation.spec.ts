@@ -10,10 +10,15 @@ const meters: Record<string, MeterInfo> = {
 };
 
 function violations(plan: MessageInitShape<typeof rating.PlanSchema>): string[] {
+  return codedViolations(plan).map((v) => v.split(" ")[0]!);
+}
+
+/** "field code" of each violation: the codes are a contract, clients branch on them. */
+function codedViolations(plan: MessageInitShape<typeof rating.PlanSchema>): string[] {
   try {
     buildRatePlan(create(rating.PlanSchema, plan), (k) => meters[k]);
   } catch (err) {
-    if (err instanceof InvalidArgumentError) return err.violations.map((v) => v.field);
+    if (err instanceof InvalidArgumentError) return err.violations.map((v) => `${v.field} ${v.code}`);
     throw err;
   }
   return [];
@@ -68,5 +73,39 @@ describe("plan validation", () => {
     expect(fields).toEqual(
       expect.arrayContaining(["plan.key", "plan.name", "plan.currency", "plan.billing_interval", "plan.components[0].meter_key", "plan.components[1].key"]),
     );
+  });
+
+  it("gives each rule its own stable code", () => {
+    const perUnit = (unitAmount: string) => ({ model: { case: "perUnit" as const, value: { unitAmount } } });
+    expect(
+      codedViolations({
+        key: "Pro!",
+        name: "",
+        currency: "XXX1",
+        billingInterval: rating.BillingInterval.UNSPECIFIED,
+        recurringFee: { amount: "0", timing: rating.FeeTiming.UNSPECIFIED },
+        components: [
+          component(perUnit("1"), "old"),
+          component(perUnit("-1"), "nope"),
+          { key: "seat", meterKey: "", displayName: "Seats", pricing: { case: "price", value: perUnit("0.0000000000001") } },
+          { key: "model", meterKey: "tokens", displayName: "By model", pricing: { case: "dimensionalPrice", value: { dimension: "region", prices: {} } } },
+        ],
+      }),
+    ).toEqual([
+      "plan.key invalid_pattern",
+      "plan.name invalid_length",
+      "plan.currency invalid_value",
+      "plan.billing_interval required",
+      "plan.recurring_fee.amount out_of_range",
+      "plan.recurring_fee.timing required",
+      "plan.components[0].meter_key archived_reference",
+      "plan.components[1].key duplicate",
+      "plan.components[1].meter_key unknown_reference",
+      "plan.components[1].price.per_unit.unit_amount negative",
+      "plan.components[2].meter_key required",
+      "plan.components[2].price.per_unit.unit_amount too_many_decimal_places",
+      "plan.components[3].dimensional_price.dimension not_allowed",
+      "plan.components[3].dimensional_price.prices required",
+    ]);
   });
 });

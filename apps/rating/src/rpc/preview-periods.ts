@@ -1,8 +1,7 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { rating } from "@tally/contracts";
 import { Violations, type ServiceDeps } from "@tally/platform";
-import { toWire } from "@tally/pricing";
-import { dateOf, invoiceLineProto, range, ts, wire } from "../adapter/proto-mapping";
+import { dateOf, invoiceLineProto, range, roundedWire, ts, wire } from "../adapter/proto-mapping";
 import { getSubscription, type SubscriptionRow } from "../adapter/subscription-store";
 import { SubscriptionNotFoundError } from "../domain/errors";
 import type { UsageReader } from "../service/usage-reader";
@@ -19,10 +18,10 @@ export async function previewPeriods(
   req: rating.PreviewPeriodsRequest,
 ): Promise<MessageInitShape<typeof rating.PreviewPeriodsResponseSchema>> {
   const v = new Violations();
-  if (req.queries.length === 0 || req.queries.length > MAX_QUERIES) v.add("queries", `must hold 1 to ${MAX_QUERIES} queries, got ${req.queries.length}`);
+  if (req.queries.length === 0 || req.queries.length > MAX_QUERIES) v.add("queries", `must hold 1 to ${MAX_QUERIES} queries, got ${req.queries.length}`, "invalid_length");
   req.queries.forEach((q, i) => {
-    if (!q.subscriptionId) v.add(`queries[${i}].subscription_id`, "is required");
-    if (!q.time) v.add(`queries[${i}].time`, "is required");
+    if (!q.subscriptionId) v.add(`queries[${i}].subscription_id`, "is required", "required");
+    if (!q.time) v.add(`queries[${i}].time`, "is required", "required");
   });
   v.throwIfAny();
   const asOf = deps.clock.now();
@@ -43,7 +42,7 @@ export async function previewPeriods(
       currency: current.currency,
       lines: lines.map(invoiceLineProto),
       subtotal: wire(subtotal),
-      total: toWire(total),
+      total: roundedWire(total, current.currency),
     });
   }
   return { previews, asOfTime: ts(asOf) };

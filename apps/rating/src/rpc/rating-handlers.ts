@@ -1,7 +1,7 @@
 import type { rating } from "@tally/contracts";
 import type { ServiceDeps, ServiceHandlers } from "@tally/platform";
-import { roundToMinorUnit, toMaxScale, toWire } from "@tally/pricing";
-import { invoiceLineProto, range, ts, UNRATED_REASON, wire } from "../adapter/proto-mapping";
+import { toMaxScale } from "@tally/pricing";
+import { invoiceLineProto, range, roundedWire, ts, UNRATED_REASON, wire } from "../adapter/proto-mapping";
 import type { PlanService } from "../service/plan-service";
 import type { SubscriptionService } from "../service/subscription-service";
 import type { UsageReader } from "../service/usage-reader";
@@ -35,7 +35,7 @@ export function ratingHandlers(
           currency: current.currency,
           lines: lines.map(invoiceLineProto),
           subtotal: wire(subtotal),
-          total: toWire(total),
+          total: roundedWire(total, current.currency),
         },
         asOfTime: ts(current.now),
       };
@@ -48,7 +48,7 @@ export function ratingHandlers(
         currency: current.currency,
         amountToDate: wire(forecast.amountToDate),
         projectedAmount: wire(forecast.projectedAmount),
-        projectedTotal: wire(roundToMinorUnit(forecast.projectedAmount, current.currency)),
+        projectedTotal: roundedWire(forecast.projectedAmount, current.currency),
         elapsedFraction: wire(toMaxScale(forecast.elapsedFraction)),
         components: forecast.components.map((c) => ({
           componentKey: c.componentKey,
@@ -67,7 +67,7 @@ export function ratingHandlers(
         currency: req.currency,
         amountToDate: wire(r.amountToDate),
         projectedAmount: wire(r.projectedAmount),
-        projectedTotal: wire(roundToMinorUnit(r.projectedAmount, req.currency)),
+        projectedTotal: roundedWire(r.projectedAmount, req.currency),
         subscriptionCount: r.count,
         asOfTime: ts(r.now),
       };
@@ -80,7 +80,7 @@ export function ratingHandlers(
         currency: q.plan.currency,
         lines: q.lines.map(invoiceLineProto),
         subtotal: wire(q.subtotal),
-        total: wire(q.total),
+        total: roundedWire(q.total, q.plan.currency),
       };
     },
     previewPeriods: (req) => previewPeriods(deps, reader, req),

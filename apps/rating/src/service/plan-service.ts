@@ -1,13 +1,13 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { rating } from "@tally/contracts";
-import { pageSize, encodePageToken, decodePageToken, enqueue, InvalidArgumentError, withTransaction, type ServiceDeps } from "@tally/platform";
-import { getMeters } from "../adapter/meter-store";
+import { pageSize, encodePageToken, decodePageToken, enqueue, InvalidArgumentError, Violations, withTransaction, type FieldViolation, type ServiceDeps } from "@tally/platform";
 import { getPlan, insertPlan, listLatestPlans, listPlanVersions, lockPlanKey } from "../adapter/plan-store";
 import type { Db } from "../adapter/db";
 import { ts } from "../adapter/proto-mapping";
 import { PlanExistsError, PlanNotFoundError, VersionConflictError } from "../domain/errors";
 import { buildRatePlan } from "../domain/plan-validation";
 import type { Aggregation } from "../domain/rate-plan";
+import type { MeterLookup } from "./meter-lookup";
 import { planPublished } from "./outbox-events";
 import type { PlanCatalog } from "./plan-catalog";
 
@@ -16,10 +16,11 @@ export class PlanService {
   constructor(
     private readonly deps: ServiceDeps,
     private readonly catalog: PlanCatalog,
+    private readonly meters: MeterLookup,
   ) {}
 
   async create(plan: rating.Plan | undefined): Promise<rating.Plan> {
-    if (!plan) throw new InvalidArgumentError({ field: "plan", message: "is required" });
+    if (!plan) throw new InvalidArgumentError({ field: "plan", message: "is required", code: "required" });
     return this.publish(plan, async (_db, latest) => {
       if (latest) throw new PlanExistsError(plan.key);
       return 1;
@@ -27,13 +28,13 @@ export class PlanService {
   }
 
   async update(plan: rating.Plan | undefined, expectedVersion: number): Promise<rating.Plan> {
-    if (!plan) throw new InvalidArgumentError({ field: "plan", message: "is required" });
+    if (!plan) throw new InvalidArgumentError({ field: "plan", message: "is required", code: "required" });
     return this.publish(plan, async (_db, latest) => {
       if (!latest) throw new PlanNotFoundError(plan.key, 0);
       if (expectedVersion > 0 && expectedVersion !== latest.version) throw new VersionConflictError(plan.key, expectedVersion, latest.version);
-      const problems: { field: string; message: string }[] = [];
-      if (plan.currency !== latest.currency) problems.push({ field: "plan.currency", message: `cannot change between versions (was ${latest.currency})` });
-      if (plan.billingInterval !== latest.billingInterval) problems.push({ field: "plan.billing_interval", message: "cannot change between versions" });
+      const problems: FieldViolation[] = [];
+      if (plan.currency !== latest.currency) problems.push({ field: "plan.currency", message: `cannot change between versions (was ${latest.currency})`, code: "not_allowed" });
+      if (plan.billingInterval !== latest.billingInterval) problems.push({ field: "plan.billing_interval", message: "cannot change between versions", code: "not_allowed" });
       if (problems.length > 0) throw new InvalidArgumentError(problems);
       return latest.version + 1;
     });
@@ -43,7 +44,10 @@ export class PlanService {
     input: rating.Plan,
     nextVersion: (db: Db, latest: rating.Plan | undefined) => Promise<number>,
   ): Promise<rating.Plan> {
-    const meters = await getMeters(this.deps.pool, input.components.map((c) => c.meterKey));
+    const meters = await this.meters.find(
+      input.components.map((c) => c.meterKey),
+      input.components.map((_, i) => `plan.components[${i}].meter_key`),
+    );
     const rate = buildRatePlan(input, (key) => meters.get(key));
     const aggregations: Record<string, Aggregation> = Object.fromEntries(rate.components.map((c) => [c.key, c.aggregation]));
     const now = this.deps.clock.now();
@@ -60,8 +64,10 @@ export class PlanService {
   }
 
   async get(key: string, version: number): Promise<rating.Plan> {
-    if (!key) throw new InvalidArgumentError({ field: "key", message: "is required" });
-    if (version < 0) throw new InvalidArgumentError({ field: "version", message: "must be >= 0" });
+    const v = new Violations();
+    if (!key) v.add("key", "is required", "required");
+    if (version < 0) v.add("version", "must be >= 0", "out_of_range");
+    v.throwIfAny();
     return (await this.catalog.get(this.deps.pool, key, version)).proto;
   }
 

@@ -38,16 +38,16 @@ export class SubscriptionService {
   async create(req: rating.CreateSubscriptionRequest): Promise<rating.Subscription> {
     const now = this.deps.clock.now();
     const v = new Violations();
-    if (req.customerId.length < 1 || req.customerId.length > 255) v.add("customer_id", "must be 1–255 characters");
-    if (!req.planKey) v.add("plan_key", "is required");
-    if (req.planVersion < 0) v.add("plan_version", "must be >= 0");
+    if (req.customerId.length < 1 || req.customerId.length > 255) v.add("customer_id", "must be 1–255 characters", "invalid_length");
+    if (!req.planKey) v.add("plan_key", "is required", "required");
+    if (req.planVersion < 0) v.add("plan_version", "must be >= 0", "out_of_range");
     const timeZone = req.timeZone || "UTC";
-    if (!isValidTimeZone(timeZone)) v.add("time_zone", `unknown IANA time zone ${JSON.stringify(req.timeZone)}`);
+    if (!isValidTimeZone(timeZone)) v.add("time_zone", `unknown IANA time zone ${JSON.stringify(req.timeZone)}`, "unknown_time_zone");
     const startTime = dateOf(req.startTime) ?? now;
     if (checkTimeInput(v, "start_time", startTime) && startTime.getTime() < now.getTime() - BACKFILL_WINDOW_MS) {
-      v.add("start_time", "is older than the 35-day backfill window");
+      v.add("start_time", "is older than the 35-day backfill window", "out_of_range");
     }
-    if (req.idempotencyKey.length > 255) v.add("idempotency_key", "at most 255 characters");
+    if (req.idempotencyKey.length > 255) v.add("idempotency_key", "at most 255 characters", "too_long");
     v.throwIfAny();
     const anchor: BillingAnchor = req.anchor === rating.BillingAnchor.ANNIVERSARY ? "anniversary" : "calendar";
     const plan = await this.catalog.get(this.deps.pool, req.planKey, req.planVersion);
@@ -63,7 +63,7 @@ export class SubscriptionService {
       if (live) throw new SubscriptionExistsError(req.customerId, live.id);
       const overlapping = existing.find((s) => s.cancelTime && s.cancelTime.getTime() > startTime.getTime());
       if (overlapping) {
-        throw new InvalidArgumentError({ field: "start_time", message: `overlaps subscription ${overlapping.id}, which ended at ${overlapping.cancelTime!.toISOString()}` });
+        throw new InvalidArgumentError({ field: "start_time", message: `overlaps subscription ${overlapping.id}, which ended at ${overlapping.cancelTime!.toISOString()}`, code: "not_allowed" });
       }
       const sub: SubscriptionRow = {
         id: `sub_${randomUUID().replace(/-/g, "")}`,
@@ -94,7 +94,7 @@ export class SubscriptionService {
   }
 
   async get(id: string): Promise<rating.Subscription> {
-    if (!id) throw new InvalidArgumentError({ field: "subscription_id", message: "is required" });
+    if (!id) throw new InvalidArgumentError({ field: "subscription_id", message: "is required", code: "required" });
     const sub = await getSubscription(this.deps.pool, id);
     if (!sub) throw new SubscriptionNotFoundError("subscription", id);
     return subscriptionProto(sub, this.deps.clock.now());
@@ -124,30 +124,30 @@ export class SubscriptionService {
   async changePlan(req: rating.ChangePlanRequest): Promise<rating.Subscription> {
     const now = this.deps.clock.now();
     const v = new Violations();
-    if (!req.subscriptionId) v.add("subscription_id", "is required");
-    if (!req.planKey) v.add("plan_key", "is required");
-    if (req.timing === rating.ChangeTiming.UNSPECIFIED) v.add("timing", "is required (IMMEDIATELY or AT_PERIOD_END)");
+    if (!req.subscriptionId) v.add("subscription_id", "is required", "required");
+    if (!req.planKey) v.add("plan_key", "is required", "required");
+    if (req.timing === rating.ChangeTiming.UNSPECIFIED) v.add("timing", "is required (IMMEDIATELY or AT_PERIOD_END)", "required");
     v.throwIfAny();
     const plan = await this.catalog.get(this.deps.pool, req.planKey, req.planVersion);
     return this.mutate(req.subscriptionId, now, async (sub) => {
       if (statusAt(sub, now) === "canceled") throw new FailedPreconditionError(`subscription ${sub.id} is canceled`, "subscription_canceled");
       const current = await this.catalog.get(this.deps.pool, sub.segments[0]!.planKey, sub.segments[0]!.planVersion);
       if (plan.rate.currency !== current.rate.currency) {
-        throw new InvalidArgumentError({ field: "plan_key", message: `plan currency ${plan.rate.currency} differs from the subscription's ${current.rate.currency}` });
+        throw new InvalidArgumentError({ field: "plan_key", message: `plan currency ${plan.rate.currency} differs from the subscription's ${current.rate.currency}`, code: "not_allowed" });
       }
       const period = periodOf(sub, now);
       clearPending(sub, now);
       if (req.timing === rating.ChangeTiming.IMMEDIATELY) {
         const currentInterval = sub.phases[sub.phases.length - 1]!.interval;
         if (plan.rate.interval !== currentInterval) {
-          throw new InvalidArgumentError({ field: "timing", message: "a plan with another billing interval can only be applied AT_PERIOD_END" });
+          throw new InvalidArgumentError({ field: "timing", message: "a plan with another billing interval can only be applied AT_PERIOD_END", code: "not_allowed" });
         }
         const effective = dateOf(req.effectiveTime) ?? now;
         if (!checkTimeInput(v, "effective_time", effective)) v.throwIfAny();
-        if (effective.getTime() > now.getTime()) v.add("effective_time", "must not be in the future");
-        if (statusAt(sub, now) !== "pending" && effective.getTime() < period.start.getTime()) v.add("effective_time", "must be within the current period");
+        if (effective.getTime() > now.getTime()) v.add("effective_time", "must not be in the future", "in_future");
+        if (statusAt(sub, now) !== "pending" && effective.getTime() < period.start.getTime()) v.add("effective_time", "must be within the current period", "out_of_range");
         else if (effective.getTime() < now.getTime()) {
-          v.add("effective_time", "backdated changes are not supported: usage already rated is not moved between segments (omit it to change now)");
+          v.add("effective_time", "backdated changes are not supported: usage already rated is not moved between segments (omit it to change now)", "not_allowed");
         }
         v.throwIfAny();
         const last = sub.segments[sub.segments.length - 1]!;
@@ -166,8 +166,8 @@ export class SubscriptionService {
   async cancel(req: rating.CancelSubscriptionRequest): Promise<rating.Subscription> {
     const now = this.deps.clock.now();
     const v = new Violations();
-    if (!req.subscriptionId) v.add("subscription_id", "is required");
-    if (req.timing === rating.ChangeTiming.UNSPECIFIED) v.add("timing", "is required (IMMEDIATELY or AT_PERIOD_END)");
+    if (!req.subscriptionId) v.add("subscription_id", "is required", "required");
+    if (req.timing === rating.ChangeTiming.UNSPECIFIED) v.add("timing", "is required (IMMEDIATELY or AT_PERIOD_END)", "required");
     v.throwIfAny();
     return this.mutate(req.subscriptionId, now, async (sub) => {
       if (statusAt(sub, now) === "canceled") return undefined;

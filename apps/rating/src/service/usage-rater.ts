@@ -18,7 +18,7 @@ import {
 } from "../adapter/usage-store";
 import type { PricerCache } from "@tally/plan-pricing";
 import { applyPlacements, placeUsage, type CachedPeriod, type Crossing, type UsageEvent } from "../domain/usage-rating";
-import { freshEventId } from "./outbox-events";
+import { usageRated } from "./outbox-events";
 import type { PlanCatalog } from "./plan-catalog";
 
 export interface RatingStats {
@@ -146,8 +146,8 @@ export class UsageRater {
     const outbox: OutboxMessage[] = [];
     if (result.running.length > 0) {
       outbox.push(
-        eventMessage(rating.UsageRatedSchema, SUBJECTS.rating.usageRated, freshEventId(), now, {
-          amounts: result.running.map((r, i) => ({
+        usageRated(
+          result.running.map((r, i) => ({
             customerId: r.customerId,
             subscriptionId: r.key.subscriptionId,
             planKey: r.planKey,
@@ -161,7 +161,8 @@ export class UsageRater {
             currency: r.currency,
             sequence: sequences[i]!,
           })),
-        }),
+          now,
+        ),
       );
     }
     for (const c of result.crossings) outbox.push(tierCrossed(c, now));

@@ -5,7 +5,7 @@ import { pageSize, encodePageToken, decodePageToken, InvalidArgumentError, Viola
 import { Decimal, DecimalFormatError, isSupportedCurrency, parseDecimal, roundToMinorUnit } from "@tally/pricing";
 import { subscriptionsOfCustomers, liveSubscriptions, type SubscriptionRow } from "../adapter/subscription-store";
 import { listUnrated, periodSegments } from "../adapter/usage-store";
-import { shareOf, billable, tierPosition, type PricerCache } from "@tally/plan-pricing";
+import { DECIMAL_VIOLATION_CODES, shareOf, billable, tierPosition, type PricerCache } from "@tally/plan-pricing";
 import { SubscriptionNotFoundError } from "../domain/errors";
 import { forecast, type ForecastDraft } from "../domain/forecast";
 import { segmentLines, subtotalOf, type DimensionalPricerCache, type InvoiceLineDraft, type SegmentInput } from "../domain/invoice-lines";
@@ -34,7 +34,7 @@ export class UsageReader {
   ) {}
 
   async current(customerId: string): Promise<CurrentPeriod> {
-    if (!customerId) throw new InvalidArgumentError({ field: "customer_id", message: "is required" });
+    if (!customerId) throw new InvalidArgumentError({ field: "customer_id", message: "is required", code: "required" });
     const now = this.deps.clock.now();
     const subs = await subscriptionsOfCustomers(this.deps.pool, [customerId]);
     const sub = subs.find((s) => statusAt(s, now) === "active");
@@ -109,7 +109,7 @@ export class UsageReader {
   }
 
   async forecastRevenue(currency: string): Promise<{ amountToDate: Decimal; projectedAmount: Decimal; count: number; now: Date }> {
-    if (!isSupportedCurrency(currency)) throw new InvalidArgumentError({ field: "currency", message: `must be a supported ISO 4217 code, got ${JSON.stringify(currency)}` });
+    if (!isSupportedCurrency(currency)) throw new InvalidArgumentError({ field: "currency", message: `must be a supported ISO 4217 code, got ${JSON.stringify(currency)}`, code: "invalid_value" });
     const now = this.deps.clock.now();
     let amountToDate = new Decimal(0);
     let projectedAmount = new Decimal(0);
@@ -127,32 +127,32 @@ export class UsageReader {
   }
 
   async quote(req: rating.QuoteRequest): Promise<{ plan: rating.Plan; lines: InvoiceLineDraft[]; subtotal: Decimal; total: Decimal }> {
-    if (!req.planKey) throw new InvalidArgumentError({ field: "plan_key", message: "is required" });
+    if (!req.planKey) throw new InvalidArgumentError({ field: "plan_key", message: "is required", code: "required" });
     const loaded = await this.catalog.get(this.deps.pool, req.planKey, req.planVersion);
     const plan = loaded.rate;
     const v = new Violations();
     const quantities = new Map<string, Map<string, Decimal>>();
     req.quantities.forEach((q, i) => {
       const at = `quantities[${i}]`;
-      const component = plan.components.find((c) => c.key === q.componentKey);
-      if (!component) {
-        v.add(`${at}.component_key`, `plan ${plan.key} v${plan.version} has no component ${JSON.stringify(q.componentKey)}`);
-        return;
-      }
-      if (component.pricing.kind === "dimensional" && !q.dimensionValue) v.add(`${at}.dimension_value`, `is required for dimensional component ${component.key}`);
-      if (component.pricing.kind === "single" && q.dimensionValue) v.add(`${at}.dimension_value`, `must be empty: component ${component.key} is not dimensional`);
-      if (component.pricing.kind === "dimensional" && q.dimensionValue && !priceForValue(component, q.dimensionValue)) {
-        v.add(`${at}.dimension_value`, `component ${component.key} has no price for ${JSON.stringify(q.dimensionValue)} and no default price`);
-      }
       let quantity: Decimal | undefined;
       try {
         quantity = parseDecimal(q.quantity, `${at}.quantity`, { nonNegative: true });
       } catch (err) {
         if (!(err instanceof DecimalFormatError)) throw err;
-        v.add(`${at}.quantity`, err.message.replace(`${at}.quantity: `, ""));
+        v.add(`${at}.quantity`, err.message.replace(`${at}.quantity: `, ""), DECIMAL_VIOLATION_CODES[err.code]);
+      }
+      const component = plan.components.find((c) => c.key === q.componentKey);
+      if (!component) {
+        v.add(`${at}.component_key`, `plan ${plan.key} v${plan.version} has no component ${JSON.stringify(q.componentKey)}`, "unknown_reference");
+        return;
+      }
+      if (component.pricing.kind === "dimensional" && !q.dimensionValue) v.add(`${at}.dimension_value`, `is required for dimensional component ${component.key}`, "required");
+      if (component.pricing.kind === "single" && q.dimensionValue) v.add(`${at}.dimension_value`, `must be empty: component ${component.key} is not dimensional`, "not_allowed");
+      if (component.pricing.kind === "dimensional" && q.dimensionValue && !priceForValue(component, q.dimensionValue)) {
+        v.add(`${at}.dimension_value`, `component ${component.key} has no price for ${JSON.stringify(q.dimensionValue)} and no default price`, "unknown_reference");
       }
       const byValue = quantities.get(component.key) ?? new Map<string, Decimal>();
-      if (byValue.has(q.dimensionValue)) v.add(at, `repeats (${q.componentKey}, ${JSON.stringify(q.dimensionValue)})`);
+      if (byValue.has(q.dimensionValue)) v.add(at, `repeats (${q.componentKey}, ${JSON.stringify(q.dimensionValue)})`, "duplicate");
       if (quantity) byValue.set(q.dimensionValue, quantity);
       quantities.set(component.key, byValue);
     });
