@@ -17,6 +17,8 @@ export interface Finding {
 export interface PlanSpec {
   currency: string;
   recurringFee: Decimal | undefined;
+  /** In advance: an immediate change credits the unused part of the fee and charges the new one. */
+  feeInAdvance: boolean;
   components: ComponentSpec[];
 }
 
@@ -79,14 +81,19 @@ export function rederiveLines(i: Invoice, plans: Map<number, PlanSpec>, usage: M
   const minor = (d: Decimal) => d.toDecimalPlaces(digits, Decimal.ROUND_HALF_EVEN);
   const periodMs = i.period.end.getTime() - i.period.start.getTime();
   const expected = new Map<string, Decimal>();
-  for (const seg of i.segments) {
+  const shareFrom = (t: Date) => new Decimal(i.period.end.getTime() - t.getTime()).div(periodMs);
+  for (const [n, seg] of i.segments.entries()) {
     const key = seg.range.start.getTime();
     const plan = plans.get(key);
     const metered = usage.get(key) ?? new Map<string, Map<string, Decimal>>();
     if (!plan) continue;
     const share = new Decimal(seg.range.end.getTime() - seg.range.start.getTime()).div(periodMs).toDecimalPlaces(12, Decimal.ROUND_HALF_EVEN);
     const base = seg.range.start.toISOString();
-    if (plan.recurringFee) expected.set(`${base}/fee`, plan.recurringFee.times(share));
+    const replaced = plan.feeInAdvance && i.segments[n + 1]?.range.start.getTime() === seg.range.end.getTime();
+    if (plan.recurringFee && replaced) {
+      expected.set(`${base}/fee`, plan.recurringFee.times(shareFrom(seg.range.start)));
+      expected.set(`${base}/fee-credit`, plan.recurringFee.times(shareFrom(seg.range.end)).neg());
+    } else if (plan.recurringFee) expected.set(`${base}/fee`, plan.recurringFee.times(share));
     for (const comp of plan.components) {
       const byValue = metered.get(comp.key) ?? new Map<string, Decimal>();
       const billed = lines.filter((l) => l.kind === "usage" && l.componentKey === comp.key && l.period.start.getTime() === key);
