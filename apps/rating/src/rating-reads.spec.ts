@@ -64,9 +64,11 @@ describe("rating reads and plan changes", () => {
       ["large", "5", "10"],
     ]);
     const preview = (await svc.client.previewInvoice({ customerId: "c_change" })).preview!;
-    // 30 × 0.5 + 11 × 1 + 60 × 0.5 + 5 × 2 = 15 + 11 + 30 + 10 = 66
+    // Fees in advance: small's whole 30, its unused half credited (−15), large's half 30; usage
+    // 11 × 1 + 5 × 2. 30 − 15 + 11 + 30 + 10 = 66 (the same total as prorating each segment).
     expect(preview.lines.map((l) => [l.kind, l.quantity, l.amount])).toEqual([
-      [rating.LineKind.RECURRING_FEE, "0.5", "15"],
+      [rating.LineKind.RECURRING_FEE, "1", "30"],
+      [rating.LineKind.RECURRING_FEE, "-0.5", "-15"],
       [rating.LineKind.USAGE, "11", "11"],
       [rating.LineKind.RECURRING_FEE, "0.5", "30"],
       [rating.LineKind.USAGE, "5", "10"],

@@ -17,6 +17,7 @@ const KIND: Record<invoicing.LineKind, DocumentLineKind | undefined> = {
   [invoicing.LineKind.USAGE]: "usage",
   [invoicing.LineKind.MINIMUM_TRUE_UP]: "minimum_true_up",
   [invoicing.LineKind.MAXIMUM_ADJUSTMENT]: "maximum_adjustment",
+  [invoicing.LineKind.LATE_USAGE_ADJUSTMENT]: "late_usage_adjustment",
 };
 
 /**

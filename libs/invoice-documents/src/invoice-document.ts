@@ -57,7 +57,7 @@ export interface DocumentSegment {
   fraction: string;
 }
 
-export type DocumentLineKind = "recurring_fee" | "usage" | "minimum_true_up" | "maximum_adjustment";
+export type DocumentLineKind = "recurring_fee" | "usage" | "minimum_true_up" | "maximum_adjustment" | "late_usage_adjustment";
 
 export interface DocumentLine {
   kind: DocumentLineKind;

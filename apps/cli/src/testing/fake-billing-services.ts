@@ -48,7 +48,7 @@ export class FakeBillingServices {
       services: [
         serviceRegistration({
           service: invoicing.Invoicing,
-          scopes: { getInvoice: "read", listInvoices: "read", finalizeInvoice: "admin", voidInvoice: "admin", createCreditNote: "admin",
+          scopes: { getInvoice: "read", listInvoices: "read", listLateAdjustments: "read", finalizeInvoice: "admin", voidInvoice: "admin", createCreditNote: "admin",
             createCustomer: "admin", updateCustomer: "admin", getCustomer: "read", listCustomers: "read", runBillingCycle: "admin", advanceClock: "admin", reconcileInvoices: "admin" },
           handlers: {
             getInvoice: async ({ invoiceId }) => ({ invoice: this.find(invoiceId) }),
@@ -87,6 +87,7 @@ export class FakeBillingServices {
             runBillingCycle: unimplemented,
             advanceClock: unimplemented,
             reconcileInvoices: unimplemented,
+            listLateAdjustments: unimplemented,
           },
         }),
         serviceRegistration({

@@ -228,14 +228,36 @@ export async function claimDrafts(db: Db, which: "due" | "stale", now: Date, lim
   return rows.map(toInvoice);
 }
 
-/** Rating re-rated these periods: their drafts (if any) must be rebuilt before they are finalized. */
+/**
+ * Rating re-rated these periods: their drafts (if any) must be rebuilt before they are finalized;
+ * their issued invoices (if any) looked at for late usage, billed on the next invoice.
+ */
 export async function markStale(db: Db, periods: { subscriptionId: string; periodStart: Date }[]): Promise<void> {
   if (periods.length === 0) return;
   await db.query(
     `UPDATE invoices i SET stale = true FROM unnest($1::text[], $2::timestamptz[]) AS p(subscription_id, period_start)
-     WHERE i.subscription_id = p.subscription_id AND i.period_start = p.period_start AND i.status = 'draft' AND NOT i.stale`,
+     WHERE i.subscription_id = p.subscription_id AND i.period_start = p.period_start AND i.status <> 'void' AND NOT i.stale`,
     [periods.map((p) => p.subscriptionId), periods.map((p) => p.periodStart)],
   );
+}
+
+/** New late adjustments for these subscriptions: their open drafts are rebuilt to show them. */
+export async function markDraftsStale(db: Db, subscriptionIds: string[]): Promise<void> {
+  if (subscriptionIds.length === 0) return;
+  await db.query(`UPDATE invoices SET stale = true WHERE subscription_id = ANY($1) AND status = 'draft' AND NOT stale`, [subscriptionIds]);
+}
+
+/** Issued invoices whose period rating re-rated after finalization, locked (one worker computes each difference). */
+export async function claimIssuedStale(db: Db, limit: number): Promise<Invoice[]> {
+  const { rows } = await db.query<Row>(
+    `SELECT * FROM invoices WHERE stale AND status IN ('finalized', 'paid', 'uncollectible') ORDER BY period_start, id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+    [limit],
+  );
+  return rows.map(toInvoice);
+}
+
+export async function clearStale(db: Db, ids: string[]): Promise<void> {
+  await db.query(`UPDATE invoices SET stale = false WHERE id = ANY($1)`, [ids]);
 }
 
 export async function listInvoices(

@@ -1,4 +1,4 @@
-import { type rating } from "@tally/contracts";
+import { rating } from "@tally/contracts";
 import type { ServiceClient } from "@tally/platform";
 import { Decimal, type Price, type PriceModel } from "@tally/pricing";
 import type { ComponentSpec, PlanSpec } from "../domain/reconciliation";
@@ -31,6 +31,7 @@ function toSpec(plan: rating.Plan): PlanSpec {
   return {
     currency: plan.currency,
     recurringFee: plan.recurringFee ? new Decimal(plan.recurringFee.amount) : undefined,
+    feeInAdvance: plan.recurringFee?.timing === rating.FeeTiming.IN_ADVANCE,
     components: plan.components.map((c): ComponentSpec => {
       const base = { key: c.key, meterKey: c.meterKey };
       if (c.pricing.case === "price") return { ...base, price: toPrice(c.pricing.value) };

@@ -2,6 +2,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { invoicing as pb } from "@tally/contracts";
 import { type Decimal, minorUnitDigits } from "@tally/pricing";
+import { toLine, type LateAdjustment } from "../domain/late-usage";
 import type { CreditNote, Customer, Invoice, InvoiceStatus, LineKind, Period } from "../domain/types";
 
 export const ts = (d: Date): Timestamp => timestampFromDate(d);
@@ -18,6 +19,17 @@ export const STATUS_TO_WIRE: Record<InvoiceStatus, pb.InvoiceStatus> = {
   uncollectible: pb.InvoiceStatus.UNCOLLECTIBLE,
 };
 
+export function lateAdjustmentToWire(a: LateAdjustment): MessageInitShape<typeof pb.LateAdjustmentSchema> {
+  const l = toLine(a);
+  return {
+    id: a.id,
+    customerId: a.customerId,
+    subscriptionId: a.subscriptionId,
+    sourceInvoiceId: a.sourceInvoiceId,
+    line: { ref: l.ref, kind: KIND[l.kind], componentKey: l.componentKey, dimensionValue: l.dimensionValue, description: l.description, quantity: l.quantity.toFixed(), amount: l.amount.toFixed(), period: range(l.period) },
+  };
+}
+
 export function statusFromWire(s: pb.InvoiceStatus): InvoiceStatus | undefined {
   return (Object.keys(STATUS_TO_WIRE) as InvoiceStatus[]).find((k) => STATUS_TO_WIRE[k] === s);
 }
@@ -27,6 +39,7 @@ const KIND: Record<LineKind, pb.LineKind> = {
   usage: pb.LineKind.USAGE,
   minimum_true_up: pb.LineKind.MINIMUM_TRUE_UP,
   maximum_adjustment: pb.LineKind.MAXIMUM_ADJUSTMENT,
+  late_usage_adjustment: pb.LineKind.LATE_USAGE_ADJUSTMENT,
 };
 
 export function invoiceToWire(i: Invoice): MessageInitShape<typeof pb.InvoiceSchema> {

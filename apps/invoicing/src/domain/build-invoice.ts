@@ -1,5 +1,6 @@
 import { Decimal } from "@tally/pricing";
 import { invoiceAmounts } from "./invoice-amounts";
+import { toLine, type LateAdjustment } from "./late-usage";
 import type { Customer, Invoice, PricedPeriod } from "./types";
 
 /** Plan versions in force, from rating's subscription snapshot. */
@@ -16,13 +17,16 @@ export interface BuildInputs {
   creditsBurned: Decimal;
   /** 0 for a draft: the balance is applied when the invoice is finalized. */
   balanceAvailable: Decimal;
+  /** Late usage of earlier, finalized periods that this invoice bills. */
+  adjustments: readonly LateAdjustment[];
 }
 
 /** Lines, segments and money of an invoice for a priced period (a new draft, or a draft refreshed). */
 export function priceInvoice(base: Invoice, i: BuildInputs): Invoice {
+  const lines = [...i.priced.lines, ...i.adjustments.filter((a) => a.currency === i.priced.currency).map(toLine)];
   const a = invoiceAmounts({
     currency: i.priced.currency,
-    lineAmounts: i.priced.lines.map((l) => l.amount),
+    lineAmounts: lines.map((l) => l.amount),
     creditsBurned: i.creditsBurned,
     balanceAvailable: i.balanceAvailable,
     taxRates: i.customer.taxRates,
@@ -35,7 +39,7 @@ export function priceInvoice(base: Invoice, i: BuildInputs): Invoice {
       const plan = planAt(i.planSegments, s.range.start);
       return { ...s, planKey: plan?.planKey ?? "", planVersion: plan?.planVersion ?? 0 };
     }),
-    lines: i.priced.lines.map((l, n) => ({ ...l, roundedAmount: a.roundedLines[n]! })),
+    lines: lines.map((l, n) => ({ ...l, roundedAmount: a.roundedLines[n]! })),
     subtotal: a.subtotal,
     total: a.total,
     creditsApplied: a.creditsApplied,

@@ -1,6 +1,7 @@
 import { createPricer, Decimal, minorUnitDigits, roundToMinorUnit, type Price } from "@tally/pricing";
 import { allocateLargestRemainder } from "./invoice-amounts";
-import type { Invoice } from "./types";
+import type { LateAdjustment } from "./late-usage";
+import type { Invoice, InvoiceLine } from "./types";
 
 /** One mismatch or violated invariant, with the numbers. */
 export interface Finding {
@@ -16,6 +17,8 @@ export interface Finding {
 export interface PlanSpec {
   currency: string;
   recurringFee: Decimal | undefined;
+  /** In advance: an immediate change credits the unused part of the fee and charges the new one. */
+  feeInAdvance: boolean;
   components: ComponentSpec[];
 }
 
@@ -67,25 +70,33 @@ export function checkArithmetic(i: Invoice, ledgerBurn: Decimal): Finding[] {
  * Re-derives the invoice's lines from raw usage and the plans: usage quantities must equal what
  * metering stored in each segment (every event billed once), each usage line is re-priced with
  * the pricing library, fees prorated by the segment's share, minimum/maximum adjustments
- * recomputed; each compared to the minor unit. Usage metered with no line is reported too.
+ * recomputed; each compared to the minor unit. Usage metered with no line is reported too. Late
+ * usage recorded as adjustments of this invoice (billed on a later one, or pending) counts as
+ * billed here: each event once, on its period's invoice or as a later adjustment.
  */
-export function rederiveLines(i: Invoice, plans: Map<number, PlanSpec>, usage: Map<number, SegmentUsage>): Finding[] {
+export function rederiveLines(i: Invoice, plans: Map<number, PlanSpec>, usage: Map<number, SegmentUsage>, late: readonly LateAdjustment[] = []): Finding[] {
   const out: Finding[] = [];
+  const lines = withLateAdjustments(i.lines, late);
   const digits = minorUnitDigits(i.currency);
   const minor = (d: Decimal) => d.toDecimalPlaces(digits, Decimal.ROUND_HALF_EVEN);
   const periodMs = i.period.end.getTime() - i.period.start.getTime();
   const expected = new Map<string, Decimal>();
-  for (const seg of i.segments) {
+  const shareFrom = (t: Date) => new Decimal(i.period.end.getTime() - t.getTime()).div(periodMs);
+  for (const [n, seg] of i.segments.entries()) {
     const key = seg.range.start.getTime();
     const plan = plans.get(key);
     const metered = usage.get(key) ?? new Map<string, Map<string, Decimal>>();
     if (!plan) continue;
     const share = new Decimal(seg.range.end.getTime() - seg.range.start.getTime()).div(periodMs).toDecimalPlaces(12, Decimal.ROUND_HALF_EVEN);
     const base = seg.range.start.toISOString();
-    if (plan.recurringFee) expected.set(`${base}/fee`, plan.recurringFee.times(share));
+    const replaced = plan.feeInAdvance && i.segments[n + 1]?.range.start.getTime() === seg.range.end.getTime();
+    if (plan.recurringFee && replaced) {
+      expected.set(`${base}/fee`, plan.recurringFee.times(shareFrom(seg.range.start)));
+      expected.set(`${base}/fee-credit`, plan.recurringFee.times(shareFrom(seg.range.end)).neg());
+    } else if (plan.recurringFee) expected.set(`${base}/fee`, plan.recurringFee.times(share));
     for (const comp of plan.components) {
       const byValue = metered.get(comp.key) ?? new Map<string, Decimal>();
-      const billed = i.lines.filter((l) => l.kind === "usage" && l.componentKey === comp.key && l.period.start.getTime() === key);
+      const billed = lines.filter((l) => l.kind === "usage" && l.componentKey === comp.key && l.period.start.getTime() === key);
       for (const [value, q] of byValue) {
         const line = billed.find((l) => l.dimensionValue === value);
         if (!line) {
@@ -105,14 +116,14 @@ export function rederiveLines(i: Invoice, plans: Map<number, PlanSpec>, usage: M
           const full = createPricer({ model: price.model, includedUnits: price.includedUnits, minimum: prorate(price.minimum), maximum: prorate(price.maximum) }).amount(q);
           const usageAmount = expected.get(line.ref)!;
           const adj = full.minus(usageAmount);
-          const adjLines = i.lines.filter((l) => (l.kind === "minimum_true_up" || l.kind === "maximum_adjustment") && l.componentKey === comp.key && l.period.start.getTime() === key);
+          const adjLines = lines.filter((l) => (l.kind === "minimum_true_up" || l.kind === "maximum_adjustment") && l.componentKey === comp.key && l.period.start.getTime() === key);
           const actual = adjLines.reduce((s, l) => s.plus(l.amount), new Decimal(0));
           if (!minor(adj).eq(minor(actual))) out.push(finding(i, "line_amount", `${base}/adjustments/${comp.key}`, minor(adj), minor(actual)));
         }
       }
     }
   }
-  for (const line of i.lines) {
+  for (const line of lines) {
     const e = expected.get(line.ref);
     if (e === undefined) continue;
     if (!minor(e).eq(minor(line.amount))) out.push(finding(i, "line_amount", line.ref, minor(e), minor(line.amount)));
@@ -122,6 +133,22 @@ export function rederiveLines(i: Invoice, plans: Map<number, PlanSpec>, usage: M
   i.lines.forEach((l, n) => {
     if (!allocated[n]!.eq(l.roundedAmount)) out.push(finding(i, "rounded_line", l.ref, allocated[n]!, l.roundedAmount));
   });
+  return out;
+}
+
+/** The invoice's lines as billed in the end: each line plus its late adjustments (a line of its own when it had none). */
+function withLateAdjustments(lines: readonly InvoiceLine[], late: readonly LateAdjustment[]): InvoiceLine[] {
+  const out = lines.map((l) => ({ ...l }));
+  for (const a of late) {
+    const line = out.find((l) => l.ref === a.sourceRef);
+    if (line) {
+      line.quantity = line.quantity.plus(a.quantity);
+      line.amount = line.amount.plus(a.amount);
+      continue;
+    }
+    const { kind, componentKey, dimensionValue, quantity, amount } = a;
+    out.push({ ref: a.sourceRef, kind, componentKey, dimensionValue, description: "", quantity, amount, roundedAmount: new Decimal(0), period: a.linePeriod, details: [] });
+  }
   return out;
 }
 

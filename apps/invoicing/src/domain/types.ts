@@ -32,7 +32,7 @@ export interface Customer {
   updateTime: Date;
 }
 
-export type LineKind = "recurring_fee" | "usage" | "minimum_true_up" | "maximum_adjustment";
+export type LineKind = "recurring_fee" | "usage" | "minimum_true_up" | "maximum_adjustment" | "late_usage_adjustment";
 
 /** One tier step of a usage line, as rating priced it (decimal strings kept as sent). */
 export interface LineDetail {

@@ -1,7 +1,7 @@
 import { durationMs, timestampDate } from "@bufbuild/protobuf/wkt";
 import type { invoicing as pb } from "@tally/contracts";
 import { InvalidArgumentError, ManualClock, type Clock, type ServiceHandlers } from "@tally/platform";
-import { creditNoteToWire, customerToWire, invoiceToWire, statusFromWire, ts } from "../adapter/wire";
+import { creditNoteToWire, customerToWire, invoiceToWire, lateAdjustmentToWire, statusFromWire, ts } from "../adapter/wire";
 import type { CustomerInput } from "../domain/customer-validation";
 import { ClockNotManualError } from "../domain/errors";
 import type { BillingCycle, CycleResult } from "../service/billing-cycle";
@@ -25,6 +25,7 @@ export function invoicingHandlers(s: InvoicingServices): ServiceHandlers<typeof 
       const r = await s.invoices.list({ customerId: req.customerId, status: statusFromWire(req.status), pageSize: req.pageSize, pageToken: req.pageToken });
       return { invoices: r.invoices.map(invoiceToWire), nextPageToken: r.nextPageToken };
     },
+    listLateAdjustments: async (req) => ({ adjustments: (await s.invoices.lateAdjustments(req.customerId)).map(lateAdjustmentToWire) }),
     finalizeInvoice: async (req) => ({ invoice: invoiceToWire(await s.invoices.finalize(req.invoiceId)) }),
     voidInvoice: async (req) => ({ invoice: invoiceToWire(await s.invoices.void(req.invoiceId, req.reason)) }),
     createCreditNote: async (req) => {
@@ -91,6 +92,7 @@ function customerInput(c: pb.Customer | undefined): CustomerInput {
 export const INVOICING_SCOPES = {
   getInvoice: "read",
   listInvoices: "read",
+  listLateAdjustments: "read",
   finalizeInvoice: "admin",
   voidInvoice: "admin",
   createCreditNote: "admin",

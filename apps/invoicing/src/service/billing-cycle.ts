@@ -3,11 +3,13 @@ import { withTransaction, type ServiceDeps } from "@tally/platform";
 import { Decimal } from "@tally/pricing";
 import { getCustomers } from "../adapter/customer-store";
 import type { CreditBurns } from "../adapter/credit-ledger";
-import { claimDrafts, insertDrafts, updateDraftAmounts } from "../adapter/invoice-store";
+import { claimDrafts, claimIssuedStale, clearStale, insertDrafts, markDraftsStale, updateDraftAmounts } from "../adapter/invoice-store";
+import { adjustmentsFor, adjustmentsFrom, insertAdjustments } from "../adapter/late-adjustment-store";
 import type { PeriodPricer, PeriodRef } from "../adapter/rating-source";
 import { claimDue, planSegmentsOf, scheduleNext, type NextClose } from "../adapter/subscription-store";
 import { newDraft, priceInvoice } from "../domain/build-invoice";
 import { newId } from "../domain/ids";
+import { lateDifferences } from "../domain/late-usage";
 import type { Invoice, Period, PricedPeriod } from "../domain/types";
 import { enqueueAll, finalizeDrafts } from "./finalizer";
 
@@ -27,8 +29,9 @@ const WORKERS = 3;
 
 /**
  * The billing cycle, run on a timer and by RunBillingCycle / AdvanceClock: close every period that
- * has ended into one DRAFT, rebuild drafts that rating re-rated (late usage), finalize drafts whose
- * grace is over. Each batch is one transaction over rows locked with SKIP LOCKED, so instances and
+ * has ended into one DRAFT, record usage rating priced for already finalized periods as pending
+ * adjustments (billed on the next invoice), rebuild drafts that rating re-rated (late usage) or
+ * that have new adjustments, finalize drafts whose grace is over. Each batch is one transaction over rows locked with SKIP LOCKED, so instances and
  * manual triggers share the work; the unique (subscription, period) key makes a second draft for a
  * period impossible whatever happens. Rating unreachable: the transaction rolls back and the next
  * cycle tries again — nothing is half-written.
@@ -58,6 +61,7 @@ export class BillingCycle {
       if (failed) throw failed.reason;
     };
     await parallel(() => this.closeBatch(now, result));
+    await parallel(() => this.lateBatch(now));
     await parallel(() => this.refreshBatch(now));
     await parallel(() => this.finalizeBatch(now, result));
     return result;
@@ -72,6 +76,10 @@ export class BillingCycle {
       const customers = await getCustomers(
         tx,
         due.map((d) => d.customerId),
+      );
+      const pending = await adjustmentsFor(
+        tx,
+        due.map((d) => ({ id: "", subscriptionId: d.subscriptionId })),
       );
       const next: NextClose[] = [];
       const drafts: Invoice[] = [];
@@ -108,7 +116,7 @@ export class BillingCycle {
           continue;
         }
         const creditsBurned = await this.credits.burned(d.customerId, d.subscriptionId, p.period.start);
-        drafts.push(newDraft(newId("inv"), now, { priced: p, customer, planSegments: d.segments, creditsBurned, balanceAvailable: new Decimal(0) }));
+        drafts.push(newDraft(newId("inv"), now, { priced: p, customer, planSegments: d.segments, creditsBurned, balanceAvailable: new Decimal(0), adjustments: pending.get(d.subscriptionId) ?? [] }));
         const ended = d.cancelTime !== null && p.period.end.getTime() >= d.cancelTime.getTime();
         next.push({ subscriptionId: d.subscriptionId, nextPeriodAt: ended ? null : p.period.end, nextCloseAt: p.period.end });
       }
@@ -122,7 +130,32 @@ export class BillingCycle {
     });
   }
 
-  /** Drafts rating re-rated since they were built (late usage inside grace) → rebuilt. */
+  /**
+   * Issued invoices whose period rating re-rated after finalization → the difference recorded as
+   * pending adjustments (under the invoice's row lock, against what it and earlier adjustments
+   * billed, so each late event is recorded once); the subscription's open draft is rebuilt to show it.
+   */
+  private async lateBatch(now: Date): Promise<boolean> {
+    return withTransaction(this.deps.pool, async (tx) => {
+      const issued = await claimIssuedStale(tx, this.batchSize);
+      if (issued.length === 0) return false;
+      const priced = await this.pricer!.price(issued.map((i) => ({ subscriptionId: i.subscriptionId, at: i.period.start })));
+      const earlier = await adjustmentsFrom(
+        tx,
+        issued.map((i) => i.id),
+      );
+      const recorded = issued.flatMap((i, n) => lateDifferences(i, priced[n]!, earlier.get(i.id) ?? [], now, () => newId("adj")));
+      await insertAdjustments(tx, recorded);
+      await markDraftsStale(tx, [...new Set(recorded.map((a) => a.subscriptionId))]);
+      await clearStale(
+        tx,
+        issued.map((i) => i.id),
+      );
+      return true;
+    });
+  }
+
+  /** Drafts rating re-rated since they were built (late usage inside grace) or with new adjustments → rebuilt. */
   private async refreshBatch(now: Date): Promise<boolean> {
     return withTransaction(this.deps.pool, async (tx) => {
       const drafts = await claimDrafts(tx, "stale", now, this.batchSize);
@@ -161,6 +194,7 @@ export class BillingCycle {
       tx,
       drafts.map((d) => d.subscriptionId),
     );
+    const adjustments = await adjustmentsFor(tx, drafts);
     const out = [];
     for (const [n, draft] of drafts.entries()) {
       out.push({
@@ -168,6 +202,7 @@ export class BillingCycle {
         priced: priced[n]!,
         planSegments: segments.get(draft.subscriptionId) ?? [],
         creditsBurned: await this.credits.burned(draft.customerId, draft.subscriptionId, draft.period.start),
+        adjustments: adjustments.get(draft.subscriptionId) ?? [],
       });
     }
     return out;

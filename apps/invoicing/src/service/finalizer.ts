@@ -2,8 +2,10 @@ import { enqueue, type OutboxMessage, type PoolClient } from "@tally/platform";
 import { Decimal } from "@tally/pricing";
 import { getCustomers, moveBalance } from "../adapter/customer-store";
 import { markFinalized, takeNumbers } from "../adapter/invoice-store";
+import { takeAdjustments } from "../adapter/late-adjustment-store";
 import type { PlanSegment } from "../domain/build-invoice";
 import { finalize, priceInvoice } from "../domain/build-invoice";
+import type { LateAdjustment } from "../domain/late-usage";
 import type { Invoice, PricedPeriod } from "../domain/types";
 import { invoiceEvent } from "./events";
 
@@ -12,6 +14,7 @@ export interface FinalizeInput {
   priced: PricedPeriod;
   planSegments: PlanSegment[];
   creditsBurned: Decimal;
+  adjustments: LateAdjustment[];
 }
 
 /**
@@ -19,7 +22,8 @@ export interface FinalizeInput {
  * usage within grace) and the customer's balance applied. Customers are locked in id order and
  * sequences in prefix order, so concurrent finalizers never deadlock; a number is taken in the
  * same transaction that stores it, so a crash before commit gives it back (gapless) and a commit
- * keeps it for good, even if the invoice is voided later (never reused).
+ * keeps it for good, even if the invoice is voided later (never reused). Pending late-usage
+ * adjustments are taken by the first invoice of their subscription finalized here, once.
  */
 export async function finalizeDrafts(tx: PoolClient, inputs: FinalizeInput[], now: Date): Promise<{ finalized: Invoice[]; messages: OutboxMessage[] }> {
   const customers = await getCustomers(
@@ -32,13 +36,18 @@ export async function finalizeDrafts(tx: PoolClient, inputs: FinalizeInput[], no
     byPrefix.set(input.draft.sequencePrefix, [...(byPrefix.get(input.draft.sequencePrefix) ?? []), input]);
   }
   const finalized: (Invoice & { sequenceNumber: number })[] = [];
+  const taken = new Set<string>();
   for (const prefix of [...byPrefix.keys()].sort()) {
     const group = byPrefix.get(prefix)!;
     let n = await takeNumbers(tx, prefix, group.length);
     for (const input of group) {
       const customer = customers.get(input.draft.customerId)!;
       const balanceAvailable = input.priced.currency === customer.currency ? customer.balance : new Decimal(0);
-      const priced = priceInvoice(input.draft, { priced: input.priced, customer, planSegments: input.planSegments, creditsBurned: input.creditsBurned, balanceAvailable });
+      const adjustments = input.adjustments.filter((a) => !taken.has(a.id));
+      const priced = priceInvoice(input.draft, { priced: input.priced, customer, planSegments: input.planSegments, creditsBurned: input.creditsBurned, balanceAvailable, adjustments });
+      const billed = adjustments.filter((a) => priced.lines.some((l) => l.ref === `late/${a.id}`)).map((a) => a.id);
+      if (!(await takeAdjustments(tx, input.draft.id, billed))) throw new Error(`late adjustments of ${input.draft.subscriptionId} taken by another invoice; retrying`);
+      for (const id of billed) taken.add(id);
       const invoice = finalize(priced, n, now, customer.netTermsDays);
       finalized.push({ ...invoice, sequenceNumber: n++ });
       if (invoice.balanceApplied.gt(0)) {

@@ -1,6 +1,7 @@
 import { AlreadyExistsError, enqueue, FailedPreconditionError, InvalidArgumentError, withTransaction, type OutboxMessage, type ServiceDeps } from "@tally/platform";
 import { moveBalance } from "../adapter/customer-store";
 import { getCreditNoteByKey, getInvoice, insertCreditNote, listInvoices, setStatus } from "../adapter/invoice-store";
+import { pendingAdjustments } from "../adapter/late-adjustment-store";
 import { InvoiceNotFoundError } from "../domain/errors";
 import { newId } from "../domain/ids";
 import { issueCreditNote, sameCreditNote, validateCreditNoteRequest, voidInvoice, type CreditNoteRequest } from "../domain/lifecycle";
@@ -22,6 +23,11 @@ export class InvoiceService {
     const i = await getInvoice(this.deps.pool, invoiceId);
     if (!i) throw new InvoiceNotFoundError(invoiceId);
     return i;
+  }
+
+  /** Late usage recorded for finalized periods and not billed yet (ListLateAdjustments). */
+  async lateAdjustments(customerId: string) {
+    return pendingAdjustments(this.deps.pool, customerId);
   }
 
   async list(req: { customerId: string; status: InvoiceStatus | undefined; pageSize: number; pageToken: string }) {

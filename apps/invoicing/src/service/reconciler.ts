@@ -1,6 +1,7 @@
 import { InvalidArgumentError, type Pool } from "@tally/platform";
 import type { CreditBurns } from "../adapter/credit-ledger";
 import { duplicatePeriods, issuedInvoicesIn, numbered } from "../adapter/invoice-store";
+import { adjustmentsFrom } from "../adapter/late-adjustment-store";
 import type { RatingPlans } from "../adapter/plan-source";
 import type { MeteringUsage } from "../adapter/usage-source";
 import { checkArithmetic, checkNumbering, rederiveLines, type Finding, type PlanSpec, type SegmentUsage } from "../domain/reconciliation";
@@ -57,6 +58,7 @@ export class Reconciler {
       }
       usage.set(key, byComponent);
     }
-    return [...out, ...rederiveLines(i, plans, usage)];
+    const late = (await adjustmentsFrom(this.pool, [i.id])).get(i.id) ?? [];
+    return [...out, ...rederiveLines(i, plans, usage, late)];
   }
 }

@@ -42,6 +42,18 @@ const dims = new DimensionalPricerCache();
 const q = (entries: [string, string][]) => new Map([["tok", new Map(entries.map(([k, v]) => [k, new Decimal(v)]))]]);
 
 describe("invoice lines", () => {
+  it("an in-advance fee replaced on day 10 of 30: whole fee, credit for the unused part; in arrears: prorated", () => {
+    const range = { start: new Date("2026-11-01T00:00:00Z"), end: new Date("2026-11-11T00:00:00Z") };
+    const replaced = { charged: new Decimal(1), credited: new Decimal(20).div(30) };
+    const fees = (p: RatePlan) => segmentLines({ plan: p, range, share: new Decimal(10).div(30), quantities: q([]), replaced }, pricers, dims).filter((l) => l.kind === "recurring_fee");
+    expect(fees(plan).map((l) => [l.ref.split("/")[1], l.quantity.toDecimalPlaces(4).toFixed(), l.amount.toDecimalPlaces(6).toFixed()])).toEqual([
+      ["fee", "1", "20"],
+      ["fee-credit", "-0.6667", "-13.333333"],
+    ]);
+    const arrears: RatePlan = { ...plan, recurringFee: { amount: new Decimal(20), timing: "in_arrears" } };
+    expect(fees(arrears).map((l) => [l.ref.split("/")[1], l.amount.toDecimalPlaces(6).toFixed()])).toEqual([["fee", "6.666667"]]);
+  });
+
   it("explains fee, per-value usage, per-value minimum and the component maximum; lines add up", () => {
     const range = { start: new Date("2026-04-01T00:00:00Z"), end: new Date("2026-05-01T00:00:00Z") };
     const lines = segmentLines({ plan, range, share: new Decimal(1), quantities: q([["big", "100"], ["small", "7"]]) }, pricers, dims);

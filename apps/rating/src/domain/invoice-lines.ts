@@ -47,25 +47,49 @@ export interface SegmentInput {
   /** The segment's share of its period (1 for a whole period). */
   share: Decimal;
   quantities: SegmentQuantities;
+  /**
+   * Set when an immediate plan change ends this segment before its period does: the shares of the
+   * period from the segment's start to the period's end (what a fee in advance charged) and from
+   * the segment's end to the period's end (the unused part, credited back).
+   */
+  replaced?: { charged: Decimal; credited: Decimal };
+}
+
+/**
+ * The recurring fee of a segment. In arrears, or in advance without a change: the fee × the
+ * segment's share. In advance and replaced by an immediate change: the fee for the rest of the
+ * period from the segment's start, and a credit for the unused part; the next segment charges its
+ * own fee for the rest. ($50 → $100 on day 10 of 30: 50, −33.333…, 66.666…: the same sum,
+ * rounded once on the invoice.)
+ */
+function feeLines(plan: RatePlan, fee: NonNullable<RatePlan["recurringFee"]>, input: SegmentInput, base: string): InvoiceLineDraft[] {
+  const { share, range } = input;
+  const percent = (s: Decimal) => s.times(100).toDecimalPlaces(2).toFixed();
+  const replaced = fee.timing === "in_advance" ? input.replaced : undefined;
+  const charged = replaced?.charged ?? share;
+  const line = (ref: string, description: string, quantity: Decimal, amount: Decimal): InvoiceLineDraft => ({
+    ref,
+    kind: "recurring_fee",
+    componentKey: "",
+    dimensionValue: "",
+    description,
+    quantity,
+    details: [],
+    amount,
+    period: range,
+  });
+  const lines = [line(`${base}/fee`, charged.eq(1) ? `${plan.name} (${plan.interval}ly fee)` : `${plan.name} (fee, ${percent(charged)}% of the period)`, charged, prorate(fee.amount, charged))];
+  if (replaced) {
+    lines.push(line(`${base}/fee-credit`, `${plan.name} (unused fee credited, ${percent(replaced.credited)}% of the period)`, replaced.credited.neg(), prorate(fee.amount, replaced.credited).neg()));
+  }
+  return lines;
 }
 
 export function segmentLines(input: SegmentInput, pricers: PricerCache, dimensional: DimensionalPricerCache): InvoiceLineDraft[] {
   const { plan, range, share, quantities } = input;
   const base = range ? range.start.toISOString() : "quote";
   const lines: InvoiceLineDraft[] = [];
-  if (plan.recurringFee) {
-    lines.push({
-      ref: `${base}/fee`,
-      kind: "recurring_fee",
-      componentKey: "",
-      dimensionValue: "",
-      description: share.eq(1) ? `${plan.name} (${plan.interval}ly fee)` : `${plan.name} (fee, ${share.times(100).toDecimalPlaces(2).toFixed()}% of the period)`,
-      quantity: share,
-      details: [],
-      amount: prorate(plan.recurringFee.amount, share),
-      period: range,
-    });
-  }
+  if (plan.recurringFee) lines.push(...feeLines(plan, plan.recurringFee, input, base));
   for (const component of plan.components) {
     const byValue = quantities.get(component.key) ?? new Map<string, Decimal>();
     const pricing = component.pricing;

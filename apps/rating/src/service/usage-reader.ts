@@ -52,10 +52,14 @@ export class UsageReader {
     const rows = await periodSegments(this.deps.pool, sub.id, period.start);
     const segments: SegmentInput[] = [];
     let currency = "";
-    for (const seg of segmentsIn(sub, period)) {
+    const ranges = segmentsIn(sub, period);
+    for (const [n, seg] of ranges.entries()) {
       const plan = (await this.catalog.get(this.deps.pool, seg.planKey, seg.planVersion)).rate;
       currency = plan.currency;
-      segments.push({ plan, range: seg, share: shareOf(seg, period), quantities: quantitiesOf(rows, seg.start) });
+      // An immediate change ends this segment where the next begins (a cancellation leaves no next).
+      const changed = ranges[n + 1]?.start.getTime() === seg.end.getTime();
+      const replaced = changed ? { charged: shareOf({ start: seg.start, end: period.end }, period), credited: shareOf({ start: seg.end, end: period.end }, period) } : undefined;
+      segments.push({ plan, range: seg, share: shareOf(seg, period), quantities: quantitiesOf(rows, seg.start), replaced });
     }
     return { sub, period, segments, currency, now };
   }

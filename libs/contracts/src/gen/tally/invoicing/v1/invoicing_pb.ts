@@ -12,7 +12,7 @@ import type { TimeRange } from "../../common/v1/time_range_pb";
 import { file_tally_common_v1_time_range } from "../../common/v1/time_range_pb";
 import type { Customer } from "./customer_pb";
 import { file_tally_invoicing_v1_customer } from "./customer_pb";
-import type { CreditNote, Invoice, InvoiceStatus } from "./invoice_pb";
+import type { CreditNote, Invoice, InvoiceLine, InvoiceStatus } from "./invoice_pb";
 import { file_tally_invoicing_v1_invoice } from "./invoice_pb";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -20,7 +20,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tally/invoicing/v1/invoicing.proto.
  */
 export const file_tally_invoicing_v1_invoicing: GenFile = /*@__PURE__*/
-  fileDesc("CiJ0YWxseS9pbnZvaWNpbmcvdjEvaW52b2ljaW5nLnByb3RvEhJ0YWxseS5pbnZvaWNpbmcudjEiTAoYUmVjb25jaWxlSW52b2ljZXNSZXF1ZXN0EjAKDHBlcmlvZF9zdGFydBgBIAEoCzIaLnRhbGx5LmNvbW1vbi52MS5UaW1lUmFuZ2UicgoZUmVjb25jaWxlSW52b2ljZXNSZXNwb25zZRIYChBpbnZvaWNlc19jaGVja2VkGAEgASgFEjsKCGZpbmRpbmdzGAIgAygLMikudGFsbHkuaW52b2ljaW5nLnYxLlJlY29uY2lsaWF0aW9uRmluZGluZyJ5ChVSZWNvbmNpbGlhdGlvbkZpbmRpbmcSEgoKaW52b2ljZV9pZBgBIAEoCRIOCgZudW1iZXIYAiABKAkSDQoFY2hlY2sYAyABKAkSCwoDcmVmGAQgASgJEhAKCGV4cGVjdGVkGAUgASgJEg4KBmFjdHVhbBgGIAEoCSJHChVDcmVhdGVDdXN0b21lclJlcXVlc3QSLgoIY3VzdG9tZXIYASABKAsyHC50YWxseS5pbnZvaWNpbmcudjEuQ3VzdG9tZXIiSAoWQ3JlYXRlQ3VzdG9tZXJSZXNwb25zZRIuCghjdXN0b21lchgBIAEoCzIcLnRhbGx5Lmludm9pY2luZy52MS5DdXN0b21lciJHChVVcGRhdGVDdXN0b21lclJlcXVlc3QSLgoIY3VzdG9tZXIYASABKAsyHC50YWxseS5pbnZvaWNpbmcudjEuQ3VzdG9tZXIiSAoWVXBkYXRlQ3VzdG9tZXJSZXNwb25zZRIuCghjdXN0b21lchgBIAEoCzIcLnRhbGx5Lmludm9pY2luZy52MS5DdXN0b21lciIpChJHZXRDdXN0b21lclJlcXVlc3QSEwoLY3VzdG9tZXJfaWQYASABKAkiRQoTR2V0Q3VzdG9tZXJSZXNwb25zZRIuCghjdXN0b21lchgBIAEoCzIcLnRhbGx5Lmludm9pY2luZy52MS5DdXN0b21lciI9ChRMaXN0Q3VzdG9tZXJzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJhChVMaXN0Q3VzdG9tZXJzUmVzcG9uc2USLwoJY3VzdG9tZXJzGAEgAygLMhwudGFsbHkuaW52b2ljaW5nLnYxLkN1c3RvbWVyEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIYChZSdW5CaWxsaW5nQ3ljbGVSZXF1ZXN0IssBChdSdW5CaWxsaW5nQ3ljbGVSZXNwb25zZRIuCgphc19vZl90aW1lGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIWCg5kcmFmdHNfY3JlYXRlZBgCIAEoBRIaChJpbnZvaWNlc19maW5hbGl6ZWQYAyABKAUSGAoQcGVyaW9kc19kZWZlcnJlZBgEIAEoBRIyCg5jbG9zZWRfcGVyaW9kcxgFIAMoCzIaLnRhbGx5LmNvbW1vbi52MS5UaW1lUmFuZ2UiPAoTQWR2YW5jZUNsb2NrUmVxdWVzdBIlCgJieRgBIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJ7ChRBZHZhbmNlQ2xvY2tSZXNwb25zZRInCgNub3cYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjoKBWN5Y2xlGAIgASgLMisudGFsbHkuaW52b2ljaW5nLnYxLlJ1bkJpbGxpbmdDeWNsZVJlc3BvbnNlIicKEUdldEludm9pY2VSZXF1ZXN0EhIKCmludm9pY2VfaWQYASABKAkiQgoSR2V0SW52b2ljZVJlc3BvbnNlEiwKB2ludm9pY2UYASABKAsyGy50YWxseS5pbnZvaWNpbmcudjEuSW52b2ljZSKEAQoTTGlzdEludm9pY2VzUmVxdWVzdBITCgtjdXN0b21lcl9pZBgBIAEoCRIxCgZzdGF0dXMYAiABKA4yIS50YWxseS5pbnZvaWNpbmcudjEuSW52b2ljZVN0YXR1cxIRCglwYWdlX3NpemUYAyABKAUSEgoKcGFnZV90b2tlbhgEIAEoCSJeChRMaXN0SW52b2ljZXNSZXNwb25zZRItCghpbnZvaWNlcxgBIAMoCzIbLnRhbGx5Lmludm9pY2luZy52MS5JbnZvaWNlEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIsChZGaW5hbGl6ZUludm9pY2VSZXF1ZXN0EhIKCmludm9pY2VfaWQYASABKAkiRwoXRmluYWxpemVJbnZvaWNlUmVzcG9uc2USLAoHaW52b2ljZRgBIAEoCzIbLnRhbGx5Lmludm9pY2luZy52MS5JbnZvaWNlIjgKElZvaWRJbnZvaWNlUmVxdWVzdBISCgppbnZvaWNlX2lkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSJDChNWb2lkSW52b2ljZVJlc3BvbnNlEiwKB2ludm9pY2UYASABKAsyGy50YWxseS5pbnZvaWNpbmcudjEuSW52b2ljZSKZAQoXQ3JlYXRlQ3JlZGl0Tm90ZVJlcXVlc3QSEgoKaW52b2ljZV9pZBgBIAEoCRImCgZhbW91bnQYAiABKAsyFi50YWxseS5jb21tb24udjEuTW9uZXkSDgoGcmVhc29uGAMgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgEIAEoCRIZChFjcmVkaXRfdG9fYmFsYW5jZRgFIAEoCCJPChhDcmVhdGVDcmVkaXROb3RlUmVzcG9uc2USMwoLY3JlZGl0X25vdGUYASABKAsyHi50YWxseS5pbnZvaWNpbmcudjEuQ3JlZGl0Tm90ZTLfCQoJSW52b2ljaW5nElsKCkdldEludm9pY2USJS50YWxseS5pbnZvaWNpbmcudjEuR2V0SW52b2ljZVJlcXVlc3QaJi50YWxseS5pbnZvaWNpbmcudjEuR2V0SW52b2ljZVJlc3BvbnNlEmEKDExpc3RJbnZvaWNlcxInLnRhbGx5Lmludm9pY2luZy52MS5MaXN0SW52b2ljZXNSZXF1ZXN0GigudGFsbHkuaW52b2ljaW5nLnYxLkxpc3RJbnZvaWNlc1Jlc3BvbnNlEmoKD0ZpbmFsaXplSW52b2ljZRIqLnRhbGx5Lmludm9pY2luZy52MS5GaW5hbGl6ZUludm9pY2VSZXF1ZXN0GisudGFsbHkuaW52b2ljaW5nLnYxLkZpbmFsaXplSW52b2ljZVJlc3BvbnNlEl4KC1ZvaWRJbnZvaWNlEiYudGFsbHkuaW52b2ljaW5nLnYxLlZvaWRJbnZvaWNlUmVxdWVzdBonLnRhbGx5Lmludm9pY2luZy52MS5Wb2lkSW52b2ljZVJlc3BvbnNlEm0KEENyZWF0ZUNyZWRpdE5vdGUSKy50YWxseS5pbnZvaWNpbmcudjEuQ3JlYXRlQ3JlZGl0Tm90ZVJlcXVlc3QaLC50YWxseS5pbnZvaWNpbmcudjEuQ3JlYXRlQ3JlZGl0Tm90ZVJlc3BvbnNlEmcKDkNyZWF0ZUN1c3RvbWVyEikudGFsbHkuaW52b2ljaW5nLnYxLkNyZWF0ZUN1c3RvbWVyUmVxdWVzdBoqLnRhbGx5Lmludm9pY2luZy52MS5DcmVhdGVDdXN0b21lclJlc3BvbnNlEmcKDlVwZGF0ZUN1c3RvbWVyEikudGFsbHkuaW52b2ljaW5nLnYxLlVwZGF0ZUN1c3RvbWVyUmVxdWVzdBoqLnRhbGx5Lmludm9pY2luZy52MS5VcGRhdGVDdXN0b21lclJlc3BvbnNlEl4KC0dldEN1c3RvbWVyEiYudGFsbHkuaW52b2ljaW5nLnYxLkdldEN1c3RvbWVyUmVxdWVzdBonLnRhbGx5Lmludm9pY2luZy52MS5HZXRDdXN0b21lclJlc3BvbnNlEmQKDUxpc3RDdXN0b21lcnMSKC50YWxseS5pbnZvaWNpbmcudjEuTGlzdEN1c3RvbWVyc1JlcXVlc3QaKS50YWxseS5pbnZvaWNpbmcudjEuTGlzdEN1c3RvbWVyc1Jlc3BvbnNlEmoKD1J1bkJpbGxpbmdDeWNsZRIqLnRhbGx5Lmludm9pY2luZy52MS5SdW5CaWxsaW5nQ3ljbGVSZXF1ZXN0GisudGFsbHkuaW52b2ljaW5nLnYxLlJ1bkJpbGxpbmdDeWNsZVJlc3BvbnNlEmEKDEFkdmFuY2VDbG9jaxInLnRhbGx5Lmludm9pY2luZy52MS5BZHZhbmNlQ2xvY2tSZXF1ZXN0GigudGFsbHkuaW52b2ljaW5nLnYxLkFkdmFuY2VDbG9ja1Jlc3BvbnNlEnAKEVJlY29uY2lsZUludm9pY2VzEiwudGFsbHkuaW52b2ljaW5nLnYxLlJlY29uY2lsZUludm9pY2VzUmVxdWVzdBotLnRhbGx5Lmludm9pY2luZy52MS5SZWNvbmNpbGVJbnZvaWNlc1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_tally_common_v1_money, file_tally_common_v1_time_range, file_tally_invoicing_v1_customer, file_tally_invoicing_v1_invoice]);
+  fileDesc("CiJ0YWxseS9pbnZvaWNpbmcvdjEvaW52b2ljaW5nLnByb3RvEhJ0YWxseS5pbnZvaWNpbmcudjEiTAoYUmVjb25jaWxlSW52b2ljZXNSZXF1ZXN0EjAKDHBlcmlvZF9zdGFydBgBIAEoCzIaLnRhbGx5LmNvbW1vbi52MS5UaW1lUmFuZ2UicgoZUmVjb25jaWxlSW52b2ljZXNSZXNwb25zZRIYChBpbnZvaWNlc19jaGVja2VkGAEgASgFEjsKCGZpbmRpbmdzGAIgAygLMikudGFsbHkuaW52b2ljaW5nLnYxLlJlY29uY2lsaWF0aW9uRmluZGluZyJ5ChVSZWNvbmNpbGlhdGlvbkZpbmRpbmcSEgoKaW52b2ljZV9pZBgBIAEoCRIOCgZudW1iZXIYAiABKAkSDQoFY2hlY2sYAyABKAkSCwoDcmVmGAQgASgJEhAKCGV4cGVjdGVkGAUgASgJEg4KBmFjdHVhbBgGIAEoCSJHChVDcmVhdGVDdXN0b21lclJlcXVlc3QSLgoIY3VzdG9tZXIYASABKAsyHC50YWxseS5pbnZvaWNpbmcudjEuQ3VzdG9tZXIiSAoWQ3JlYXRlQ3VzdG9tZXJSZXNwb25zZRIuCghjdXN0b21lchgBIAEoCzIcLnRhbGx5Lmludm9pY2luZy52MS5DdXN0b21lciJHChVVcGRhdGVDdXN0b21lclJlcXVlc3QSLgoIY3VzdG9tZXIYASABKAsyHC50YWxseS5pbnZvaWNpbmcudjEuQ3VzdG9tZXIiSAoWVXBkYXRlQ3VzdG9tZXJSZXNwb25zZRIuCghjdXN0b21lchgBIAEoCzIcLnRhbGx5Lmludm9pY2luZy52MS5DdXN0b21lciIpChJHZXRDdXN0b21lclJlcXVlc3QSEwoLY3VzdG9tZXJfaWQYASABKAkiRQoTR2V0Q3VzdG9tZXJSZXNwb25zZRIuCghjdXN0b21lchgBIAEoCzIcLnRhbGx5Lmludm9pY2luZy52MS5DdXN0b21lciI9ChRMaXN0Q3VzdG9tZXJzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJhChVMaXN0Q3VzdG9tZXJzUmVzcG9uc2USLwoJY3VzdG9tZXJzGAEgAygLMhwudGFsbHkuaW52b2ljaW5nLnYxLkN1c3RvbWVyEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIYChZSdW5CaWxsaW5nQ3ljbGVSZXF1ZXN0IssBChdSdW5CaWxsaW5nQ3ljbGVSZXNwb25zZRIuCgphc19vZl90aW1lGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIWCg5kcmFmdHNfY3JlYXRlZBgCIAEoBRIaChJpbnZvaWNlc19maW5hbGl6ZWQYAyABKAUSGAoQcGVyaW9kc19kZWZlcnJlZBgEIAEoBRIyCg5jbG9zZWRfcGVyaW9kcxgFIAMoCzIaLnRhbGx5LmNvbW1vbi52MS5UaW1lUmFuZ2UiPAoTQWR2YW5jZUNsb2NrUmVxdWVzdBIlCgJieRgBIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJ7ChRBZHZhbmNlQ2xvY2tSZXNwb25zZRInCgNub3cYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjoKBWN5Y2xlGAIgASgLMisudGFsbHkuaW52b2ljaW5nLnYxLlJ1bkJpbGxpbmdDeWNsZVJlc3BvbnNlIicKEUdldEludm9pY2VSZXF1ZXN0EhIKCmludm9pY2VfaWQYASABKAkiQgoSR2V0SW52b2ljZVJlc3BvbnNlEiwKB2ludm9pY2UYASABKAsyGy50YWxseS5pbnZvaWNpbmcudjEuSW52b2ljZSKEAQoTTGlzdEludm9pY2VzUmVxdWVzdBITCgtjdXN0b21lcl9pZBgBIAEoCRIxCgZzdGF0dXMYAiABKA4yIS50YWxseS5pbnZvaWNpbmcudjEuSW52b2ljZVN0YXR1cxIRCglwYWdlX3NpemUYAyABKAUSEgoKcGFnZV90b2tlbhgEIAEoCSJeChRMaXN0SW52b2ljZXNSZXNwb25zZRItCghpbnZvaWNlcxgBIAMoCzIbLnRhbGx5Lmludm9pY2luZy52MS5JbnZvaWNlEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIxChpMaXN0TGF0ZUFkanVzdG1lbnRzUmVxdWVzdBITCgtjdXN0b21lcl9pZBgBIAEoCSJWChtMaXN0TGF0ZUFkanVzdG1lbnRzUmVzcG9uc2USNwoLYWRqdXN0bWVudHMYASADKAsyIi50YWxseS5pbnZvaWNpbmcudjEuTGF0ZUFkanVzdG1lbnQilAEKDkxhdGVBZGp1c3RtZW50EgoKAmlkGAEgASgJEhMKC2N1c3RvbWVyX2lkGAIgASgJEhcKD3N1YnNjcmlwdGlvbl9pZBgDIAEoCRIZChFzb3VyY2VfaW52b2ljZV9pZBgEIAEoCRItCgRsaW5lGAUgASgLMh8udGFsbHkuaW52b2ljaW5nLnYxLkludm9pY2VMaW5lIiwKFkZpbmFsaXplSW52b2ljZVJlcXVlc3QSEgoKaW52b2ljZV9pZBgBIAEoCSJHChdGaW5hbGl6ZUludm9pY2VSZXNwb25zZRIsCgdpbnZvaWNlGAEgASgLMhsudGFsbHkuaW52b2ljaW5nLnYxLkludm9pY2UiOAoSVm9pZEludm9pY2VSZXF1ZXN0EhIKCmludm9pY2VfaWQYASABKAkSDgoGcmVhc29uGAIgASgJIkMKE1ZvaWRJbnZvaWNlUmVzcG9uc2USLAoHaW52b2ljZRgBIAEoCzIbLnRhbGx5Lmludm9pY2luZy52MS5JbnZvaWNlIpkBChdDcmVhdGVDcmVkaXROb3RlUmVxdWVzdBISCgppbnZvaWNlX2lkGAEgASgJEiYKBmFtb3VudBgCIAEoCzIWLnRhbGx5LmNvbW1vbi52MS5Nb25leRIOCgZyZWFzb24YAyABKAkSFwoPaWRlbXBvdGVuY3lfa2V5GAQgASgJEhkKEWNyZWRpdF90b19iYWxhbmNlGAUgASgIIk8KGENyZWF0ZUNyZWRpdE5vdGVSZXNwb25zZRIzCgtjcmVkaXRfbm90ZRgBIAEoCzIeLnRhbGx5Lmludm9pY2luZy52MS5DcmVkaXROb3RlMtcKCglJbnZvaWNpbmcSWwoKR2V0SW52b2ljZRIlLnRhbGx5Lmludm9pY2luZy52MS5HZXRJbnZvaWNlUmVxdWVzdBomLnRhbGx5Lmludm9pY2luZy52MS5HZXRJbnZvaWNlUmVzcG9uc2USYQoMTGlzdEludm9pY2VzEicudGFsbHkuaW52b2ljaW5nLnYxLkxpc3RJbnZvaWNlc1JlcXVlc3QaKC50YWxseS5pbnZvaWNpbmcudjEuTGlzdEludm9pY2VzUmVzcG9uc2USdgoTTGlzdExhdGVBZGp1c3RtZW50cxIuLnRhbGx5Lmludm9pY2luZy52MS5MaXN0TGF0ZUFkanVzdG1lbnRzUmVxdWVzdBovLnRhbGx5Lmludm9pY2luZy52MS5MaXN0TGF0ZUFkanVzdG1lbnRzUmVzcG9uc2USagoPRmluYWxpemVJbnZvaWNlEioudGFsbHkuaW52b2ljaW5nLnYxLkZpbmFsaXplSW52b2ljZVJlcXVlc3QaKy50YWxseS5pbnZvaWNpbmcudjEuRmluYWxpemVJbnZvaWNlUmVzcG9uc2USXgoLVm9pZEludm9pY2USJi50YWxseS5pbnZvaWNpbmcudjEuVm9pZEludm9pY2VSZXF1ZXN0GicudGFsbHkuaW52b2ljaW5nLnYxLlZvaWRJbnZvaWNlUmVzcG9uc2USbQoQQ3JlYXRlQ3JlZGl0Tm90ZRIrLnRhbGx5Lmludm9pY2luZy52MS5DcmVhdGVDcmVkaXROb3RlUmVxdWVzdBosLnRhbGx5Lmludm9pY2luZy52MS5DcmVhdGVDcmVkaXROb3RlUmVzcG9uc2USZwoOQ3JlYXRlQ3VzdG9tZXISKS50YWxseS5pbnZvaWNpbmcudjEuQ3JlYXRlQ3VzdG9tZXJSZXF1ZXN0GioudGFsbHkuaW52b2ljaW5nLnYxLkNyZWF0ZUN1c3RvbWVyUmVzcG9uc2USZwoOVXBkYXRlQ3VzdG9tZXISKS50YWxseS5pbnZvaWNpbmcudjEuVXBkYXRlQ3VzdG9tZXJSZXF1ZXN0GioudGFsbHkuaW52b2ljaW5nLnYxLlVwZGF0ZUN1c3RvbWVyUmVzcG9uc2USXgoLR2V0Q3VzdG9tZXISJi50YWxseS5pbnZvaWNpbmcudjEuR2V0Q3VzdG9tZXJSZXF1ZXN0GicudGFsbHkuaW52b2ljaW5nLnYxLkdldEN1c3RvbWVyUmVzcG9uc2USZAoNTGlzdEN1c3RvbWVycxIoLnRhbGx5Lmludm9pY2luZy52MS5MaXN0Q3VzdG9tZXJzUmVxdWVzdBopLnRhbGx5Lmludm9pY2luZy52MS5MaXN0Q3VzdG9tZXJzUmVzcG9uc2USagoPUnVuQmlsbGluZ0N5Y2xlEioudGFsbHkuaW52b2ljaW5nLnYxLlJ1bkJpbGxpbmdDeWNsZVJlcXVlc3QaKy50YWxseS5pbnZvaWNpbmcudjEuUnVuQmlsbGluZ0N5Y2xlUmVzcG9uc2USYQoMQWR2YW5jZUNsb2NrEicudGFsbHkuaW52b2ljaW5nLnYxLkFkdmFuY2VDbG9ja1JlcXVlc3QaKC50YWxseS5pbnZvaWNpbmcudjEuQWR2YW5jZUNsb2NrUmVzcG9uc2UScAoRUmVjb25jaWxlSW52b2ljZXMSLC50YWxseS5pbnZvaWNpbmcudjEuUmVjb25jaWxlSW52b2ljZXNSZXF1ZXN0Gi0udGFsbHkuaW52b2ljaW5nLnYxLlJlY29uY2lsZUludm9pY2VzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_tally_common_v1_money, file_tally_common_v1_time_range, file_tally_invoicing_v1_customer, file_tally_invoicing_v1_invoice]);
 
 /**
  * ReconcileInvoicesRequest is the input of Invoicing.ReconcileInvoices.
@@ -542,6 +542,99 @@ export const ListInvoicesResponseSchema: GenMessage<ListInvoicesResponse> = /*@_
   messageDesc(file_tally_invoicing_v1_invoicing, 18);
 
 /**
+ * ListLateAdjustmentsRequest is the input of Invoicing.ListLateAdjustments.
+ *
+ * @generated from message tally.invoicing.v1.ListLateAdjustmentsRequest
+ */
+export type ListLateAdjustmentsRequest = Message<"tally.invoicing.v1.ListLateAdjustmentsRequest"> & {
+  /**
+   * Only this customer's adjustments. Optional: empty lists all.
+   *
+   * @generated from field: string customer_id = 1;
+   */
+  customerId: string;
+};
+
+/**
+ * Describes the message tally.invoicing.v1.ListLateAdjustmentsRequest.
+ * Use `create(ListLateAdjustmentsRequestSchema)` to create a new message.
+ */
+export const ListLateAdjustmentsRequestSchema: GenMessage<ListLateAdjustmentsRequest> = /*@__PURE__*/
+  messageDesc(file_tally_invoicing_v1_invoicing, 19);
+
+/**
+ * ListLateAdjustmentsResponse is the output of Invoicing.ListLateAdjustments.
+ *
+ * @generated from message tally.invoicing.v1.ListLateAdjustmentsResponse
+ */
+export type ListLateAdjustmentsResponse = Message<"tally.invoicing.v1.ListLateAdjustmentsResponse"> & {
+  /**
+   * Pending adjustments, oldest first.
+   *
+   * @generated from field: repeated tally.invoicing.v1.LateAdjustment adjustments = 1;
+   */
+  adjustments: LateAdjustment[];
+};
+
+/**
+ * Describes the message tally.invoicing.v1.ListLateAdjustmentsResponse.
+ * Use `create(ListLateAdjustmentsResponseSchema)` to create a new message.
+ */
+export const ListLateAdjustmentsResponseSchema: GenMessage<ListLateAdjustmentsResponse> = /*@__PURE__*/
+  messageDesc(file_tally_invoicing_v1_invoicing, 20);
+
+/**
+ * LateAdjustment is usage of a finalized period priced after that invoice
+ * was issued, waiting for the subscription's next invoice.
+ *
+ * @generated from message tally.invoicing.v1.LateAdjustment
+ */
+export type LateAdjustment = Message<"tally.invoicing.v1.LateAdjustment"> & {
+  /**
+   * Server-assigned id, e.g. "adj_01J…"; the line's ref is "late/<id>".
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * Customer billed.
+   *
+   * @generated from field: string customer_id = 2;
+   */
+  customerId: string;
+
+  /**
+   * Subscription whose next invoice bills it.
+   *
+   * @generated from field: string subscription_id = 3;
+   */
+  subscriptionId: string;
+
+  /**
+   * The finalized invoice of the period the usage belongs to.
+   *
+   * @generated from field: string source_invoice_id = 4;
+   */
+  sourceInvoiceId: string;
+
+  /**
+   * The line as the next invoice will carry it (rounded_amount empty until
+   * then: printed amounts are allocated per invoice).
+   *
+   * @generated from field: tally.invoicing.v1.InvoiceLine line = 5;
+   */
+  line?: InvoiceLine | undefined;
+};
+
+/**
+ * Describes the message tally.invoicing.v1.LateAdjustment.
+ * Use `create(LateAdjustmentSchema)` to create a new message.
+ */
+export const LateAdjustmentSchema: GenMessage<LateAdjustment> = /*@__PURE__*/
+  messageDesc(file_tally_invoicing_v1_invoicing, 21);
+
+/**
  * FinalizeInvoiceRequest is the input of Invoicing.FinalizeInvoice.
  *
  * @generated from message tally.invoicing.v1.FinalizeInvoiceRequest
@@ -560,7 +653,7 @@ export type FinalizeInvoiceRequest = Message<"tally.invoicing.v1.FinalizeInvoice
  * Use `create(FinalizeInvoiceRequestSchema)` to create a new message.
  */
 export const FinalizeInvoiceRequestSchema: GenMessage<FinalizeInvoiceRequest> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 19);
+  messageDesc(file_tally_invoicing_v1_invoicing, 22);
 
 /**
  * FinalizeInvoiceResponse is the output of Invoicing.FinalizeInvoice.
@@ -581,7 +674,7 @@ export type FinalizeInvoiceResponse = Message<"tally.invoicing.v1.FinalizeInvoic
  * Use `create(FinalizeInvoiceResponseSchema)` to create a new message.
  */
 export const FinalizeInvoiceResponseSchema: GenMessage<FinalizeInvoiceResponse> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 20);
+  messageDesc(file_tally_invoicing_v1_invoicing, 23);
 
 /**
  * VoidInvoiceRequest is the input of Invoicing.VoidInvoice.
@@ -609,7 +702,7 @@ export type VoidInvoiceRequest = Message<"tally.invoicing.v1.VoidInvoiceRequest"
  * Use `create(VoidInvoiceRequestSchema)` to create a new message.
  */
 export const VoidInvoiceRequestSchema: GenMessage<VoidInvoiceRequest> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 21);
+  messageDesc(file_tally_invoicing_v1_invoicing, 24);
 
 /**
  * VoidInvoiceResponse is the output of Invoicing.VoidInvoice.
@@ -630,7 +723,7 @@ export type VoidInvoiceResponse = Message<"tally.invoicing.v1.VoidInvoiceRespons
  * Use `create(VoidInvoiceResponseSchema)` to create a new message.
  */
 export const VoidInvoiceResponseSchema: GenMessage<VoidInvoiceResponse> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 22);
+  messageDesc(file_tally_invoicing_v1_invoicing, 25);
 
 /**
  * CreateCreditNoteRequest is the input of Invoicing.CreateCreditNote.
@@ -684,7 +777,7 @@ export type CreateCreditNoteRequest = Message<"tally.invoicing.v1.CreateCreditNo
  * Use `create(CreateCreditNoteRequestSchema)` to create a new message.
  */
 export const CreateCreditNoteRequestSchema: GenMessage<CreateCreditNoteRequest> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 23);
+  messageDesc(file_tally_invoicing_v1_invoicing, 26);
 
 /**
  * CreateCreditNoteResponse is the output of Invoicing.CreateCreditNote.
@@ -705,7 +798,7 @@ export type CreateCreditNoteResponse = Message<"tally.invoicing.v1.CreateCreditN
  * Use `create(CreateCreditNoteResponseSchema)` to create a new message.
  */
 export const CreateCreditNoteResponseSchema: GenMessage<CreateCreditNoteResponse> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 24);
+  messageDesc(file_tally_invoicing_v1_invoicing, 27);
 
 /**
  * Invoicing owns customers' billing profiles and turns every closed billing
@@ -745,6 +838,21 @@ export const Invoicing: GenService<{
     methodKind: "unary";
     input: typeof ListInvoicesRequestSchema;
     output: typeof ListInvoicesResponseSchema;
+  },
+  /**
+   * ListLateAdjustments lists usage that rating priced after its period's
+   * invoice was finalized and that no invoice bills yet, oldest first: each
+   * is billed once, as a LINE_KIND_LATE_USAGE_ADJUSTMENT line, on the next
+   * invoice of its subscription (and shown on that invoice's draft).
+   *
+   * Scope: `read`.
+   *
+   * @generated from rpc tally.invoicing.v1.Invoicing.ListLateAdjustments
+   */
+  listLateAdjustments: {
+    methodKind: "unary";
+    input: typeof ListLateAdjustmentsRequestSchema;
+    output: typeof ListLateAdjustmentsResponseSchema;
   },
   /**
    * FinalizeInvoice freezes a DRAFT invoice, assigns its number and due
