@@ -1,6 +1,7 @@
 import type { Pool, PoolClient } from "pg";
 import type { EventBus } from "../nats/event-bus";
 import type { Logger } from "../logging/logger";
+import type { MetricCounter } from "../metrics/service-metrics";
 
 export interface OutboxMessage {
   /** Logical subject, e.g. `tally.metering.v1.usage.recorded` (the bus adds any prefix). */
@@ -78,6 +79,8 @@ export interface OutboxRelayOptions {
   batchSize?: number;
   /** Poll anyway this often, in case a notification was missed (e.g. during a reconnect). */
   pollIntervalMs?: number;
+  /** Counts each message JetStream stored for the first time (a duplicate ack is not counted). */
+  published?: MetricCounter<"subject">;
 }
 
 /**
@@ -123,9 +126,19 @@ export class OutboxRelay implements CommittedPublisher {
   }
 
   private async publishFromMemory({ ids, messages }: QueuedMessages): Promise<void> {
-    const { bus, pool } = this.options;
-    await Promise.all(messages.map((m) => bus.publish(m.subject, m.payload, m.msgId)));
+    const { pool } = this.options;
+    await Promise.all(messages.map((m) => this.publish(m.subject, m.payload, m.msgId)));
     await pool.query("DELETE FROM outbox WHERE id = ANY($1::bigint[])", [ids]);
+  }
+
+  /**
+   * One publish, counted once stored: with msgIDs derived from the fact (one per state change),
+   * `tally_events_published_total{subject}` counts each fact once, after its commit, however
+   * often a crash or a race made us send it (within JetStream's duplicate window).
+   */
+  private async publish(subject: string, payload: Uint8Array, msgId: string): Promise<void> {
+    const { duplicate } = await this.options.bus.publish(subject, payload, msgId);
+    if (!duplicate) this.options.published?.inc({ subject });
   }
 
   /** Resolves when every publishCommitted so far has finished, published or handed back to the loop. */
@@ -205,7 +218,7 @@ export class OutboxRelay implements CommittedPublisher {
 
   /** One claimed batch: publish all, wait for every ack, delete. Returns how many rows were sent. */
   async relayOnce(): Promise<number> {
-    const { pool, bus, batchSize = 200 } = this.options;
+    const { pool, batchSize = 200 } = this.options;
     const client = await pool.connect();
     try {
       await client.query("BEGIN");
@@ -217,7 +230,7 @@ export class OutboxRelay implements CommittedPublisher {
         await client.query("COMMIT");
         return 0;
       }
-      await Promise.all(rows.map((row) => bus.publish(row.subject, row.payload, row.msg_id)));
+      await Promise.all(rows.map((row) => this.publish(row.subject, row.payload, row.msg_id)));
       await client.query("DELETE FROM outbox WHERE id = ANY($1::bigint[])", [rows.map((r) => r.id)]);
       await client.query("COMMIT");
       return rows.length;

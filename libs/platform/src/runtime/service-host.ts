@@ -79,8 +79,9 @@ export async function startService(
   try {
     const bus = await EventBus.connect({ url: config.natsUrl, prefix: config.natsPrefix, name: `tally-${definition.name}` });
     cleanup.unshift(() => bus.close());
-    const relay = new OutboxRelay({ pool, bus, schema: definition.name, logger });
     const metrics = new ServiceMetrics(definition.name);
+    const published = metrics.counter("events_published_total", "Outbox messages stored by JetStream, once each (re-sends not counted), by subject.", ["subject"]);
+    const relay = new OutboxRelay({ pool, bus, schema: definition.name, logger, published });
     registerStorageGauges(metrics, pool);
     const deps: ServiceDeps = { config, logger, pool, bus, clock: overrides.clock ?? systemClock, outbox: relay, metrics };
     const parts = await definition.build(deps);
