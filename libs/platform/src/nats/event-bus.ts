@@ -38,6 +38,9 @@ const OWNER = /^[a-z][a-z_]{0,30}$/;
  * streams in one place.
  */
 export class EventBus {
+  /** Every durable this process consumes, for the lag gauges (see registerConsumerLagGauges). */
+  readonly durables = new Map<string, { owner: StreamOwner; durable: string }>();
+
   private constructor(
     readonly connection: NatsConnection,
     readonly jetstream: JetStreamClient,
@@ -115,6 +118,7 @@ export class EventBus {
    */
   async ensureConsumer(owner: StreamOwner, durable: string, filterSubject: string, ackWaitMs = 30_000, redelivery: RedeliveryPolicy = DEFAULT_REDELIVERY): Promise<void> {
     const stream = await this.ensureStream(owner);
+    this.durables.set(`${owner}/${durable}`, { owner, durable });
     const config = {
       durable_name: durable,
       ack_policy: AckPolicy.Explicit,
