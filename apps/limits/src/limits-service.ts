@@ -1,6 +1,6 @@
 import * as path from "node:path";
 import { limits as pb } from "@tally/contracts";
-import { readMigrations, serviceRegistration, startConsumer, type RunningConsumer, type ServiceDefinition, type ServiceDeps } from "@tally/platform";
+import { readMigrations, serviceRegistration, startConsumer, type MetricCounter, type RunningConsumer, type ServiceDefinition, type ServiceDeps } from "@tally/platform";
 import { createLimitsHandlers, LIMITS_SCOPES, type LimitsServices } from "./rpc/limits-handlers";
 import { AlertService } from "./service/alert-service";
 import { CheckService } from "./service/check-service";
@@ -16,10 +16,10 @@ export interface LimitsApp extends LimitsServices {
 }
 
 /** Wires the services from the platform's dependencies (also used directly by tests). */
-export function createLimitsApp(deps: ServiceDeps): LimitsApp {
+export function createLimitsApp(deps: ServiceDeps, decisions?: MetricCounter<"decision">): LimitsApp {
   const credits = new CreditService(deps.pool, deps.clock);
   const alerts = new AlertService(deps.pool);
-  const checks = new CheckService(deps.pool, deps.clock);
+  const checks = new CheckService(deps.pool, deps.clock, undefined, decisions);
   return {
     limits: new LimitService(deps.pool),
     checks,
@@ -41,7 +41,7 @@ export const limitsService: ServiceDefinition = {
   migrations: readMigrations(path.join(__dirname, "../migrations")),
   build(deps) {
     const settings = loadLimitsSettings();
-    const app = createLimitsApp(deps);
+    const app = createLimitsApp(deps, deps.metrics.counter("limits_checks_total", "Limits.Check answers: allowed, denied, or shed (refused as overloaded).", ["decision"]));
     let consumer: RunningConsumer | undefined;
     let timer: NodeJS.Timeout | undefined;
     let refreshTimer: NodeJS.Timeout | undefined;

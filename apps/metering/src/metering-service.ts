@@ -29,7 +29,7 @@ export function createMeteringService(settings?: Partial<MeteringSettings>): Ser
     name: "metering",
     migrations: readMigrations(MIGRATIONS_DIR),
     maxRequestBytes: MAX_REQUEST_BYTES,
-    build({ pool, clock, logger, outbox }) {
+    build({ pool, clock, logger, outbox, metrics }) {
       const resolved = { ...loadMeteringSettings(), ...settings };
       const catalog = new MeterCatalog();
       const ingest = new IngestService({
@@ -41,6 +41,7 @@ export function createMeteringService(settings?: Partial<MeteringSettings>): Ser
         backfillMs: backfillMs(resolved),
         maxEventsPerFlush: resolved.maxEventsPerTransaction,
         maxConcurrentFlushes: resolved.concurrentTransactions,
+        outcomes: metrics.counter("events_total", "Usage events recorded, by outcome: accepted, duplicate, conflict, rejected.", ["outcome"]),
       });
       const meters = new MeterService({ pool, clock, backfillMs: backfillMs(resolved) });
       const query = new QueryService({ pool, clock });

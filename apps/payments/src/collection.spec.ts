@@ -1,5 +1,6 @@
 import { type ConnectError, Code } from "@connectrpc/connect";
-import { payments as pb } from "@tally/contracts";
+import { payments as pb, SUBJECTS } from "@tally/contracts";
+import { scrapeMetric } from "@tally/platform/testing";
 import { PaymentsHarness, waitFor, type PaymentsInstance } from "./testing/payments-harness";
 
 const DAY = 24 * 3600 * 1000;
@@ -29,6 +30,8 @@ describe("collecting finalized invoices", () => {
   }
 
   it("charges a finalized invoice once and publishes PaymentSucceeded", async () => {
+    const succeeded = () => scrapeMetric(p.running, "tally_events_published_total", { subject: SUBJECTS.payments.paymentSucceeded });
+    const succeededBefore = await succeeded();
     const c = await customer("cust_ok", "pm_card_visa");
     expect(c.providerCustomerId).toMatch(/^cus_/);
     expect(c.defaultPaymentMethod).toMatch(/^pm_/);
@@ -44,6 +47,9 @@ describe("collecting finalized invoices", () => {
     const { attempts } = await p.client.listPaymentAttempts({ invoiceId: "inv_ok" });
     expect(attempts.map((a) => a.status)).toEqual([pb.PaymentStatus.SUCCEEDED]);
     expect(h.chargesFor("inv_ok")).toHaveLength(1);
+    // counted once on /metrics (the relay counts after JetStream's ack, which may follow our receipt)
+    await waitFor(async () => (await succeeded()) > succeededBefore || undefined);
+    expect((await succeeded()) - succeededBefore).toBe(1);
   });
 
   it("an invoice with nothing due is not charged", async () => {

@@ -24,3 +24,4 @@ export * from "./runtime/service-config";
 export * from "./runtime/service-host";
 export * from "./batching/batcher";
 export * from "./paging/page-token";
+export * from "./logging/trace-context";

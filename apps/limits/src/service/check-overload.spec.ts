@@ -1,6 +1,6 @@
 import * as grpc from "@grpc/grpc-js";
 import { createPool, startService, type Pool, type PoolClient, type RunningService } from "@tally/platform";
-import { createTestEnvironment, TEST_KEYS, type TestEnvironment } from "@tally/platform/testing";
+import { createTestEnvironment, scrapeMetric, TEST_KEYS, type TestEnvironment } from "@tally/platform/testing";
 import { createLimitsClient } from "../../bench/load-generator";
 import { limitsService } from "../limits-service";
 import { eventually, RatingEvents } from "../testing/rating-events";
@@ -52,6 +52,7 @@ describe("Check under overload (real gRPC and Postgres)", () => {
     const shedLatencies: number[] = [];
     const DEADLINE_MS = 5000;
     const shedBefore = checksShed.count;
+    const shedMetricBefore = await scrapeMetric(running, "tally_limits_checks_total", { decision: "shed" });
     const RATE = 30;
     const TOTAL = 150;
     try {
@@ -81,6 +82,7 @@ describe("Check under overload (real gRPC and Postgres)", () => {
     }
     expect(codes).toEqual({ RESOURCE_EXHAUSTED: TOTAL });
     expect(checksShed.count - shedBefore).toBe(TOTAL);
+    expect((await scrapeMetric(running, "tally_limits_checks_total", { decision: "shed" })) - shedMetricBefore).toBe(TOTAL);
     shedLatencies.sort((a, b) => a - b);
     // Every call was answered before its deadline (above). Typically after about MAX_QUEUE_WAIT_MS (queued) or
     // LOCK_WAIT_MS (on the lock); the margin is for a busy box, where this process itself waits for a core.

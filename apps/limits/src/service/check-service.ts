@@ -6,6 +6,7 @@ import {
   pgErrorCode,
   withTransaction,
   type Clock,
+  type MetricCounter,
   type Pool,
 } from "@tally/platform";
 import { Decimal, toWire } from "@tally/pricing";
@@ -23,7 +24,7 @@ import { PlanPricing, type StoredPlan } from "../domain/plan-pricing";
 import { RULES } from "../domain/rules";
 import type { CustomerState, DenyReason, LimitMeasure, Reservation } from "../domain/types";
 import { Violations } from "@tally/platform";
-import { LOCK_WAIT_MS, MAX_QUEUE_WAIT_MS, shedCheck } from "./check-admission";
+import { LOCK_WAIT_MS, MAX_QUEUE_WAIT_MS, OverloadedError, shedCheck } from "./check-admission";
 import { KeySerializer } from "./key-serializer";
 import { Coalescer, type Batcher } from "./coalescer";
 import { DEFAULT_POSITION_CACHE, PositionCache, positionVersions, type PositionCacheOptions, type PositionVersions } from "./position-cache";
@@ -93,6 +94,8 @@ export class CheckService {
     private readonly pool: Pool,
     private readonly clock: Clock,
     cacheOptions: PositionCacheOptions = DEFAULT_POSITION_CACHE,
+    /** Counts each Check's answer: `allowed`, `denied`, or `shed` (refused as overloaded). */
+    private readonly decisions?: MetricCounter<"decision">,
   ) {
     this.reads = new Coalescer((reqs) => {
       const now = this.clock.now();
@@ -110,11 +113,14 @@ export class CheckService {
 
   async check(input: CheckInput): Promise<CheckOutcome> {
     try {
-      return await this.decide(input);
+      const outcome = await this.decide(input);
+      this.decisions?.inc({ decision: outcome.allowed ? "allowed" : "denied" });
+      return outcome;
     } catch (err) {
       // Row locks not granted within LOCK_WAIT_MS: held elsewhere far longer than a Check may wait; nothing was held.
-      if (pgErrorCode(err) === PG_LOCK_NOT_AVAILABLE) throw shedCheck();
-      throw err;
+      const shed = pgErrorCode(err) === PG_LOCK_NOT_AVAILABLE ? shedCheck() : err;
+      if (shed instanceof OverloadedError) this.decisions?.inc({ decision: "shed" });
+      throw shed;
     }
   }
 

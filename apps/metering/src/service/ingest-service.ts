@@ -1,4 +1,4 @@
-import type { Clock, CommittedPublisher, Logger, Pool, QueuedMessages } from "@tally/platform";
+import type { Clock, CommittedPublisher, Logger, MetricCounter, Pool, QueuedMessages } from "@tally/platform";
 import { Batcher, enqueue, TallyError, type OutboxMessage } from "@tally/platform";
 import { findEvents, insertEvents, RacingInsertError, type FoundEvents } from "../adapter/event-store";
 import { usageRecordedMessages } from "../adapter/event-messages";
@@ -24,6 +24,8 @@ export interface IngestServiceOptions {
   maxEventsPerFlush?: number;
   /** Shared transactions allowed to run at once. */
   maxConcurrentFlushes?: number;
+  /** Counts each event's outcome (`tally_events_total{outcome}`). */
+  outcomes?: MetricCounter<"outcome">;
 }
 
 const NONE: ReadonlySet<string> = new Set();
@@ -71,6 +73,12 @@ export class IngestService {
   }
 
   private async flush(items: PendingEvent[]): Promise<EventOutcome[]> {
+    const outcomes = await this.writeOnce(items);
+    if (this.options.outcomes) countOutcomes(this.options.outcomes, outcomes);
+    return outcomes;
+  }
+
+  private async writeOnce(items: PendingEvent[]): Promise<EventOutcome[]> {
     try {
       return await this.write(items, { waitForRacingIds: false });
     } catch (err) {
@@ -219,4 +227,11 @@ function batchPath(i: number): string {
 /** The events of checked events that are all valid (the caller knows). */
 function validEvents(checked: readonly CheckedEvent[]): ValidEvent[] {
   return checked.map((c) => (c as Extract<CheckedEvent, { kind: "valid" }>).event);
+}
+
+/** One counter update per outcome seen, not per event: a flush holds up to 10,000 events. */
+function countOutcomes(counter: MetricCounter<"outcome">, outcomes: readonly EventOutcome[]): void {
+  const counts = new Map<EventOutcome["status"], number>();
+  for (const o of outcomes) counts.set(o.status, (counts.get(o.status) ?? 0) + 1);
+  for (const [outcome, n] of counts) counter.inc({ outcome }, n);
 }

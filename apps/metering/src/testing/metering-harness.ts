@@ -129,6 +129,8 @@ export async function failure(call: Promise<unknown>): Promise<Failure> {
 export interface StreamMessage {
   subject: string;
   msgId: string | undefined;
+  /** The W3C trace context header, when the publishing call had one. */
+  traceparent: string | undefined;
   data: Uint8Array;
 }
 
@@ -142,7 +144,7 @@ export async function streamMessages(env: TestEnvironment, subject?: string): Pr
     const msg = await env.bus.manager.streams.getMessage(name, { seq }).catch(() => undefined);
     if (!msg) continue;
     if (subject && msg.subject !== env.bus.subject(subject)) continue;
-    out.push({ subject: msg.subject, msgId: msg.header?.get("Nats-Msg-Id") || undefined, data: msg.data });
+    out.push({ subject: msg.subject, msgId: msg.header?.get("Nats-Msg-Id") || undefined, traceparent: msg.header?.get("traceparent") || undefined, data: msg.data });
   }
   return out;
 }

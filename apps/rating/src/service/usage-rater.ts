@@ -1,7 +1,7 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { aggregationFromProto, metering, rating, SUBJECTS } from "@tally/contracts";
-import { enqueue, eventMessage, withTransaction, type ReceivedEvent, type OutboxMessage, type PoolClient, type ServiceDeps } from "@tally/platform";
+import { enqueue, eventMessage, withTransaction, type MetricCounter, type ReceivedEvent, type OutboxMessage, type PoolClient, type ServiceDeps } from "@tally/platform";
 import { range, ts, wire } from "../adapter/proto-mapping";
 import { subscriptionsOfCustomers, type SubscriptionRow } from "../adapter/subscription-store";
 import {
@@ -42,13 +42,18 @@ export class UsageRater {
   /** Observers told, after each commit, which events the batch carried (benches and tests). */
   readonly committed: ((events: readonly UsageEvent[]) => void)[] = [];
   private readonly periodCache = new Map<string, CachedPeriod[]>();
+  private readonly eventsRated: MetricCounter;
+  private readonly tierCrossings: MetricCounter;
 
   constructor(
     private readonly deps: ServiceDeps,
     private readonly catalog: PlanCatalog,
     private readonly pricers: PricerCache,
     private readonly lateGraceMs: number,
-  ) {}
+  ) {
+    this.eventsRated = deps.metrics.counter("rating_events_rated_total", "Usage events applied once each (priced, or kept unrated); redeliveries and duplicates not counted.");
+    this.tierCrossings = deps.metrics.counter("rating_tier_crossings_total", "Tier boundaries crossed (one TierCrossed published each).");
+  }
 
   /** The consumer's handler. */
   async handle(messages: ReceivedEvent[]): Promise<void> {
@@ -72,21 +77,22 @@ export class UsageRater {
 
   /** Rates readings that were kept for lack of a subscription, now that one covers them. */
   async rerateUnrated(sub: SubscriptionRow): Promise<void> {
-    await this.retrying(async (db) => {
+    const rated = await this.retrying(async (db) => {
       const rows = await takeUnratedWithoutSubscription(db, sub.customerId, sub.startTime);
-      await this.rateInTransaction(db, unratedToEvents(rows), false);
+      return this.rateInTransaction(db, unratedToEvents(rows), false);
     });
+    this.count(rated);
   }
 
   async rate(events: UsageEvent[], opts: { claim: boolean }): Promise<void> {
     if (events.length === 0) return;
-    await this.retrying((db) => this.rateInTransaction(db, events, opts.claim));
+    this.count(await this.retrying((db) => this.rateInTransaction(db, events, opts.claim)));
     this.stats.batches++;
     for (const observe of this.committed) observe(events);
   }
 
   /** One transaction, run again on a deadlock or serialization failure (batches lock rows in key order, but rerating does not). */
-  private retrying(work: (db: PoolClient) => Promise<void>): Promise<void> {
+  private retrying<T>(work: (db: PoolClient) => Promise<T>): Promise<T> {
     return withTransaction(this.deps.pool, work, {
       onRetry: ({ attempt, code }) => {
         this.stats.retries++;
@@ -95,14 +101,20 @@ export class UsageRater {
     });
   }
 
-  private async rateInTransaction(db: PoolClient, all: UsageEvent[], claim: boolean): Promise<void> {
+  /** Counted once committed: a retried transaction's first attempts rated nothing. */
+  private count({ rated, crossings }: BatchCounts): void {
+    this.eventsRated.inc(rated);
+    this.tierCrossings.inc(crossings);
+  }
+
+  private async rateInTransaction(db: PoolClient, all: UsageEvent[], claim: boolean): Promise<BatchCounts> {
     let events = all;
     if (claim) {
       const fresh = await claimEvents(db, all.map((e) => e.id));
       events = all.filter((e) => fresh.has(e.id));
       this.stats.duplicates += all.length - events.length;
     }
-    if (events.length === 0) return;
+    if (events.length === 0) return NOTHING_RATED;
     const now = this.deps.clock.now();
 
     const subs = await subscriptionsOfCustomers(db, [...new Set(events.map((e) => e.customerId))]);
@@ -168,8 +180,15 @@ export class UsageRater {
     for (const c of result.crossings) outbox.push(tierCrossed(c, now));
     await enqueue(db, outbox);
     this.stats.eventsApplied += events.length;
+    return { rated: events.length, crossings: result.crossings.length };
   }
 }
+
+interface BatchCounts {
+  rated: number;
+  crossings: number;
+}
+const NOTHING_RATED: BatchCounts = { rated: 0, crossings: 0 };
 
 function tierCrossed(c: Crossing, now: Date): OutboxMessage {
   const k = c.key;

@@ -53,8 +53,8 @@ export interface TestEvent {
 
 let messageCounter = 0;
 
-/** Publishes one UsageRecorded carrying `events`, as metering would. */
-export async function publishUsage(env: TestEnvironment, events: TestEvent[], msgId = `usage-${process.pid}-${++messageCounter}`): Promise<void> {
+/** Publishes one UsageRecorded carrying `events`, as metering would (with its trace context header, if given). */
+export async function publishUsage(env: TestEnvironment, events: TestEvent[], msgId = `usage-${process.pid}-${++messageCounter}`, traceparent?: string): Promise<void> {
   await env.bus.ensureStream("metering");
   const message = create(metering.UsageRecordedSchema, {
     meta: { id: msgId, source: "test", subject: SUBJECTS.metering.usageRecorded, time: timestampFromDate(new Date()) },
@@ -67,7 +67,7 @@ export async function publishUsage(env: TestEnvironment, events: TestEvent[], ms
       readings: e.readings.map((r) => ({ ...r, group: r.group ?? {} })),
     })),
   });
-  await env.bus.publish(SUBJECTS.metering.usageRecorded, toBinary(metering.UsageRecordedSchema, message), msgId);
+  await env.bus.publish(SUBJECTS.metering.usageRecorded, toBinary(metering.UsageRecordedSchema, message), msgId, traceparent);
 }
 
 export async function waitUntil(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {

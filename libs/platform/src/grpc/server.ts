@@ -1,4 +1,5 @@
 import * as path from "node:path";
+import { runInTrace, TRACEPARENT_HEADER } from "../logging/trace-context";
 import * as grpc from "@grpc/grpc-js";
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
 import { HealthImplementation } from "grpc-health-check";
@@ -187,7 +188,8 @@ function implementation(registration: AnyRegistration, options: GrpcServerOption
         return fail(err);
       }
       const context: CallContext = { method: fullName, principal, metadata: call.metadata };
-      handler(request as never, context).then((response) => callback(null, response), fail);
+      const traceparent = call.metadata.get(TRACEPARENT_HEADER)[0];
+      runInTrace(typeof traceparent === "string" ? traceparent : undefined, () => handler(request as never, context)).then((response) => callback(null, response), fail);
     };
   }
   return impl;

@@ -1,4 +1,5 @@
 import type * as http from "node:http";
+import { runInTrace, TRACEPARENT_HEADER } from "../logging/trace-context";
 import type * as http2 from "node:http2";
 import * as grpc from "@grpc/grpc-js";
 import { ConnectError, createConnectRouter, createContextKey, createContextValues, type HandlerContext } from "@connectrpc/connect";
@@ -72,7 +73,7 @@ export function createConnectHandler(options: ConnectHandlerOptions): (req: Node
           if (!options.isOpen()) throw new StartingError();
           refuseNulCharacters(method.input, request);
           const context: CallContext = { method: fullName, principal: state.principal, metadata: toMetadata(ctx.requestHeader) };
-          const response = await handler(request, context);
+          const response = await runInTrace(ctx.requestHeader.get(TRACEPARENT_HEADER) ?? undefined, () => handler(request, context));
           record(state, "OK");
           return response;
         } catch (err) {

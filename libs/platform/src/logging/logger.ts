@@ -1,6 +1,10 @@
+import { currentTrace } from "./trace-context";
+
 /**
  * Structured JSON logs, one object per line on stdout. No dependency: the
  * shape is small and stable, and log shippers only need `time`, `level`, `msg`.
+ * Inside a call or a consumed message (see trace-context) every line carries
+ * `trace_id` and `span_id`.
  */
 export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
 const rank: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
@@ -23,7 +27,9 @@ export function createLogger(
   const threshold = rank[level] ?? rank.info;
   const log = (lvl: Exclude<LogLevel, "silent">, msg: string, fields?: LogFields) => {
     if (rank[lvl] < threshold) return;
-    write(JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...bindings, ...serialize(fields) }));
+    const trace = currentTrace();
+    const traceFields = trace && { trace_id: trace.traceId, span_id: trace.spanId };
+    write(JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...traceFields, ...bindings, ...serialize(fields) }));
   };
   return {
     debug: (msg, fields) => log("debug", msg, fields),

@@ -1,5 +1,8 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 
+/** The counter type `ServiceMetrics.counter` returns, for services that take one as an option. */
+export type { Counter as MetricCounter } from "prom-client";
+
 /** Which surface answered a call: grpc-js on the gRPC port, or Connect/gRPC-Web on the HTTP port. */
 export type RpcProtocol = "grpc" | "connect";
 

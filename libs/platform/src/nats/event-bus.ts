@@ -2,16 +2,19 @@ import {
   AckPolicy,
   connect,
   DeliverPolicy,
+  headers as natsHeaders,
   nanos,
   RetentionPolicy,
   StorageType,
   type JetStreamClient,
   type JetStreamManager,
   type JsMsg,
+  type MsgHdrs,
   type NatsConnection,
   type StreamConfig,
 } from "nats";
 import type { Logger } from "../logging/logger";
+import { runInTrace, TRACEPARENT_HEADER } from "../logging/trace-context";
 import { deadLetter, DEFAULT_REDELIVERY, ensureDeadLetterStream, type RedeliveryPolicy } from "./dead-letter";
 
 /**
@@ -38,6 +41,9 @@ const OWNER = /^[a-z][a-z_]{0,30}$/;
  * streams in one place.
  */
 export class EventBus {
+  /** Every durable this process consumes, for the lag gauges (see registerConsumerLagGauges). */
+  readonly durables = new Map<string, { owner: StreamOwner; durable: string }>();
+
   private constructor(
     readonly connection: NatsConnection,
     readonly jetstream: JetStreamClient,
@@ -101,8 +107,13 @@ export class EventBus {
   }
 
   /** Publishes and waits for JetStream's ack; `duplicate` is true when the msgID was already stored. */
-  async publish(subjectName: string, payload: Uint8Array, msgId: string): Promise<{ duplicate: boolean; seq: number }> {
-    const ack = await this.jetstream.publish(this.subject(subjectName), payload, { msgID: msgId });
+  async publish(subjectName: string, payload: Uint8Array, msgId: string, traceparent?: string): Promise<{ duplicate: boolean; seq: number }> {
+    let headers: MsgHdrs | undefined;
+    if (traceparent) {
+      headers = natsHeaders();
+      headers.set(TRACEPARENT_HEADER, traceparent);
+    }
+    const ack = await this.jetstream.publish(this.subject(subjectName), payload, { msgID: msgId, ...(headers && { headers }) });
     return { duplicate: ack.duplicate, seq: ack.seq };
   }
 
@@ -115,6 +126,7 @@ export class EventBus {
    */
   async ensureConsumer(owner: StreamOwner, durable: string, filterSubject: string, ackWaitMs = 30_000, redelivery: RedeliveryPolicy = DEFAULT_REDELIVERY): Promise<void> {
     const stream = await this.ensureStream(owner);
+    this.durables.set(`${owner}/${durable}`, { owner, durable });
     const config = {
       durable_name: durable,
       ack_policy: AckPolicy.Explicit,
@@ -161,6 +173,8 @@ export interface ReceivedEvent {
   seq: number;
   /** 1 on the first delivery. */
   deliveries: number;
+  /** The W3C trace context of the call that caused it, when it had one. */
+  traceparent?: string;
 }
 
 export interface ConsumeOptions {
@@ -202,7 +216,19 @@ export async function startConsumer(options: ConsumeOptions): Promise<RunningCon
   const buffer: JsMsg[] = [];
   let wake: (() => void) | undefined;
   let stopping = false;
-  const received = (m: JsMsg): ReceivedEvent => ({ subject: bus.logicalSubject(m.subject), data: m.data, seq: m.seq, deliveries: m.info.redeliveryCount });
+  const received = (m: JsMsg): ReceivedEvent => ({
+    subject: bus.logicalSubject(m.subject),
+    data: m.data,
+    seq: m.seq,
+    deliveries: m.info.redeliveryCount,
+    traceparent: m.headers?.get(TRACEPARENT_HEADER) || undefined,
+  });
+  /**
+   * Handles messages in the trace of the first one that has a trace context: a batch (and a
+   * group-committed message) can hold several callers' work, and its log lines carry one of
+   * their trace ids — every message alone, as on a retry, carries its own.
+   */
+  const handle = (events: ReceivedEvent[]) => runInTrace(events.find((e) => e.traceparent)?.traceparent, () => options.handle(events));
 
   /** A message whose handling failed: redelivered after a backoff, or dead-lettered on its last delivery. */
   const settleFailed = async (m: JsMsg, err: unknown): Promise<void> => {
@@ -221,7 +247,7 @@ export async function startConsumer(options: ConsumeOptions): Promise<RunningCon
   /** Handles one message alone, so that only the messages that fail on their own are redelivered. */
   const handleAlone = async (m: JsMsg): Promise<void> => {
     try {
-      await options.handle([received(m)]);
+      await handle([received(m)]);
     } catch (err) {
       await settleFailed(m, err);
       return;
@@ -248,7 +274,7 @@ export async function startConsumer(options: ConsumeOptions): Promise<RunningCon
       }
       const batch = buffer.splice(0, maxBatch);
       try {
-        await options.handle(batch.map(received));
+        await handle(batch.map(received));
         for (const m of batch) m.ack();
       } catch (err) {
         // One message's problem must not hold back (or dead-letter) the others: retry them one by one.

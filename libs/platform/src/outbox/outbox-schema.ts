@@ -15,3 +15,13 @@ export const OUTBOX_MIGRATION: Migration = {
     created_at timestamptz NOT NULL DEFAULT now()
   )`,
 };
+
+/**
+ * The platform's second migration, numbered far above any service's own: the W3C trace
+ * context of the call that wrote each row, sent on as the NATS `traceparent` header.
+ */
+export const OUTBOX_TRACEPARENT_MIGRATION: Migration = {
+  version: 100_000,
+  name: "platform_outbox_traceparent",
+  sql: `ALTER TABLE outbox ADD COLUMN traceparent text`,
+};

@@ -4,6 +4,7 @@ import { withTransaction } from "../postgres/transaction";
 import { migrate } from "../postgres/migrations";
 import { createTestEnvironment, type TestEnvironment } from "../testing/test-environment";
 import type { EventBus } from "../nats/event-bus";
+import { ServiceMetrics } from "../metrics/service-metrics";
 import { enqueue, OutboxRelay } from "./outbox";
 
 const SUBJECT = "tally.metering.v1.test.happened";
@@ -24,6 +25,13 @@ describe("transactional outbox", () => {
     await env.close();
   });
   beforeEach(() => pool.query("DELETE FROM outbox"));
+
+  /** A relay counting into a fresh `tally_events_published_total`; `published()` reads it. */
+  function countingRelay() {
+    const published = new ServiceMetrics("metering").counter("events_published_total", "test", ["subject"]);
+    const relay = new OutboxRelay({ pool, bus: env.bus, schema: "metering", logger, published });
+    return { relay, published: async () => (await published.get()).values.find((v) => v.labels.subject === SUBJECT)?.value ?? 0 };
+  }
 
   async function streamMessages(): Promise<string[]> {
     const name = env.bus.streamName("metering");
@@ -58,9 +66,11 @@ describe("transactional outbox", () => {
     const before = (await streamMessages()).length;
     const ack = await env.bus.publish(SUBJECT, Buffer.from("crash"), "m-crash");
     expect(ack.duplicate).toBe(false);
-    // After restart the row is still there and is sent again: JetStream keeps one copy.
-    const relay = new OutboxRelay({ pool, bus: env.bus, schema: "metering", logger });
+    // After restart the row is still there and is sent again: JetStream keeps one copy, and
+    // the counter does not count it a second time.
+    const { relay, published } = countingRelay();
     expect(await relay.flush()).toBe(1);
+    expect(await published()).toBe(0);
     const after = await streamMessages();
     expect(after.length).toBe(before + 1);
     expect(after.filter((m) => m === "crash")).toHaveLength(1);
@@ -112,11 +122,12 @@ describe("transactional outbox", () => {
 
     it("is stored once when the relay loop publishes the same rows", async () => {
       const queued = await withTransaction(pool, (c) => enqueue(c, [{ subject: SUBJECT, msgId: "m-both", payload: Buffer.from("sent twice, stored once") }], { notify: false }));
-      const relay = new OutboxRelay({ pool, bus: env.bus, schema: "metering", logger });
+      const { relay, published } = countingRelay();
       relay.publishCommitted(queued);
       await relay.flush();
       await relay.whenPublished();
       expect(await outboxRows()).toBe(0);
+      expect(await published()).toBe(1);
       expect((await streamMessages()).filter((m) => m === "sent twice, stored once")).toHaveLength(1);
     });
 

@@ -1,6 +1,8 @@
 import type { Pool, PoolClient } from "pg";
 import type { EventBus } from "../nats/event-bus";
 import type { Logger } from "../logging/logger";
+import type { MetricCounter } from "../metrics/service-metrics";
+import { currentTraceparent } from "../logging/trace-context";
 
 export interface OutboxMessage {
   /** Logical subject, e.g. `tally.metering.v1.usage.recorded` (the bus adds any prefix). */
@@ -8,11 +10,13 @@ export interface OutboxMessage {
   /** Unique per message; becomes the JetStream msgID so a re-publish is stored once. */
   msgId: string;
   payload: Uint8Array;
+  /** W3C trace context sent as the NATS `traceparent` header; {@link enqueue} sets the caller's. */
+  traceparent?: string;
 }
 
 const CHANNEL = "tally_outbox";
 
-/** Rows per INSERT statement (three parameters each). */
+/** Rows per INSERT statement (four parameters each). */
 const ROWS_PER_STATEMENT = 100;
 
 /** Messages written by {@link enqueue}, with their row ids, for {@link OutboxRelay.publishCommitted}. */
@@ -45,7 +49,10 @@ export interface EnqueueOptions {
  * `bytea[]` parameter is hex-escaped text (twice the bytes, built in JavaScript and parsed
  * again by Postgres) — for large payloads that was most of the cost of enqueueing.
  */
-export async function enqueue(client: PoolClient, messages: OutboxMessage[], { notify = true }: EnqueueOptions = {}): Promise<QueuedMessages> {
+export async function enqueue(client: PoolClient, given: OutboxMessage[], { notify = true }: EnqueueOptions = {}): Promise<QueuedMessages> {
+  // The trace of the call or message being handled travels with what it announces.
+  const traceparent = currentTraceparent();
+  const messages = traceparent ? given.map((m) => (m.traceparent ? m : { ...m, traceparent })) : given;
   const ids: string[] = [];
   for (let start = 0; start < messages.length; start += ROWS_PER_STATEMENT) {
     const chunk = messages.slice(start, start + ROWS_PER_STATEMENT);
@@ -54,13 +61,13 @@ export async function enqueue(client: PoolClient, messages: OutboxMessage[], { n
     const rows: string[] = [];
     for (const m of chunk) {
       const n = values.length;
-      rows.push(`($${n + 1}, $${n + 2}, $${n + 3}::bytea)`);
-      values.push(m.subject, m.msgId, Buffer.isBuffer(m.payload) ? m.payload : Buffer.from(m.payload.buffer, m.payload.byteOffset, m.payload.byteLength));
+      rows.push(`($${n + 1}, $${n + 2}, $${n + 3}::bytea, $${n + 4})`);
+      values.push(m.subject, m.msgId, Buffer.isBuffer(m.payload) ? m.payload : Buffer.from(m.payload.buffer, m.payload.byteOffset, m.payload.byteLength), m.traceparent ?? null);
     }
     // A data-modifying CTE runs to completion whether or not the outer query reads it. Ids are
     // assigned in VALUES order.
     const { rows: result } = await client.query<{ ids: string[] }>(
-      `WITH queued AS (INSERT INTO outbox (subject, msg_id, payload) VALUES ${rows.join(", ")} RETURNING id)
+      `WITH queued AS (INSERT INTO outbox (subject, msg_id, payload, traceparent) VALUES ${rows.join(", ")} RETURNING id)
        SELECT (SELECT array_agg(id::text ORDER BY id) FROM queued) AS ids
               ${last && notify ? `, pg_notify('${CHANNEL}_' || current_schema(), '')` : ""}`,
       values,
@@ -78,6 +85,8 @@ export interface OutboxRelayOptions {
   batchSize?: number;
   /** Poll anyway this often, in case a notification was missed (e.g. during a reconnect). */
   pollIntervalMs?: number;
+  /** Counts each message JetStream stored for the first time (a duplicate ack is not counted). */
+  published?: MetricCounter<"subject">;
 }
 
 /**
@@ -123,9 +132,19 @@ export class OutboxRelay implements CommittedPublisher {
   }
 
   private async publishFromMemory({ ids, messages }: QueuedMessages): Promise<void> {
-    const { bus, pool } = this.options;
-    await Promise.all(messages.map((m) => bus.publish(m.subject, m.payload, m.msgId)));
+    const { pool } = this.options;
+    await Promise.all(messages.map((m) => this.publish(m.subject, m.payload, m.msgId, m.traceparent)));
     await pool.query("DELETE FROM outbox WHERE id = ANY($1::bigint[])", [ids]);
+  }
+
+  /**
+   * One publish, counted once stored: with msgIDs derived from the fact (one per state change),
+   * `tally_events_published_total{subject}` counts each fact once, after its commit, however
+   * often a crash or a race made us send it (within JetStream's duplicate window).
+   */
+  private async publish(subject: string, payload: Uint8Array, msgId: string, traceparent: string | undefined): Promise<void> {
+    const { duplicate } = await this.options.bus.publish(subject, payload, msgId, traceparent);
+    if (!duplicate) this.options.published?.inc({ subject });
   }
 
   /** Resolves when every publishCommitted so far has finished, published or handed back to the loop. */
@@ -205,19 +224,19 @@ export class OutboxRelay implements CommittedPublisher {
 
   /** One claimed batch: publish all, wait for every ack, delete. Returns how many rows were sent. */
   async relayOnce(): Promise<number> {
-    const { pool, bus, batchSize = 200 } = this.options;
+    const { pool, batchSize = 200 } = this.options;
     const client = await pool.connect();
     try {
       await client.query("BEGIN");
-      const { rows } = await client.query<{ id: string; subject: string; msg_id: string; payload: Buffer }>(
-        `SELECT id, subject, msg_id, payload FROM outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+      const { rows } = await client.query<{ id: string; subject: string; msg_id: string; payload: Buffer; traceparent: string | null }>(
+        `SELECT id, subject, msg_id, payload, traceparent FROM outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
         [batchSize],
       );
       if (rows.length === 0) {
         await client.query("COMMIT");
         return 0;
       }
-      await Promise.all(rows.map((row) => bus.publish(row.subject, row.payload, row.msg_id)));
+      await Promise.all(rows.map((row) => this.publish(row.subject, row.payload, row.msg_id, row.traceparent ?? undefined)));
       await client.query("DELETE FROM outbox WHERE id = ANY($1::bigint[])", [rows.map((r) => r.id)]);
       await client.query("COMMIT");
       return rows.length;

@@ -18,7 +18,7 @@ describe("migrate", () => {
   const first = { version: 1, name: "widgets", sql: "CREATE TABLE widgets (id int PRIMARY KEY)" };
 
   it("creates the schema, the outbox and applies pending migrations once", async () => {
-    expect(await migrate(pool, "sample", [first])).toEqual([0, 1]);
+    expect(await migrate(pool, "sample", [first])).toEqual([0, 100_000, 1]);
     expect(await migrate(pool, "sample", [first])).toEqual([]);
     const { rows } = await pool.query("SELECT to_regclass('sample.widgets') AS w, to_regclass('sample.outbox') AS o");
     expect(rows[0]).toEqual({ w: "widgets", o: "outbox" });

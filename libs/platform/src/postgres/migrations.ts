@@ -4,7 +4,7 @@ import * as path from "node:path";
 import type { Pool } from "pg";
 import { assertSchemaName } from "./database";
 import { withTransaction } from "./transaction";
-import { OUTBOX_MIGRATION } from "../outbox/outbox-schema";
+import { OUTBOX_MIGRATION, OUTBOX_TRACEPARENT_MIGRATION } from "../outbox/outbox-schema";
 
 export interface Migration {
   version: number;
@@ -30,11 +30,12 @@ export function readMigrations(directory: string): Migration[] {
  * Applies pending migrations to `schema`, forward only, each in its own
  * transaction. An advisory lock lets several instances start at once; a
  * checksum catches an applied migration that was edited afterwards.
- * Version 0 is the platform's outbox table, present in every service schema.
+ * Version 0 is the platform's outbox table, present in every service schema; 100000 its
+ * trace context column (applied right after it, whatever the service's own versions).
  */
 export async function migrate(pool: Pool, schema: string, migrations: Migration[]): Promise<number[]> {
   assertSchemaName(schema);
-  const all = [OUTBOX_MIGRATION, ...migrations];
+  const all = [OUTBOX_MIGRATION, OUTBOX_TRACEPARENT_MIGRATION, ...migrations];
   const seen = new Set<number>();
   for (const m of all) {
     if (seen.has(m.version)) throw new Error(`duplicate migration version ${m.version} in schema ${schema}`);

@@ -13,6 +13,7 @@ import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2
 import type { ServiceConfig, ServiceName } from "./service-config";
 import { startHttpServer, type RunningHttpServer } from "../http/http-server";
 import { ServiceMetrics } from "../metrics/service-metrics";
+import { registerConsumerLagGauges } from "../metrics/consumer-lag-gauges";
 import { registerStorageGauges } from "../metrics/storage-gauges";
 
 /** What the platform hands a service to build itself with. */
@@ -79,9 +80,11 @@ export async function startService(
   try {
     const bus = await EventBus.connect({ url: config.natsUrl, prefix: config.natsPrefix, name: `tally-${definition.name}` });
     cleanup.unshift(() => bus.close());
-    const relay = new OutboxRelay({ pool, bus, schema: definition.name, logger });
     const metrics = new ServiceMetrics(definition.name);
+    const published = metrics.counter("events_published_total", "Outbox messages stored by JetStream, once each (re-sends not counted), by subject.", ["subject"]);
+    const relay = new OutboxRelay({ pool, bus, schema: definition.name, logger, published });
     registerStorageGauges(metrics, pool);
+    registerConsumerLagGauges(metrics, bus);
     const deps: ServiceDeps = { config, logger, pool, bus, clock: overrides.clock ?? systemClock, outbox: relay, metrics };
     const parts = await definition.build(deps);
     server = await startGrpcServer({

@@ -6,3 +6,4 @@ export { ManualClock } from "../clock/clock";
 export * from "./health-check";
 export * from "./raw-call";
 export * from "./tcp-proxy";
+export * from "./metric-scrape";
