@@ -1,4 +1,5 @@
-import { loadServiceConfig, runServiceMain } from "@tally/platform";
+import { loadServiceConfigWithSettings, runServiceMain } from "@tally/platform";
 import { invoicingService } from "./invoicing-service";
+import { loadInvoicingSettings } from "./settings";
 
-void runServiceMain(invoicingService, () => loadServiceConfig("invoicing"));
+void runServiceMain(invoicingService, () => loadServiceConfigWithSettings("invoicing", [loadInvoicingSettings]));

@@ -1,4 +1,5 @@
-import { loadServiceConfig, runServiceMain } from "@tally/platform";
+import { loadServiceConfigWithSettings, runServiceMain } from "@tally/platform";
 import { limitsService } from "./limits-service";
+import { loadLimitsSettings } from "./settings";
 
-void runServiceMain(limitsService, () => loadServiceConfig("limits"));
+void runServiceMain(limitsService, () => loadServiceConfigWithSettings("limits", [loadLimitsSettings]));

@@ -1,5 +1,5 @@
 import { DEFAULT_PORTS, type ServiceName } from "@tally/contracts";
-import { custom, int, loadConfig, oneOf, str, url } from "../config/env";
+import { ConfigError, custom, int, loadConfig, oneOf, str, url } from "../config/env";
 import { parseApiKeys } from "../grpc/api-keys";
 import type { LogLevel } from "../logging/logger";
 
@@ -39,3 +39,28 @@ function httpBeside(grpcAddress: string): string {
 }
 
 export type ServiceConfig = ReturnType<typeof loadServiceConfig>;
+
+/**
+ * The shared variables and a service's own settings, checked together before anything starts, so
+ * an operator sees every problem at once (each loader throws ConfigError naming its variables).
+ */
+export function loadServiceConfigWithSettings(
+  service: ServiceName,
+  settings: ReadonlyArray<(env: Record<string, string | undefined>) => unknown>,
+  env: Record<string, string | undefined> = process.env,
+): ServiceConfig {
+  const problems: string[] = [];
+  const collect = <T>(load: () => T): T | undefined => {
+    try {
+      return load();
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      problems.push(...err.problems);
+      return undefined;
+    }
+  };
+  const config = collect(() => loadServiceConfig(service, env));
+  for (const load of settings) collect(() => load(env));
+  if (problems.length > 0 || !config) throw new ConfigError(problems);
+  return config;
+}
