@@ -54,18 +54,6 @@ async function stopAll(env: TestEnvironment, services: RunningService[], clients
   await env.close();
 }
 
-/** Retries `check` until it stops throwing: the services converge through JetStream. */
-export async function eventually<T>(check: () => Promise<T>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-}
 
 /**
  * Rating learns meters from metering's events, so a plan naming a meter
@@ -83,3 +71,5 @@ export async function untilMeterKnown<T>(create: () => Promise<T>, timeoutMs = 1
     }
   }
 }
+
+export { eventually } from "@tally/platform/testing";

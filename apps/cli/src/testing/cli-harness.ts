@@ -67,15 +67,4 @@ export async function startCliStack(which: { rating?: boolean; limits?: boolean 
   };
 }
 
-/** Retries until `check` stops throwing: rating and limits converge through JetStream. */
-export async function eventually<T>(check: () => Promise<T>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-}
+export { eventually } from "@tally/platform/testing";

@@ -115,15 +115,4 @@ export async function publishDunningExhausted(env: TestEnvironment, eventId: str
 export type RunningInvoicing = Awaited<ReturnType<typeof startInvoicing>>;
 export type { RunningService };
 
-/** Retries `check` until it stops throwing: consumers converge through JetStream. */
-export async function eventually<T>(check: () => Promise<T>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-}
+export { eventually } from "@tally/platform/testing";

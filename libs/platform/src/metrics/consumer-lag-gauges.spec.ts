@@ -1,3 +1,4 @@
+import { until } from "../testing/eventually";
 import { createLogger } from "../logging/logger";
 import { startConsumer } from "../nats/event-bus";
 import { createTestEnvironment, type TestEnvironment } from "../testing/test-environment";
@@ -26,8 +27,7 @@ describe("consumer lag gauges", () => {
 
     const consumer = await startConsumer({ bus: env.bus, owner: "metering", durable: "lag-probe", subject: SUBJECT, handle: async () => {}, logger: createLogger({}, "silent") });
     try {
-      const deadline = Date.now() + 5_000;
-      while ((await pending()) !== 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await until("the consumer's pending count at 0", async () => (await pending()) === 0);
       expect(await pending()).toBe(0);
     } finally {
       await consumer.stop();

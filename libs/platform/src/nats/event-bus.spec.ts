@@ -1,4 +1,5 @@
 import { createLogger } from "../logging/logger";
+import { until } from "../testing/eventually";
 import { createTestEnvironment, type TestEnvironment } from "../testing/test-environment";
 import { countDeadLetters, listDeadLetters, replayDeadLetter } from "./dead-letter";
 import { startConsumer, type ReceivedEvent } from "./event-bus";
@@ -7,13 +8,6 @@ const SUBJECT = "tally.rating.v1.test.happened";
 const logger = createLogger({}, "silent");
 const body = (m: ReceivedEvent) => new TextDecoder().decode(m.data);
 
-async function until(condition: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe("EventBus", () => {
   let env: TestEnvironment;
@@ -61,7 +55,7 @@ describe("EventBus", () => {
     });
     try {
       for (const b of ["m1", "m2", "m3"]) await env.bus.publish(SUBJECT, Buffer.from(b), `batch-${b}`);
-      await until(() => ["m1", "m2", "m3"].every((b) => handled.flat().includes(b)));
+      await until("m1–m3 handled", () => ["m1", "m2", "m3"].every((b) => handled.flat().includes(b)));
     } finally {
       await consumer.stop();
     }
@@ -98,7 +92,7 @@ describe("EventBus", () => {
     try {
       await env.bus.publish(poison, Buffer.from("bad"), "poison-1");
       await env.bus.publish(poison, Buffer.from("good"), "poison-2");
-      await until(async () => (await countDeadLetters(env.bus, "dead-letter-test")) === 1);
+      await until("one dead letter", async () => (await countDeadLetters(env.bus, "dead-letter-test")) === 1);
       expect(attempts).toEqual(expect.arrayContaining([1, 2, 3]));
       expect(Math.max(...attempts)).toBe(3);
       expect(ok).toEqual(["good"]);
@@ -110,7 +104,7 @@ describe("EventBus", () => {
 
       healed = true;
       await replayDeadLetter(env.bus, letter!.seq);
-      await until(() => ok.includes("bad"));
+      await until("the replayed message handled", () => ok.includes("bad"));
       expect(await countDeadLetters(env.bus, "dead-letter-test")).toBe(0);
     } finally {
       await consumer.stop();

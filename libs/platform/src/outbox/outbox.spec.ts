@@ -1,4 +1,5 @@
 import { createLogger } from "../logging/logger";
+import { until } from "../testing/eventually";
 import { createPool, type Pool } from "../postgres/database";
 import { withTransaction } from "../postgres/transaction";
 import { migrate } from "../postgres/migrations";
@@ -80,10 +81,7 @@ describe("transactional outbox", () => {
     const relay = new OutboxRelay({ pool, bus: env.bus, schema: "metering", logger, pollIntervalMs: 60_000 });
     await relay.start();
     await withTransaction(pool, (c) => enqueue(c, [{ subject: SUBJECT, msgId: "m-live", payload: Buffer.from("live") }]));
-    for (let i = 0; i < 100 && (await pool.query("SELECT count(*)::int AS n FROM outbox")).rows[0].n > 0; i++) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    expect((await pool.query("SELECT count(*)::int AS n FROM outbox")).rows[0].n).toBe(0);
+    await until("the committed message relayed", async () => (await pool.query("SELECT count(*)::int AS n FROM outbox")).rows[0].n === 0);
     await withTransaction(pool, (c) => enqueue(c, [{ subject: SUBJECT, msgId: "m-last", payload: Buffer.from("last") }]));
     await relay.stop();
     expect(await streamMessages()).toEqual(expect.arrayContaining(["live", "last"]));

@@ -4,6 +4,7 @@ import { ConnectError, Code } from "@connectrpc/connect";
 import { serviceRegistration } from "../grpc/server";
 import type { ServiceHandlers } from "../grpc/service-definition";
 import { createTestClient } from "../testing/grpc-client";
+import { until } from "../testing/eventually";
 import { checkHealth } from "../testing/health-check";
 import { createTestEnvironment, type TestEnvironment } from "../testing/test-environment";
 import { TEST_KEYS } from "../testing/test-keys";
@@ -40,13 +41,6 @@ const definition: ServiceDefinition = {
   },
 };
 
-async function until(what: string, condition: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 async function freePort(): Promise<number> {
   const server = net.createServer();

@@ -7,3 +7,4 @@ export * from "./health-check";
 export * from "./raw-call";
 export * from "./tcp-proxy";
 export * from "./metric-scrape";
+export * from "./eventually";
