@@ -1,4 +1,4 @@
-import { Decimal, toWire } from "@tally/pricing";
+import { Decimal, minorUnitDigits as isoMinorUnitDigits, toWire } from "@tally/pricing";
 
 /**
  * Providers count money in integers of the currency's minor unit (Stripe: cents, but yen
@@ -6,12 +6,9 @@ import { Decimal, toWire } from "@tally/pricing";
  * amount with more decimals than the currency has is refused, never rounded here (invoicing
  * rounds once, at the total).
  */
-const ZERO_DECIMAL = new Set(["BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG", "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF"]);
-const THREE_DECIMAL = new Set(["BHD", "JOD", "KWD", "OMR", "TND"]);
-
-export function minorUnitDigits(currency: string): number {
-  const code = currency.toUpperCase();
-  return ZERO_DECIMAL.has(code) ? 0 : THREE_DECIMAL.has(code) ? 3 : 2;
+/** The ISO 4217 exponent invoicing rounded with (one table, @tally/pricing's); the provider writes codes in lower case. */
+function minorUnitDigits(currency: string): number {
+  return isoMinorUnitDigits(currency.toUpperCase());
 }
 
 /** "12.34" USD → 1234; undefined when the amount has more decimals than the currency. */
