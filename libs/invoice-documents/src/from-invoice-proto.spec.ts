@@ -36,10 +36,13 @@ test("maps an invoice message to the document, keeping the service's rounded fig
     issueDate: new Date("2025-06-01T01:00:00Z"),
     dueDate: new Date("2025-06-15T01:00:00Z"),
     subtotal: "23.09",
-    total: "23.09",
     creditsApplied: "5.00",
+    // No taxable amount on the message (an invoice from before taxes): total - credits.
+    taxableAmount: "18.09",
     amountDue: "18.09",
     taxes: [],
+    balanceApplied: "0",
+    outstanding: "18.09",
   });
   expect(doc.lines.map((l) => [l.kind, l.amount])).toEqual([
     ["recurring_fee", "20.00"],

@@ -1,6 +1,7 @@
 import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
-import { invoicing } from "@tally/contracts";
-import type { DateRange, DocumentLineKind, InvoiceDocument, InvoiceDocumentStatus, Party } from "./invoice-document";
+import { invoicing, type rating } from "@tally/contracts";
+import { Decimal } from "@tally/pricing";
+import type { DateRange, DocumentLineKind, InvoiceDocument, InvoiceDocumentStatus, Party, TierStep } from "./invoice-document";
 
 const STATUS: Record<invoicing.InvoiceStatus, InvoiceDocumentStatus | undefined> = {
   [invoicing.InvoiceStatus.UNSPECIFIED]: undefined,
@@ -24,11 +25,15 @@ const KIND: Record<invoicing.LineKind, DocumentLineKind | undefined> = {
  * Maps a tally.invoicing.v1.Invoice to the document input. Who issues and who pays are not part
  * of the invoice message, so the caller supplies both.
  *
- * The contract's lines carry no pricing steps today, so `tiers` stays empty; taxes are not in the
- * contract either (total = rounded subtotal), so the document prints none.
+ * Every figure is the invoice's own (rounded lines, credits, taxable amount, tax lines, balance,
+ * amount due, paid, credited) except `outstanding`, which the contract does not carry: amount due
+ * minus paid minus credited, floored at 0, in exact decimals.
  */
 export function invoiceDocumentFromProto(invoice: invoicing.Invoice, parties: { issuer: Party; customer: Party; timeZone?: string }): InvoiceDocument {
   const period = range(invoice.period, "invoice.period");
+  const amountDue = orZero(invoice.amountDue);
+  const amountPaid = orZero(invoice.amountPaid);
+  const amountCredited = orZero(invoice.amountCredited);
   return {
     number: invoice.number,
     status: required(STATUS[invoice.status], `invoice.status ${invoice.status}`),
@@ -52,16 +57,36 @@ export function invoiceDocumentFromProto(invoice: invoicing.Invoice, parties: { 
       quantity: line.quantity,
       amount: line.roundedAmount,
       period: line.period ? range(line.period, `invoice.lines[${i}].period`) : period,
-      tiers: [],
+      tiers: line.details.map(tierStep),
     })),
     subtotal: invoice.total,
-    taxes: [],
-    total: invoice.total,
-    creditsApplied: invoice.creditsApplied || "0",
-    amountDue: invoice.amountDue,
+    creditsApplied: orZero(invoice.creditsApplied),
+    // An invoice from before taxes were computed has no taxable amount: it is total - credits.
+    taxableAmount: invoice.taxableAmount || Decimal.max(0, new Decimal(invoice.total || 0).minus(invoice.creditsApplied || 0)).toFixed(),
+    taxes: invoice.taxLines.map((t) => ({ name: t.name, ratePercent: t.percent, taxableAmount: t.taxableAmount, amount: t.amount })),
+    taxExempt: invoice.taxExempt,
+    balanceApplied: orZero(invoice.balanceApplied),
+    amountDue,
+    amountCredited,
+    amountPaid,
+    outstanding: Decimal.max(0, new Decimal(amountDue).minus(amountPaid).minus(amountCredited)).toFixed(),
   };
 }
 
+function tierStep(d: rating.PriceLineDetail): TierStep {
+  return {
+    tierIndex: d.tierIndex,
+    lowerBound: d.lowerBound,
+    upperBound: d.upperBound,
+    quantity: d.quantity,
+    unitAmount: d.unitAmount,
+    flatAmount: d.flatAmount || "0",
+    subtotal: d.subtotal,
+    included: d.included,
+  };
+}
+
+const orZero = (value: string) => value || "0";
 const date = (t: Timestamp | undefined): Date | undefined => (t ? timestampDate(t) : undefined);
 
 function range(r: { start?: Timestamp; end?: Timestamp } | undefined, field: string): DateRange {

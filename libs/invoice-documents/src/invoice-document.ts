@@ -22,15 +22,26 @@ export interface InvoiceDocument {
   /** Plan segments of the period; more than one means the period was prorated between plans. */
   segments: DocumentSegment[];
   lines: DocumentLine[];
-  /** Sum of the lines, rounded to the minor unit (what the lines add up to on paper). */
+  /** The rounded lines' sum: the invoice total before credits and taxes. */
   subtotal: string;
-  taxes: TaxLine[];
-  /** Subtotal plus taxes, rounded to the minor unit. */
-  total: string;
   /** Prepaid credits applied, >= 0. */
   creditsApplied: string;
-  /** What the customer still owes. */
+  /** Subtotal minus credits, floored at 0: what the taxes are computed on. */
+  taxableAmount: string;
+  /** One per named rate of the customer's profile; empty when exempt or untaxed. */
+  taxes: TaxLine[];
+  /** The customer was tax exempt: the document says so instead of printing rates. */
+  taxExempt: boolean;
+  /** Customer balance (from earlier credit notes) applied, >= 0. */
+  balanceApplied: string;
+  /** What the invoice asks for: taxable amount + taxes - balance applied. */
   amountDue: string;
+  /** Credit notes issued on this invoice so far, >= 0. */
+  amountCredited: string;
+  /** Paid so far, >= 0. */
+  amountPaid: string;
+  /** Amount due - paid - credited, floored at 0: what is still owed today. */
+  outstanding: string;
 }
 
 export type InvoiceDocumentStatus = "draft" | "finalized" | "paid" | "void" | "uncollectible";
@@ -93,6 +104,8 @@ export interface TaxLine {
   name: string;
   /** Decimal string percent, e.g. "20"; empty when the tax is not a rate. */
   ratePercent: string;
+  /** Decimal string: the amount the rate applies to. */
+  taxableAmount: string;
   /** Decimal string rounded to the minor unit. */
   amount: string;
 }

@@ -64,15 +64,37 @@ export function presentInvoice(doc: InvoiceDocument): PresentedInvoice {
     prorations: prorated
       ? doc.segments.map((s) => ({ plan: `${s.planKey} v${s.planVersion}`, range: formatDateRange(s.range, zone), share: formatFraction(s.fraction) }))
       : [],
-    lines: doc.lines.map((line) => presentLine(line, doc.currency, prorated ? formatDateRange(line.period, zone) : "")),
-    totals: [
-      { label: "Subtotal", value: money(doc.subtotal), emphasis: false },
-      ...doc.taxes.map((t) => ({ label: t.ratePercent ? `${t.name} (${formatPercent(t.ratePercent)})` : t.name, value: money(t.amount), emphasis: false })),
-      { label: "Total", value: money(doc.total), emphasis: false },
-      { label: "Credits applied", value: money(negate(doc.creditsApplied)), emphasis: false },
-      { label: "Amount due", value: money(doc.amountDue), emphasis: true },
-    ],
+    lines: doc.lines.map((line) => presentLine(line, doc.currency, lineNote(line, zone, prorated))),
+    totals: presentTotals(doc, money),
   };
+}
+
+/**
+ * The totals in the order invoicing computes them: credits come off the subtotal, taxes are on
+ * what remains, the customer's balance comes off last. Rows that would only print a zero the
+ * invoice did not use (no balance, no payment yet) are left out; credits and taxes always show.
+ */
+function presentTotals(doc: InvoiceDocument, money: (amount: string) => string): PresentedInvoice["totals"] {
+  const row = (label: string, value: string, emphasis = false) => ({ label, value, emphasis });
+  const settled = !isZero(doc.amountPaid) || !isZero(doc.amountCredited);
+  return [
+    row("Subtotal", money(doc.subtotal)),
+    row("Credits applied", money(negate(doc.creditsApplied))),
+    ...(doc.taxes.length > 0 || doc.taxExempt ? [row("Taxable amount", money(doc.taxableAmount))] : []),
+    ...doc.taxes.map((t) => row(t.ratePercent ? `${t.name} (${formatPercent(t.ratePercent)})` : t.name, money(t.amount))),
+    ...(doc.taxExempt ? [row("Tax (customer exempt)", money("0"))] : []),
+    ...(isZero(doc.balanceApplied) ? [] : [row("Balance applied", money(negate(doc.balanceApplied)))]),
+    row("Amount due", money(doc.amountDue), !settled),
+    ...(isZero(doc.amountCredited) ? [] : [row("Credit notes", money(negate(doc.amountCredited)))]),
+    ...(isZero(doc.amountPaid) ? [] : [row("Paid", money(negate(doc.amountPaid)))]),
+    ...(settled ? [row("Outstanding", money(doc.outstanding), true)] : []),
+  ];
+}
+
+/** Under a line: its plan segment when the period was prorated; for late usage, the earlier period it belongs to. */
+function lineNote(line: DocumentLine, zone: string, prorated: boolean): string {
+  if (line.kind === "late_usage_adjustment") return `Usage period ${formatDateRange(line.period, zone)}`;
+  return prorated ? formatDateRange(line.period, zone) : "";
 }
 
 function presentParty(party: Party): PresentedParty {

@@ -21,7 +21,7 @@ test("the HTML shows the same figures as the PDF presenter formats", () => {
   ]) {
     expect(html).toContain(figure.replace(/\u00a0/g, " "));
   }
-  expect(html).toContain("Amount due $3,000.00");
+  expect(html).toContain("Amount due $2,987.70");
   expect(html).toContain("Tier 2 (1,000,000 – 5,000,000) 4,000,000 $0.0004 + $25.00 $1,625.00");
 });
 

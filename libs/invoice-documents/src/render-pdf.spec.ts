@@ -50,13 +50,13 @@ describe("invoice PDF, read back with pdftotext", () => {
     expect(text).toContain("May 16, 2025 – May 31, 2025"); // segment note under the lines
   });
 
-  test("totals: subtotal, tax, total, credits, amount due", () => {
+  test("totals in invoicing's order: subtotal, credits, taxable amount, tax, amount due", () => {
     const lines = rows(text);
-    expect(lines).toContain("Subtotal | $2,551.25");
-    expect(lines).toContain("VAT (20%) | $510.25");
-    expect(lines).toContain("Total | $3,061.50");
-    expect(lines).toContain("Credits applied | -$61.50");
-    expect(lines).toContain("Amount due | $3,000.00");
+    const order = ["Subtotal | $2,551.25", "Credits applied | -$61.50", "Taxable amount | $2,489.75", "VAT (20%) | $497.95", "Amount due | $2,987.70"];
+    for (const row of order) expect(lines).toContain(row);
+    expect(order.map((row) => lines.indexOf(row))).toEqual([...order.map((row) => lines.indexOf(row))].sort((a, b) => a - b));
+    // Nothing paid or credited yet: no settlement rows.
+    expect(text).not.toContain("Outstanding");
   });
 
   test("every string the presenter formats is in the PDF", () => {
@@ -74,10 +74,10 @@ describe("currencies with 0 and 3 decimals", () => {
   test("JPY prints no decimals", async () => {
     const text = await pdfText(
       await renderInvoicePdf(
-        sampleInvoice({ currency: "JPY", taxes: [], lines: [], subtotal: "123457", total: "123457", creditsApplied: "457", amountDue: "123000" }),
+        sampleInvoice({ currency: "JPY", taxes: [], lines: [], subtotal: "123457", creditsApplied: "457", taxableAmount: "123000", amountDue: "123000" }),
       ),
     );
-    expect(rows(text)).toContain("Total | ¥123,457");
+    expect(rows(text)).toContain("Subtotal | ¥123,457");
     expect(rows(text)).toContain("Credits applied | -¥457");
     expect(rows(text)).toContain("Amount due | ¥123,000");
   });
@@ -85,10 +85,10 @@ describe("currencies with 0 and 3 decimals", () => {
   test("KWD prints three decimals", async () => {
     const text = await pdfText(
       await renderInvoicePdf(
-        sampleInvoice({ currency: "KWD", taxes: [], lines: [], subtotal: "10.125", total: "10.125", creditsApplied: "0", amountDue: "10.125" }),
+        sampleInvoice({ currency: "KWD", taxes: [], lines: [], subtotal: "10.125", creditsApplied: "0", taxableAmount: "10.125", amountDue: "10.125" }),
       ),
     );
-    expect(rows(text)).toContain("Total | KWD 10.125");
+    expect(rows(text)).toContain("Subtotal | KWD 10.125");
     expect(rows(text)).toContain("Credits applied | KWD 0.000");
   });
 });
@@ -100,5 +100,5 @@ test("a long invoice flows onto further pages", async () => {
   const text = await pdfText(await renderInvoicePdf(sampleInvoice({ lines })));
   expect(text.split("\f").filter((page) => page.trim()).length).toBeGreaterThan(1);
   for (let i = 1; i <= 40; i++) expect(text).toContain(`Model ${i} tokens`);
-  expect(rows(text)).toContain("Amount due | $3,000.00");
+  expect(rows(text)).toContain("Amount due | $2,987.70");
 });

@@ -5,8 +5,8 @@ const d = (iso: string) => new Date(iso);
 /**
  * An invoice with everything a document must print: a plan change mid-period (two segments,
  * prorated fees), graduated tiers with included units and a flat fee, a minimum true-up, a tax,
- * credits. The figures add up: lines 12.50 + 12.50 + 2,346.25 + 150.00 + 30.00 = 2,551.25;
- * tax 20% = 510.25; total 3,061.50; credits 61.50; due 3,000.00.
+ * credits. The figures add up as invoicing computes them: lines 12.50 + 12.50 + 2,346.25 +
+ * 150.00 + 30.00 = 2,551.25; credits 61.50 leave 2,489.75 taxable; VAT 20% = 497.95; due 2,987.70.
  */
 export function sampleInvoice(overrides: Partial<InvoiceDocument> = {}): InvoiceDocument {
   const first = { start: d("2025-05-01T00:00:00Z"), end: d("2025-05-16T00:00:00Z") };
@@ -44,10 +44,15 @@ export function sampleInvoice(overrides: Partial<InvoiceDocument> = {}): Invoice
       { kind: "usage", description: "Image generations", quantity: "12", amount: "30.00", period: second, tiers: [] },
     ],
     subtotal: "2551.25",
-    taxes: [{ name: "VAT", ratePercent: "20", amount: "510.25" }],
-    total: "3061.50",
     creditsApplied: "61.50",
-    amountDue: "3000.00",
+    taxableAmount: "2489.75",
+    taxes: [{ name: "VAT", ratePercent: "20", taxableAmount: "2489.75", amount: "497.95" }],
+    taxExempt: false,
+    balanceApplied: "0",
+    amountDue: "2987.70",
+    amountCredited: "0",
+    amountPaid: "0",
+    outstanding: "2987.70",
     ...overrides,
   };
 }
