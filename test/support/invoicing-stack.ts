@@ -4,7 +4,7 @@ import { invoicing, limits, metering, rating } from "@tally/contracts";
 import { meteringService } from "@tally/metering";
 import { ratingService } from "@tally/rating";
 import { limitsService } from "@tally/limits";
-import { createInvoicingService } from "@tally/invoicing";
+import { createInvoicingService, type InvoicingSettings } from "@tally/invoicing";
 
 type Client<S extends Parameters<typeof createTestClient>[0]> = ReturnType<typeof createTestClient<S>>["client"];
 
@@ -26,7 +26,8 @@ export interface InvoicingStack {
   stop(): Promise<void>;
 }
 
-export async function startInvoicingStack(start: string): Promise<InvoicingStack> {
+/** `invoicing`: settings of its own on top of the stack's (e.g. the issuer printed on documents). */
+export async function startInvoicingStack(start: string, options: { invoicing?: Partial<InvoicingSettings> } = {}): Promise<InvoicingStack> {
   const env = await createTestEnvironment();
   const clock = new ManualClock(start);
   const services: RunningService[] = [];
@@ -49,6 +50,7 @@ export async function startInvoicingStack(start: string): Promise<InvoicingStack
         limits: { address: l.address, apiKey: TEST_KEYS.read },
         metering: { address: m.address, apiKey: TEST_KEYS.read },
         cycleIntervalMs: 3_600_000,
+        ...options.invoicing,
       });
       const service = await startService(definition, env.config("invoicing"), { clock });
       services.push(service);

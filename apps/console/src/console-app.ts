@@ -40,7 +40,7 @@ export async function startConsole(settings: ConsoleSettings, log: Logger = crea
   };
   try {
     events = await subscribeCustomerEvents({ url: settings.natsUrl, prefix: settings.natsPrefix, log }, (customerId) => live.customerChanged(customerId));
-    server = createConsoleServer({ services, live, log, issuer: { name: settings.issuerName, address: settings.issuerAddress } });
+    server = createConsoleServer({ services, live, log });
     server.listen(settings.httpAddress.port, settings.httpAddress.host);
     await once(server, "listening");
   } catch (err) {

@@ -117,7 +117,6 @@ describe("console in Chromium", () => {
         CONSOLE_LIMITS_ADDRESS: stack.limits.address,
         CONSOLE_INVOICING_ADDRESS: invoicingAddress,
         CONSOLE_PAYMENTS_ADDRESS: bare.address,
-        CONSOLE_ISSUER_NAME: "Tally Billing Ltd",
         NATS_URL: stack.env.natsUrl,
         NATS_PREFIX: stack.env.natsPrefix,
         LOG_LEVEL: "silent",

@@ -7,15 +7,10 @@ test("defaults point at the services' default ports; only the API key is require
     meteringAddress: "127.0.0.1:50051",
     invoicingAddress: "127.0.0.1:50054",
     natsPrefix: "",
-    issuerAddress: [],
   });
 });
 
 test("names every bad variable at once", () => {
   expect(() => loadConsoleSettings({ CONSOLE_HTTP_ADDRESS: "nowhere", NATS_PREFIX: "a.b" })).toThrow(/CONSOLE_HTTP_ADDRESS[\s\S]*CONSOLE_API_KEY|CONSOLE_API_KEY[\s\S]*CONSOLE_HTTP_ADDRESS/);
   expect(() => loadConsoleSettings({ CONSOLE_API_KEY: "k", NATS_PREFIX: "a.b" })).toThrow(/NATS_PREFIX/);
-});
-
-test("the issuer's address is lines separated by |", () => {
-  expect(loadConsoleSettings({ CONSOLE_API_KEY: "k", CONSOLE_ISSUER_ADDRESS: "1 Ledger Lane | London" }).issuerAddress).toEqual(["1 Ledger Lane", "London"]);
 });

@@ -26,8 +26,6 @@ export function loadConsoleSettings(env: Record<string, string | undefined> = pr
         if (raw && !/^[A-Za-z0-9_-]+$/.test(raw)) throw new Error("may contain only letters, digits, '_' and '-'");
         return raw ?? "";
       }),
-      issuerName: str("CONSOLE_ISSUER_NAME", "Tally"),
-      issuerAddress: custom("CONSOLE_ISSUER_ADDRESS", (raw) => (raw ? raw.split("|").map((line) => line.trim()) : [])),
       logLevel: oneOf<LogLevel>("LOG_LEVEL", ["debug", "info", "warn", "error", "silent"], "info"),
     },
     env,

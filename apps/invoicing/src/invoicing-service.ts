@@ -68,7 +68,7 @@ export function createInvoicingService(
       let timer: NodeJS.Timeout | undefined;
       let running: Promise<unknown> = Promise.resolve();
       return {
-        services: [serviceRegistration({ service: invoicing.Invoicing, handlers: invoicingHandlers({ customers, invoices, cycle, clock, reconciler }), scopes: INVOICING_SCOPES })],
+        services: [serviceRegistration({ service: invoicing.Invoicing, handlers: invoicingHandlers({ customers, invoices, cycle, clock, reconciler, issuer: s.issuer }), scopes: INVOICING_SCOPES })],
         async start() {
           const consume = (owner: "rating" | "payments", durable: string, subject: string, handle: (m: ReceivedEvent[]) => Promise<void>) =>
             startConsumer({ bus: deps.bus, owner, durable, subject, handle, logger: deps.logger, maxBatch: 200 });

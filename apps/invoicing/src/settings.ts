@@ -20,6 +20,17 @@ export interface InvoicingSettings {
   clock: "system" | "manual";
   /** Where a manual clock starts (ISO 8601); empty means the time of start. */
   clockStart: string;
+  /** Who issues the invoices, as printed on their documents (GetInvoiceDocument). */
+  issuer: Issuer;
+}
+
+export interface Issuer {
+  name: string;
+  /** Postal address, one entry per printed line. */
+  address: string[];
+  /** e.g. a VAT number, printed under the address; empty for none. */
+  reference: string;
+  email: string;
 }
 
 /** `<PREFIX>_ADDRESS` and `<PREFIX>_API_KEY` (a key with `read` scope): both or neither. */
@@ -34,6 +45,17 @@ function upstream(prefix: string): Field<Upstream | undefined> {
   };
 }
 
+/** INVOICING_ISSUER_NAME (Tally), _ADDRESS (lines separated by "|"), _REFERENCE, _EMAIL. */
+const issuer: Field<Issuer> = (env, problems) => ({
+  name: str("INVOICING_ISSUER_NAME", "Tally")(env, problems),
+  address: str("INVOICING_ISSUER_ADDRESS", "")(env, problems)
+    .split("|")
+    .map((line) => line.trim())
+    .filter(Boolean),
+  reference: str("INVOICING_ISSUER_REFERENCE", "")(env, problems),
+  email: str("INVOICING_ISSUER_EMAIL", "")(env, problems),
+});
+
 function isoTime(name: string): Field<string> {
   return (env, problems) => {
     const value = str(name, "")(env, problems);
@@ -46,7 +68,7 @@ function isoTime(name: string): Field<string> {
  * INVOICING_RATING_ADDRESS + _API_KEY, INVOICING_LIMITS_ADDRESS + _API_KEY,
  * INVOICING_METERING_ADDRESS + _API_KEY (unset),
  * INVOICING_CYCLE_INTERVAL_MS (5000), INVOICING_BATCH_SIZE (200), INVOICING_CLOCK (system),
- * INVOICING_CLOCK_START (now).
+ * INVOICING_CLOCK_START (now), INVOICING_ISSUER_NAME (Tally) / _ADDRESS / _REFERENCE / _EMAIL.
  */
 export function loadInvoicingSettings(env: Record<string, string | undefined> = process.env): InvoicingSettings {
   return loadConfig(
@@ -58,6 +80,7 @@ export function loadInvoicingSettings(env: Record<string, string | undefined> = 
       batchSize: int("INVOICING_BATCH_SIZE", 200, { min: 1, max: 1000 }),
       clock: oneOf("INVOICING_CLOCK", ["system", "manual"] as const, "system"),
       clockStart: isoTime("INVOICING_CLOCK_START"),
+      issuer,
     },
     env,
   );

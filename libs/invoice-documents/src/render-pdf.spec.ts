@@ -102,3 +102,10 @@ test("a long invoice flows onto further pages", async () => {
   for (let i = 1; i <= 40; i++) expect(text).toContain(`Model ${i} tokens`);
   expect(rows(text)).toContain("Amount due | $2,987.70");
 });
+
+test("the same invoice renders to the same bytes", async () => {
+  // A render takes milliseconds, so the clock has moved by the second one: it must not change a byte.
+  const first = await renderInvoicePdf(sampleInvoice());
+  expect((await renderInvoicePdf(sampleInvoice())).equals(first)).toBe(true);
+  expect((await renderInvoicePdf(sampleInvoice({ amountDue: "2987.71" }))).equals(first)).toBe(false);
+});

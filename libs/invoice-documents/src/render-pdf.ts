@@ -19,7 +19,9 @@ export function renderInvoicePdf(doc: InvoiceDocument): Promise<Buffer> {
   const pdf = new PDFDocument({
     size: "A4",
     margin: PAGE.margin,
-    info: { Title: `${p.title} ${p.number}`.trim(), Author: doc.issuer.name, Subject: `Invoice for ${doc.customer.name}` },
+    // The creation date (and the file id pdfkit derives from it) is the invoice's, not the clock's,
+    // so the same invoice renders to the same bytes wherever and whenever it is downloaded.
+    info: { Title: `${p.title} ${p.number}`.trim(), Author: doc.issuer.name, Subject: `Invoice for ${doc.customer.name}`, CreationDate: doc.issueDate ?? doc.period.end },
   });
   const chunks: Buffer[] = [];
   pdf.on("data", (chunk: Buffer) => chunks.push(chunk));

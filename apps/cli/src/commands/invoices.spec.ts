@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
 import { TEST_KEYS } from "@tally/platform/testing";
 import { invoicing } from "@tally/contracts";
 import { ExitCode } from "../exit-codes";
@@ -61,6 +64,24 @@ describe("invoices and reconciliation (against in-memory Invoicing and Payments)
     const tooMuch = await tally("invoices", "credit-note", "inv_2", "--amount", "11", "--reason", "outage");
     expect(tooMuch.code).toBe(ExitCode.INVALID);
     expect(tooMuch.stderr).toMatch(/^ {2}amount\.amount: 11 exceeds what is left to credit \(10\.00\) \[out_of_range\]$/m);
+  });
+
+  it("downloads the document invoicing renders, to --out or under its own file name", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "tally-download-"));
+    const saved = await runTally(["invoices", "download", "inv_2", "--out", "mine.pdf"], env, dir);
+    expect(saved.code).toBe(0);
+    expect(saved.stdout).toBe(`saved ${path.join(dir, "mine.pdf")} (application/pdf, 31 bytes)\n`);
+    expect(readFileSync(path.join(dir, "mine.pdf"), "utf8")).toBe("%PDF-1.3 fake document of inv_2");
+    const html = JSON.parse((await runTally(["invoices", "download", "inv_2", "--format", "html", "--json"], env, dir)).stdout);
+    expect(html).toEqual({ invoiceId: "inv_2", file: path.join(dir, "inv_2.html"), contentType: "text/html; charset=utf-8", bytes: 35 });
+    expect(readFileSync(html.file, "utf8")).toContain("<title>inv_2</title>");
+    const badFormat = await runTally(["invoices", "download", "inv_2", "--format", "docx"], env, dir);
+    expect(badFormat.code).toBe(ExitCode.USAGE);
+    expect(badFormat.stderr).toContain("--format must be pdf or html");
+    expect((await runTally(["invoices", "download", "inv_404"], env, dir)).code).toBe(ExitCode.NOT_FOUND);
+    const unwritable = await runTally(["invoices", "download", "inv_2", "--out", "no/such/dir/x.pdf"], env, dir);
+    expect(unwritable.code).toBe(ExitCode.USAGE);
+    expect(unwritable.stderr).toContain("ENOENT");
   });
 
   it("shows reconciliation totals and mismatches", async () => {

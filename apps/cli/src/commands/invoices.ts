@@ -1,4 +1,6 @@
 import { randomUUID } from "node:crypto";
+import { writeFile } from "node:fs/promises";
+import * as path from "node:path";
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { Command } from "commander";
@@ -7,6 +9,7 @@ import { renderFields, renderTable } from "../format/table";
 import { formatTime, parseTime } from "../format/time";
 import { enumChoice, enumName } from "../options";
 import type { Session } from "../session";
+import { UsageError } from "../usage-error";
 import { allPages } from "./paging";
 
 /** Invoices and credit notes (invoicing) and reconciliation (payments). */
@@ -84,6 +87,23 @@ export function registerInvoiceCommands(program: Command, session: Session): voi
       );
     });
 
+  invoices
+    .command("download <id>")
+    .description("save the invoice's PDF (or HTML): the document invoicing renders, the same the console serves")
+    .option("--out <file>", "where to write it (default: the invoice number, e.g. TLY-000001.pdf, in the current directory)")
+    .option("--format <format>", "pdf or html", "pdf")
+    .action(async (invoiceId: string, o: { out?: string; format: string }) => {
+      const format = DOCUMENT_FORMATS[o.format.toLowerCase()];
+      if (format === undefined) throw new UsageError(`--format must be pdf or html, got "${o.format}"`);
+      const document = await session.client("invoicing").getInvoiceDocument({ invoiceId, format });
+      const file = path.resolve(session.io.cwd, o.out ?? document.fileName);
+      await writeFile(file, document.content).catch((err: NodeJS.ErrnoException) => {
+        throw new UsageError(`cannot write ${file}: ${err.code ?? err.message}`);
+      });
+      const saved = { invoiceId, file, contentType: document.contentType, bytes: document.content.byteLength };
+      session.out.value(saved, () => `saved ${file} (${saved.contentType}, ${saved.bytes.toLocaleString("en-US")} bytes)\n`);
+    });
+
   program
     .command("reconciliation")
     .description("invoiced against collected amounts over a range of finalization times (payments)")
@@ -115,6 +135,8 @@ export function registerInvoiceCommands(program: Command, session: Session): voi
     });
 }
 
+const DOCUMENT_FORMATS: Record<string, invoicing.DocumentFormat | undefined> = { pdf: invoicing.DocumentFormat.PDF, html: invoicing.DocumentFormat.HTML };
+
 function renderInvoice(i: invoicing.Invoice): string {
   return (
     renderFields([
@@ -137,7 +159,15 @@ function renderInvoice(i: invoicing.Invoice): string {
       ["subtotal", `${i.subtotal} ${i.currency}`],
       ["total", `${i.total} ${i.currency}`],
       ["credits applied", i.creditsApplied ? `${i.creditsApplied} ${i.currency}` : undefined],
+      ["taxable amount", i.taxLines.length > 0 ? `${i.taxableAmount} ${i.currency}` : undefined],
+      ...i.taxLines.map((t): [string, string] => [`${t.name} (${t.percent}%)`, `${t.amount} ${i.currency}`]),
+      ["tax", i.taxExempt ? "exempt" : undefined],
+      ["balance applied", nonZero(i.balanceApplied) ? `${i.balanceApplied} ${i.currency}` : undefined],
       ["amount due", `${i.amountDue} ${i.currency}`],
+      ["credit notes", nonZero(i.amountCredited) ? `${i.amountCredited} ${i.currency}` : undefined],
+      ["paid", nonZero(i.amountPaid) ? `${i.amountPaid} ${i.currency}` : undefined],
     ])
   );
 }
+
+const nonZero = (amount: string) => amount !== "" && !/^0*(\.0*)?$/.test(amount);

@@ -49,7 +49,7 @@ export class FakeBillingServices {
         serviceRegistration({
           service: invoicing.Invoicing,
           scopes: { getInvoice: "read", listInvoices: "read", listLateAdjustments: "read", finalizeInvoice: "admin", voidInvoice: "admin", createCreditNote: "admin",
-            createCustomer: "admin", updateCustomer: "admin", getCustomer: "read", listCustomers: "read", runBillingCycle: "admin", advanceClock: "admin", reconcileInvoices: "admin" },
+            createCustomer: "admin", updateCustomer: "admin", getCustomer: "read", listCustomers: "read", runBillingCycle: "admin", advanceClock: "admin", reconcileInvoices: "admin", getInvoiceDocument: "read" },
           handlers: {
             getInvoice: async ({ invoiceId }) => ({ invoice: this.find(invoiceId) }),
             listInvoices: async ({ customerId, status }) => ({
@@ -88,6 +88,16 @@ export class FakeBillingServices {
             advanceClock: unimplemented,
             reconcileInvoices: unimplemented,
             listLateAdjustments: unimplemented,
+            // Not a real rendering (invoicing's own tests print the PDF): bytes that name the request.
+            getInvoiceDocument: async ({ invoiceId, format }) => {
+              const invoice = this.find(invoiceId);
+              const html = format === invoicing.DocumentFormat.HTML;
+              return {
+                content: Buffer.from(html ? `<!doctype html><title>${invoice.id}</title>` : `%PDF-1.3 fake document of ${invoice.id}`),
+                contentType: html ? "text/html; charset=utf-8" : "application/pdf",
+                fileName: `${invoice.number || invoice.id}.${html ? "html" : "pdf"}`,
+              };
+            },
           },
         }),
         serviceRegistration({

@@ -1,7 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { timestampDate, timestampFromDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { invoicing, limits, metering, payments, rating } from "@tally/contracts";
-import { invoiceDocumentFromProto, type InvoiceDocument, type Party } from "@tally/invoice-documents";
 import { createServiceClient } from "@tally/platform";
 import { SectionUnavailableError } from "../domain/errors";
 import type {
@@ -10,6 +9,7 @@ import type {
   CurrentUsageRecord,
   DateRange,
   ForecastRecord,
+  InvoiceDocumentFile,
   InvoiceRecord,
   InvoiceStatus,
   LedgerRecord,
@@ -192,11 +192,14 @@ export class TallyServices {
     }));
   }
 
-  async invoiceDocument(invoiceId: string, issuer: Party): Promise<InvoiceDocument> {
-    const res = await call("invoicing", () => this.invoicer.getInvoice({ invoiceId }));
-    if (!res.invoice) throw new SectionUnavailableError("failed", `invoicing returned no invoice for ${invoiceId}`);
-    const customer: Party = { name: res.invoice.customerId, address: [], reference: `Customer ${res.invoice.customerId}` };
-    return invoiceDocumentFromProto(res.invoice, { issuer, customer });
+  /**
+   * The invoice's PDF or HTML as invoicing renders it (GetInvoiceDocument), so the console hands
+   * out the very document the CLI downloads.
+   */
+  async invoiceDocument(invoiceId: string, format: "pdf" | "html"): Promise<InvoiceDocumentFile> {
+    const documentFormat = format === "html" ? invoicing.DocumentFormat.HTML : invoicing.DocumentFormat.PDF;
+    const res = await call("invoicing", () => this.invoicer.getInvoiceDocument({ invoiceId, format: documentFormat }));
+    return { content: Buffer.from(res.content), contentType: res.contentType, fileName: res.fileName };
   }
 
   async payments(): Promise<PaymentRecord[]> {

@@ -126,6 +126,13 @@ export interface InvoiceRecord {
   amountDue: string;
 }
 
+/** An invoice document as invoicing rendered it. */
+export interface InvoiceDocumentFile {
+  content: Buffer;
+  contentType: string;
+  fileName: string;
+}
+
 export interface PaymentRecord {
   id: string;
   invoiceId: string;

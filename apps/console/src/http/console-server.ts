@@ -1,6 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { renderInvoiceHtml, renderInvoicePdf, type Party } from "@tally/invoice-documents";
 import type { Logger } from "@tally/platform";
 import type { TallyServices } from "../adapter/tally-services";
 import { SectionUnavailableError } from "../domain/errors";
@@ -12,7 +11,6 @@ import { staticFile } from "./static-files";
 export interface ConsoleHttpDeps {
   services: TallyServices;
   live: LiveUpdates;
-  issuer: Party;
   log: Logger;
 }
 
@@ -20,7 +18,7 @@ const KEEPALIVE_MS = 15_000;
 
 /**
  * The console's HTTP surface: the pages and their assets, JSON for them, server-sent events for
- * live customer pages, and invoice documents (PDF, HTML) rendered from invoicing's GetInvoice.
+ * live customer pages, and invoice documents (PDF, HTML) as invoicing renders them.
  */
 export function createConsoleServer(deps: ConsoleHttpDeps): Server {
   return createServer((req, res) => {
@@ -67,11 +65,9 @@ async function events(deps: ConsoleHttpDeps, customerId: string, req: IncomingMe
 
 async function invoice(deps: ConsoleHttpDeps, invoiceId: string, format: "pdf" | "html", res: ServerResponse): Promise<void> {
   try {
-    const doc = await deps.services.invoiceDocument(invoiceId, deps.issuer);
-    if (format === "html") return send(res, 200, "text/html; charset=utf-8", renderInvoiceHtml(doc));
-    const name = (doc.number || invoiceId).replace(/[^A-Za-z0-9._-]/g, "_");
-    res.setHeader("content-disposition", `inline; filename="${name}.pdf"`);
-    send(res, 200, "application/pdf", await renderInvoicePdf(doc));
+    const file = await deps.services.invoiceDocument(invoiceId, format);
+    if (format === "pdf") res.setHeader("content-disposition", `inline; filename="${file.fileName}"`);
+    send(res, 200, file.contentType, file.content);
   } catch (err) {
     if (!(err instanceof SectionUnavailableError)) throw err;
     const status = err.reason === "not_found" ? 404 : 503;

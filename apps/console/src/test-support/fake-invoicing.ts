@@ -4,6 +4,7 @@ import { once } from "node:events";
 import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { invoicing } from "@tally/contracts";
+import { invoiceDocumentFromProto, renderInvoiceHtml, renderInvoicePdf } from "@tally/invoice-documents";
 
 export interface FakeUpstream {
   address: string;
@@ -11,9 +12,10 @@ export interface FakeUpstream {
 }
 
 /**
- * A gRPC server standing in for invoicing until that service ships: it answers GetInvoice and
- * ListInvoices from `invoices`. Without `invoices` it serves nothing, so every call gets
- * UNIMPLEMENTED — exactly what today's invoicing and payments shells answer.
+ * A gRPC server standing in for invoicing: it answers GetInvoice, ListInvoices and
+ * GetInvoiceDocument (rendered with the library invoicing uses, issued by "Tally Billing Ltd")
+ * from `invoices`. Without `invoices` it serves nothing, so every call gets UNIMPLEMENTED, as a
+ * service that is not deployed yet would answer.
  */
 export async function startFakeUpstream(invoices?: invoicing.Invoice[]): Promise<FakeUpstream> {
   const routes = (router: ConnectRouter) => {
@@ -26,6 +28,13 @@ export async function startFakeUpstream(invoices?: invoicing.Invoice[]): Promise
       },
       listInvoices(req) {
         return { invoices: invoices.filter((i) => !req.customerId || i.customerId === req.customerId) };
+      },
+      async getInvoiceDocument(req) {
+        const invoice = invoices.find((i) => i.id === req.invoiceId);
+        if (!invoice) throw new ConnectError(`invoice ${req.invoiceId} not found`, Code.NotFound);
+        const doc = invoiceDocumentFromProto(invoice, { issuer: { name: "Tally Billing Ltd", address: [] }, customer: { name: invoice.customerId, address: [] } });
+        if (req.format === invoicing.DocumentFormat.HTML) return { content: Buffer.from(renderInvoiceHtml(doc)), contentType: "text/html; charset=utf-8", fileName: `${invoice.number}.html` };
+        return { content: await renderInvoicePdf(doc), contentType: "application/pdf", fileName: `${invoice.number}.pdf` };
       },
     });
   };

@@ -8,6 +8,8 @@ import type { BillingCycle, CycleResult } from "../service/billing-cycle";
 import type { CustomerService } from "../service/customer-service";
 import type { InvoiceService } from "../service/invoice-service";
 import type { Reconciler } from "../service/reconciler";
+import type { Issuer } from "../settings";
+import { getInvoiceDocument } from "./invoice-document";
 
 export interface InvoicingServices {
   customers: CustomerService;
@@ -15,6 +17,7 @@ export interface InvoicingServices {
   cycle: BillingCycle;
   clock: Clock;
   reconciler: Reconciler;
+  issuer: Issuer;
 }
 
 /** Thin: wire → domain input, call the service, domain → wire. */
@@ -58,6 +61,7 @@ export function invoicingHandlers(s: InvoicingServices): ServiceHandlers<typeof 
       const { checked, findings } = await s.reconciler.run(r?.start && timestampDate(r.start), r?.end && timestampDate(r.end));
       return { invoicesChecked: checked, findings };
     },
+    getInvoiceDocument: (req) => getInvoiceDocument(s, req),
   };
 }
 
@@ -103,4 +107,5 @@ export const INVOICING_SCOPES = {
   runBillingCycle: "admin",
   advanceClock: "admin",
   reconcileInvoices: "read",
+  getInvoiceDocument: "read",
 } as const;
