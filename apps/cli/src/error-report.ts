@@ -20,7 +20,8 @@ export function statusName(code: Code): string {
 }
 
 export function reportError(err: unknown): ErrorReport {
-  if (err instanceof UsageError || isLocalFileError(err)) return { exitCode: ExitCode.USAGE, status: "USAGE", message: (err as Error).message, fieldViolations: [] };
+  if (err instanceof UsageError) return { exitCode: ExitCode.USAGE, status: "USAGE", message: err.message, fieldViolations: err.fieldViolations };
+  if (isLocalFileError(err)) return { exitCode: ExitCode.USAGE, status: "USAGE", message: (err as Error).message, fieldViolations: [] };
   const connectError = ConnectError.from(err);
   const [detail] = connectError.findDetails(common.ErrorDetailSchema);
   return {

@@ -112,6 +112,40 @@ describe("plans", () => {
     expect(malformed.stderr).toContain("billingIntervall");
   });
 
+  it("creates a plan from a YAML file, and the service's violations in one name the same paths", async () => {
+    const yaml = (key: string, secondUpTo: string) => `key: ${key}
+name: Team
+currency: USD
+billing_interval: BILLING_INTERVAL_MONTH
+components:
+  - key: tokens
+    meter_key: tokens
+    display_name: Tokens
+    price:
+      graduated:
+        tiers:
+          - { up_to: 1000, unit_amount: 0.002 }
+          - { up_to: ${secondUpTo}, unit_amount: 0.0015 }
+          - unit_amount: 0.001
+`;
+    const created = json(ok(await stack.tally(["plans", "create", planFile("team.yaml", yaml("team", "10000")), "--json"])));
+    expect(created.plan.components[0].price.graduated.tiers.map((t: { upTo?: string; unitAmount: string }) => [t.upTo ?? "", t.unitAmount])).toEqual([
+      ["1000", "0.002"],
+      ["10000", "0.0015"],
+      ["", "0.001"],
+    ]);
+    const refused = await stack.tally(["plans", "create", planFile("team-bad.yaml", yaml("team_bad", "'1,000'"))]);
+    expect(refused.code).toBe(ExitCode.INVALID);
+    expect(refused.stderr).toMatch(/^ {2}plan\.components\[0\]\.price\.graduated\.tiers\[1\]\.up_to: /m);
+    const shapeFile = planFile("team-shape.yaml", yaml("team_shape", "[10000]"));
+    const shape = await stack.tally(["plans", "create", shapeFile]);
+    expect(shape.code).toBe(ExitCode.USAGE);
+    expect(shape.stderr).toBe(
+      `error: ${shapeFile}: not a tally.rating.v1.Plan\n` +
+        "  plan.components[0].price.graduated.tiers[1].up_to: must be a string, got a list (line 13) [invalid_shape]\n",
+    );
+  });
+
   it("publishes a new version with update and lists the versions", async () => {
     ok(await stack.tally(["plans", "update", planFile("pro2.json", { ...PLAN, name: "Pro 2" }), "--expected-version", "1"]));
     const stale = await stack.tally(["plans", "update", planFile("pro3.json", PLAN), "--expected-version", "1"]);

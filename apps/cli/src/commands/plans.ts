@@ -1,6 +1,4 @@
-import * as fs from "node:fs";
-import * as path from "node:path";
-import { create, fromJson, type JsonValue } from "@bufbuild/protobuf";
+import { create } from "@bufbuild/protobuf";
 import type { Command } from "commander";
 import { rating } from "@tally/contracts";
 import { describePricing } from "../format/price";
@@ -8,7 +6,7 @@ import { renderFields, renderTable } from "../format/table";
 import { formatTime } from "../format/time";
 import { enumName, positiveInt } from "../options";
 import type { Session } from "../session";
-import { UsageError } from "../usage-error";
+import { readPlanFile } from "../plan-file/read-plan-file";
 import { allPages } from "./paging";
 
 export function registerPlanCommands(program: Command, session: Session): void {
@@ -16,7 +14,7 @@ export function registerPlanCommands(program: Command, session: Session): void {
 
   plans
     .command("create <file>")
-    .description("create a plan from a JSON file (the tally.rating.v1.Plan JSON mapping)")
+    .description("create a plan from a YAML or JSON file (the tally.rating.v1.Plan JSON mapping)")
     .action(async (file: string) => {
       const response = await session.client("rating").createPlan({ plan: readPlanFile(session.io.cwd, file) });
       session.out.message(rating.CreatePlanResponseSchema, response, () => renderPlan(response.plan!));
@@ -24,7 +22,7 @@ export function registerPlanCommands(program: Command, session: Session): void {
 
   plans
     .command("update <file>")
-    .description("publish the next version of a plan from a JSON file")
+    .description("publish the next version of a plan from a YAML or JSON file")
     .option("--expected-version <n>", "fail (ABORTED) unless this is the latest version", positiveInt())
     .action(async (file: string, o: { expectedVersion?: number }) => {
       const response = await session.client("rating").updatePlan({ plan: readPlanFile(session.io.cwd, file), expectedVersion: o.expectedVersion ?? 0 });
@@ -57,27 +55,6 @@ export function registerPlanCommands(program: Command, session: Session): void {
       const response = await session.client("rating").getPlan({ key, version: o.version ?? 0 });
       session.out.message(rating.GetPlanResponseSchema, response, () => renderPlan(response.plan!));
     });
-}
-
-/**
- * Reads a plan file in the proto3 JSON mapping (field names as in the .proto or camelCase, enums
- * by name: "BILLING_INTERVAL_MONTH"). Mistakes of shape are reported here; the rating service
- * validates the content and names each bad field by its path, e.g.
- * plan.components[0].price.graduated.tiers[2].up_to.
- */
-export function readPlanFile(cwd: string, file: string): rating.Plan {
-  const full = path.resolve(cwd, file);
-  let json: JsonValue;
-  try {
-    json = JSON.parse(fs.readFileSync(full, "utf8")) as JsonValue;
-  } catch (err) {
-    throw new UsageError(`${file}: ${(err as Error).message}`);
-  }
-  try {
-    return fromJson(rating.PlanSchema, json);
-  } catch (err) {
-    throw new UsageError(`${file}: ${(err as Error).message}`);
-  }
 }
 
 function renderPlan(p: rating.Plan): string {
