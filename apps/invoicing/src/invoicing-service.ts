@@ -4,6 +4,7 @@ import {
   createServiceClient,
   ManualClock,
   readMigrations,
+  runInTrace,
   serviceRegistration,
   startConsumer,
   type RunningConsumer,
@@ -80,8 +81,8 @@ export function createInvoicingService(
           // A failed cycle (rating unreachable) waits twice as long before the next, up to a minute.
           let delay = s.cycleIntervalMs;
           const tick = () => {
-            running = cycle
-              .run()
+            // Each timer cycle is a trace of its own: the periods it closes carry it on to payments.
+            running = runInTrace(undefined, () => cycle.run())
               .then(() => (delay = s.cycleIntervalMs))
               .catch((err: unknown) => {
                 deps.logger.warn("billing cycle failed; retrying", { err, retryMs: delay });

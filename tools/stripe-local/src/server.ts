@@ -29,6 +29,8 @@ export interface StripeLocal {
   webhooks: WebhookSender;
   /** Requests answered (or dropped) per `METHOD /path` with ids replaced by `:id`. */
   requestCounts: Map<string, number>;
+  /** The W3C `traceparent` header of each request that sent one, in arrival order. */
+  traceparents: { request: string; idempotencyKey: string; traceparent: string }[];
   close(): Promise<void>;
 }
 
@@ -46,6 +48,7 @@ export async function startStripeLocal(options: StripeLocalOptions = {}): Promis
   const idempotency = new IdempotencyStore();
   const webhooks = new WebhookSender(now, options.webhookUrl ? { url: options.webhookUrl, secret: options.webhookSecret ?? "" } : undefined);
   const requestCounts = new Map<string, number>();
+  const traceparents: StripeLocal["traceparents"] = [];
 
   const routes: [string, RegExp, Handler][] = [
     ["POST", /^\/v1\/customers$/, (c, f) => api.createCustomer(f, c)],
@@ -83,6 +86,8 @@ export async function startStripeLocal(options: StripeLocalOptions = {}): Promis
     const url = new URL(req.url ?? "/", "http://localhost");
     if (url.pathname.startsWith("/_stripe_local/")) return control(url.pathname, body, res);
     count(method, url.pathname);
+    const traceparent = req.headers.traceparent;
+    if (typeof traceparent === "string") traceparents.push({ request: `${method} ${url.pathname}`, idempotencyKey: String(req.headers["idempotency-key"] ?? ""), traceparent });
     const requestId = newId("req");
     const send = (response: StoredResponse, replayed = false) => {
       const headers: http.OutgoingHttpHeaders = { "content-type": "application/json", "request-id": requestId, "stripe-version": String(req.headers["stripe-version"] ?? "2026-10-28.endive") };
@@ -173,6 +178,7 @@ export async function startStripeLocal(options: StripeLocalOptions = {}): Promis
     faults,
     webhooks,
     requestCounts,
+    traceparents,
     async close() {
       await webhooks.idle();
       for (const s of sockets) s.destroy();

@@ -1,3 +1,4 @@
+import { currentTraceparent } from "@tally/platform";
 import { Decimal } from "@tally/pricing";
 import type { CreditNote, Invoice, InvoiceLine, InvoiceStatus, Segment } from "../domain/types";
 import type { TaxLine } from "../domain/invoice-amounts";
@@ -37,6 +38,7 @@ interface Row {
   due_time: Date | null;
   paid_time: Date | null;
   void_time: Date | null;
+  traceparent: string | null;
 }
 
 const D = (s: string) => new Decimal(s);
@@ -73,6 +75,7 @@ function toInvoice(r: Row): Invoice {
     dueTime: r.due_time,
     paidTime: r.paid_time,
     voidTime: r.void_time,
+    traceparent: r.traceparent ?? undefined,
   };
 }
 
@@ -133,6 +136,7 @@ const DRAFT_COLUMNS: [string, string][] = [
   ["taxable_amount", "numeric"],
   ["tax_total", "numeric"],
   ["amount_due", "numeric"],
+  ["traceparent", "text"],
 ];
 
 const draftRow = (i: Invoice) => ({
@@ -158,6 +162,8 @@ const draftRow = (i: Invoice) => ({
   taxable_amount: i.taxableAmount,
   tax_total: i.taxTotal,
   amount_due: i.amountDue,
+  // The close runs inside a trace (the calling rpc's, or the timer's own cycle trace).
+  traceparent: i.traceparent ?? currentTraceparent() ?? null,
 });
 
 /**

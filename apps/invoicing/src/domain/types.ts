@@ -99,6 +99,8 @@ export interface Invoice {
   dueTime: Date | null;
   paidTime: Date | null;
   voidTime: Date | null;
+  /** W3C trace context of the period close that created it; InvoiceFinalized continues it. */
+  traceparent?: string;
 }
 
 export interface CreditNote {

@@ -1,4 +1,5 @@
 import Stripe from "stripe";
+import { currentTraceparent, TRACEPARENT_HEADER } from "@tally/platform";
 import { ProviderRejectedError, ProviderUnavailableError } from "../domain/errors";
 import { fromMinorUnits, toMinorUnits } from "../domain/money";
 import type { ChargeRequest, PaymentProvider, ProviderPaymentView, ProviderRefundView, RefundRequest } from "../service/payment-provider";
@@ -11,6 +12,16 @@ export interface StripeConnection {
   /** e.g. https://api.stripe.com or http://127.0.0.1:12111 (stripe-local). */
   apiBase: string;
   timeoutMs: number;
+}
+
+/**
+ * The charge's trace as a `traceparent` request header, for whatever logs requests on the way
+ * (a proxy, stripe-local). Not metadata: a replay of the same key (the sweep, after a crash) runs
+ * in another trace, and Stripe refuses an idempotent replay whose parameters differ.
+ */
+function traceHeaders(): Record<string, string> | undefined {
+  const traceparent = currentTraceparent();
+  return traceparent ? { [TRACEPARENT_HEADER]: traceparent } : undefined;
 }
 
 /** The official client, pointed where configuration says, without its own retries (ours are keyed). */
@@ -60,7 +71,7 @@ export class StripeProvider implements PaymentProvider {
           off_session: true,
           metadata: { [METADATA.invoice]: r.invoiceId, [METADATA.attempt]: r.attemptId, [METADATA.customer]: r.customerId },
         },
-        { idempotencyKey: r.idempotencyKey },
+        { idempotencyKey: r.idempotencyKey, headers: traceHeaders() },
       );
       return paymentView(intent);
     } catch (err) {

@@ -2,6 +2,7 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { allSubjectsOf, invoicing, SUBJECTS } from "@tally/contracts";
 import { withTransaction, type Logger, type Pool, type ReceivedEvent } from "@tally/platform";
+import { runInTrace } from "@tally/platform";
 import { Decimal } from "@tally/pricing";
 import { clearRetries } from "../adapter/attempt-store";
 import { markConsumed, openInvoiceIds, upsertFinalized } from "../adapter/invoice-store";
@@ -20,20 +21,32 @@ export const INVOICING_SUBJECTS = allSubjectsOf("invoicing");
 export class InvoiceEventHandler {
   constructor(private readonly deps: { pool: Pool; collector: Collector; refunds: RefundService; logger: Logger }) {}
 
+  /**
+   * Each message is handled in its own trace (the consumer would use the batch's first): the
+   * charge, its provider call and the events it publishes continue the trace of the invoice's
+   * period close. InvoiceFinalized messages in a row that share a trace (one billing cycle's)
+   * are still charged as one batch.
+   */
   async handle(messages: ReceivedEvent[]): Promise<void> {
     let finalized: invoicing.InvoiceFinalized[] = [];
+    let finalizedTrace: string | undefined;
     const flush = async () => {
-      if (finalized.length > 0) await this.finalized(finalized);
+      const batch = finalized;
       finalized = [];
+      if (batch.length > 0) await runInTrace(finalizedTrace, () => this.finalized(batch));
     };
     for (const m of messages) {
       if (m.subject === SUBJECTS.invoicing.invoiceFinalized) {
+        if (m.traceparent !== finalizedTrace) await flush();
+        finalizedTrace = m.traceparent;
         finalized.push(fromBinary(invoicing.InvoiceFinalizedSchema, m.data));
         continue;
       }
       await flush(); // keep stream order between kinds
-      if (m.subject === SUBJECTS.invoicing.invoiceVoided) await this.voided(fromBinary(invoicing.InvoiceVoidedSchema, m.data));
-      else if (m.subject === SUBJECTS.invoicing.creditNoteIssued) await this.creditNote(fromBinary(invoicing.CreditNoteIssuedSchema, m.data));
+      await runInTrace(m.traceparent, async () => {
+        if (m.subject === SUBJECTS.invoicing.invoiceVoided) await this.voided(fromBinary(invoicing.InvoiceVoidedSchema, m.data));
+        else if (m.subject === SUBJECTS.invoicing.creditNoteIssued) await this.creditNote(fromBinary(invoicing.CreditNoteIssuedSchema, m.data));
+      });
     }
     await flush();
   }
