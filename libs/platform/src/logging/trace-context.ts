@@ -31,9 +31,33 @@ export function formatTraceparent(c: TraceContext): string {
   return `00-${c.traceId}-${c.spanId}-${c.flags}`;
 }
 
-/** This hop's context: the caller's trace with a new span id, or a new trace when there is none. */
+/**
+ * This hop's context: the caller's trace with a new span id, or a new trace when there is none.
+ * The random ids are drawn when first read (a log line, an outbox row), not when the call
+ * starts: most calls on the hot path (Meter.Record) never read them, and two `randomBytes`
+ * per call were measurable there.
+ */
 export function continueTrace(parent: TraceContext | undefined): TraceContext {
-  return { traceId: parent?.traceId ?? randomBytes(16).toString("hex"), spanId: randomBytes(8).toString("hex"), flags: parent?.flags ?? "01" };
+  return new ContinuedTrace(parent);
+}
+
+class ContinuedTrace implements TraceContext {
+  private ownTraceId: string | undefined;
+  private ownSpanId: string | undefined;
+
+  constructor(private readonly parent: TraceContext | undefined) {}
+
+  get traceId(): string {
+    return this.parent?.traceId ?? (this.ownTraceId ??= randomBytes(16).toString("hex"));
+  }
+
+  get spanId(): string {
+    return (this.ownSpanId ??= randomBytes(8).toString("hex"));
+  }
+
+  get flags(): string {
+    return this.parent?.flags ?? "01";
+  }
 }
 
 /** Runs `work` (and everything it awaits) in the trace continued from `traceparent`. */
