@@ -5,7 +5,7 @@ import { startConsumer, type ReceivedEvent } from "../nats/event-bus";
 import { enqueue, OutboxRelay } from "../outbox/outbox";
 import { createTestEnvironment, type TestEnvironment } from "../testing/test-environment";
 import { createLogger } from "./logger";
-import { continueTrace, currentTrace, currentTraceparent, parseTraceparent, runInTrace } from "./trace-context";
+import { continuedTraceparent, continueTrace, currentTrace, currentTraceparent, parseTraceparent, runInTrace } from "./trace-context";
 
 const SUBJECT = "tally.metering.v1.trace.probe";
 const TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -35,6 +35,15 @@ describe("W3C trace context", () => {
       expect(currentTraceparent()).toBe(outbound);
       expect(currentTrace()!.traceId).toBe(parseTraceparent(outbound)!.traceId);
     });
+  });
+
+  it("offers a continued traceparent only for calls that came with one", () => {
+    const continued = runInTrace(INCOMING, () => [continuedTraceparent(), currentTraceparent()]);
+    expect(continued[0]).toBe(continued[1]);
+    expect(parseTraceparent(continued[0])?.traceId).toBe(TRACE_ID);
+    expect(runInTrace(undefined, continuedTraceparent)).toBeUndefined();
+    expect(runInTrace("garbage", continuedTraceparent)).toBeUndefined();
+    expect(continuedTraceparent()).toBeUndefined();
   });
 
   it("puts trace_id on every log line inside a trace, and none outside", () => {

@@ -47,6 +47,11 @@ class ContinuedTrace implements TraceContext {
 
   constructor(private readonly parent: TraceContext | undefined) {}
 
+  /** Whether this hop continues a caller's trace (rather than starting one). */
+  get continuesCaller(): boolean {
+    return this.parent !== undefined;
+  }
+
   get traceId(): string {
     return this.parent?.traceId ?? (this.ownTraceId ??= randomBytes(16).toString("hex"));
   }
@@ -73,4 +78,14 @@ export function currentTrace(): TraceContext | undefined {
 export function currentTraceparent(): string | undefined {
   const c = storage.getStore();
   return c && formatTraceparent(c);
+}
+
+/**
+ * Like {@link currentTraceparent}, but only when this hop continues a caller's trace (the call
+ * came with a valid traceparent). For per-item trace links in batched messages: a trace started
+ * here links to nothing, and drawing its ids would cost every untraced call.
+ */
+export function continuedTraceparent(): string | undefined {
+  const c = storage.getStore();
+  return c instanceof ContinuedTrace && c.continuesCaller ? formatTraceparent(c) : undefined;
 }
