@@ -47,10 +47,6 @@ export interface ReadEvent {
   readings: readonly Reading[];
 }
 
-export function bucketOf(time: Date): Date {
-  return new Date(Math.floor(time.getTime() / MINUTE_MS) * MINUTE_MS);
-}
-
 /** Orders readings by (event time, record time, event id): the LATEST tie-break, same as the SQL. */
 export function isLater(a: LatestReading, b: LatestReading): boolean {
   const t = a.time.getTime() - b.time.getTime();
@@ -108,9 +104,11 @@ export class RollupAccumulator {
   add(event: ReadEvent, recordTime: Date): void {
     if (event.readings.length === 0) return;
     if (event.time !== this.lastTime) {
-      // Events without a time share one receive-time Date: one bucket Date for all of them.
+      // Events without a time share one receive-time Date, and timed events mostly follow one
+      // another within a minute: one bucket Date per run of them, not one per event.
       this.lastTime = event.time;
-      this.lastBucket = bucketOf(event.time);
+      const bucketMs = Math.floor(event.time.getTime() / MINUTE_MS) * MINUTE_MS;
+      if (bucketMs !== this.lastBucket.getTime()) this.lastBucket = new Date(bucketMs);
     }
     const bucketStart = this.lastBucket;
     const bucketMs = bucketStart.getTime();
