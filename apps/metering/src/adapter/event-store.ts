@@ -3,7 +3,7 @@ import type { EventContent } from "../domain/event-content";
 import type { RollupDelta, UniqueValue } from "../domain/rollup";
 import type { ValidEvent } from "../domain/usage-event";
 import type { Queryable } from "./queryable";
-import { insertUniqueValuesSql, rollupRows, uniqueValueRows, upsertRollupsSql } from "./rollup-store";
+import { hasLatest, insertUniqueValuesSql, rollupRows, uniqueValueRows, upsertRollupsSql } from "./rollup-store";
 
 /** The rollups of the events being inserted, computed as if all of them will be. */
 export interface OptimisticRollups {
@@ -77,9 +77,10 @@ export async function insertEvents(
       // planner pick a hash anti-join over a sequential scan while the table is small, and the
       // prepared statement keeps that plan as the table grows (unary ingest fell to half speed).
       `WHERE (SELECT true FROM events taken WHERE taken.event_id = e->>0) IS NULL`;
+  const withLatest = hasLatest(optimistic.rollups);
   try {
     const { rows: result } = await client.query<{ inserted: number }>({
-      name: waitForRacingIds ? "metering_insert_events_waiting" : "metering_insert_events",
+      name: `metering_insert_events${waitForRacingIds ? "_waiting" : ""}${withLatest ? "" : "_lean"}`,
       text: `WITH new_events AS (
                INSERT INTO events (event_id, customer_id, event_type, event_time, time_given, properties, recorded_at)
                SELECT e->>0, e->>1, e->>2, (e->>3)::timestamptz, (e->>4)::boolean, e->5, $2
@@ -89,9 +90,9 @@ export async function insertEvents(
              counted AS (SELECT count(*)::int AS inserted FROM new_events),
              new_values AS (${insertUniqueValuesSql("$3", allInserted)} RETURNING 1),
              values_done AS (SELECT count(*) AS n FROM new_values),
-             new_rollups AS (${upsertRollupsSql("$4", `${allInserted} AND (SELECT n FROM values_done) >= 0`)})
+             new_rollups AS (${upsertRollupsSql("$4", `${allInserted} AND (SELECT n FROM values_done) >= 0`, withLatest)})
              SELECT inserted FROM counted`,
-      values: [JSON.stringify(rows), recordTime.toISOString(), uniqueValueRows(optimistic.uniqueValues), rollupRows(optimistic.rollups), events.length],
+      values: [JSON.stringify(rows), recordTime.toISOString(), uniqueValueRows(optimistic.uniqueValues), rollupRows(optimistic.rollups, withLatest), events.length],
     });
     return result[0]?.inserted ?? 0;
   } catch (err) {

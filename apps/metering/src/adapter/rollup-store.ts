@@ -3,26 +3,50 @@ import type { RollupDelta, UniqueValue } from "../domain/rollup";
 import type { Queryable } from "./queryable";
 
 /**
- * Adds deltas to the rollups in one statement. Rows arrive sorted (RollupAccumulator), so two
- * transactions updating overlapping rows lock them in the same order and cannot deadlock.
+ * Whether any delta carries a LATEST reading. Only then does the upsert compare and write the
+ * latest_* columns: without them (COUNT, SUM, MAX meters) Postgres evaluates four fewer CASEs
+ * and casts per row, and the JSON rows are shorter.
  */
-/** Rollup deltas as one JSON document, one row per delta, in their (sorted) order. */
-export function rollupRows(deltas: readonly RollupDelta[]): string {
-  return JSON.stringify(
-    deltas.map((d) => [
-      d.meterKey,
-      d.customerId,
-      d.bucketStart.toISOString(),
-      d.groupKey,
-      d.eventCount,
-      d.valueSum ? toWire(d.valueSum) : null,
-      d.valueMax ? toWire(d.valueMax) : null,
-      d.latest ? d.latest.time.toISOString() : null,
-      d.latest ? d.latest.recordTime.toISOString() : null,
-      d.latest ? d.latest.eventId : null,
-      d.latest ? toWire(d.latest.value) : null,
-    ]),
-  );
+export function hasLatest(deltas: readonly RollupDelta[]): boolean {
+  return deltas.some((d) => d.latest !== undefined);
+}
+
+/**
+ * Rollup deltas as one JSON document, one row per delta, in their (sorted) order; the latest_*
+ * fields only if `withLatest` ({@link hasLatest}). Consecutive deltas mostly share their bucket
+ * (events without a time all get the receive time), so a bucket is formatted once per run of
+ * them rather than once per delta.
+ */
+export function rollupRows(deltas: readonly RollupDelta[], withLatest = hasLatest(deltas)): string {
+  let lastBucketMs = NaN;
+  let lastIso = "";
+  const rows: unknown[] = new Array(deltas.length);
+  for (let i = 0; i < deltas.length; i++) {
+    const d = deltas[i]!;
+    const bucketMs = d.bucketStart.getTime();
+    if (bucketMs !== lastBucketMs) {
+      lastBucketMs = bucketMs;
+      lastIso = d.bucketStart.toISOString();
+    }
+    const sum = d.valueSum ? toWire(d.valueSum) : null;
+    const max = d.valueMax ? toWire(d.valueMax) : null;
+    rows[i] = withLatest
+      ? [
+          d.meterKey,
+          d.customerId,
+          lastIso,
+          d.groupKey,
+          d.eventCount,
+          sum,
+          max,
+          d.latest ? d.latest.time.toISOString() : null,
+          d.latest ? d.latest.recordTime.toISOString() : null,
+          d.latest ? d.latest.eventId : null,
+          d.latest ? toWire(d.latest.value) : null,
+        ]
+      : [d.meterKey, d.customerId, lastIso, d.groupKey, d.eventCount, sum, max];
+  }
+  return JSON.stringify(rows);
 }
 
 export function uniqueValueRows(values: readonly UniqueValue[]): string {
@@ -36,8 +60,19 @@ const LATER = `(excluded.latest_time, excluded.latest_recorded_at, excluded.late
 /**
  * Adds the deltas in `rows` (a jsonb parameter of {@link rollupRows}) to the rollups, where
  * `condition` holds. Shared by {@link upsertRollups} and the ingest statement in event-store.ts.
+ * `withLatest` must match the rows' shape ({@link hasLatest}).
  */
-export function upsertRollupsSql(rows: string, condition = "true"): string {
+export function upsertRollupsSql(rows: string, condition = "true", withLatest = true): string {
+  if (!withLatest)
+    return `INSERT INTO usage_rollup AS r (meter_key, customer_id, bucket_start, group_hash, group_key, event_count, value_sum, value_max)
+           SELECT e->>0, e->>1, (e->>2)::timestamptz, sha256(convert_to(e->>3, 'UTF8')), (e->>3)::jsonb, (e->>4)::bigint,
+                  (e->>5)::numeric, (e->>6)::numeric
+           FROM jsonb_array_elements(${rows}::jsonb) AS e
+           WHERE ${condition}
+           ON CONFLICT (meter_key, customer_id, bucket_start, group_hash) DO UPDATE SET
+             event_count = r.event_count + excluded.event_count,
+             value_sum = r.value_sum + excluded.value_sum,
+             value_max = greatest(r.value_max, excluded.value_max)`;
   return `INSERT INTO usage_rollup AS r (meter_key, customer_id, bucket_start, group_hash, group_key, event_count, value_sum, value_max,
              latest_time, latest_recorded_at, latest_event_id, latest_value)
            SELECT e->>0, e->>1, (e->>2)::timestamptz, sha256(convert_to(e->>3, 'UTF8')), (e->>3)::jsonb, (e->>4)::bigint,
@@ -69,7 +104,12 @@ export function insertUniqueValuesSql(rows: string, condition = "true"): string 
  */
 export async function upsertRollups(client: Queryable, deltas: readonly RollupDelta[]): Promise<void> {
   if (deltas.length === 0) return;
-  await client.query({ name: "metering_upsert_rollups", text: upsertRollupsSql("$1"), values: [rollupRows(deltas)] });
+  const withLatest = hasLatest(deltas);
+  await client.query({
+    name: withLatest ? "metering_upsert_rollups" : "metering_upsert_rollups_lean",
+    text: upsertRollupsSql("$1", "true", withLatest),
+    values: [rollupRows(deltas, withLatest)],
+  });
 }
 
 export async function insertUniqueValues(client: Queryable, values: readonly UniqueValue[]): Promise<void> {

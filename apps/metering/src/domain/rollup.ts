@@ -47,10 +47,6 @@ export interface ReadEvent {
   readings: readonly Reading[];
 }
 
-export function bucketOf(time: Date): Date {
-  return new Date(Math.floor(time.getTime() / MINUTE_MS) * MINUTE_MS);
-}
-
 /** Orders readings by (event time, record time, event id): the LATEST tie-break, same as the SQL. */
 export function isLater(a: LatestReading, b: LatestReading): boolean {
   const t = a.time.getTime() - b.time.getTime();
@@ -66,8 +62,14 @@ interface Entry {
   uniques: Set<string> | undefined;
 }
 
-/** Entries by meter, customer, bucket (ms) and group values (see {@link groupId}). */
-type EntryIndex = Map<string, Map<string, Map<number, Map<string, Entry>>>>;
+/**
+ * Entries by meter, bucket (ms), group values (see {@link groupId}) and customer. The customer,
+ * the dimension with by far the most values, comes last: a batch spread over many customers
+ * adds entries to a few maps, where customer-first nesting created two maps per new entry
+ * (1,000 events of 1,000 customers, two meters: 0.49 → 0.43 µs per event of CPU, best of 8,
+ * and ~2 fewer Map allocations per rollup row for the garbage collector).
+ */
+type EntryIndex = Map<string, Map<number, Map<string, Map<string, Entry>>>>;
 
 function child<K, V>(map: Map<K, V>, key: K, create: () => V): V {
   let value = map.get(key);
@@ -102,23 +104,24 @@ export class RollupAccumulator {
   add(event: ReadEvent, recordTime: Date): void {
     if (event.readings.length === 0) return;
     if (event.time !== this.lastTime) {
-      // Events without a time share one receive-time Date: one bucket Date for all of them.
+      // Events without a time share one receive-time Date, and timed events mostly follow one
+      // another within a minute: one bucket Date per run of them, not one per event.
       this.lastTime = event.time;
-      this.lastBucket = bucketOf(event.time);
+      const bucketMs = Math.floor(event.time.getTime() / MINUTE_MS) * MINUTE_MS;
+      if (bucketMs !== this.lastBucket.getTime()) this.lastBucket = new Date(bucketMs);
     }
     const bucketStart = this.lastBucket;
     const bucketMs = bucketStart.getTime();
     for (const reading of event.readings) {
-      const byCustomer = child(this.entries, reading.meterKey, () => new Map());
-      const byBucket = child(byCustomer, event.customerId, () => new Map());
+      const byBucket = child(this.entries, reading.meterKey, () => new Map());
       const byGroup = child(byBucket, bucketMs, () => new Map());
-      const id = groupId(reading.groupValues);
-      let entry = byGroup.get(id);
+      const byCustomer = child(byGroup, groupId(reading.groupValues), () => new Map());
+      let entry = byCustomer.get(event.customerId);
       if (!entry) {
         const groupKey = reading.groupValues.length === 0 ? "[]" : JSON.stringify(reading.groupValues);
         const delta: RollupDelta = { meterKey: reading.meterKey, customerId: event.customerId, bucketStart, groupKey, eventCount: 0, valueSum: undefined, valueMax: undefined, latest: undefined };
         entry = { delta, uniques: undefined };
-        byGroup.set(id, entry);
+        byCustomer.set(event.customerId, entry);
         this.rowCount++;
       }
       const { delta } = entry;
@@ -180,8 +183,8 @@ export class RollupAccumulator {
   }
 
   private *allEntries(): Generator<Entry> {
-    for (const byCustomer of this.entries.values())
-      for (const byBucket of byCustomer.values()) for (const byGroup of byBucket.values()) yield* byGroup.values();
+    for (const byBucket of this.entries.values())
+      for (const byGroup of byBucket.values()) for (const byCustomer of byGroup.values()) yield* byCustomer.values();
   }
 }
 

@@ -1,5 +1,5 @@
 import type { Clock, CommittedPublisher, Logger, MetricCounter, Pool, QueuedMessages } from "@tally/platform";
-import { Batcher, enqueue, TallyError, type OutboxMessage } from "@tally/platform";
+import { Batcher, continuedTraceparent, enqueue, TallyError, type OutboxMessage } from "@tally/platform";
 import { findEvents, insertEvents, RacingInsertError, type FoundEvents } from "../adapter/event-store";
 import { usageRecordedMessages } from "../adapter/event-messages";
 import { beginIngestTransaction } from "../adapter/meter-store";
@@ -36,6 +36,11 @@ interface PendingEvent {
   input: UsageEventInput;
   path: string;
   receivedAt: Date;
+  /**
+   * The trace of the call that sent it, if the caller sent one: a transaction carries many
+   * calls' events, so each event takes its own call's trace into UsageRecorded.
+   */
+  traceparent: string | undefined;
 }
 
 /**
@@ -57,14 +62,15 @@ export class IngestService {
 
   /** Record: field names start with "event". */
   async record(input: UsageEventInput): Promise<EventOutcome> {
-    const [outcome] = await this.commits.submit([{ input, path: "event", receivedAt: this.options.clock.now() }]);
+    const [outcome] = await this.commits.submit([{ input, path: "event", receivedAt: this.options.clock.now(), traceparent: continuedTraceparent() }]);
     return outcome!;
   }
 
   /** RecordBatch: field names start with "events[i]"; results in request order. */
   recordBatch(inputs: readonly UsageEventInput[]): Promise<EventOutcome[]> {
     const receivedAt = this.options.clock.now();
-    return this.commits.submit(inputs.map((input, i) => ({ input, path: batchPath(i), receivedAt })));
+    const traceparent = continuedTraceparent();
+    return this.commits.submit(inputs.map((input, i) => ({ input, path: batchPath(i), receivedAt, traceparent })));
   }
 
   /** Waits for queued and running transactions (graceful shutdown). */
@@ -148,11 +154,16 @@ export class IngestService {
         inserted ??= found.mine;
         outcomes = resolveOutcomes(checked, plan, inserted, found.stored);
         recorded = [];
-        for (const o of outcomes) if (o.status === "accepted") recorded.push(o.event);
+        const traces: (string | undefined)[] = [];
+        outcomes.forEach((o, i) => {
+          if (o.status !== "accepted") return;
+          recorded.push(o.event);
+          traces.push(items[i]!.traceparent);
+        });
+        if (recorded.length > 0) messages = usageRecordedMessages(recorded, recordTime, traces);
       }
       // The relay publishes these from memory once committed; nobody else needs waking.
-      const queued: QueuedMessages | undefined =
-        recorded.length > 0 ? await enqueue(client, messages ?? usageRecordedMessages(recorded, recordTime), { notify: false }) : undefined;
+      const queued: QueuedMessages | undefined = messages && messages.length > 0 ? await enqueue(client, messages, { notify: false }) : undefined;
       if (!allInserted && recorded.length > 0) {
         // Some ids were taken already: the rollups of exactly the events accepted.
         const rollups = new RollupAccumulator();
@@ -202,7 +213,7 @@ export class IngestService {
       rollups: optimistic.rollups(),
       uniqueValues: optimistic.uniqueValues(),
       allValid,
-      optimisticMessages: allValid && allValid.length > 0 ? usageRecordedMessages(allValid, recordTime) : undefined,
+      optimisticMessages: allValid && allValid.length > 0 ? usageRecordedMessages(allValid, recordTime, callTraces(items)) : undefined,
     };
   }
 }
@@ -222,6 +233,11 @@ interface PreparedFlush {
 const BATCH_PATHS: string[] = [];
 function batchPath(i: number): string {
   return (BATCH_PATHS[i] ??= `events[${i}]`);
+}
+
+/** Each item's call's trace, in order; undefined when no call sent one (the usual case, no array). */
+function callTraces(items: readonly PendingEvent[]): (string | undefined)[] | undefined {
+  return items.some((item) => item.traceparent !== undefined) ? items.map((item) => item.traceparent) : undefined;
 }
 
 /** The events of checked events that are all valid (the caller knows). */

@@ -3,7 +3,7 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { metering } from "@tally/contracts";
 import { Decimal } from "@tally/pricing";
 import type { ValidEvent } from "../domain/usage-event";
-import { encodeUsageRecorded } from "./usage-recorded-encoder";
+import { encodeUsageRecorded, type EventTraces } from "./usage-recorded-encoder";
 import { aggregationToProto } from "../adapter/proto-meter";
 
 const RECORD_TIME = new Date("2026-03-15T12:00:01Z");
@@ -25,10 +25,12 @@ function event(overrides: Partial<ValidEvent> = {}): ValidEvent {
 }
 
 /** What protobuf-es makes of the same data: the reference the hand-written encoder must match. */
-function reference(meta: { id: string; time: Date }, events: ValidEvent[], recordTime: Date) {
+function reference(meta: { id: string; time: Date }, events: ValidEvent[], recordTime: Date, traces?: EventTraces) {
   return create(metering.UsageRecordedSchema, {
+    traceparents: traces ? [...traces.traceparents] : [],
     meta: { id: meta.id, source: "tally.metering", subject: "tally.metering.v1.usage.recorded", time: timestampFromDate(meta.time) },
-    events: events.map((e) => ({
+    events: events.map((e, i) => ({
+      traceIndex: traces?.indexes[i] ?? 0,
       id: e.id,
       customerId: e.customerId,
       eventType: e.eventType,
@@ -45,11 +47,11 @@ function reference(meta: { id: string; time: Date }, events: ValidEvent[], recor
   });
 }
 
-function roundTrip(events: ValidEvent[], recordTime = RECORD_TIME, time = new Date("2026-03-15T12:00:02.5Z")) {
+function roundTrip(events: ValidEvent[], recordTime = RECORD_TIME, time = new Date("2026-03-15T12:00:02.5Z"), traces?: EventTraces) {
   const meta = { id: "usage:7b0c", source: "tally.metering", subject: "tally.metering.v1.usage.recorded", time };
-  const bytes = encodeUsageRecorded(meta, events, recordTime);
+  const bytes = encodeUsageRecorded(meta, events, recordTime, traces);
   const decoded = fromBinary(metering.UsageRecordedSchema, bytes);
-  const expected = reference(meta, events, recordTime);
+  const expected = reference(meta, events, recordTime, traces);
   return { bytes, decoded, expected };
 }
 
@@ -76,6 +78,20 @@ describe("encodeUsageRecorded", () => {
     expect(equals(metering.UsageRecordedSchema, decoded, expected)).toBe(true);
   });
 
+  it("writes each event's trace index and the message's traceparents", () => {
+    const traces = {
+      traceparents: ["00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00"],
+      // 200 needs a 2-byte varint; 0 is an untraced call's event (no field written).
+      indexes: [1, 0, 2, 200],
+    };
+    const events = [event(), event({ id: "evt_2" }), event({ id: "evt_3", readings: [] }), event({ id: "evt_4" })];
+    const { bytes, decoded, expected } = roundTrip(events, RECORD_TIME, undefined, traces);
+    expect(decoded.traceparents).toEqual(traces.traceparents);
+    expect(decoded.events.map((e) => e.traceIndex)).toEqual([1, 0, 2, 200]);
+    expect(equals(metering.UsageRecordedSchema, decoded, expected)).toBe(true);
+    expect(Buffer.from(bytes).equals(Buffer.from(toBinary(metering.UsageRecordedSchema, expected)))).toBe(true);
+  });
+
   it("handles 1,000 events with a large message length", () => {
     const events = Array.from({ length: 1000 }, (_, i) => event({ id: `evt_${i}` }));
     const { bytes, decoded, expected } = roundTrip(events);
@@ -89,8 +105,8 @@ describe("encodeUsageRecorded's knowledge of the schema", () => {
   // The encoder writes these fields and no others: adding a field to events.proto fails here
   // until the encoder (and the reference above) write it too.
   it.each([
-    [metering.UsageRecordedSchema, ["meta", "events"]],
-    [metering.RecordedEventSchema, ["id", "customer_id", "event_type", "time", "properties", "record_time", "readings"]],
+    [metering.UsageRecordedSchema, ["meta", "events", "traceparents"]],
+    [metering.RecordedEventSchema, ["id", "customer_id", "event_type", "time", "properties", "record_time", "readings", "trace_index"]],
     [metering.MeterReadingSchema, ["meter_key", "aggregation", "value", "group"]],
   ] as const)("%# has exactly the encoded fields", (schema, names) => {
     expect(schema.fields.map((f) => f.name)).toEqual(names);

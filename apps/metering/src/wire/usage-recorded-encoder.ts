@@ -22,6 +22,15 @@ export interface UsageRecordedMeta {
   time: Date;
 }
 
+/**
+ * Which call's trace each event travels with: `indexes[i]` is event i's 1-based position in
+ * `traceparents`, 0 for none (UsageRecorded.traceparents, RecordedEvent.trace_index).
+ */
+export interface EventTraces {
+  traceparents: readonly string[];
+  indexes: readonly number[];
+}
+
 const AGGREGATION_NUMBER: Record<AggregationKind, number> = {
   count: metering.Aggregation.COUNT,
   sum: metering.Aggregation.SUM,
@@ -34,6 +43,7 @@ const AGGREGATION_NUMBER: Record<AggregationKind, number> = {
 const TAG = {
   meta: (1 << 3) | 2,
   events: (2 << 3) | 2,
+  traceparents: (3 << 3) | 2,
   metaId: (1 << 3) | 2,
   metaSource: (2 << 3) | 2,
   metaSubject: (3 << 3) | 2,
@@ -47,6 +57,7 @@ const TAG = {
   evProperties: (5 << 3) | 2,
   evRecordTime: (6 << 3) | 2,
   evReadings: (7 << 3) | 2,
+  evTraceIndex: (8 << 3) | 0,
   entryKey: (1 << 3) | 2,
   entryValue: (2 << 3) | 2,
   rdMeterKey: (1 << 3) | 2,
@@ -104,7 +115,7 @@ function mapEntrySize(keyLen: number, valueLen: number): number {
  * Order: body, id, customer, type, time size, then per property key/value/entry, then per
  * reading meter key/value/body and per group entry key/value/entry.
  */
-function measureEvent(e: ValidEvent, recordTimeSize: number, sizes: number[]): number {
+function measureEvent(e: ValidEvent, recordTimeSize: number, traceIndex: number, sizes: number[]): number {
   const at = sizes.length;
   sizes.push(0);
   const id = utf8Length(e.id);
@@ -136,12 +147,13 @@ function measureEvent(e: ValidEvent, recordTimeSize: number, sizes: number[]): n
     sizes[bodyAt] = rb;
     body += delimited(rb);
   }
+  if (traceIndex !== 0) body += 1 + varintSize(traceIndex);
   sizes[at] = body;
   return body;
 }
 
 /** Second pass: writes one event, reading its lengths from `sizes` from index `i`; returns the next index. */
-function writeEvent(w: WireWriter, e: ValidEvent, recordTime: TimestampParts, recordTimeSize: number, sizes: number[], i: number): number {
+function writeEvent(w: WireWriter, e: ValidEvent, recordTime: TimestampParts, recordTimeSize: number, traceIndex: number, sizes: number[], i: number): number {
   w.byte(TAG.events);
   w.varint(sizes[i++]!);
   w.string(TAG.evId, e.id, sizes[i++]!);
@@ -175,11 +187,15 @@ function writeEvent(w: WireWriter, e: ValidEvent, recordTime: TimestampParts, re
       w.string(TAG.entryValue, r.groupValues[g]!, v);
     }
   }
+  if (traceIndex !== 0) {
+    w.byte(TAG.evTraceIndex);
+    w.varint(traceIndex);
+  }
   return i;
 }
 
-/** Encodes one UsageRecorded message of events recorded at `recordTime`. */
-export function encodeUsageRecorded(meta: UsageRecordedMeta, events: readonly ValidEvent[], recordTime: Date): Uint8Array {
+/** Encodes one UsageRecorded message of events recorded at `recordTime`, with their calls' traces if any. */
+export function encodeUsageRecorded(meta: UsageRecordedMeta, events: readonly ValidEvent[], recordTime: Date, traces?: EventTraces): Uint8Array {
   const recorded = timestampParts(recordTime);
   const metaId = utf8Length(meta.id);
   const metaSource = utf8Length(meta.source);
@@ -190,7 +206,10 @@ export function encodeUsageRecorded(meta: UsageRecordedMeta, events: readonly Va
   let total = delimited(metaBody);
   const recordTimeSize = timestampSize(recorded);
   const sizes: number[] = [];
-  for (const e of events) total += delimited(measureEvent(e, recordTimeSize, sizes));
+  const traceIndexes = traces?.indexes;
+  for (let k = 0; k < events.length; k++) total += delimited(measureEvent(events[k]!, recordTimeSize, traceIndexes?.[k] ?? 0, sizes));
+  const traceparentSizes = traces ? traces.traceparents.map(utf8Length) : [];
+  for (const n of traceparentSizes) total += delimited(n);
 
   const w = new WireWriter(Buffer.allocUnsafe(total));
   w.byte(TAG.meta);
@@ -200,7 +219,8 @@ export function encodeUsageRecorded(meta: UsageRecordedMeta, events: readonly Va
   w.string(TAG.metaSubject, meta.subject, metaSubject);
   writeTimestamp(w, TAG.metaTime, metaTime, metaTimeSize);
   let i = 0;
-  for (const e of events) i = writeEvent(w, e, recorded, recordTimeSize, sizes, i);
+  for (let k = 0; k < events.length; k++) i = writeEvent(w, events[k]!, recorded, recordTimeSize, traceIndexes?.[k] ?? 0, sizes, i);
+  traceparentSizes.forEach((n, k) => w.string(TAG.traceparents, traces!.traceparents[k]!, n));
   if (w.pos !== total) throw new Error(`UsageRecorded encoder wrote ${w.pos} bytes, expected ${total}`);
   return w.buf;
 }

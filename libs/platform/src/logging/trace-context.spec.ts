@@ -5,7 +5,7 @@ import { startConsumer, type ReceivedEvent } from "../nats/event-bus";
 import { enqueue, OutboxRelay } from "../outbox/outbox";
 import { createTestEnvironment, type TestEnvironment } from "../testing/test-environment";
 import { createLogger } from "./logger";
-import { currentTraceparent, parseTraceparent, runInTrace } from "./trace-context";
+import { continuedTraceparent, continueTrace, currentTrace, currentTraceparent, parseTraceparent, runInTrace } from "./trace-context";
 
 const SUBJECT = "tally.metering.v1.trace.probe";
 const TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -22,6 +22,28 @@ describe("W3C trace context", () => {
       expect(fresh!.traceId).not.toBe(TRACE_ID);
     }
     expect(currentTraceparent()).toBeUndefined();
+  });
+
+  it("draws a new trace's ids once, when first read, and keeps them for the whole call", () => {
+    const trace = continueTrace(undefined);
+    const first = { traceId: trace.traceId, spanId: trace.spanId };
+    expect(first.traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(first.spanId).toMatch(/^[0-9a-f]{16}$/);
+    expect({ traceId: trace.traceId, spanId: trace.spanId }).toEqual(first);
+    runInTrace(undefined, () => {
+      const outbound = currentTraceparent();
+      expect(currentTraceparent()).toBe(outbound);
+      expect(currentTrace()!.traceId).toBe(parseTraceparent(outbound)!.traceId);
+    });
+  });
+
+  it("offers a continued traceparent only for calls that came with one", () => {
+    const continued = runInTrace(INCOMING, () => [continuedTraceparent(), currentTraceparent()]);
+    expect(continued[0]).toBe(continued[1]);
+    expect(parseTraceparent(continued[0])?.traceId).toBe(TRACE_ID);
+    expect(runInTrace(undefined, continuedTraceparent)).toBeUndefined();
+    expect(runInTrace("garbage", continuedTraceparent)).toBeUndefined();
+    expect(continuedTraceparent()).toBeUndefined();
   });
 
   it("puts trace_id on every log line inside a trace, and none outside", () => {

@@ -31,9 +31,38 @@ export function formatTraceparent(c: TraceContext): string {
   return `00-${c.traceId}-${c.spanId}-${c.flags}`;
 }
 
-/** This hop's context: the caller's trace with a new span id, or a new trace when there is none. */
+/**
+ * This hop's context: the caller's trace with a new span id, or a new trace when there is none.
+ * The random ids are drawn when first read (a log line, an outbox row), not when the call
+ * starts: most calls on the hot path (Meter.Record) never read them, and two `randomBytes`
+ * per call were measurable there.
+ */
 export function continueTrace(parent: TraceContext | undefined): TraceContext {
-  return { traceId: parent?.traceId ?? randomBytes(16).toString("hex"), spanId: randomBytes(8).toString("hex"), flags: parent?.flags ?? "01" };
+  return new ContinuedTrace(parent);
+}
+
+class ContinuedTrace implements TraceContext {
+  private ownTraceId: string | undefined;
+  private ownSpanId: string | undefined;
+
+  constructor(private readonly parent: TraceContext | undefined) {}
+
+  /** Whether this hop continues a caller's trace (rather than starting one). */
+  get continuesCaller(): boolean {
+    return this.parent !== undefined;
+  }
+
+  get traceId(): string {
+    return this.parent?.traceId ?? (this.ownTraceId ??= randomBytes(16).toString("hex"));
+  }
+
+  get spanId(): string {
+    return (this.ownSpanId ??= randomBytes(8).toString("hex"));
+  }
+
+  get flags(): string {
+    return this.parent?.flags ?? "01";
+  }
 }
 
 /** Runs `work` (and everything it awaits) in the trace continued from `traceparent`. */
@@ -49,4 +78,14 @@ export function currentTrace(): TraceContext | undefined {
 export function currentTraceparent(): string | undefined {
   const c = storage.getStore();
   return c && formatTraceparent(c);
+}
+
+/**
+ * Like {@link currentTraceparent}, but only when this hop continues a caller's trace (the call
+ * came with a valid traceparent). For per-item trace links in batched messages: a trace started
+ * here links to nothing, and drawing its ids would cost every untraced call.
+ */
+export function continuedTraceparent(): string | undefined {
+  const c = storage.getStore();
+  return c instanceof ContinuedTrace && c.continuesCaller ? formatTraceparent(c) : undefined;
 }

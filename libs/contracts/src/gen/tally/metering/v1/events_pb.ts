@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tally/metering/v1/events.proto.
  */
 export const file_tally_metering_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("Ch50YWxseS9tZXRlcmluZy92MS9ldmVudHMucHJvdG8SEXRhbGx5Lm1ldGVyaW5nLnYxImsKDVVzYWdlUmVjb3JkZWQSKAoEbWV0YRgBIAEoCzIaLnRhbGx5LmNvbW1vbi52MS5FdmVudE1ldGESMAoGZXZlbnRzGAIgAygLMiAudGFsbHkubWV0ZXJpbmcudjEuUmVjb3JkZWRFdmVudCLLAgoNUmVjb3JkZWRFdmVudBIKCgJpZBgBIAEoCRITCgtjdXN0b21lcl9pZBgCIAEoCRISCgpldmVudF90eXBlGAMgASgJEigKBHRpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEkQKCnByb3BlcnRpZXMYBSADKAsyMC50YWxseS5tZXRlcmluZy52MS5SZWNvcmRlZEV2ZW50LlByb3BlcnRpZXNFbnRyeRIvCgtyZWNvcmRfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMQoIcmVhZGluZ3MYByADKAsyHy50YWxseS5tZXRlcmluZy52MS5NZXRlclJlYWRpbmcaMQoPUHJvcGVydGllc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEizgEKDE1ldGVyUmVhZGluZxIRCgltZXRlcl9rZXkYASABKAkSMwoLYWdncmVnYXRpb24YAiABKA4yHi50YWxseS5tZXRlcmluZy52MS5BZ2dyZWdhdGlvbhINCgV2YWx1ZRgDIAEoCRI5CgVncm91cBgEIAMoCzIqLnRhbGx5Lm1ldGVyaW5nLnYxLk1ldGVyUmVhZGluZy5Hcm91cEVudHJ5GiwKCkdyb3VwRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKLAQoMTWV0ZXJDcmVhdGVkEigKBG1ldGEYASABKAsyGi50YWxseS5jb21tb24udjEuRXZlbnRNZXRhEjEKBW1ldGVyGAIgASgLMiIudGFsbHkubWV0ZXJpbmcudjEuTWV0ZXJEZWZpbml0aW9uEh4KFmJhY2tmaWxsZWRfZXZlbnRfY291bnQYAyABKAMibAoNTWV0ZXJBcmNoaXZlZBIoCgRtZXRhGAEgASgLMhoudGFsbHkuY29tbW9uLnYxLkV2ZW50TWV0YRIxCgVtZXRlchgCIAEoCzIiLnRhbGx5Lm1ldGVyaW5nLnYxLk1ldGVyRGVmaW5pdGlvbmIGcHJvdG8z", [file_google_protobuf_timestamp, file_tally_common_v1_event_meta, file_tally_metering_v1_meter_definition]);
+  fileDesc("Ch50YWxseS9tZXRlcmluZy92MS9ldmVudHMucHJvdG8SEXRhbGx5Lm1ldGVyaW5nLnYxIoEBCg1Vc2FnZVJlY29yZGVkEigKBG1ldGEYASABKAsyGi50YWxseS5jb21tb24udjEuRXZlbnRNZXRhEjAKBmV2ZW50cxgCIAMoCzIgLnRhbGx5Lm1ldGVyaW5nLnYxLlJlY29yZGVkRXZlbnQSFAoMdHJhY2VwYXJlbnRzGAMgAygJIuACCg1SZWNvcmRlZEV2ZW50EgoKAmlkGAEgASgJEhMKC2N1c3RvbWVyX2lkGAIgASgJEhIKCmV2ZW50X3R5cGUYAyABKAkSKAoEdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASRAoKcHJvcGVydGllcxgFIAMoCzIwLnRhbGx5Lm1ldGVyaW5nLnYxLlJlY29yZGVkRXZlbnQuUHJvcGVydGllc0VudHJ5Ei8KC3JlY29yZF90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIxCghyZWFkaW5ncxgHIAMoCzIfLnRhbGx5Lm1ldGVyaW5nLnYxLk1ldGVyUmVhZGluZxITCgt0cmFjZV9pbmRleBgIIAEoDRoxCg9Qcm9wZXJ0aWVzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASLOAQoMTWV0ZXJSZWFkaW5nEhEKCW1ldGVyX2tleRgBIAEoCRIzCgthZ2dyZWdhdGlvbhgCIAEoDjIeLnRhbGx5Lm1ldGVyaW5nLnYxLkFnZ3JlZ2F0aW9uEg0KBXZhbHVlGAMgASgJEjkKBWdyb3VwGAQgAygLMioudGFsbHkubWV0ZXJpbmcudjEuTWV0ZXJSZWFkaW5nLkdyb3VwRW50cnkaLAoKR3JvdXBFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIosBCgxNZXRlckNyZWF0ZWQSKAoEbWV0YRgBIAEoCzIaLnRhbGx5LmNvbW1vbi52MS5FdmVudE1ldGESMQoFbWV0ZXIYAiABKAsyIi50YWxseS5tZXRlcmluZy52MS5NZXRlckRlZmluaXRpb24SHgoWYmFja2ZpbGxlZF9ldmVudF9jb3VudBgDIAEoAyJsCg1NZXRlckFyY2hpdmVkEigKBG1ldGEYASABKAsyGi50YWxseS5jb21tb24udjEuRXZlbnRNZXRhEjEKBW1ldGVyGAIgASgLMiIudGFsbHkubWV0ZXJpbmcudjEuTWV0ZXJEZWZpbml0aW9uYgZwcm90bzM", [file_google_protobuf_timestamp, file_tally_common_v1_event_meta, file_tally_metering_v1_meter_definition]);
 
 /**
  * UsageRecorded announces usage events that were recorded together (one
@@ -50,6 +50,18 @@ export type UsageRecorded = Message<"tally.metering.v1.UsageRecorded"> & {
    * @generated from field: repeated tally.metering.v1.RecordedEvent events = 2;
    */
   events: RecordedEvent[];
+
+  /**
+   * The W3C trace contexts (traceparent values) of the calls whose events this
+   * message carries, each once; RecordedEvent.trace_index points into it. One
+   * message holds the events of many calls (group commit), while the NATS
+   * traceparent header can carry only one trace: that of the call whose
+   * transaction wrote the message. Only calls that sent a traceparent are
+   * listed; each entry continues the caller's trace with metering's span.
+   *
+   * @generated from field: repeated string traceparents = 3;
+   */
+  traceparents: string[];
 };
 
 /**
@@ -116,6 +128,14 @@ export type RecordedEvent = Message<"tally.metering.v1.RecordedEvent"> & {
    * @generated from field: repeated tally.metering.v1.MeterReading readings = 7;
    */
   readings: MeterReading[];
+
+  /**
+   * 1-based position in UsageRecorded.traceparents of the trace of the call
+   * that recorded this event; 0 if that call sent no traceparent.
+   *
+   * @generated from field: uint32 trace_index = 8;
+   */
+  traceIndex: number;
 };
 
 /**
