@@ -13,7 +13,8 @@
  *
  *   npm run bench -w @tally/rating
  *   env: BENCH_RATE (20000), BENCH_SECONDS (10), BENCH_BATCH (1000 events per message or RecordBatch),
- *        BENCH_CUSTOMERS (200), BENCH_MODE=direct to bypass metering even when it is available
+ *        BENCH_CUSTOMERS (200), BENCH_MODE=direct to bypass metering even when it is available,
+ *        BENCH_MODE=scale for the scale-out run instead (1, 2 and 4 instances, same results: bench/scale-out.ts)
  */
 import { existsSync } from "node:fs";
 import * as path from "node:path";
@@ -23,6 +24,7 @@ import { metering, rating, SUBJECTS } from "@tally/contracts";
 import { startService, systemClock, type ServiceDefinition } from "@tally/platform";
 import { createTestClient, createTestEnvironment, TEST_KEYS, type TestEnvironment } from "@tally/platform/testing";
 import { startRatingInstances } from "./instance-processes";
+import { scaleOut } from "./scale-out";
 
 const RATE = Number(process.env.BENCH_RATE ?? 20_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -254,8 +256,8 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
+(process.env.BENCH_MODE === "scale" ? scaleOut() : main()).then(
+  () => process.exit(process.exitCode ?? 0),
   (err: unknown) => {
     console.error(err);
     process.exit(1);
