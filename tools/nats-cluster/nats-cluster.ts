@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { get } from "node:http";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
@@ -33,6 +33,11 @@ export interface NatsClusterOptions {
   binary?: string;
   /** How long start and restart may take (default 30 s). */
   timeoutMs?: number;
+  /**
+   * Subject mappings of the (default) account, as in the server configuration's `mappings`
+   * block, e.g. partitions: `{ "usage.*": "usage.{{partition(4,1)}}.{{wildcard(1)}}" }`.
+   */
+  mappings?: Record<string, string>;
 }
 
 interface Node {
@@ -45,8 +50,11 @@ interface Node {
 }
 
 export async function startNatsCluster(options: NatsClusterOptions = {}): Promise<NatsCluster> {
-  const { size = 3, binary = "nats-server", timeoutMs = 30_000 } = options;
+  const { size = 3, binary = "nats-server", timeoutMs = 30_000, mappings = {} } = options;
   const dir = mkdtempSync(path.join(tmpdir(), "tally-nats-cluster-"));
+  // Flags carry everything else; only the mappings need a configuration file.
+  const config = path.join(dir, "mappings.conf");
+  writeFileSync(config, `mappings = ${JSON.stringify(mappings, null, 2)}\n`);
   const nodes: Node[] = [];
   for (let i = 0; i < size; i++) {
     const nodeDir = path.join(dir, `n${i + 1}`);
@@ -57,8 +65,9 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
   const launch = (node: Node) => {
     const args = [
       ...["-a", "127.0.0.1", "-p", String(node.client), "-m", String(node.monitor), "--server_name", node.name],
-      ...["-js", "-sd", path.join(node.dir, "store"), "-l", path.join(node.dir, "server.log")],
-      ...["--cluster_name", "tally", "--cluster", `nats://127.0.0.1:${node.route}`, "--routes", routes],
+      ...["-c", config, "-js", "-sd", path.join(node.dir, "store"), "-l", path.join(node.dir, "server.log")],
+      // A single node runs JetStream unclustered.
+      ...(size > 1 ? ["--cluster_name", "tally", "--cluster", `nats://127.0.0.1:${node.route}`, "--routes", routes] : []),
     ];
     node.child = spawn(binary, args, { stdio: "ignore" });
     node.child.on("error", () => undefined); // a missing binary shows as a node that never gets healthy

@@ -10,6 +10,8 @@ export interface Committed {
   at: number;
   /** Events in the transaction, by bench message (the event id up to its first "-"). */
   perMessage: [string, number][];
+  /** The instance's CPU time (user + system) at that moment, µs. */
+  cpuMicros: number;
 }
 
 export interface RatingInstances {
@@ -24,7 +26,7 @@ export interface RatingInstances {
  * Starts `count` rating instances, each its own process as in production, on the bench
  * environment's database and NATS prefix, one after another (each reports ready first).
  */
-export async function startRatingInstances(env: TestEnvironment, count: number, extraEnv: Record<string, string> = {}): Promise<RatingInstances> {
+export async function startRatingInstances(env: TestEnvironment, count: number, envOf: (instance: number) => Record<string, string> = () => ({})): Promise<RatingInstances> {
   const children: ChildProcess[] = [];
   const addresses: string[] = [];
   const listeners: ((c: Committed) => void)[] = [];
@@ -39,7 +41,7 @@ export async function startRatingInstances(env: TestEnvironment, count: number, 
         RATING_GRPC_ADDRESS: "127.0.0.1:0",
         API_KEYS: TEST_API_KEYS,
         LOG_LEVEL: "warn",
-        ...extraEnv,
+        ...envOf(i),
       },
     });
     children.push(child);
@@ -57,9 +59,9 @@ export async function startRatingInstances(env: TestEnvironment, count: number, 
         child.on("message", onMessage);
       }),
     );
-    child.on("message", (m: { type: string; t?: number; perMessage?: [string, number][] }) => {
+    child.on("message", (m: { type: string; t?: number; perMessage?: [string, number][]; cpuMicros?: number }) => {
       if (m.type !== "committed") return;
-      const committed = { instance: i, at: m.t! - performance.timeOrigin, perMessage: m.perMessage! };
+      const committed = { instance: i, at: m.t! - performance.timeOrigin, perMessage: m.perMessage!, cpuMicros: m.cpuMicros! };
       for (const listener of listeners) listener(committed);
     });
   }

@@ -1,5 +1,5 @@
 import * as path from "node:path";
-import { entitySubjectsOf, rating, SUBJECTS } from "@tally/contracts";
+import { entitySubjectsOf, rating } from "@tally/contracts";
 import { int, loadConfig, readMigrations, serviceRegistration, startConsumer, type Field, type RunningConsumer, type ServiceDefinition } from "@tally/platform";
 import { PricerCache } from "@tally/plan-pricing";
 import { DimensionalPricerCache } from "./domain/invoice-lines";
@@ -12,6 +12,7 @@ import { PlanService } from "./service/plan-service";
 import { SubscriptionService } from "./service/subscription-service";
 import { UsageReader } from "./service/usage-reader";
 import { UsageRater } from "./service/usage-rater";
+import { loadUsagePartitions, usageConsumers } from "./service/usage-partitions";
 
 export interface RatingOptions {
   /** A period closes this long after its end; later events are kept unrated (PERIOD_CLOSED). */
@@ -87,6 +88,7 @@ export function createRatingService(options?: Partial<RatingOptions>, onBuilt?: 
     migrations: readMigrations(path.join(__dirname, "../migrations")),
     build(deps) {
       const opts = { ...loadRatingOptions(), ...options };
+      const partitions = loadUsagePartitions();
       const catalog = new PlanCatalog();
       const pricers = new PricerCache();
       const dimensional = new DimensionalPricerCache();
@@ -115,18 +117,13 @@ export function createRatingService(options?: Partial<RatingOptions>, onBuilt?: 
               maxBatch: 100,
             }),
           );
-          for (let i = 0; i < opts.workers; i++) {
-            consumers.push(
-              await startConsumer({
-                bus: deps.bus,
-                owner: "metering",
-                durable: "rating",
-                subject: SUBJECTS.metering.usageRecorded,
-                handle: (msgs) => rater.handle(msgs),
-                logger: deps.logger,
-                maxBatch: opts.maxBatch,
-              }),
-            );
+          // The shared consumer, or this instance's partitions (docs/scaling.md); each with `workers` pullers.
+          for (const { durable, subject } of usageConsumers(partitions)) {
+            for (let i = 0; i < opts.workers; i++) {
+              consumers.push(
+                await startConsumer({ bus: deps.bus, owner: "metering", durable, subject, handle: (msgs) => rater.handle(msgs), logger: deps.logger, maxBatch: opts.maxBatch }),
+              );
+            }
           }
           timer = setInterval(() => {
             advancing = subscriptions.advance().catch((err: unknown) => deps.logger.warn("period advance failed", { err }));
