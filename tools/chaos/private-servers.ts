@@ -1,4 +1,4 @@
-import { execFile } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
@@ -80,6 +80,43 @@ export class PrivatePostgres {
   }
 }
 
+/** A nats-server with JetStream of the run's own; killed with -9 and restarted on the same store. */
+export class PrivateNats {
+  private child?: ChildProcess;
+  private constructor(
+    readonly storeDir: string,
+    readonly port: number,
+  ) {}
+
+  static async start(): Promise<PrivateNats> {
+    const nats = new PrivateNats(mkdtempSync(path.join(tmpdir(), "tally-chaos-nats-")), await freePort());
+    await nats.startServer();
+    return nats;
+  }
+
+  get url(): string {
+    return `nats://127.0.0.1:${this.port}`;
+  }
+
+  async startServer(): Promise<void> {
+    this.child = spawn("nats-server", ["-a", "127.0.0.1", "-p", String(this.port), "-js", "-sd", this.storeDir], { stdio: "ignore" });
+    await waitUntil(() => canConnect(this.port), 15_000);
+  }
+
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGKILL");
+    await exited;
+  }
+
+  async stop(): Promise<void> {
+    await this.kill();
+    rmSync(this.storeDir, { recursive: true, force: true });
+  }
+}
+
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -87,6 +124,17 @@ function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, "127.0.0.1");
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
 }
 
 export async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs: number, what = "condition"): Promise<void> {
