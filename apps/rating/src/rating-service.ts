@@ -1,5 +1,5 @@
 import * as path from "node:path";
-import { entitySubjectsOf, rating } from "@tally/contracts";
+import { entitySubjectsOf, rating, SUBJECTS } from "@tally/contracts";
 import { int, loadConfig, readMigrations, serviceRegistration, startConsumer, type Field, type RunningConsumer, type ServiceDefinition } from "@tally/platform";
 import { PricerCache } from "@tally/plan-pricing";
 import { DimensionalPricerCache } from "./domain/invoice-lines";
@@ -10,9 +10,9 @@ import { MeterSync } from "./service/meter-sync";
 import { PlanCatalog } from "./service/plan-catalog";
 import { PlanService } from "./service/plan-service";
 import { SubscriptionService } from "./service/subscription-service";
+import { loadUsagePartitions, usageConsumers } from "./service/usage-partitions";
 import { UsageReader } from "./service/usage-reader";
 import { UsageRater } from "./service/usage-rater";
-import { loadUsagePartitions, usageConsumers } from "./service/usage-partitions";
 
 export interface RatingOptions {
   /** A period closes this long after its end; later events are kept unrated (PERIOD_CLOSED). */
@@ -88,7 +88,6 @@ export function createRatingService(options?: Partial<RatingOptions>, onBuilt?: 
     migrations: readMigrations(path.join(__dirname, "../migrations")),
     build(deps) {
       const opts = { ...loadRatingOptions(), ...options };
-      const partitions = loadUsagePartitions();
       const catalog = new PlanCatalog();
       const pricers = new PricerCache();
       const dimensional = new DimensionalPricerCache();
@@ -118,7 +117,7 @@ export function createRatingService(options?: Partial<RatingOptions>, onBuilt?: 
             }),
           );
           // The shared consumer, or this instance's partitions (docs/scaling.md); each with `workers` pullers.
-          for (const { durable, subject } of usageConsumers(partitions)) {
+          for (const { durable, subject } of usageConsumers(SUBJECTS.metering.usageRecorded, loadUsagePartitions())) {
             for (let i = 0; i < opts.workers; i++) {
               consumers.push(
                 await startConsumer({ bus: deps.bus, owner: "metering", durable, subject, handle: (msgs) => rater.handle(msgs), logger: deps.logger, maxBatch: opts.maxBatch }),

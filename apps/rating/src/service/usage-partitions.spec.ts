@@ -1,20 +1,23 @@
 import { ConfigError } from "@tally/platform";
+import { SUBJECTS } from "@tally/contracts";
 import { loadUsagePartitions, usageConsumers } from "./usage-partitions";
+
+const USAGE = SUBJECTS.metering.usageRecorded;
 
 describe("usage partitions", () => {
   it("shares the one durable consumer by default", () => {
-    expect(usageConsumers(loadUsagePartitions({}))).toEqual([{ durable: "rating", subject: "tally.metering.v1.usage.recorded" }]);
+    expect(usageConsumers(USAGE, loadUsagePartitions({}))).toEqual([{ durable: "rating", subject: "tally.metering.v1.usage.recorded" }]);
   });
 
   it("takes every partition's own consumer when partitioned", () => {
-    expect(usageConsumers(loadUsagePartitions({ RATING_PARTITIONS: "2" }))).toEqual([
+    expect(usageConsumers(USAGE, loadUsagePartitions({ RATING_PARTITIONS: "2" }))).toEqual([
       { durable: "rating-p0", subject: "tally.metering.v1.usage.recorded.0.*" },
       { durable: "rating-p1", subject: "tally.metering.v1.usage.recorded.1.*" },
     ]);
   });
 
   it("takes only the partitions it is given", () => {
-    expect(usageConsumers(loadUsagePartitions({ RATING_PARTITIONS: "4", RATING_PARTITIONS_TAKEN: "1,3" })).map((c) => c.durable)).toEqual(["rating-p1", "rating-p3"]);
+    expect(usageConsumers(USAGE, loadUsagePartitions({ RATING_PARTITIONS: "4", RATING_PARTITIONS_TAKEN: "1,3" })).map((c) => c.durable)).toEqual(["rating-p1", "rating-p3"]);
   });
 
   it.each([

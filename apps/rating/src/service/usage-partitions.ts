@@ -1,4 +1,3 @@
-import { SUBJECTS } from "@tally/contracts";
 import { loadConfig, type Field } from "@tally/platform";
 
 /**
@@ -21,10 +20,11 @@ export interface UsageConsumer {
   subject: string;
 }
 
-export function usageConsumers(partitions: UsagePartitions): UsageConsumer[] {
-  if (partitions.count === 0) return [{ durable: "rating", subject: SUBJECTS.metering.usageRecorded }];
-  // The mapping's destination: usage.recorded.<partition>.<customer>.
-  return partitions.taken.map((k) => ({ durable: `rating-p${k}`, subject: `${SUBJECTS.metering.usageRecorded}.${k}.*` }));
+/** The consumers an instance runs on metering's usage subject (`usageSubject`, logical). */
+export function usageConsumers(usageSubject: string, partitions: UsagePartitions): UsageConsumer[] {
+  if (partitions.count === 0) return [{ durable: "rating", subject: usageSubject }];
+  // The mapping's destination: <usage subject>.<partition>.<customer>.
+  return partitions.taken.map((k) => ({ durable: `rating-p${k}`, subject: `${usageSubject}.${k}.*` }));
 }
 
 /** RATING_PARTITIONS (0: the shared consumer) and RATING_PARTITIONS_TAKEN (comma-separated; default all). */
