@@ -4,5 +4,5 @@
  * boundaries); an app's own tests reach the others through here, never by importing them.
  */
 export { createMeteringService, meteringService } from "@tally/metering";
-export { ratingService } from "@tally/rating";
+export { createRatingService, ratingService } from "@tally/rating";
 export { limitsService } from "@tally/limits";

@@ -2,7 +2,8 @@ import { Code } from "@connectrpc/connect";
 import { capRace, type CapRaceResult } from "./cap-race";
 import { badCredentials, hostileRequests, targets, type HostileResult } from "./hostile-requests";
 import { ingestUnderFaults, type Fault, type IngestResult } from "./ingest-under-faults";
-import { PrivateNats, PrivatePostgres } from "./private-servers";
+import { startNatsCluster } from "../nats-cluster/nats-cluster";
+import { PrivatePostgres } from "./private-servers";
 import { deploy, type Deployment } from "./service-processes";
 import { connectClients, eventually, setUp } from "./workload";
 
@@ -21,19 +22,22 @@ export interface ChaosReport {
   failures: string[];
 }
 
+/** Streams and consumers keep a copy on each of the cluster's three nodes: one node's loss loses nothing. */
+const NATS_NODES = 3;
+
 /**
- * The fault suite: a private Postgres and NATS, metering, rating (two instances) and limits
+ * The fault suite: a private Postgres and 3-node NATS cluster, metering, rating (two instances) and limits
  * as processes, producers and cap racers under kill -9, restarts and crashes, then thousands
  * of hostile requests. Returns what it measured and every broken promise in `failures`.
  */
 export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
-  o.log("starting a private Postgres and NATS");
+  o.log(`starting a private Postgres and a ${NATS_NODES}-node NATS cluster`);
   const pg = await PrivatePostgres.start();
-  const nats = await PrivateNats.start();
+  const nats = await startNatsCluster({ size: NATS_NODES });
   let d: Deployment | undefined;
   try {
-    o.log(`postgres on ${pg.port}, nats on ${nats.port}; starting services`);
-    d = await deploy(pg.url(), nats.url, o.quick ? 1 : 2);
+    o.log(`postgres on ${pg.port}, nats on ${nats.servers.join(",")}; starting services (streams at ${NATS_NODES} replicas)`);
+    d = await deploy(pg.url(), { url: nats.servers.join(","), replicas: NATS_NODES }, o.quick ? 1 : 2);
     const deployment = d;
     const c = connectClients(deployment);
     try {
@@ -53,21 +57,21 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       });
       const pgRestart: Fault = { name: "postgres restart (-m fast)", inject: () => pg.restart() };
       const pgCrash: Fault = { name: "postgres crash (kill -9)", inject: () => pg.crash() };
-      const natsKill: Fault = {
-        name: "nats kill -9 + restart",
-        inject: async () => {
-          await nats.kill();
-          await nats.startServer();
-        },
-      };
+      // A node's loss and its return are two faults: the first recovers on the two nodes left (the
+      // clients fail over, the streams elect new leaders), the second once the node has caught up.
+      const natsNode = (i: number): Fault[] => [
+        { name: `nats node ${i + 1}/${NATS_NODES} kill -9 (2 nodes left)`, inject: () => nats.kill(i) },
+        { name: `nats node ${i + 1}/${NATS_NODES} restart (until caught up)`, inject: () => nats.restart(i) },
+      ];
       const ingestFaults: Fault[] = o.quick
         ? [pgRestart]
         : [
             restartProcess("kill -9 metering", deployment.metering),
             pgRestart,
             restartProcess("kill -9 rating (one)", deployment.ratings[0]!),
-            natsKill,
+            ...natsNode(0),
             pgCrash,
+            ...natsNode(2),
             restartProcess("kill -9 both ratings", ...deployment.ratings),
             restartProcess("kill -9 metering again", deployment.metering),
           ];

@@ -83,9 +83,16 @@ export interface Deployment {
   all: ServiceProcess[];
 }
 
-/** Metering, two rating instances and limits, on the private Postgres and NATS. */
-export async function deploy(databaseUrl: string, natsUrl: string, ratingInstances: number): Promise<Deployment> {
-  const base = { DATABASE_URL: databaseUrl, NATS_URL: natsUrl, API_KEYS: TEST_API_KEYS, LOG_LEVEL: "warn", SHUTDOWN_GRACE_MS: "2000" };
+/** Metering, rating instances and limits, on the private Postgres and NATS cluster (its servers' list and the streams' replica count). */
+export async function deploy(databaseUrl: string, nats: { url: string; replicas: number }, ratingInstances: number): Promise<Deployment> {
+  const base = {
+    DATABASE_URL: databaseUrl,
+    NATS_URL: nats.url,
+    NATS_STREAM_REPLICAS: String(nats.replicas),
+    API_KEYS: TEST_API_KEYS,
+    LOG_LEVEL: "warn",
+    SHUTDOWN_GRACE_MS: "2000",
+  };
   const metering = new ServiceProcess("metering", "metering", await freePort(), base);
   const ratingEnv = { ...base, RATING_METERING_ADDRESS: metering.address, RATING_METERING_API_KEY: TEST_KEYS.all };
   const ratings: ServiceProcess[] = [];

@@ -1,5 +1,5 @@
 import { DEFAULT_PORTS } from "@tally/contracts";
-import { custom, loadConfig, oneOf, str, url, type LogLevel } from "@tally/platform";
+import { custom, loadConfig, natsServersField, oneOf, str, type LogLevel } from "@tally/platform";
 
 /**
  * The console's environment, validated at start (every bad variable named at once). It calls the
@@ -21,7 +21,7 @@ export function loadConsoleSettings(env: Record<string, string | undefined> = pr
       limitsAddress: service("limits"),
       invoicingAddress: service("invoicing"),
       paymentsAddress: service("payments"),
-      natsUrl: url("NATS_URL", "nats://127.0.0.1:4222", ["nats", "tls"]),
+      natsUrl: natsServersField("NATS_URL", "nats://127.0.0.1:4222"),
       natsPrefix: custom("NATS_PREFIX", (raw) => {
         if (raw && !/^[A-Za-z0-9_-]+$/.test(raw)) throw new Error("may contain only letters, digits, '_' and '-'");
         return raw ?? "";

@@ -1,7 +1,8 @@
 /**
  * One rating instance in its own process, for the bench: started with the bench environment's
  * variables, it reports its address, then after every committed rating transaction the number
- * of events per bench message and the commit time (epoch ms, sub-millisecond), over IPC.
+ * of events per bench message, the commit time (epoch ms, sub-millisecond) and the process's CPU
+ * time so far (µs), over IPC.
  */
 import { loadServiceConfig, startService, systemClock } from "@tally/platform";
 import { createRatingService, type RatingInternals } from "../src/rating-service";
@@ -20,7 +21,8 @@ async function main(): Promise<void> {
       const message = e.id.slice(0, e.id.indexOf("-"));
       perMessage.set(message, (perMessage.get(message) ?? 0) + 1);
     }
-    process.send?.({ type: "committed", t, perMessage: [...perMessage] });
+    const cpu = process.cpuUsage();
+    process.send?.({ type: "committed", t, perMessage: [...perMessage], cpuMicros: cpu.user + cpu.system });
   });
   process.send?.({ type: "ready", address: service.address });
   process.on("message", (m: { type?: string }) => {

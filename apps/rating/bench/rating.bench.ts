@@ -13,16 +13,18 @@
  *
  *   npm run bench -w @tally/rating
  *   env: BENCH_RATE (20000), BENCH_SECONDS (10), BENCH_BATCH (1000 events per message or RecordBatch),
- *        BENCH_CUSTOMERS (200), BENCH_MODE=direct to bypass metering even when it is available
+ *        BENCH_CUSTOMERS (200), BENCH_MODE=direct to bypass metering even when it is available,
+ *        BENCH_MODE=scale for the scale-out run instead (1, 2 and 4 instances, same results: bench/scale-out.ts)
  */
 import { existsSync } from "node:fs";
 import * as path from "node:path";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { metering, rating, SUBJECTS } from "@tally/contracts";
-import { fork, type ChildProcess } from "node:child_process";
 import { startService, systemClock, type ServiceDefinition } from "@tally/platform";
-import { createTestClient, createTestEnvironment, TEST_API_KEYS, TEST_KEYS, type TestEnvironment } from "@tally/platform/testing";
+import { createTestClient, createTestEnvironment, TEST_KEYS, type TestEnvironment } from "@tally/platform/testing";
+import { startRatingInstances } from "./instance-processes";
+import { scaleOut } from "./scale-out";
 
 const RATE = Number(process.env.BENCH_RATE ?? 20_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -68,51 +70,11 @@ async function run(instances: number, meteringService: ServiceDefinition | undef
   const stoppers: (() => Promise<void>)[] = [];
   try {
     // Each rating instance is its own process, as in production.
-    const children: ChildProcess[] = [];
-    const batches: number[] = [];
-    const addresses: string[] = [];
-    for (let i = 0; i < instances; i++) {
-      const child = fork(path.join(__dirname, "rating-instance.ts"), [], {
-        execArgv: ["--require", path.join(__dirname, "../../../tools/ts-node-register.js"), ...(process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [])],
-        env: {
-          ...process.env,
-          DATABASE_URL: env.database.url,
-          NATS_URL: env.natsUrl,
-          NATS_PREFIX: env.natsPrefix,
-          RATING_GRPC_ADDRESS: "127.0.0.1:0",
-          API_KEYS: TEST_API_KEYS,
-          LOG_LEVEL: "warn",
-        },
-      });
-      children.push(child);
-      addresses.push(await new Promise<string>((resolve, reject) => {
-        child.once("error", reject);
-        child.once("exit", (code) => reject(new Error(`rating instance exited with ${code}`)));
-        const onMessage = (m: { type: string; address?: string }) => {
-          if (m.type === "ready") {
-            child.off("message", onMessage);
-            resolve(m.address!);
-          }
-        };
-        child.on("message", onMessage);
-      }));
-      stoppers.push(
-        () =>
-          new Promise<void>((resolve) => {
-            child.removeAllListeners("exit");
-            const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
-            child.on("message", (m: { type: string; batches?: number }) => {
-              if (m.type === "stopped") batches[i] = m.batches!;
-            });
-            child.once("exit", () => {
-              clearTimeout(timer);
-              resolve();
-            });
-            child.send({ type: "stop" });
-          }),
-      );
-    }
-    const { client, close } = createTestClient(rating.Rating, addresses[0]!, TEST_KEYS.all);
+    const ratings = await startRatingInstances(env, instances);
+    stoppers.push(async () => {
+      await ratings.stop();
+    });
+    const { client, close } = createTestClient(rating.Rating, ratings.addresses[0]!, TEST_KEYS.all);
     stoppers.unshift(async () => close());
 
     // The meter: through metering when it exists, else as metering would announce it.
@@ -189,26 +151,22 @@ async function run(instances: number, meteringService: ServiceDefinition | undef
     let burstLast = 0;
     let lastCommit = 0;
     const transactions = new Array<number>(instances).fill(0);
-    children.forEach((child, i) =>
-      child.on("message", (m: { type: string; t?: number; perMessage?: [string, number][] }) => {
-        if (m.type !== "committed") return;
-        transactions[i]!++;
-        const now = m.t! - performance.timeOrigin; // the same clock as performance.now() here
-        let measured = 0;
-        for (const [message, count] of m.perMessage!) {
-          if (message.startsWith("b")) {
-            burstRated += count;
-            burstLast = now;
-          }
-          if (!message.startsWith("m")) continue; // warm-up or burst traffic
-          const latency = now - publishedAt[Number(message.slice(1))]!;
-          for (let k = 0; k < count; k++) latencies.push(latency);
-          measured += count;
+    ratings.onCommitted(({ instance, at: now, perMessage }) => {
+      transactions[instance]!++;
+      let measured = 0;
+      for (const [message, count] of perMessage) {
+        if (message.startsWith("b")) {
+          burstRated += count;
+          burstLast = now;
         }
-        rated += measured;
-        if (measured > 0) lastCommit = now;
-      }),
-    );
+        if (!message.startsWith("m")) continue; // warm-up or burst traffic
+        const latency = now - publishedAt[Number(message.slice(1))]!;
+        for (let k = 0; k < count; k++) latencies.push(latency);
+        measured += count;
+      }
+      rated += measured;
+      if (measured > 0) lastCommit = now;
+    });
 
     const intervalMs = (BATCH / RATE) * 1000;
     const inflight: Promise<void>[] = [];
@@ -298,8 +256,8 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
+(process.env.BENCH_MODE === "scale" ? scaleOut() : main()).then(
+  () => process.exit(process.exitCode ?? 0),
   (err: unknown) => {
     console.error(err);
     process.exit(1);

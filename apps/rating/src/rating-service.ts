@@ -10,6 +10,7 @@ import { MeterSync } from "./service/meter-sync";
 import { PlanCatalog } from "./service/plan-catalog";
 import { PlanService } from "./service/plan-service";
 import { SubscriptionService } from "./service/subscription-service";
+import { loadUsagePartitions, usageConsumers } from "./service/usage-partitions";
 import { UsageReader } from "./service/usage-reader";
 import { UsageRater } from "./service/usage-rater";
 
@@ -115,18 +116,13 @@ export function createRatingService(options?: Partial<RatingOptions>, onBuilt?: 
               maxBatch: 100,
             }),
           );
-          for (let i = 0; i < opts.workers; i++) {
-            consumers.push(
-              await startConsumer({
-                bus: deps.bus,
-                owner: "metering",
-                durable: "rating",
-                subject: SUBJECTS.metering.usageRecorded,
-                handle: (msgs) => rater.handle(msgs),
-                logger: deps.logger,
-                maxBatch: opts.maxBatch,
-              }),
-            );
+          // The shared consumer, or this instance's partitions (docs/scaling.md); each with `workers` pullers.
+          for (const { durable, subject } of usageConsumers(SUBJECTS.metering.usageRecorded, loadUsagePartitions())) {
+            for (let i = 0; i < opts.workers; i++) {
+              consumers.push(
+                await startConsumer({ bus: deps.bus, owner: "metering", durable, subject, handle: (msgs) => rater.handle(msgs), logger: deps.logger, maxBatch: opts.maxBatch }),
+              );
+            }
           }
           timer = setInterval(() => {
             advancing = subscriptions.advance().catch((err: unknown) => deps.logger.warn("period advance failed", { err }));

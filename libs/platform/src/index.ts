@@ -18,6 +18,8 @@ export * from "./postgres/transaction";
 export * from "./postgres/migrations";
 export * from "./nats/event-bus";
 export * from "./nats/dead-letter";
+export * from "./nats/nats-servers";
+export * from "./nats/nats-watch";
 export * from "./outbox/outbox";
 export * from "./outbox/event-message";
 export * from "./runtime/service-config";

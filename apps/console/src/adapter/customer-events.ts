@@ -22,7 +22,7 @@ export interface CustomerEvents {
  * page until the next one (or the browser's reload), which is why this is good enough here.
  */
 export async function subscribeCustomerEvents(
-  options: { url: string; prefix: string; log: Logger },
+  options: { url: string | string[]; prefix: string; log: Logger },
   onCustomer: (customerId: string) => void,
 ): Promise<CustomerEvents> {
   const bus = await EventBus.connect({ url: options.url, prefix: options.prefix, name: "tally-console" });

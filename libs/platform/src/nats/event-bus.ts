@@ -2,6 +2,7 @@ import {
   AckPolicy,
   connect,
   DeliverPolicy,
+  Events,
   headers as natsHeaders,
   nanos,
   RetentionPolicy,
@@ -15,6 +16,7 @@ import {
 } from "nats";
 import type { Logger } from "../logging/logger";
 import { runInTrace, TRACEPARENT_HEADER } from "../logging/trace-context";
+import { parseNatsServers } from "./nats-servers";
 import { deadLetter, DEFAULT_REDELIVERY, ensureDeadLetterStream, type RedeliveryPolicy } from "./dead-letter";
 
 /**
@@ -25,14 +27,23 @@ import { deadLetter, DEFAULT_REDELIVERY, ensureDeadLetterStream, type Redelivery
 export type StreamOwner = string;
 
 export interface EventBusOptions {
-  url: string;
+  /** One server, several, or a comma-separated list (`nats://a:4222,nats://b:4222`): see parseNatsServers. */
+  url: string | string[];
   /**
    * Prepended to every subject and stream name. Empty in production; tests
    * use a unique one so runs never see each other's messages.
    */
   prefix?: string;
   name?: string;
+  /**
+   * Copies JetStream keeps of each stream this bus creates (consumers inherit it): 1 on a single
+   * server, 3 on a 3-node cluster so that losing a node loses nothing and stops nothing.
+   */
+  replicas?: number;
 }
+
+/** Reconnect waits: doubled from 100 ms up to 5 s, reset once connected again. Jitter spreads many clients. */
+const RECONNECT = { firstMs: 100, maxMs: 5_000, jitterMs: 100 };
 
 const OWNER = /^[a-z][a-z_]{0,30}$/;
 
@@ -49,12 +60,30 @@ export class EventBus {
     readonly jetstream: JetStreamClient,
     readonly manager: JetStreamManager,
     readonly prefix: string,
+    readonly replicas: number,
   ) {}
 
+  /**
+   * Connects to any of the servers, waiting (with backoff, for ever) while none answers, and
+   * from then on reconnects on its own to whichever server is up, with backoff. What this
+   * process has in flight meanwhile fails and is retried by its caller (the outbox, a consumer's
+   * redelivery); health reports the outage (watchNatsConnection).
+   */
   static async connect(options: EventBusOptions): Promise<EventBus> {
-    const connection = await connect({ servers: options.url, name: options.name, maxReconnectAttempts: -1 });
+    const servers = typeof options.url === "string" ? parseNatsServers(options.url) : options.url;
+    let attempt = 0;
+    const connection = await connect({
+      servers,
+      name: options.name,
+      waitOnFirstConnect: true,
+      maxReconnectAttempts: -1,
+      reconnectDelayHandler: () => Math.min(RECONNECT.firstMs * 2 ** attempt++, RECONNECT.maxMs) + Math.random() * RECONNECT.jitterMs,
+    });
+    void (async () => {
+      for await (const status of connection.status()) if (status.type === Events.Reconnect) attempt = 0;
+    })().catch(() => undefined);
     const manager = await connection.jetstreamManager();
-    return new EventBus(connection, connection.jetstream(), manager, options.prefix ?? "");
+    return new EventBus(connection, connection.jetstream(), manager, options.prefix ?? "", options.replicas ?? 1);
   }
 
   /** `tally.metering.v1.usage.recorded` → the subject actually used on the wire. */
@@ -90,13 +119,13 @@ export class EventBus {
     return name;
   }
 
-  /** Creates stream `name` with `config` (and a 2-minute duplicate window) unless it exists. */
+  /** Creates stream `name` with `config` (a 2-minute duplicate window and this bus's replica count unless it says otherwise) unless it exists. */
   async ensureStreamWith(name: string, config: Partial<StreamConfig>): Promise<void> {
     try {
       await this.manager.streams.info(name);
     } catch {
       try {
-        await this.manager.streams.add({ duplicate_window: nanos(2 * 60 * 1000), ...config, name });
+        await this.manager.streams.add({ duplicate_window: nanos(2 * 60 * 1000), num_replicas: this.replicas, ...config, name });
       } catch (err) {
         // Another instance created it between our look and our add.
         await this.manager.streams.info(name).catch(() => {

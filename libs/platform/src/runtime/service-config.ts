@@ -1,6 +1,7 @@
 import { DEFAULT_PORTS, type ServiceName } from "@tally/contracts";
 import { ConfigError, custom, int, loadConfig, oneOf, str, url } from "../config/env";
 import { parseApiKeys } from "../grpc/api-keys";
+import { natsServersField } from "../nats/nats-servers";
 import type { LogLevel } from "../logging/logger";
 
 export type { ServiceName };
@@ -12,11 +13,14 @@ export type { ServiceName };
 export function loadServiceConfig(service: ServiceName, env: Record<string, string | undefined> = process.env) {
   const specificAddress = `${service.toUpperCase()}_GRPC_ADDRESS`;
   const grpcAddress = env[specificAddress] ?? env.GRPC_ADDRESS ?? `127.0.0.1:${DEFAULT_PORTS[service]}`;
-  return loadConfig(
+  const config = loadConfig(
     {
       databaseUrl: url("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test", ["postgres", "postgresql"]),
       dbPoolSize: int("DB_POOL_SIZE", 10, { min: 2, max: 200 }),
-      natsUrl: url("NATS_URL", "nats://127.0.0.1:4222", ["nats", "tls"]),
+      // One server or several (`nats://a:4222,nats://b:4222`): seeds of the cluster to fail over between.
+      natsServers: natsServersField("NATS_URL", "nats://127.0.0.1:4222"),
+      // Copies JetStream keeps of every stream (and its consumers): 3 on a 3-node cluster survives a node's loss.
+      natsStreamReplicas: int("NATS_STREAM_REPLICAS", 1, { min: 1, max: 5 }),
       natsPrefix: custom("NATS_PREFIX", (raw) => {
         if (raw && !/^[A-Za-z0-9_-]+$/.test(raw)) throw new Error("may contain only letters, digits, '_' and '-'");
         return raw ?? "";
@@ -30,6 +34,8 @@ export function loadServiceConfig(service: ServiceName, env: Record<string, stri
     },
     env,
   );
+  /** The list as one string again, for passing on to child processes and tools as NATS_URL. */
+  return { ...config, natsUrl: config.natsServers.join(",") };
 }
 
 function httpBeside(grpcAddress: string): string {

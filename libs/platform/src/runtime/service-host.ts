@@ -7,6 +7,7 @@ import { createPool } from "../postgres/database";
 import { untilDatabaseAnswers, watchDatabase } from "../postgres/database-watch";
 import { migrate, type Migration } from "../postgres/migrations";
 import { EventBus } from "../nats/event-bus";
+import { watchNatsConnection } from "../nats/nats-watch";
 import { OutboxRelay, type CommittedPublisher } from "../outbox/outbox";
 import { DEFAULT_MAX_REQUEST_BYTES, startGrpcServer, type RunningGrpcServer, type ServiceRegistration } from "../grpc/server";
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
@@ -78,7 +79,7 @@ export async function startService(
   let server: RunningGrpcServer | undefined;
   let httpServer: RunningHttpServer | undefined;
   try {
-    const bus = await EventBus.connect({ url: config.natsUrl, prefix: config.natsPrefix, name: `tally-${definition.name}` });
+    const bus = await EventBus.connect({ url: config.natsServers, prefix: config.natsPrefix, name: `tally-${definition.name}`, replicas: config.natsStreamReplicas });
     cleanup.unshift(() => bus.close());
     const metrics = new ServiceMetrics(definition.name);
     const published = metrics.counter("events_published_total", "Outbox messages stored by JetStream, once each (re-sends not counted), by subject.", ["subject"]);
@@ -114,7 +115,15 @@ export async function startService(
     if (parts.stop) cleanup.unshift(parts.stop);
     const running = server;
     const runningHttp = httpServer;
-    const watch = watchDatabase(pool, { logger, onChange: (up) => running.setServing(up) });
+    // SERVING only while both the database and NATS answer; each watch reports its own changes.
+    const ready = { database: true, nats: true };
+    const report = (part: keyof typeof ready) => (up: boolean) => {
+      ready[part] = up;
+      running.setServing(ready.database && ready.nats);
+    };
+    const watch = watchDatabase(pool, { logger, onChange: report("database") });
+    const natsWatch = watchNatsConnection(bus.connection, { logger, onChange: report("nats") });
+    cleanup.unshift(async () => natsWatch.stop());
     cleanup.unshift(() => watch.stop());
     server.open();
     httpServer.open();

@@ -22,7 +22,8 @@ export async function createTestEnvironment(): Promise<TestEnvironment> {
   const database = await createTestDatabase();
   const natsUrl = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
   const natsPrefix = `t${randomBytes(5).toString("hex")}`;
-  const bus = await EventBus.connect({ url: natsUrl, prefix: natsPrefix, name: "tally-test" });
+  const replicas = process.env.NATS_STREAM_REPLICAS ?? "1";
+  const bus = await EventBus.connect({ url: natsUrl, prefix: natsPrefix, name: "tally-test", replicas: Number(replicas) });
   return {
     database,
     natsUrl,
@@ -33,6 +34,7 @@ export async function createTestEnvironment(): Promise<TestEnvironment> {
         DATABASE_URL: database.url,
         NATS_URL: natsUrl,
         NATS_PREFIX: natsPrefix,
+        NATS_STREAM_REPLICAS: replicas,
         GRPC_ADDRESS: "127.0.0.1:0",
         API_KEYS: TEST_API_KEYS,
         LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
