@@ -1,9 +1,9 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { allSubjectsOf, invoicing, SUBJECTS } from "@tally/contracts";
-import { withTransaction, type Logger, type Pool, type ReceivedEvent } from "@tally/platform";
+import { withTransaction, type Clock, type Logger, type Pool, type ReceivedEvent } from "@tally/platform";
 import { Decimal } from "@tally/pricing";
-import { clearRetries } from "../adapter/attempt-store";
+import { clearRetries, pendingAttemptOf } from "../adapter/attempt-store";
 import { markConsumed, openInvoiceIds, upsertFinalized } from "../adapter/invoice-store";
 import type { Collector } from "./collector";
 import type { RefundService } from "./refund-service";
@@ -18,7 +18,7 @@ export const INVOICING_SUBJECTS = allSubjectsOf("invoicing");
  * event id and, underneath, by the attempt and refund keys.
  */
 export class InvoiceEventHandler {
-  constructor(private readonly deps: { pool: Pool; collector: Collector; refunds: RefundService; logger: Logger }) {}
+  constructor(private readonly deps: { pool: Pool; clock: Clock; collector: Collector; refunds: RefundService; logger: Logger }) {}
 
   async handle(messages: ReceivedEvent[]): Promise<void> {
     let finalized: invoicing.InvoiceFinalized[] = [];
@@ -55,17 +55,27 @@ export class InvoiceEventHandler {
     await this.deps.collector.run(attempts);
   }
 
+  /**
+   * Nothing more is collected on a voided invoice. An attempt still in flight is stopped at the
+   * provider (Collector.stopInFlight: canceled if it can be, refunded if it succeeded anyway);
+   * with none, refunds waiting for a payment have nothing to wait for.
+   */
   private async voided(e: invoicing.InvoiceVoided): Promise<void> {
     const inv = e.invoice;
     if (!inv) return;
-    await withTransaction(this.deps.pool, async (client) => {
-      if ((await markConsumed(client, [e.meta?.id ?? ""])).size === 0) return;
+    const inFlight = await withTransaction(this.deps.pool, async (client) => {
+      if ((await markConsumed(client, [e.meta?.id ?? ""])).size === 0) return undefined;
       const copy = invoiceCopy(inv);
       if (copy) await upsertFinalized(client, [copy]);
       // A paid invoice stays paid (a refund goes through a credit note); anything owed is dropped.
-      await client.query(`UPDATE invoices SET state = 'void' WHERE id = $1 AND state <> 'paid'`, [inv.id]);
+      const { rowCount } = await client.query(`UPDATE invoices SET state = 'void' WHERE id = $1 AND state <> 'paid'`, [inv.id]);
       await clearRetries(client, [inv.id]);
+      if (!rowCount) return undefined;
+      const pending = await pendingAttemptOf(client, inv.id);
+      if (!pending) await this.deps.refunds.giveUpWaiting(client, inv.id, this.deps.clock.now());
+      return pending;
     });
+    if (inFlight) await this.deps.collector.stopInFlight(inFlight, false);
   }
 
   private async creditNote(e: invoicing.CreditNoteIssued): Promise<void> {
