@@ -118,6 +118,7 @@ export function createPaymentsService(settings?: Partial<PaymentsSettings>, onAp
           if (timer) clearInterval(timer);
           await sweeping;
           await consumer?.stop();
+          await app.collector.idle();
           await app.webhooks.close();
         },
       };

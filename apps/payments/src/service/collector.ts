@@ -1,4 +1,4 @@
-import { enqueue, withTransaction, type Clock, type CommittedPublisher, type Logger, type OutboxMessage, type Pool, type PoolClient } from "@tally/platform";
+import { Batcher, enqueue, withTransaction, type Clock, type CommittedPublisher, type Logger, type OutboxMessage, type Pool, type PoolClient } from "@tally/platform";
 import { Decimal } from "@tally/pricing";
 import { clearRetries, finishAttempts, insertAttempts, lockUnsettled, stalePending, touchAttempt, type NewAttempt } from "../adapter/attempt-store";
 import { customersOf } from "../adapter/customer-store";
@@ -38,7 +38,51 @@ export interface CollectorDeps {
  * the same request with the same key, and the provider answers with the charge it made.
  */
 export class Collector {
-  constructor(private readonly deps: CollectorDeps) {}
+  /** Outcomes of dispatched attempts, committed together as they arrive (one transaction per group). */
+  private readonly outcomes: Batcher<AttemptOutcome, void>;
+  /** Dispatched attempts whose outcome is not committed yet (bounded by `concurrency`). */
+  private inFlight = 0;
+  private readonly slotFreed: (() => void)[] = [];
+  private readonly dispatched = new Set<Promise<void>>();
+
+  constructor(private readonly deps: CollectorDeps) {
+    this.outcomes = new Batcher(async (items) => {
+      await this.applyOutcomes(items);
+      return items.map(() => undefined);
+    }, { maxItems: 500, maxInFlight: 2 });
+  }
+
+  /**
+   * Starts collecting committed pending attempts and returns once each holds one of the
+   * `concurrency` slots — not when they finish: the consumer moves on to the next messages
+   * while these are at the provider, and each outcome is committed as soon as it is known,
+   * grouped with whatever else has arrived (no attempt waits for the slowest of its batch).
+   * Safe to acknowledge the events once this returns: the attempts are durable, and any whose
+   * outcome is lost to a crash is resolved by the sweep, as after any crash.
+   */
+  async dispatch(attempts: PaymentAttempt[]): Promise<void> {
+    for (const a of attempts) {
+      while (this.inFlight >= this.deps.concurrency) await new Promise<void>((resolve) => this.slotFreed.push(resolve));
+      this.inFlight++;
+      const work = this.ask(a)
+        .then((o) => (o ? this.outcomes.submit([o]) : undefined))
+        .then(
+          () => undefined,
+          (err: unknown) => this.deps.logger.warn("collection failed; the attempt stays pending for the sweep", { attemptId: a.id, err }),
+        )
+        .finally(() => {
+          this.inFlight--;
+          this.dispatched.delete(work);
+          this.slotFreed.shift()?.();
+        });
+      this.dispatched.add(work);
+    }
+  }
+
+  /** Resolves once every dispatched attempt has its outcome committed (or was left to the sweep). */
+  async idle(): Promise<void> {
+    while (this.dispatched.size > 0) await Promise.all(this.dispatched);
+  }
 
   /** Attempt rows for these invoices, inserted in the caller's transaction (none where one is in flight). */
   async createAttempts(client: PoolClient, specs: { invoice: InvoiceCopy; attemptNumber: number; callerKey?: string }[]): Promise<PaymentAttempt[]> {

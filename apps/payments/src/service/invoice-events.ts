@@ -38,7 +38,11 @@ export class InvoiceEventHandler {
     await flush();
   }
 
-  /** One transaction records the batch's invoices and first attempts; then the provider is asked. */
+  /**
+   * One transaction records the batch's invoices and first attempts; then the provider is asked
+   * in the background (Collector.dispatch), so the next messages are not held behind this batch's
+   * slowest charge.
+   */
   async finalized(events: invoicing.InvoiceFinalized[]): Promise<void> {
     const attempts = await withTransaction(this.deps.pool, async (client) => {
       const fresh = await markConsumed(client, events.map((e) => e.meta?.id ?? ""));
@@ -52,7 +56,7 @@ export class InvoiceEventHandler {
       const owed = invoices.filter((i) => open.has(i.id) && new Decimal(i.amountDue).gt(0));
       return this.deps.collector.createAttempts(client, owed.map((invoice) => ({ invoice, attemptNumber: 1 })));
     });
-    await this.deps.collector.run(attempts);
+    await this.deps.collector.dispatch(attempts);
   }
 
   /**
