@@ -29,6 +29,8 @@ const providerTimes: number[] = [];
 /** Where each invoice's time went (latency phase): when its batch reached the handler, its provider call, its batch's size. */
 interface Stages {
   handled?: number;
+  /** Its attempt committed and handed to the collector (then it waits for a provider slot). */
+  dispatched?: number;
   batch?: number;
   chargeStart?: number;
   chargeEnd?: number;
@@ -64,7 +66,8 @@ function stageBreakdown(publishedAt: Map<string, number>, receivedAt: Map<string
     return {
       n: list.length,
       queued: m((r) => r.s.handled - r.published),
-      toProvider: m((r) => r.s.chargeStart - r.s.handled),
+      firstTransaction: m((r) => (r.s.dispatched ?? r.s.chargeStart) - r.s.handled),
+      slotWait: m((r) => r.s.chargeStart - (r.s.dispatched ?? r.s.chargeStart)),
       provider: m((r) => r.s.chargeEnd - r.s.chargeStart),
       after: m((r) => r.received - r.s.chargeEnd),
       batch: m((r) => r.s.batch),
@@ -89,6 +92,21 @@ async function main(): Promise<void> {
     const now = performance.now();
     for (const e of events) Object.assign(stagesOf(e.invoice!.id), { handled: now, batch: events.length });
     return finalized(events);
+  };
+  const collector = p.app.collector;
+  const dispatch = collector.dispatch.bind(collector);
+  collector.dispatch = (attempts) => {
+    const now = performance.now();
+    for (const a of attempts) stagesOf(a.invoiceId).dispatched = now;
+    return dispatch(attempts);
+  };
+  // Outcome group commits: how many, how large, how long (the collector calls this.applyOutcomes).
+  const applyOutcomes = collector.applyOutcomes.bind(collector);
+  const commits: { size: number; ms: number }[] = [];
+  collector.applyOutcomes = async (outcomes) => {
+    const t = performance.now();
+    await applyOutcomes(outcomes);
+    commits.push({ size: outcomes.length, ms: performance.now() - t });
   };
 
   const publishedAt = new Map<string, number>();
@@ -138,6 +156,7 @@ async function main(): Promise<void> {
   const elapsed = (performance.now() - t0) / 1000;
   const sweepBacklog = (await p.running.deps.pool.query<{ n: string }>(`SELECT count(*)::text AS n FROM attempts WHERE status = 'pending'`)).rows[0]!.n;
   const throughputProvider = providerTimes.splice(0);
+  commits.length = 0;
   const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
   const mean = (xs: number[]) => sum(xs) / xs.length;
   const throughputLatencyMean = mean(latencies);
@@ -158,9 +177,11 @@ async function main(): Promise<void> {
     void h.finalized(h.invoice(id, `bc_${i % CUSTOMERS}`, "5.00"));
   }
   await waiting;
+  const pacedWall = (performance.now() - start) / 1000;
   const sorted = [...latencies].sort((a, b) => a - b);
   const pacedProvider = providerTimes.splice(0);
   const breakdown = stageBreakdown(publishedAt, receivedAt, pct(sorted, 99));
+  const pacedCommits = commits.splice(0);
   await p.stop();
 
   // 3. do-nothing consumer on the same stream
@@ -179,9 +200,12 @@ async function main(): Promise<void> {
   console.log(
     `    attempts still pending when the throughput phase ended: ${sweepBacklog}; PaymentSucceeded received twice (not counted): ${throughputDuplicates} in the throughput phase, ${duplicates - throughputDuplicates} since`,
   );
+  console.log(
+    `    outcome commits: ${pacedCommits.length}, mean ${mean(pacedCommits.map((c) => c.size)).toFixed(1)} outcomes and ${mean(pacedCommits.map((c) => c.ms)).toFixed(1)} ms each; Σ commit time / phase wall ${((sum(pacedCommits.map((c) => c.ms)) / (pacedWall * 1000)) * 100).toFixed(0)}% (up to 2 overlap)`,
+  );
   for (const [label, b] of Object.entries(breakdown)) {
     console.log(
-      `    ${label} (${b.n}): queued before the handler ${b.queued.toFixed(0)} ms, handler → provider ${b.toProvider.toFixed(0)} ms, provider ${b.provider.toFixed(0)} ms, ` +
+      `    ${label} (${b.n}): queued before the handler ${b.queued.toFixed(0)} ms, attempts' transaction ${b.firstTransaction.toFixed(0)} ms, waiting for a provider slot ${b.slotWait.toFixed(0)} ms, provider ${b.provider.toFixed(0)} ms, ` +
         `provider → PaymentSucceeded received ${b.after.toFixed(0)} ms; batch size ${b.batch.toFixed(0)}; provider calls per invoice ${b.charges.toFixed(2)}`,
     );
   }

@@ -40,9 +40,15 @@ export interface CollectorDeps {
 export class Collector {
   /** Outcomes of dispatched attempts, committed together as they arrive (one transaction per group). */
   private readonly outcomes: Batcher<AttemptOutcome, void>;
-  /** Dispatched attempts whose outcome is not committed yet (bounded by `concurrency`). */
-  private inFlight = 0;
-  private readonly slotFreed: (() => void)[] = [];
+  /** Dispatched attempts at the provider (at most `concurrency`). */
+  private atProvider = 0;
+  /**
+   * Dispatched attempts whose outcome is not committed yet (at most UNSETTLED_PER_SLOT ×
+   * `concurrency`): a slot is freed as soon as the provider answers, so outcomes wait for their
+   * group commit without holding provider calls back, and groups grow with load.
+   */
+  private unsettled = 0;
+  private readonly waiters: (() => void)[] = [];
   private readonly dispatched = new Set<Promise<void>>();
 
   constructor(private readonly deps: CollectorDeps) {
@@ -53,30 +59,39 @@ export class Collector {
   }
 
   /**
-   * Starts collecting committed pending attempts and returns once each holds one of the
-   * `concurrency` slots — not when they finish: the consumer moves on to the next messages
-   * while these are at the provider, and each outcome is committed as soon as it is known,
-   * grouped with whatever else has arrived (no attempt waits for the slowest of its batch).
-   * Safe to acknowledge the events once this returns: the attempts are durable, and any whose
-   * outcome is lost to a crash is resolved by the sweep, as after any crash.
+   * Starts collecting committed pending attempts and returns once each has a provider slot —
+   * not when they finish: the consumer moves on to the next messages while these are at the
+   * provider, and each outcome is committed as soon as it is known, grouped with whatever else
+   * has arrived (no attempt waits for the slowest of its batch). Safe to acknowledge the events
+   * once this returns: the attempts are durable, and any whose outcome is lost to a crash is
+   * resolved by the sweep, as after any crash.
    */
   async dispatch(attempts: PaymentAttempt[]): Promise<void> {
     for (const a of attempts) {
-      while (this.inFlight >= this.deps.concurrency) await new Promise<void>((resolve) => this.slotFreed.push(resolve));
-      this.inFlight++;
+      while (this.atProvider >= this.deps.concurrency || this.unsettled >= UNSETTLED_PER_SLOT * this.deps.concurrency) {
+        await new Promise<void>((resolve) => this.waiters.push(resolve));
+      }
+      this.atProvider++;
+      this.unsettled++;
       const work = this.ask(a)
+        .finally(() => this.release(() => this.atProvider--))
         .then((o) => (o ? this.outcomes.submit([o]) : undefined))
         .then(
           () => undefined,
           (err: unknown) => this.deps.logger.warn("collection failed; the attempt stays pending for the sweep", { attemptId: a.id, err }),
         )
         .finally(() => {
-          this.inFlight--;
+          this.release(() => this.unsettled--);
           this.dispatched.delete(work);
-          this.slotFreed.shift()?.();
         });
       this.dispatched.add(work);
     }
+  }
+
+  private release(free: () => void): void {
+    free();
+    // Every waiter re-checks both bounds; the ones that still do not fit wait again.
+    for (const wake of this.waiters.splice(0)) wake();
   }
 
   /** Resolves once every dispatched attempt has its outcome committed (or was left to the sweep). */
@@ -267,6 +282,9 @@ export class Collector {
 function outcomeOf(a: PaymentAttempt, p: ProviderPaymentView): AttemptOutcome {
   return { attemptId: a.id, status: p.outcome as AttemptOutcome["status"], providerPaymentId: p.id, failureCode: p.failureCode, failureMessage: p.failureMessage };
 }
+
+/** Outcomes that may wait for their commit per provider slot (bounds memory under overload). */
+const UNSETTLED_PER_SLOT = 8;
 
 /** Runs `work` over `items` with at most `limit` in flight; results in input order. */
 export async function mapLimited<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {

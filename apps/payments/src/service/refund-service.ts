@@ -84,6 +84,8 @@ export class RefundService {
     const toSend: RefundRecord[] = [];
     for (const s of settled) {
       const mine = waiting.filter((r) => r.invoiceId === s.invoiceId);
+      // The common case — paid, open invoice, nothing waiting — costs no statement per payment.
+      if (mine.length === 0 && s.invoiceState !== "void") continue;
       if (!s.succeeded) {
         if (s.invoiceState === "void") await setRefundStatuses(client, mine.map((r) => ({ id: r.id, status: "failed", failureCode: "nothing_paid" })), now);
         continue;
