@@ -6,6 +6,7 @@ import { AlertService } from "./service/alert-service";
 import { CheckService } from "./service/check-service";
 import { CreditService } from "./service/credit-service";
 import { LimitService } from "./service/limit-service";
+import { PAYMENTS_SUBJECTS, REFRESH_INTERVAL_MS, UncollectibleBlocks } from "./service/uncollectible-blocks";
 import { RATING_SUBJECTS, UsageProjector } from "./service/usage-projector";
 import { loadLimitsSettings } from "./settings";
 
@@ -15,16 +16,21 @@ export interface LimitsApp extends LimitsServices {
   sweep(): Promise<void>;
 }
 
-/** Wires the services from the platform's dependencies (also used directly by tests). */
-export function createLimitsApp(deps: ServiceDeps, decisions?: MetricCounter<"decision">): LimitsApp {
+/**
+ * Wires the services from the platform's dependencies (also used directly by tests).
+ * `blockOnUncollectible`: the default for customers without their own setting.
+ */
+export function createLimitsApp(deps: ServiceDeps, decisions?: MetricCounter<"decision">, blockOnUncollectible = false): LimitsApp {
   const credits = new CreditService(deps.pool, deps.clock);
   const alerts = new AlertService(deps.pool);
-  const checks = new CheckService(deps.pool, deps.clock, undefined, decisions);
+  const blocks = new UncollectibleBlocks(deps.pool, deps.clock, blockOnUncollectible, deps.logger);
+  const checks = new CheckService(deps.pool, deps.clock, undefined, decisions, blocks);
   return {
     limits: new LimitService(deps.pool),
     checks,
     credits,
     alerts,
+    blocks,
     projector: new UsageProjector(deps.pool, deps.clock, credits, alerts, deps.logger),
     async sweep() {
       await checks.sweep();
@@ -41,8 +47,14 @@ export const limitsService: ServiceDefinition = {
   migrations: readMigrations(path.join(__dirname, "../migrations")),
   build(deps) {
     const settings = loadLimitsSettings();
-    const app = createLimitsApp(deps, deps.metrics.counter("limits_checks_total", "Limits.Check answers: allowed, denied, or shed (refused as overloaded).", ["decision"]));
+    const app = createLimitsApp(
+      deps,
+      deps.metrics.counter("limits_checks_total", "Limits.Check answers: allowed, denied, or shed (refused as overloaded).", ["decision"]),
+      settings.blockOnUncollectible,
+    );
     let consumer: RunningConsumer | undefined;
+    let paymentsConsumer: RunningConsumer | undefined;
+    let blocksTimer: NodeJS.Timeout | undefined;
     let timer: NodeJS.Timeout | undefined;
     let refreshTimer: NodeJS.Timeout | undefined;
     let sweeping: Promise<void> | undefined;
@@ -60,6 +72,21 @@ export const limitsService: ServiceDefinition = {
           logger: deps.logger,
           maxBatch: 100,
         });
+        await app.blocks.refresh();
+        paymentsConsumer = await startConsumer({
+          bus: deps.bus,
+          owner: "payments",
+          durable: "limits",
+          subject: PAYMENTS_SUBJECTS,
+          handle: (messages) => app.blocks.handle(messages),
+          logger: deps.logger,
+          maxBatch: 100,
+        });
+        // Other instances' changes to who is blocked show within this interval.
+        blocksTimer = setInterval(() => {
+          app.blocks.refresh().catch((err: unknown) => deps.logger.warn("limits blocked-customer refresh failed", { err }));
+        }, REFRESH_INTERVAL_MS);
+        blocksTimer.unref();
         timer = setInterval(() => {
           sweeping ??= app
             .sweep()
@@ -76,8 +103,10 @@ export const limitsService: ServiceDefinition = {
       async stop() {
         if (timer) clearInterval(timer);
         if (refreshTimer) clearInterval(refreshTimer);
+        if (blocksTimer) clearInterval(blocksTimer);
         await sweeping;
         await consumer?.stop();
+        await paymentsConsumer?.stop();
       },
     };
   },

@@ -26,17 +26,55 @@ const CUSTOMERS = 100;
 const CONCURRENCY = 64;
 
 const providerTimes: number[] = [];
+/** Where each invoice's time went (latency phase): when its batch reached the handler, its provider call, its batch's size. */
+interface Stages {
+  handled?: number;
+  /** Its attempt committed and handed to the collector (then it waits for a provider slot). */
+  dispatched?: number;
+  batch?: number;
+  chargeStart?: number;
+  chargeEnd?: number;
+  charges: number;
+}
+const stages = new Map<string, Stages>();
+const stagesOf = (invoiceId: string) => stages.get(invoiceId) ?? (stages.set(invoiceId, { charges: 0 }), stages.get(invoiceId)!);
 function timed(provider: PaymentProvider): PaymentProvider {
   return Object.assign(Object.create(provider) as PaymentProvider, {
     async charge(request: Parameters<PaymentProvider["charge"]>[0]) {
       const t = performance.now();
+      const s = stagesOf(request.invoiceId);
+      s.chargeStart ??= t;
+      s.charges++;
       try {
         return await provider.charge(request);
       } finally {
-        providerTimes.push(performance.now() - t);
+        s.chargeEnd = performance.now();
+        providerTimes.push(s.chargeEnd - t);
       }
     },
   });
+}
+
+/** Mean time per stage for all latency-phase invoices and for those at or above the p99. */
+function stageBreakdown(publishedAt: Map<string, number>, receivedAt: Map<string, number>, p99: number) {
+  const rows = [...publishedAt.entries()]
+    .filter(([id]) => id.startsWith("blat_"))
+    .map(([id, published]) => ({ s: stages.get(id), published, received: receivedAt.get(id) }))
+    .filter((r): r is { s: Stages & Required<Omit<Stages, "charges">>; published: number; received: number } => r.received !== undefined && r.s?.chargeEnd !== undefined);
+  const summarise = (list: typeof rows) => {
+    const m = (f: (r: (typeof rows)[number]) => number) => list.reduce((a, r) => a + f(r), 0) / list.length;
+    return {
+      n: list.length,
+      queued: m((r) => r.s.handled - r.published),
+      firstTransaction: m((r) => (r.s.dispatched ?? r.s.chargeStart) - r.s.handled),
+      slotWait: m((r) => r.s.chargeStart - (r.s.dispatched ?? r.s.chargeStart)),
+      provider: m((r) => r.s.chargeEnd - r.s.chargeStart),
+      after: m((r) => r.received - r.s.chargeEnd),
+      batch: m((r) => r.s.batch),
+      charges: m((r) => r.s.charges),
+    };
+  };
+  return { all: summarise(rows), "slowest 1%": summarise(rows.filter((r) => r.received - r.published >= p99)) };
 }
 
 function pct(sorted: number[], p: number): number {
@@ -48,31 +86,66 @@ async function main(): Promise<void> {
   const provider = await stripeLocalProcess();
   const p = await h.start({ stripeApiBase: provider.url, providerConcurrency: CONCURRENCY, stripeTimeoutMs: 30_000, sweepIntervalMs: 1_000, resolveAfterMs: 30_000 }, { webhooks: WEBHOOKS, wrapProvider: timed });
   for (let c = 0; c < CUSTOMERS; c++) await p.client.setDefaultPaymentMethod({ customerId: `bc_${c}`, paymentMethod: "pm_card_visa" });
+  const handler = p.app.invoiceEvents;
+  const finalized = handler.finalized.bind(handler);
+  handler.finalized = async (events) => {
+    const now = performance.now();
+    for (const e of events) Object.assign(stagesOf(e.invoice!.id), { handled: now, batch: events.length });
+    return finalized(events);
+  };
+  const collector = p.app.collector;
+  const dispatch = collector.dispatch.bind(collector);
+  collector.dispatch = (attempts) => {
+    const now = performance.now();
+    for (const a of attempts) stagesOf(a.invoiceId).dispatched = now;
+    return dispatch(attempts);
+  };
+  // Outcome group commits: how many, how large, how long (the collector calls this.applyOutcomes).
+  const applyOutcomes = collector.applyOutcomes.bind(collector);
+  const commits: { size: number; ms: number }[] = [];
+  collector.applyOutcomes = async (outcomes) => {
+    const t = performance.now();
+    await applyOutcomes(outcomes);
+    commits.push({ size: outcomes.length, ms: performance.now() - t });
+  };
 
   const publishedAt = new Map<string, number>();
+  const receivedAt = new Map<string, number>();
   const latencies: number[] = [];
   let done = 0;
+  let duplicates = 0;
   let onDone: (() => void) | undefined;
   let target = 0;
+  /** Ids of the phase being measured: a late PaymentSucceeded of the previous phase is not one of its latencies. */
+  let phase = "binv_";
   const seen = h.published.succeeded;
-  // Observe PaymentSucceeded as it arrives (the harness decodes every one).
+  // Observe PaymentSucceeded as it arrives (the harness decodes every one). Core NATS subscribers
+  // also receive publishes JetStream deduplicated (the outbox relay may send a row
+  // publishCommitted is still deleting): each invoice counts once, the first time.
   const originalPush = seen.push.bind(seen);
   seen.push = (...events) => {
     for (const e of events) {
-      const t0 = publishedAt.get(e.attempt!.invoiceId);
-      if (t0 !== undefined) latencies.push(performance.now() - t0);
+      const id = e.attempt!.invoiceId;
+      if (receivedAt.has(id)) {
+        duplicates++;
+        continue;
+      }
+      receivedAt.set(id, performance.now());
+      const t0 = publishedAt.get(id);
+      if (t0 !== undefined && id.startsWith(phase)) latencies.push(performance.now() - t0);
       if (++done >= target) onDone?.();
     }
     return originalPush(...events);
   };
   const allDone = (n: number) => new Promise<void>((resolve) => ((target = done + n), (onDone = resolve)));
 
-  // 1. throughput
-  let waiting = allDone(N);
+  // 1. throughput (LATENCY_ONLY=1 skips it: is the latency phase slower behind it?)
+  const throughputN = process.env.LATENCY_ONLY === "1" ? 0 : N;
+  let waiting = throughputN > 0 ? allDone(throughputN) : Promise.resolve();
   const t0 = performance.now();
-  for (let i = 0; i < N; i += 500) {
+  for (let i = 0; i < throughputN; i += 500) {
     await Promise.all(
-      Array.from({ length: Math.min(500, N - i) }, (_, k) => {
+      Array.from({ length: Math.min(500, throughputN - i) }, (_, k) => {
         const id = `binv_${i + k}`;
         publishedAt.set(id, performance.now());
         return h.finalized(h.invoice(id, `bc_${(i + k) % CUSTOMERS}`, "19.99"));
@@ -81,13 +154,17 @@ async function main(): Promise<void> {
   }
   await waiting;
   const elapsed = (performance.now() - t0) / 1000;
+  const sweepBacklog = (await p.running.deps.pool.query<{ n: string }>(`SELECT count(*)::text AS n FROM attempts WHERE status = 'pending'`)).rows[0]!.n;
   const throughputProvider = providerTimes.splice(0);
+  commits.length = 0;
   const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
   const mean = (xs: number[]) => sum(xs) / xs.length;
   const throughputLatencyMean = mean(latencies);
   latencies.length = 0;
 
   // 2. latency at RATE
+  phase = "blat_";
+  const throughputDuplicates = duplicates;
   const paced = RATE * SECONDS;
   waiting = allDone(paced);
   const start = performance.now();
@@ -100,8 +177,11 @@ async function main(): Promise<void> {
     void h.finalized(h.invoice(id, `bc_${i % CUSTOMERS}`, "5.00"));
   }
   await waiting;
+  const pacedWall = (performance.now() - start) / 1000;
   const sorted = [...latencies].sort((a, b) => a - b);
   const pacedProvider = providerTimes.splice(0);
+  const breakdown = stageBreakdown(publishedAt, receivedAt, pct(sorted, 99));
+  const pacedCommits = commits.splice(0);
   await p.stop();
 
   // 3. do-nothing consumer on the same stream
@@ -109,14 +189,26 @@ async function main(): Promise<void> {
   await h.close();
   provider.child.kill();
 
-  const rate = N / elapsed;
+  const rate = throughputN / elapsed;
   console.log(`payments collection bench (provider: stripe-local in its own process, webhooks ${WEBHOOKS ? "on" : "off"}, ${CUSTOMERS} customers, concurrency ${CONCURRENCY})`);
-  console.log(`  throughput: ${N} invoices in ${elapsed.toFixed(2)} s = ${rate.toFixed(0)} collections/s   (do-nothing consumer: ${baseline.rate.toFixed(0)} msgs/s, ratio ${(rate / baseline.rate).toFixed(3)})`);
+  console.log(`  throughput: ${throughputN} invoices in ${elapsed.toFixed(2)} s = ${rate.toFixed(0)} collections/s   (do-nothing consumer: ${baseline.rate.toFixed(0)} msgs/s, ratio ${(rate / baseline.rate).toFixed(3)})`);
   console.log(`    provider: mean ${mean(throughputProvider).toFixed(2)} ms per charge; Σ provider time / (wall × concurrency) = ${((sum(throughputProvider) / 1000 / (elapsed * CONCURRENCY)) * 100).toFixed(1)}%; mean end-to-end ${throughputLatencyMean.toFixed(0)} ms (queueing included)`);
   console.log(
     `  latency at ${RATE}/s for ${SECONDS} s: p50 ${pct(sorted, 50).toFixed(1)} ms  p99 ${pct(sorted, 99).toFixed(1)} ms  max ${sorted.at(-1)!.toFixed(1)} ms   (do-nothing consumer p99 ${baseline.p99.toFixed(1)} ms, ratio ${(pct(sorted, 99) / baseline.p99).toFixed(1)}×)`,
   );
   console.log(`    provider: mean ${mean(pacedProvider).toFixed(2)} ms per charge = ${((mean(pacedProvider) / mean(latencies)) * 100).toFixed(1)}% of the mean end-to-end ${mean(latencies).toFixed(1)} ms`);
+  console.log(
+    `    attempts still pending when the throughput phase ended: ${sweepBacklog}; PaymentSucceeded received twice (not counted): ${throughputDuplicates} in the throughput phase, ${duplicates - throughputDuplicates} since`,
+  );
+  console.log(
+    `    outcome commits: ${pacedCommits.length}, mean ${mean(pacedCommits.map((c) => c.size)).toFixed(1)} outcomes and ${mean(pacedCommits.map((c) => c.ms)).toFixed(1)} ms each; Σ commit time / phase wall ${((sum(pacedCommits.map((c) => c.ms)) / (pacedWall * 1000)) * 100).toFixed(0)}% (up to 2 overlap)`,
+  );
+  for (const [label, b] of Object.entries(breakdown)) {
+    console.log(
+      `    ${label} (${b.n}): queued before the handler ${b.queued.toFixed(0)} ms, attempts' transaction ${b.firstTransaction.toFixed(0)} ms, waiting for a provider slot ${b.slotWait.toFixed(0)} ms, provider ${b.provider.toFixed(0)} ms, ` +
+        `provider → PaymentSucceeded received ${b.after.toFixed(0)} ms; batch size ${b.batch.toFixed(0)}; provider calls per invoice ${b.charges.toFixed(2)}`,
+    );
+  }
   process.exit(0);
 }
 

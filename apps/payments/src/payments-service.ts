@@ -37,15 +37,25 @@ export function createPaymentsApp(deps: ServiceDeps, settings: PaymentsSettings,
   const stripe = createStripeClient({ secretKey: settings.stripeSecretKey, apiBase: settings.stripeApiBase, timeoutMs: settings.stripeTimeoutMs });
   const provider = wrapProvider(new StripeProvider(stripe));
   const { pool, clock, outbox, logger } = deps;
-  const collector = new Collector({ pool, clock, provider, outbox, logger, scheduleDays: settings.dunningScheduleDays, concurrency: settings.providerConcurrency });
   const refunds = new RefundService({ pool, clock, provider, outbox, logger });
+  const collector = new Collector({
+    pool,
+    clock,
+    provider,
+    outbox,
+    logger,
+    scheduleDays: settings.dunningScheduleDays,
+    concurrency: settings.providerConcurrency,
+    refunds,
+    providerTimeoutMs: settings.stripeTimeoutMs,
+  });
   const dunning = new DunningService({ pool, clock, collector });
   return {
     collector,
     refunds,
     dunning,
     charges: new ChargeService({ pool, collector, provider }),
-    invoiceEvents: new InvoiceEventHandler({ pool, collector, refunds, logger }),
+    invoiceEvents: new InvoiceEventHandler({ pool, clock, collector, refunds, logger }),
     reconciliation: new ReconciliationService({ pool, provider }),
     webhooks: new WebhookReceiver({ pool, clock, logger, stripe, secret: settings.stripeWebhookSecret, toleranceSeconds: settings.webhookToleranceSeconds, collector, refunds }),
     async sweep(resolveAfterMs = settings.resolveAfterMs) {
@@ -108,6 +118,7 @@ export function createPaymentsService(settings?: Partial<PaymentsSettings>, onAp
           if (timer) clearInterval(timer);
           await sweeping;
           await consumer?.stop();
+          await app.collector.idle();
           await app.webhooks.close();
         },
       };

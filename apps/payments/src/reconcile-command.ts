@@ -19,7 +19,7 @@ export async function runReconcile(argv: string[], env: Record<string, string | 
   const { client, close } = createServiceClient(pb.Payments, args.get("address") ?? env.PAYMENTS_ADDRESS ?? "127.0.0.1:50055", env.PAYMENTS_API_KEY);
   try {
     const { reconciliation: r } = await client.getReconciliation({ range: { start: timestampFromDate(from), end: timestampFromDate(to) }, currency: args.get("currency")! });
-    print(`invoiced ${r!.invoicedTotal}  collected ${r!.collectedTotal}  provider ${r!.providerCollectedTotal}  outstanding ${r!.outstandingTotal}  ${r!.currency}`);
+    print(`invoiced ${r!.invoicedTotal}  collected ${r!.collectedTotal}  provider ${r!.providerCollectedTotal}  outstanding ${r!.outstandingTotal}  refunded ${r!.refundedTotal}  collected-on-voided ${r!.voidedCollectedTotal}  ${r!.currency}`);
     for (const m of r!.mismatches) {
       print(`${m.kind}\tinvoice=${m.invoiceId}\tattempt=${m.paymentAttemptId}\tprovider=${m.providerPaymentId}\ttally=${m.tallyAmount}\tprovider_amount=${m.providerAmount}`);
     }

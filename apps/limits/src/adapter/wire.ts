@@ -76,6 +76,7 @@ export const DENY_REASON: Record<DenyReason, pb.DenyReason> = {
   hard_cap_exceeded: pb.DenyReason.HARD_CAP_EXCEEDED,
   credits_exhausted: pb.DenyReason.CREDITS_EXHAUSTED,
   no_subscription: pb.DenyReason.NO_SUBSCRIPTION,
+  invoice_uncollectible: pb.DenyReason.INVOICE_UNCOLLECTIBLE,
 };
 
 export const GRANT_STATUS: Record<GrantStatus, pb.GrantStatus> = {

@@ -129,4 +129,4 @@ export interface TriggeredAlert {
   currency: string;
 }
 
-export type DenyReason = "hard_cap_exceeded" | "credits_exhausted" | "no_subscription";
+export type DenyReason = "hard_cap_exceeded" | "credits_exhausted" | "no_subscription" | "invoice_uncollectible";

@@ -21,12 +21,14 @@ import type { AlertService } from "../service/alert-service";
 import type { CheckService } from "../service/check-service";
 import type { CreditService } from "../service/credit-service";
 import type { LimitService } from "../service/limit-service";
+import type { UncollectibleBlocks } from "../service/uncollectible-blocks";
 
 export interface LimitsServices {
   limits: LimitService;
   checks: CheckService;
   credits: CreditService;
   alerts: AlertService;
+  blocks: UncollectibleBlocks;
 }
 
 /** Thin: wire → domain input, call the service, domain → wire. */
@@ -133,7 +135,9 @@ export function createLimitsHandlers(s: LimitsServices): ServiceHandlers<typeof 
       return { entries: page.entries.map(entryToWire), nextPageToken: page.nextPageToken };
     },
     async setCustomerBilling(req) {
-      return { billing: await s.credits.setPrepaidOnly(req.customerId, req.prepaidOnly) };
+      const billing = await s.credits.setPrepaidOnly(req.customerId, req.prepaidOnly);
+      if (req.blockOnUncollectible !== undefined) await s.blocks.setBlocking(req.customerId, req.blockOnUncollectible);
+      return { billing: { ...billing, ...(await s.blocks.billing(req.customerId)) } };
     },
     async listTriggeredAlerts(req) {
       const page = await s.alerts.list(req.customerId, req.pageSize, req.pageToken);

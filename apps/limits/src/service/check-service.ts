@@ -96,6 +96,8 @@ export class CheckService {
     cacheOptions: PositionCacheOptions = DEFAULT_POSITION_CACHE,
     /** Counts each Check's answer: `allowed`, `denied`, or `shed` (refused as overloaded). */
     private readonly decisions?: MetricCounter<"decision">,
+    /** Customers whose usage an uncollectible invoice blocks (see UncollectibleBlocks). */
+    private readonly unpaid: { blocks(customerId: string): boolean } = { blocks: () => false },
   ) {
     this.reads = new Coalescer((reqs) => {
       const now = this.clock.now();
@@ -215,7 +217,8 @@ export class CheckService {
     // A retry of a Check that reserved: the original answer.
     if (context.previous) return { done: true, outcome: context.previous as CheckOutcome };
     const customer = context.customer;
-    if (!customer || customer.status !== "active" || !customer.period || !customer.planKey) return { done: true, outcome: denyNoSubscription() };
+    if (!customer || customer.status !== "active" || !customer.period || !customer.planKey) return { done: true, outcome: denyOutright("no_subscription") };
+    if (this.unpaid.blocks(customer.customerId)) return { done: true, outcome: denyOutright("invoice_uncollectible") };
     const period = customer.period;
     const applicable = limitsApplyingTo(resolveEffectiveLimits(context.limits), valid.meterKey);
     const needsCost = customer.prepaidOnly || applicable.some((l) => l.measure === "spend");
@@ -340,10 +343,11 @@ interface Evaluation {
   position?: checks.SeenPosition;
 }
 
-function denyNoSubscription(): CheckOutcome {
+/** A denial that no position explains: no subscription, or an uncollectible invoice blocking the customer. */
+function denyOutright(reason: "no_subscription" | "invoice_uncollectible"): CheckOutcome {
   return {
     allowed: false,
-    reason: "no_subscription",
+    reason,
     limit: "",
     currentUsage: "",
     reserved: "",

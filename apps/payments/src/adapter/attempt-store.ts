@@ -95,10 +95,16 @@ export async function attemptsOf(db: Queryable, invoiceIds: string[]): Promise<P
   return rows.map(toAttempt);
 }
 
-/** Locks the still-pending ones among `ids` (an outcome for a finished attempt locks nothing). */
-export async function lockPending(db: Queryable, ids: string[]): Promise<PaymentAttempt[]> {
-  const { rows } = await db.query<AttemptRow>(`SELECT * FROM attempts WHERE id = ANY($1::text[]) AND status = 'pending' ORDER BY id FOR UPDATE`, [ids]);
+/** Locks the ones among `ids` an outcome may still move (pending, or canceled: see canApply). */
+export async function lockUnsettled(db: Queryable, ids: string[]): Promise<PaymentAttempt[]> {
+  const { rows } = await db.query<AttemptRow>(`SELECT * FROM attempts WHERE id = ANY($1::text[]) AND status IN ('pending', 'canceled') ORDER BY id FOR UPDATE`, [ids]);
   return rows.map(toAttempt);
+}
+
+/** The attempt in flight for an invoice, if any (at most one: attempts_one_pending). */
+export async function pendingAttemptOf(db: Queryable, invoiceId: string): Promise<PaymentAttempt | undefined> {
+  const { rows } = await db.query<AttemptRow>(`SELECT * FROM attempts WHERE invoice_id = $1 AND status = 'pending'`, [invoiceId]);
+  return rows[0] && toAttempt(rows[0]);
 }
 
 export async function byCallerKey(db: Queryable, key: string): Promise<PaymentAttempt | undefined> {

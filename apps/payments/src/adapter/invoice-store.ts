@@ -50,6 +50,11 @@ export async function openInvoiceIds(db: Queryable, ids: string[]): Promise<Set<
   return new Set(rows.map((r) => r.id));
 }
 
+export async function voidedInvoiceIds(db: Queryable, ids: string[]): Promise<Set<string>> {
+  const { rows } = await db.query<{ id: string }>(`SELECT id FROM invoices WHERE id = ANY($1::text[]) AND state = 'void'`, [ids]);
+  return new Set(rows.map((r) => r.id));
+}
+
 export async function getInvoice(db: Queryable, id: string, lock = false): Promise<InvoiceCopy | undefined> {
   const { rows } = await db.query<InvoiceRow>(`SELECT * FROM invoices WHERE id = $1 ${lock ? "FOR UPDATE" : ""}`, [id]);
   return rows[0] && toInvoice(rows[0]);

@@ -83,6 +83,10 @@ export class StripeProvider implements PaymentProvider {
     }
   }
 
+  async cancel(providerPaymentId: string, idempotencyKey: string): Promise<ProviderPaymentView> {
+    return paymentView(await call(() => this.stripe.paymentIntents.cancel(providerPaymentId, { cancellation_reason: "abandoned" }, { idempotencyKey })));
+  }
+
   async findByAttempt(attemptId: string): Promise<ProviderPaymentView[]> {
     const found: ProviderPaymentView[] = [];
     await call(async () => {
@@ -96,7 +100,11 @@ export class StripeProvider implements PaymentProvider {
     if (amount === undefined) throw new ProviderRejectedError(`amount ${r.amount} has more decimals than ${r.currency} allows`, "amount_invalid", "amount");
     const refund = await call(() =>
       this.stripe.refunds.create(
-        { payment_intent: r.providerPaymentId, amount, metadata: { [METADATA.invoice]: r.invoiceId, [METADATA.refund]: r.refundId, [METADATA.creditNote]: r.creditNoteId } },
+        {
+          payment_intent: r.providerPaymentId,
+          amount,
+          metadata: { [METADATA.invoice]: r.invoiceId, [METADATA.refund]: r.refundId, ...(r.creditNoteId ? { [METADATA.creditNote]: r.creditNoteId } : {}) },
+        },
         { idempotencyKey: r.idempotencyKey },
       ),
     );

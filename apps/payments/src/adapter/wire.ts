@@ -14,6 +14,7 @@ const STATUS: Record<AttemptStatus, pb.PaymentStatus> = {
 };
 
 const REFUND_STATUS: Record<RefundStatus, pb.RefundStatus> = {
+  waiting: pb.RefundStatus.WAITING_FOR_PAYMENT,
   pending: pb.RefundStatus.PENDING,
   succeeded: pb.RefundStatus.SUCCEEDED,
   failed: pb.RefundStatus.FAILED,
@@ -50,5 +51,6 @@ export function refundToWire(r: RefundRecord): MessageInitShape<typeof pb.Refund
     failureCode: r.failureCode,
     createTime: ts(r.createTime),
     updateTime: ts(r.updateTime),
+    reason: r.reason,
   };
 }

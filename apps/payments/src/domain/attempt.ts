@@ -35,10 +35,16 @@ export interface AttemptOutcome {
 /**
  * An attempt moves once, from pending to an outcome. Webhooks and responses race and arrive
  * late, twice or out of order: whichever is first decides, later ones change nothing.
+ * One exception: an attempt of a voided invoice that the provider had no trace of is presumed
+ * canceled (see Collector.stopInFlight); if the provider turns out to have charged it after all,
+ * that money is real and is recorded (and refunded), never ignored.
  */
-export function canApply(current: AttemptStatus): boolean {
-  return current === "pending";
+export function canApply(current: AttemptStatus, next: AttemptStatus): boolean {
+  return current === "pending" || (current === "canceled" && next === "succeeded");
 }
+
+/** Failure code of an attempt canceled because its invoice was voided while it was in flight. */
+export const INVOICE_VOIDED = "invoice_voided";
 
 export function attemptIdempotencyKey(invoiceId: string, attemptNumber: number): string {
   return `tally:${invoiceId}:attempt:${attemptNumber}`;

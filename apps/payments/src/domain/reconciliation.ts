@@ -5,7 +5,7 @@ import type { AttemptStatus } from "./attempt";
  * Compares what payments recorded with what the provider holds, for the invoices of one
  * currency finalized in a range. Pure: the service gathers both sides, this decides.
  */
-export type MismatchKind = "missing_in_tally" | "missing_in_provider" | "status_differs" | "amount_differs" | "currency_differs" | "duplicate_charge" | "refund_differs";
+export type MismatchKind = "missing_in_tally" | "missing_in_provider" | "status_differs" | "amount_differs" | "currency_differs" | "duplicate_charge" | "refund_differs" | "voided_not_refunded";
 
 export interface Mismatch {
   kind: MismatchKind;
@@ -44,6 +44,10 @@ export interface ReconciliationResult {
   collectedTotal: string;
   providerCollectedTotal: string;
   outstandingTotal: string;
+  /** Succeeded refunds, here. */
+  refundedTotal: string;
+  /** Collected on invoices voided while their payment was in flight (each refunded in full). */
+  voidedCollectedTotal: string;
   mismatches: Mismatch[];
 }
 
@@ -82,13 +86,24 @@ export function reconcile(local: LocalSide, provider: ProviderSide): Reconciliat
     if (!ours.eq(theirs)) add("refund_differs", { invoiceId, tallyAmount: toWire(ours), providerAmount: toWire(theirs) });
   }
 
-  const invoiced = sum(local.invoices.filter((i) => i.state !== "void").map((i) => i.amountDue));
-  const collected = sum(local.attempts.filter((a) => a.status === "succeeded").map((a) => a.amount));
+  // Money taken on a voided invoice (its payment was in flight) must all go back.
+  const voided = new Set(local.invoices.filter((i) => i.state === "void").map((i) => i.id));
+  const succeeded = local.attempts.filter((a) => a.status === "succeeded");
+  for (const invoiceId of voided) {
+    const kept = sum(succeeded.filter((a) => a.invoiceId === invoiceId).map((a) => a.amount)).minus(local.refunded.get(invoiceId) ?? 0);
+    if (kept.gt(0)) add("voided_not_refunded", { invoiceId, tallyAmount: toWire(kept), providerAmount: provider.refunded.get(invoiceId) ?? "0" });
+  }
+
+  const invoiced = sum(local.invoices.filter((i) => !voided.has(i.id)).map((i) => i.amountDue));
+  const collected = sum(succeeded.map((a) => a.amount));
+  const voidedCollected = sum(succeeded.filter((a) => voided.has(a.invoiceId)).map((a) => a.amount));
   return {
     invoicedTotal: toWire(invoiced),
     collectedTotal: toWire(collected),
     providerCollectedTotal: toWire(sum(provider.payments.filter((p) => p.succeeded).map((p) => p.amount))),
-    outstandingTotal: toWire(invoiced.minus(collected)),
+    outstandingTotal: toWire(invoiced.minus(collected.minus(voidedCollected))),
+    refundedTotal: toWire(sum([...local.refunded.values()])),
+    voidedCollectedTotal: toWire(voidedCollected),
     mismatches,
   };
 }

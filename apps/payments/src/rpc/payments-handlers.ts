@@ -50,6 +50,8 @@ export function createPaymentsHandlers(d: PaymentsHandlerDeps): ServiceHandlers<
           collectedTotal: r.collectedTotal,
           providerCollectedTotal: r.providerCollectedTotal,
           outstandingTotal: r.outstandingTotal,
+          refundedTotal: r.refundedTotal,
+          voidedCollectedTotal: r.voidedCollectedTotal,
           mismatches: r.mismatches.map((m) => ({
             invoiceId: m.invoiceId,
             paymentAttemptId: m.attemptId,

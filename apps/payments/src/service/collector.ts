@@ -1,15 +1,16 @@
-import { enqueue, withTransaction, type Clock, type CommittedPublisher, type Logger, type OutboxMessage, type Pool, type PoolClient } from "@tally/platform";
+import { Batcher, enqueue, withTransaction, type Clock, type CommittedPublisher, type Logger, type OutboxMessage, type Pool, type PoolClient } from "@tally/platform";
 import { Decimal } from "@tally/pricing";
-import { clearRetries, finishAttempts, insertAttempts, lockPending, stalePending, touchAttempt, type NewAttempt } from "../adapter/attempt-store";
+import { clearRetries, finishAttempts, insertAttempts, lockUnsettled, stalePending, touchAttempt, type NewAttempt } from "../adapter/attempt-store";
 import { customersOf } from "../adapter/customer-store";
-import { setInvoiceStates } from "../adapter/invoice-store";
+import { setInvoiceStates, voidedInvoiceIds } from "../adapter/invoice-store";
 import type { InvoiceState } from "../domain/invoice";
-import { attemptId, attemptIdempotencyKey, canApply, NO_PAYMENT_METHOD, type AttemptOutcome, type PaymentAttempt } from "../domain/attempt";
+import { attemptId, attemptIdempotencyKey, canApply, INVOICE_VOIDED, NO_PAYMENT_METHOD, type AttemptOutcome, type PaymentAttempt } from "../domain/attempt";
 import { nextRetryTime } from "../domain/dunning";
 import { ProviderRejectedError, ProviderUnavailableError } from "../domain/errors";
 import type { InvoiceCopy } from "../domain/invoice";
 import { dunningExhaustedMessage, paymentOutcomeMessage } from "./events";
-import type { PaymentProvider } from "./payment-provider";
+import type { PaymentProvider, ProviderPaymentView } from "./payment-provider";
+import type { RefundService, SettledPayment } from "./refund-service";
 
 export interface CollectorDeps {
   pool: Pool;
@@ -21,6 +22,10 @@ export interface CollectorDeps {
   scheduleDays: readonly number[];
   /** Provider calls in flight at once. */
   concurrency: number;
+  /** Refunds a recorded payment releases (waiting credit notes, a voided invoice's late payment). */
+  refunds: Pick<RefundService, "settle" | "sendAll">;
+  /** A request older than this has ended on our side (the provider client's timeout). */
+  providerTimeoutMs: number;
 }
 
 /**
@@ -33,7 +38,66 @@ export interface CollectorDeps {
  * the same request with the same key, and the provider answers with the charge it made.
  */
 export class Collector {
-  constructor(private readonly deps: CollectorDeps) {}
+  /** Outcomes of dispatched attempts, committed together as they arrive (one transaction per group). */
+  private readonly outcomes: Batcher<AttemptOutcome, void>;
+  /** Dispatched attempts at the provider (at most `concurrency`). */
+  private atProvider = 0;
+  /**
+   * Dispatched attempts whose outcome is not committed yet (at most UNSETTLED_PER_SLOT ×
+   * `concurrency`): a slot is freed as soon as the provider answers, so outcomes wait for their
+   * group commit without holding provider calls back, and groups grow with load.
+   */
+  private unsettled = 0;
+  private readonly waiters: (() => void)[] = [];
+  private readonly dispatched = new Set<Promise<void>>();
+
+  constructor(private readonly deps: CollectorDeps) {
+    this.outcomes = new Batcher(async (items) => {
+      await this.applyOutcomes(items);
+      return items.map(() => undefined);
+    }, { maxItems: 500, maxInFlight: 2 });
+  }
+
+  /**
+   * Starts collecting committed pending attempts and returns once each has a provider slot —
+   * not when they finish: the consumer moves on to the next messages while these are at the
+   * provider, and each outcome is committed as soon as it is known, grouped with whatever else
+   * has arrived (no attempt waits for the slowest of its batch). Safe to acknowledge the events
+   * once this returns: the attempts are durable, and any whose outcome is lost to a crash is
+   * resolved by the sweep, as after any crash.
+   */
+  async dispatch(attempts: PaymentAttempt[]): Promise<void> {
+    for (const a of attempts) {
+      while (this.atProvider >= this.deps.concurrency || this.unsettled >= UNSETTLED_PER_SLOT * this.deps.concurrency) {
+        await new Promise<void>((resolve) => this.waiters.push(resolve));
+      }
+      this.atProvider++;
+      this.unsettled++;
+      const work = this.ask(a)
+        .finally(() => this.release(() => this.atProvider--))
+        .then((o) => (o ? this.outcomes.submit([o]) : undefined))
+        .then(
+          () => undefined,
+          (err: unknown) => this.deps.logger.warn("collection failed; the attempt stays pending for the sweep", { attemptId: a.id, err }),
+        )
+        .finally(() => {
+          this.release(() => this.unsettled--);
+          this.dispatched.delete(work);
+        });
+      this.dispatched.add(work);
+    }
+  }
+
+  private release(free: () => void): void {
+    free();
+    // Every waiter re-checks both bounds; the ones that still do not fit wait again.
+    for (const wake of this.waiters.splice(0)) wake();
+  }
+
+  /** Resolves once every dispatched attempt has its outcome committed (or was left to the sweep). */
+  async idle(): Promise<void> {
+    while (this.dispatched.size > 0) await Promise.all(this.dispatched);
+  }
 
   /** Attempt rows for these invoices, inserted in the caller's transaction (none where one is in flight). */
   async createAttempts(client: PoolClient, specs: { invoice: InvoiceCopy; attemptNumber: number; callerKey?: string }[]): Promise<PaymentAttempt[]> {
@@ -100,22 +164,23 @@ export class Collector {
   private async lookUp(a: PaymentAttempt): Promise<AttemptOutcome | undefined> {
     const found = await this.deps.provider.findByAttempt(a.id);
     const done = found.find((p) => p.outcome === "succeeded") ?? found.find((p) => p.outcome !== "pending");
-    if (!done) return undefined;
-    return { attemptId: a.id, status: done.outcome as AttemptOutcome["status"], providerPaymentId: done.id, failureCode: done.failureCode, failureMessage: done.failureMessage };
+    return done && outcomeOf(a, done);
   }
 
   /**
    * Moves attempts out of pending, once: an outcome for an attempt that already has one (a
    * late or duplicate webhook, a replay) changes nothing. Success pays the invoice and stops
    * dunning; failure schedules the next retry, or gives up when the schedule is exhausted.
+   * A voided invoice stays void: a payment that still succeeded on it is recorded and refunded
+   * (RefundService.settle), one that failed or was canceled leaves nothing owed.
    */
   async applyOutcomes(outcomes: AttemptOutcome[]): Promise<void> {
     if (outcomes.length === 0) return;
     const { provider, clock, outbox } = this.deps;
-    const queued = await withTransaction(this.deps.pool, async (client) => {
+    const result = await withTransaction(this.deps.pool, async (client) => {
       const byId = new Map(outcomes.map((o) => [o.attemptId, o]));
-      const locked = await lockPending(client, [...byId.keys()]);
-      const open = locked.filter((a) => canApply(a.status));
+      const locked = await lockUnsettled(client, [...byId.keys()]);
+      const open = locked.filter((a) => canApply(a.status, byId.get(a.id)!.status));
       if (open.length === 0) return undefined;
       const now = clock.now();
       const invoices = await client.query<{ id: string; state: string; first: Date }>(
@@ -128,6 +193,7 @@ export class Collector {
       const paid: string[] = [];
       const finished: PaymentAttempt[] = [];
       const states: { id: string; state: InvoiceState; amountPaid: string | null }[] = [];
+      const settled: SettledPayment[] = [];
       for (const a of open) {
         const o = byId.get(a.id)!;
         const invoice = invoiceOf.get(a.invoiceId)!;
@@ -136,18 +202,20 @@ export class Collector {
           ...a,
           status: o.status,
           providerPaymentId: o.providerPaymentId || a.providerPaymentId,
-          failureCode: o.failureCode ?? "",
-          failureMessage: o.failureMessage ?? "",
+          failureCode: o.status === "succeeded" ? "" : (o.failureCode ?? ""),
+          failureMessage: o.status === "succeeded" ? "" : (o.failureMessage ?? ""),
           nextRetryTime: next ?? null,
           updateTime: now,
         };
         finished.push(done);
+        settled.push({ invoiceId: a.invoiceId, attemptId: a.id, succeeded: o.status === "succeeded", currency: a.currency, invoiceState: invoice.state === "void" ? "void" : "" });
         if (o.status === "canceled") continue;
         messages.push(paymentOutcomeMessage(done, provider.name, now));
         if (o.status === "succeeded") {
+          const voided = invoice.state === "void";
           paid.push(a.invoiceId);
-          states.push({ id: a.invoiceId, state: "paid", amountPaid: new Decimal(a.amount).toFixed() });
-          invoice.state = "paid";
+          states.push({ id: a.invoiceId, state: voided ? "void" : "paid", amountPaid: new Decimal(a.amount).toFixed() });
+          if (!voided) invoice.state = "paid";
         } else if (!next && invoice.state === "open") {
           states.push({ id: a.invoiceId, state: "uncollectible", amountPaid: null });
           invoice.state = "uncollectible";
@@ -157,9 +225,40 @@ export class Collector {
       await finishAttempts(client, finished, now);
       await setInvoiceStates(client, states);
       if (paid.length > 0) await clearRetries(client, paid);
-      return enqueue(client, messages, { notify: false });
+      const refunds = await this.deps.refunds.settle(client, settled, now);
+      return { queued: await enqueue(client, messages, { notify: false }), refunds };
     });
-    if (queued) outbox.publishCommitted(queued);
+    if (!result) return;
+    outbox.publishCommitted(result.queued);
+    await this.deps.refunds.sendAll(result.refunds);
+  }
+
+  /**
+   * Its invoice was voided while this attempt was in flight. What the provider holds decides:
+   * a final outcome is recorded (a success is then refunded); a PaymentIntent still cancelable
+   * (e.g. awaiting authentication) is canceled. With no trace at the provider the charge may
+   * still be on its way, so the attempt stays pending — unless our request has certainly ended
+   * (`presumeIfUnknown`), then it is canceled here. Never replayed: replaying would make the
+   * charge a voided invoice no longer wants.
+   */
+  async stopInFlight(a: PaymentAttempt, presumeIfUnknown: boolean): Promise<void> {
+    let found = await this.deps.provider.findByAttempt(a.id);
+    const live = found.find((p) => p.outcome === "pending");
+    if (live && !found.some((p) => p.outcome === "succeeded")) {
+      try {
+        found = [await this.deps.provider.cancel(live.id, `tally:cancel:${a.id}`)];
+      } catch (err) {
+        // It moved on meanwhile (succeeded, failed): read again and record what it became.
+        if (!(err instanceof ProviderRejectedError)) throw err;
+        found = await this.deps.provider.findByAttempt(a.id);
+      }
+    }
+    const final = found.find((p) => p.outcome === "succeeded") ?? found.find((p) => p.outcome !== "pending");
+    if (final) return this.applyOutcomes([outcomeOf(a, final)]);
+    if (found.length === 0 && presumeIfUnknown) {
+      this.deps.logger.info("voided invoice's attempt never reached the provider; canceled", { attemptId: a.id });
+      await this.applyOutcomes([{ attemptId: a.id, status: "canceled", providerPaymentId: "", failureCode: INVOICE_VOIDED, failureMessage: "the invoice was voided before the charge was made" }]);
+    }
   }
 
   /**
@@ -171,10 +270,21 @@ export class Collector {
     const now = this.deps.clock.now();
     const stale = await stalePending(this.deps.pool, new Date(now.getTime() - olderThanMs), limit);
     for (const a of stale) await touchAttempt(this.deps.pool, a.id, now);
-    await this.run(stale);
+    const voided = await voidedInvoiceIds(this.deps.pool, stale.map((a) => a.invoiceId));
+    for (const a of stale.filter((x) => voided.has(x.invoiceId))) {
+      await this.stopInFlight(a, now.getTime() - a.createTime.getTime() > this.deps.providerTimeoutMs);
+    }
+    await this.run(stale.filter((a) => !voided.has(a.invoiceId)));
     return stale.length;
   }
 }
+
+function outcomeOf(a: PaymentAttempt, p: ProviderPaymentView): AttemptOutcome {
+  return { attemptId: a.id, status: p.outcome as AttemptOutcome["status"], providerPaymentId: p.id, failureCode: p.failureCode, failureMessage: p.failureMessage };
+}
+
+/** Outcomes that may wait for their commit per provider slot (bounds memory under overload). */
+const UNSETTLED_PER_SLOT = 8;
 
 /** Runs `work` over `items` with at most `limit` in flight; results in input order. */
 export async function mapLimited<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {

@@ -28,5 +28,6 @@ export function refundSucceededMessage(r: RefundRecord, providerRefundId: string
     amount: { currency: r.currency, amount: r.amount },
     providerRefundId,
     refundTime: ts(now),
+    reason: r.reason,
   });
 }

@@ -1,10 +1,9 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { allSubjectsOf, invoicing, SUBJECTS } from "@tally/contracts";
-import { withTransaction, type Logger, type Pool, type ReceivedEvent } from "@tally/platform";
-import { runInTrace } from "@tally/platform";
+import { withTransaction, runInTrace, type Clock, type Logger, type Pool, type ReceivedEvent } from "@tally/platform";
 import { Decimal } from "@tally/pricing";
-import { clearRetries } from "../adapter/attempt-store";
+import { clearRetries, pendingAttemptOf } from "../adapter/attempt-store";
 import { markConsumed, openInvoiceIds, upsertFinalized } from "../adapter/invoice-store";
 import type { Collector } from "./collector";
 import type { RefundService } from "./refund-service";
@@ -19,7 +18,7 @@ export const INVOICING_SUBJECTS = allSubjectsOf("invoicing");
  * event id and, underneath, by the attempt and refund keys.
  */
 export class InvoiceEventHandler {
-  constructor(private readonly deps: { pool: Pool; collector: Collector; refunds: RefundService; logger: Logger }) {}
+  constructor(private readonly deps: { pool: Pool; clock: Clock; collector: Collector; refunds: RefundService; logger: Logger }) {}
 
   /**
    * Each message is handled in its own trace (the consumer would use the batch's first): the
@@ -51,7 +50,11 @@ export class InvoiceEventHandler {
     await flush();
   }
 
-  /** One transaction records the batch's invoices and first attempts; then the provider is asked. */
+  /**
+   * One transaction records the batch's invoices and first attempts; then the provider is asked
+   * in the background (Collector.dispatch), so the next messages are not held behind this batch's
+   * slowest charge.
+   */
   async finalized(events: invoicing.InvoiceFinalized[]): Promise<void> {
     const attempts = await withTransaction(this.deps.pool, async (client) => {
       const fresh = await markConsumed(client, events.map((e) => e.meta?.id ?? ""));
@@ -65,20 +68,30 @@ export class InvoiceEventHandler {
       const owed = invoices.filter((i) => open.has(i.id) && new Decimal(i.amountDue).gt(0));
       return this.deps.collector.createAttempts(client, owed.map((invoice) => ({ invoice, attemptNumber: 1 })));
     });
-    await this.deps.collector.run(attempts);
+    await this.deps.collector.dispatch(attempts);
   }
 
+  /**
+   * Nothing more is collected on a voided invoice. An attempt still in flight is stopped at the
+   * provider (Collector.stopInFlight: canceled if it can be, refunded if it succeeded anyway);
+   * with none, refunds waiting for a payment have nothing to wait for.
+   */
   private async voided(e: invoicing.InvoiceVoided): Promise<void> {
     const inv = e.invoice;
     if (!inv) return;
-    await withTransaction(this.deps.pool, async (client) => {
-      if ((await markConsumed(client, [e.meta?.id ?? ""])).size === 0) return;
+    const inFlight = await withTransaction(this.deps.pool, async (client) => {
+      if ((await markConsumed(client, [e.meta?.id ?? ""])).size === 0) return undefined;
       const copy = invoiceCopy(inv);
       if (copy) await upsertFinalized(client, [copy]);
       // A paid invoice stays paid (a refund goes through a credit note); anything owed is dropped.
-      await client.query(`UPDATE invoices SET state = 'void' WHERE id = $1 AND state <> 'paid'`, [inv.id]);
+      const { rowCount } = await client.query(`UPDATE invoices SET state = 'void' WHERE id = $1 AND state <> 'paid'`, [inv.id]);
       await clearRetries(client, [inv.id]);
+      if (!rowCount) return undefined;
+      const pending = await pendingAttemptOf(client, inv.id);
+      if (!pending) await this.deps.refunds.giveUpWaiting(client, inv.id, this.deps.clock.now());
+      return pending;
     });
+    if (inFlight) await this.deps.collector.stopInFlight(inFlight, false);
   }
 
   private async creditNote(e: invoicing.CreditNoteIssued): Promise<void> {

@@ -61,6 +61,11 @@ export interface PaymentProvider {
    * ProviderUnavailableError, and the same request may then be repeated.
    */
   charge(request: ChargeRequest): Promise<ProviderPaymentView>;
+  /**
+   * Cancels a payment not yet final (e.g. awaiting authentication). ProviderRejectedError when it
+   * can no longer be canceled (it succeeded or failed meanwhile).
+   */
+  cancel(providerPaymentId: string, idempotencyKey: string): Promise<ProviderPaymentView>;
   /** Payments whose metadata names the attempt (for keys the provider no longer remembers). */
   findByAttempt(attemptId: string): Promise<ProviderPaymentView[]>;
   refund(request: RefundRequest): Promise<ProviderRefundView>;

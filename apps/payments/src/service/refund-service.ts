@@ -1,9 +1,20 @@
-import { enqueue, withTransaction, type Clock, type CommittedPublisher, type Logger, type Pool } from "@tally/platform";
+import { enqueue, withTransaction, type Clock, type CommittedPublisher, type Logger, type Pool, type PoolClient } from "@tally/platform";
 import { Decimal } from "@tally/pricing";
 import { attemptsOf } from "../adapter/attempt-store";
 import { addRefunded, getInvoice } from "../adapter/invoice-store";
-import { committedRefundTotal, finishRefund, insertRefund, listRefunds, lockRefund, stalePendingRefunds, type RefundRecord } from "../adapter/refund-store";
+import {
+  committedRefundTotal,
+  finishRefund,
+  insertRefund,
+  listRefunds,
+  lockRefund,
+  lockWaitingRefunds,
+  setRefundStatuses,
+  stalePendingRefunds,
+  type RefundRecord,
+} from "../adapter/refund-store";
 import { ProviderRejectedError, ProviderUnavailableError } from "../domain/errors";
+import { admitRefund, refundIdempotencyKey, releaseWaiting, voidRefundAmount, voidRefundId } from "../domain/refund";
 import { refundSucceededMessage } from "./events";
 import { decodePage, encodePage } from "./paging";
 import type { PaymentProvider } from "./payment-provider";
@@ -15,11 +26,22 @@ export interface RefundDue {
   currency: string;
 }
 
+/** A payment attempt that just left pending, as refunds need to know it. */
+export interface SettledPayment {
+  invoiceId: string;
+  attemptId: string;
+  succeeded: boolean;
+  currency: string;
+  /** The invoice's state after the outcome (a voided invoice stays void when its payment succeeds). */
+  invoiceState: string;
+}
+
 /**
- * Refunds what credit notes say is due. One refund row per credit note (the unique key makes a
- * redelivered event a no-op), committed before the provider call, whose idempotency key is
- * derived from the credit note. A refund that would take the invoice beyond what was paid is
- * recorded as failed and never sent.
+ * Refunds what credit notes say is due, and what a voided invoice's late payment took. One refund
+ * row per credit note (the unique key makes a redelivered event a no-op), committed before the
+ * provider call, whose idempotency key is derived from the credit note. A refund that would take
+ * the invoice beyond what was paid is recorded as failed and never sent; one that arrives before
+ * the payment covering it is recorded `waiting` and sent when that payment is (see admitRefund).
  */
 export class RefundService {
   constructor(private readonly deps: { pool: Pool; clock: Clock; provider: PaymentProvider; outbox: CommittedPublisher; logger: Logger }) {}
@@ -32,19 +54,77 @@ export class RefundService {
         return undefined;
       }
       const committed = new Decimal(await committedRefundTotal(client, due.invoiceId));
-      const overPaid = committed.plus(due.amount).gt(invoice.amountPaid) || invoice.state !== "paid";
+      const inFlight = await client.query(`SELECT 1 FROM attempts WHERE invoice_id = $1 AND status = 'pending'`, [due.invoiceId]);
+      const decision = admitRefund(invoice, committed, due.amount, (inFlight.rowCount ?? 0) > 0);
       return insertRefund(client, {
         id: `rfd_${due.creditNoteId}`,
         creditNoteId: due.creditNoteId,
+        reason: "credit_note",
         invoiceId: due.invoiceId,
         amount: due.amount,
         currency: due.currency,
-        status: overPaid ? "failed" : "pending",
-        failureCode: overPaid ? "refund_exceeds_paid" : "",
+        status: decision.status,
+        failureCode: decision.failureCode,
         createTime: this.deps.clock.now(),
       });
     });
+    if (created?.status === "waiting") this.deps.logger.info("refund waits for the invoice's payment to be recorded", { refundId: created.id, invoiceId: created.invoiceId });
     if (created?.status === "pending") await this.send(created);
+  }
+
+  /**
+   * In the transaction that records payment outcomes (the invoices are locked): a recorded
+   * payment releases the refunds waiting for it, and on a voided invoice whatever it took beyond
+   * them is refunded automatically; a payment that failed on a voided invoice means nothing will
+   * ever be paid, so its waiting refunds fail. Returns the refunds to send once committed.
+   */
+  async settle(client: PoolClient, settled: SettledPayment[], now: Date): Promise<RefundRecord[]> {
+    if (settled.length === 0) return [];
+    const waiting = await lockWaitingRefunds(client, settled.map((s) => s.invoiceId));
+    const toSend: RefundRecord[] = [];
+    for (const s of settled) {
+      const mine = waiting.filter((r) => r.invoiceId === s.invoiceId);
+      // The common case — paid, open invoice, nothing waiting — costs no statement per payment.
+      if (mine.length === 0 && s.invoiceState !== "void") continue;
+      if (!s.succeeded) {
+        if (s.invoiceState === "void") await setRefundStatuses(client, mine.map((r) => ({ id: r.id, status: "failed", failureCode: "nothing_paid" })), now);
+        continue;
+      }
+      const paid = new Decimal((await getInvoice(client, s.invoiceId))!.amountPaid);
+      const decisions = releaseWaiting(paid, new Decimal(await committedRefundTotal(client, s.invoiceId)), mine);
+      await setRefundStatuses(client, decisions, now);
+      toSend.push(...mine.filter((r) => decisions.find((d) => d.id === r.id)!.status === "pending").map((r) => ({ ...r, status: "pending" as const })));
+      if (s.invoiceState !== "void") continue;
+      const owed = voidRefundAmount(paid, new Decimal(await committedRefundTotal(client, s.invoiceId)));
+      if (owed.isZero()) continue;
+      const refund = await insertRefund(client, {
+        id: voidRefundId(s.attemptId),
+        creditNoteId: "",
+        reason: "invoice_voided",
+        invoiceId: s.invoiceId,
+        amount: owed.toFixed(),
+        currency: s.currency,
+        status: "pending",
+        failureCode: "",
+        createTime: now,
+      });
+      if (refund) {
+        this.deps.logger.warn("payment succeeded after its invoice was voided; refunding it", { invoiceId: s.invoiceId, attemptId: s.attemptId, amount: refund.amount });
+        toSend.push(refund);
+      }
+    }
+    return toSend;
+  }
+
+  /** A voided invoice with nothing in flight will never be paid: its waiting refunds have nothing to return. */
+  async giveUpWaiting(client: PoolClient, invoiceId: string, now: Date): Promise<void> {
+    const waiting = await lockWaitingRefunds(client, [invoiceId]);
+    await setRefundStatuses(client, waiting.map((r) => ({ id: r.id, status: "failed", failureCode: "nothing_paid" })), now);
+  }
+
+  /** Sends committed pending refunds (after the transaction that made them pending). */
+  async sendAll(refunds: RefundRecord[]): Promise<void> {
+    for (const r of refunds) await this.send(r);
   }
 
   private async send(refund: RefundRecord): Promise<void> {
@@ -58,7 +138,7 @@ export class RefundService {
         providerPaymentId: paid.providerPaymentId,
         amount: refund.amount,
         currency: refund.currency,
-        idempotencyKey: `tally:refund:${refund.creditNoteId}`,
+        idempotencyKey: refundIdempotencyKey(refund),
       });
       await this.finish(refund.id, view.succeeded ? "succeeded" : "failed", view.id, view.failureCode ?? "");
     } catch (err) {

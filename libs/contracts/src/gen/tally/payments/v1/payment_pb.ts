@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tally/payments/v1/payment.proto.
  */
 export const file_tally_payments_v1_payment: GenFile = /*@__PURE__*/
-  fileDesc("Ch90YWxseS9wYXltZW50cy92MS9wYXltZW50LnByb3RvEhF0YWxseS5wYXltZW50cy52MSLjAwoOUGF5bWVudEF0dGVtcHQSCgoCaWQYASABKAkSEgoKaW52b2ljZV9pZBgCIAEoCRITCgtjdXN0b21lcl9pZBgDIAEoCRImCgZhbW91bnQYBCABKAsyFi50YWxseS5jb21tb24udjEuTW9uZXkSMAoGc3RhdHVzGAUgASgOMiAudGFsbHkucGF5bWVudHMudjEuUGF5bWVudFN0YXR1cxIWCg5hdHRlbXB0X251bWJlchgGIAEoBRIQCghwcm92aWRlchgHIAEoCRIbChNwcm92aWRlcl9wYXltZW50X2lkGAggASgJEhwKFHByb3ZpZGVyX2N1c3RvbWVyX2lkGAkgASgJEhQKDGZhaWx1cmVfY29kZRgKIAEoCRIXCg9mYWlsdXJlX21lc3NhZ2UYCyABKAkSMwoPbmV4dF9yZXRyeV90aW1lGAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtjcmVhdGVfdGltZRgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhcKD2lkZW1wb3RlbmN5X2tleRgPIAEoCSL6AQoOUmVjb25jaWxpYXRpb24SKQoFcmFuZ2UYASABKAsyGi50YWxseS5jb21tb24udjEuVGltZVJhbmdlEhAKCGN1cnJlbmN5GAIgASgJEhYKDmludm9pY2VkX3RvdGFsGAMgASgJEhcKD2NvbGxlY3RlZF90b3RhbBgEIAEoCRIgChhwcm92aWRlcl9jb2xsZWN0ZWRfdG90YWwYBSABKAkSGQoRb3V0c3RhbmRpbmdfdG90YWwYBiABKAkSPQoKbWlzbWF0Y2hlcxgHIAMoCzIpLnRhbGx5LnBheW1lbnRzLnYxLlJlY29uY2lsaWF0aW9uTWlzbWF0Y2giogEKFlJlY29uY2lsaWF0aW9uTWlzbWF0Y2gSEgoKaW52b2ljZV9pZBgBIAEoCRIaChJwYXltZW50X2F0dGVtcHRfaWQYAiABKAkSGwoTcHJvdmlkZXJfcGF5bWVudF9pZBgDIAEoCRIMCgRraW5kGAQgASgJEhQKDHRhbGx5X2Ftb3VudBgFIAEoCRIXCg9wcm92aWRlcl9hbW91bnQYBiABKAkidgoPUGF5bWVudEN1c3RvbWVyEhMKC2N1c3RvbWVyX2lkGAEgASgJEhAKCHByb3ZpZGVyGAIgASgJEhwKFHByb3ZpZGVyX2N1c3RvbWVyX2lkGAMgASgJEh4KFmRlZmF1bHRfcGF5bWVudF9tZXRob2QYBCABKAkirQIKBlJlZnVuZBIKCgJpZBgBIAEoCRISCgppbnZvaWNlX2lkGAIgASgJEhYKDmNyZWRpdF9ub3RlX2lkGAMgASgJEiYKBmFtb3VudBgEIAEoCzIWLnRhbGx5LmNvbW1vbi52MS5Nb25leRIvCgZzdGF0dXMYBSABKA4yHy50YWxseS5wYXltZW50cy52MS5SZWZ1bmRTdGF0dXMSGgoScHJvdmlkZXJfcmVmdW5kX2lkGAYgASgJEhQKDGZhaWx1cmVfY29kZRgHIAEoCRIvCgtjcmVhdGVfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wKqEBCg1QYXltZW50U3RhdHVzEh4KGlBBWU1FTlRfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGgoWUEFZTUVOVF9TVEFUVVNfUEVORElORxABEhwKGFBBWU1FTlRfU1RBVFVTX1NVQ0NFRURFRBACEhkKFVBBWU1FTlRfU1RBVFVTX0ZBSUxFRBADEhsKF1BBWU1FTlRfU1RBVFVTX0NBTkNFTEVEEAQqfwoMUmVmdW5kU3RhdHVzEh0KGVJFRlVORF9TVEFUVVNfVU5TUEVDSUZJRUQQABIZChVSRUZVTkRfU1RBVFVTX1BFTkRJTkcQARIbChdSRUZVTkRfU1RBVFVTX1NVQ0NFRURFRBACEhgKFFJFRlVORF9TVEFUVVNfRkFJTEVEEANiBnByb3RvMw", [file_google_protobuf_timestamp, file_tally_common_v1_money, file_tally_common_v1_time_range]);
+  fileDesc("Ch90YWxseS9wYXltZW50cy92MS9wYXltZW50LnByb3RvEhF0YWxseS5wYXltZW50cy52MSLjAwoOUGF5bWVudEF0dGVtcHQSCgoCaWQYASABKAkSEgoKaW52b2ljZV9pZBgCIAEoCRITCgtjdXN0b21lcl9pZBgDIAEoCRImCgZhbW91bnQYBCABKAsyFi50YWxseS5jb21tb24udjEuTW9uZXkSMAoGc3RhdHVzGAUgASgOMiAudGFsbHkucGF5bWVudHMudjEuUGF5bWVudFN0YXR1cxIWCg5hdHRlbXB0X251bWJlchgGIAEoBRIQCghwcm92aWRlchgHIAEoCRIbChNwcm92aWRlcl9wYXltZW50X2lkGAggASgJEhwKFHByb3ZpZGVyX2N1c3RvbWVyX2lkGAkgASgJEhQKDGZhaWx1cmVfY29kZRgKIAEoCRIXCg9mYWlsdXJlX21lc3NhZ2UYCyABKAkSMwoPbmV4dF9yZXRyeV90aW1lGAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtjcmVhdGVfdGltZRgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhcKD2lkZW1wb3RlbmN5X2tleRgPIAEoCSKyAgoOUmVjb25jaWxpYXRpb24SKQoFcmFuZ2UYASABKAsyGi50YWxseS5jb21tb24udjEuVGltZVJhbmdlEhAKCGN1cnJlbmN5GAIgASgJEhYKDmludm9pY2VkX3RvdGFsGAMgASgJEhcKD2NvbGxlY3RlZF90b3RhbBgEIAEoCRIgChhwcm92aWRlcl9jb2xsZWN0ZWRfdG90YWwYBSABKAkSGQoRb3V0c3RhbmRpbmdfdG90YWwYBiABKAkSPQoKbWlzbWF0Y2hlcxgHIAMoCzIpLnRhbGx5LnBheW1lbnRzLnYxLlJlY29uY2lsaWF0aW9uTWlzbWF0Y2gSFgoOcmVmdW5kZWRfdG90YWwYCCABKAkSHgoWdm9pZGVkX2NvbGxlY3RlZF90b3RhbBgJIAEoCSKiAQoWUmVjb25jaWxpYXRpb25NaXNtYXRjaBISCgppbnZvaWNlX2lkGAEgASgJEhoKEnBheW1lbnRfYXR0ZW1wdF9pZBgCIAEoCRIbChNwcm92aWRlcl9wYXltZW50X2lkGAMgASgJEgwKBGtpbmQYBCABKAkSFAoMdGFsbHlfYW1vdW50GAUgASgJEhcKD3Byb3ZpZGVyX2Ftb3VudBgGIAEoCSJ2Cg9QYXltZW50Q3VzdG9tZXISEwoLY3VzdG9tZXJfaWQYASABKAkSEAoIcHJvdmlkZXIYAiABKAkSHAoUcHJvdmlkZXJfY3VzdG9tZXJfaWQYAyABKAkSHgoWZGVmYXVsdF9wYXltZW50X21ldGhvZBgEIAEoCSK9AgoGUmVmdW5kEgoKAmlkGAEgASgJEhIKCmludm9pY2VfaWQYAiABKAkSFgoOY3JlZGl0X25vdGVfaWQYAyABKAkSJgoGYW1vdW50GAQgASgLMhYudGFsbHkuY29tbW9uLnYxLk1vbmV5Ei8KBnN0YXR1cxgFIAEoDjIfLnRhbGx5LnBheW1lbnRzLnYxLlJlZnVuZFN0YXR1cxIaChJwcm92aWRlcl9yZWZ1bmRfaWQYBiABKAkSFAoMZmFpbHVyZV9jb2RlGAcgASgJEi8KC2NyZWF0ZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGcmVhc29uGAogASgJKqEBCg1QYXltZW50U3RhdHVzEh4KGlBBWU1FTlRfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGgoWUEFZTUVOVF9TVEFUVVNfUEVORElORxABEhwKGFBBWU1FTlRfU1RBVFVTX1NVQ0NFRURFRBACEhkKFVBBWU1FTlRfU1RBVFVTX0ZBSUxFRBADEhsKF1BBWU1FTlRfU1RBVFVTX0NBTkNFTEVEEAQqpgEKDFJlZnVuZFN0YXR1cxIdChlSRUZVTkRfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGQoVUkVGVU5EX1NUQVRVU19QRU5ESU5HEAESGwoXUkVGVU5EX1NUQVRVU19TVUNDRUVERUQQAhIYChRSRUZVTkRfU1RBVFVTX0ZBSUxFRBADEiUKIVJFRlVORF9TVEFUVVNfV0FJVElOR19GT1JfUEFZTUVOVBAEYgZwcm90bzM", [file_google_protobuf_timestamp, file_tally_common_v1_money, file_tally_common_v1_time_range]);
 
 /**
  * PaymentAttempt is one try to collect an invoice's amount due through a
@@ -185,7 +185,8 @@ export type Reconciliation = Message<"tally.payments.v1.Reconciliation"> & {
   providerCollectedTotal: string;
 
   /**
-   * Decimal string: invoiced_total - collected_total.
+   * Decimal string: invoiced_total - (collected_total -
+   * voided_collected_total): what is still owed on invoices not voided.
    *
    * @generated from field: string outstanding_total = 6;
    */
@@ -197,6 +198,23 @@ export type Reconciliation = Message<"tally.payments.v1.Reconciliation"> & {
    * @generated from field: repeated tally.payments.v1.ReconciliationMismatch mismatches = 7;
    */
   mismatches: ReconciliationMismatch[];
+
+  /**
+   * Decimal string: sum of SUCCEEDED refunds according to Tally (credit notes
+   * and voided invoices).
+   *
+   * @generated from field: string refunded_total = 8;
+   */
+  refundedTotal: string;
+
+  /**
+   * Decimal string: the part of collected_total taken on invoices voided
+   * while their payment was in flight; each is refunded automatically
+   * (reason "invoice_voided").
+   *
+   * @generated from field: string voided_collected_total = 9;
+   */
+  voidedCollectedTotal: string;
 };
 
 /**
@@ -240,7 +258,8 @@ export type ReconciliationMismatch = Message<"tally.payments.v1.ReconciliationMi
    * no successful charge at the provider), "status_differs" (both know the
    * attempt, their statuses disagree), "amount_differs", "currency_differs",
    * "duplicate_charge" (more than one successful charge for one invoice),
-   * "refund_differs" (refunded amounts disagree).
+   * "refund_differs" (refunded amounts disagree), "voided_not_refunded" (a
+   * voided invoice kept money: collected more than was refunded).
    *
    * @generated from field: string kind = 4;
    */
@@ -380,6 +399,15 @@ export type Refund = Message<"tally.payments.v1.Refund"> & {
    * @generated from field: google.protobuf.Timestamp update_time = 9;
    */
   updateTime?: Timestamp | undefined;
+
+  /**
+   * Why the money goes back: "credit_note" (credit_note_id says which), or
+   * "invoice_voided" (a payment that succeeded at the provider after its
+   * invoice was voided is returned whole, automatically).
+   *
+   * @generated from field: string reason = 10;
+   */
+  reason: string;
 };
 
 /**
@@ -470,6 +498,14 @@ export enum RefundStatus {
    * @generated from enum value: REFUND_STATUS_FAILED = 3;
    */
   FAILED = 3,
+
+  /**
+   * Waiting for the invoice's payment to be recorded (a payment still in
+   * flight at the provider); sent once it is, failed if it never succeeds.
+   *
+   * @generated from enum value: REFUND_STATUS_WAITING_FOR_PAYMENT = 4;
+   */
+  WAITING_FOR_PAYMENT = 4,
 }
 
 /**
