@@ -20,6 +20,7 @@ interface AttemptRow {
   next_retry_time: Date | null;
   create_time: Date;
   update_time: Date;
+  traceparent: string | null;
   seq: string;
 }
 
@@ -41,6 +42,7 @@ export const toAttempt = (r: AttemptRow): PaymentAttempt & { seq: string } => ({
   nextRetryTime: r.next_retry_time,
   createTime: r.create_time,
   updateTime: r.update_time,
+  traceparent: r.traceparent,
   seq: r.seq,
 });
 
@@ -61,10 +63,10 @@ export async function insertAttempts(db: Queryable, attempts: NewAttempt[]): Pro
   const col = <K extends keyof NewAttempt>(k: K) => attempts.map((a) => a[k]);
   const { rows } = await db.query<AttemptRow>(
     `INSERT INTO attempts (id, invoice_id, customer_id, attempt_number, amount, currency, status, idempotency_key, caller_key,
-                           provider_customer_id, payment_method, create_time, update_time)
-     SELECT id, invoice_id, customer_id, n, amount, currency, status, key, caller, pc, pm, t, t
-     FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::numeric[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::timestamptz[])
-       AS x(id, invoice_id, customer_id, n, amount, currency, status, key, caller, pc, pm, t)
+                           provider_customer_id, payment_method, create_time, update_time, traceparent)
+     SELECT id, invoice_id, customer_id, n, amount, currency, status, key, caller, pc, pm, t, t, tp
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::numeric[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::timestamptz[], $13::text[])
+       AS x(id, invoice_id, customer_id, n, amount, currency, status, key, caller, pc, pm, t, tp)
      ON CONFLICT DO NOTHING
      RETURNING *`,
     [
@@ -80,6 +82,7 @@ export async function insertAttempts(db: Queryable, attempts: NewAttempt[]): Pro
       col("providerCustomerId"),
       col("paymentMethod"),
       col("createTime"),
+      col("traceparent"),
     ],
   );
   return rows.map(toAttempt);

@@ -21,6 +21,8 @@ export interface PaymentAttempt {
   nextRetryTime: Date | null;
   createTime: Date;
   updateTime: Date;
+  /** The trace of the collection that started it: its outcome's events continue it. */
+  traceparent: string | null;
 }
 
 /** What the provider says happened to an attempt. */

@@ -1,4 +1,4 @@
-import { Batcher, enqueue, withTransaction, type Clock, type CommittedPublisher, type Logger, type OutboxMessage, type Pool, type PoolClient } from "@tally/platform";
+import { Batcher, currentTraceparent, enqueue, withTransaction, type Clock, type CommittedPublisher, type Logger, type OutboxMessage, type Pool, type PoolClient } from "@tally/platform";
 import { Decimal } from "@tally/pricing";
 import { clearRetries, finishAttempts, insertAttempts, lockUnsettled, stalePending, touchAttempt, type NewAttempt } from "../adapter/attempt-store";
 import { customersOf } from "../adapter/customer-store";
@@ -118,6 +118,7 @@ export class Collector {
         providerCustomerId: customer?.providerCustomerId ?? "",
         paymentMethod: customer?.defaultPaymentMethod ?? "",
         createTime: now,
+        traceparent: currentTraceparent() ?? null,
       };
     });
     return insertAttempts(client, rows);
@@ -210,7 +211,7 @@ export class Collector {
         finished.push(done);
         settled.push({ invoiceId: a.invoiceId, attemptId: a.id, succeeded: o.status === "succeeded", currency: a.currency, invoiceState: invoice.state === "void" ? "void" : "" });
         if (o.status === "canceled") continue;
-        messages.push(paymentOutcomeMessage(done, provider.name, now));
+        messages.push(inTraceOf(a, paymentOutcomeMessage(done, provider.name, now)));
         if (o.status === "succeeded") {
           const voided = invoice.state === "void";
           paid.push(a.invoiceId);
@@ -219,7 +220,7 @@ export class Collector {
         } else if (!next && invoice.state === "open") {
           states.push({ id: a.invoiceId, state: "uncollectible", amountPaid: null });
           invoice.state = "uncollectible";
-          messages.push(dunningExhaustedMessage(done, provider.name, now));
+          messages.push(inTraceOf(a, dunningExhaustedMessage(done, provider.name, now)));
         }
       }
       await finishAttempts(client, finished, now);
@@ -295,4 +296,9 @@ export async function mapLimited<T, R>(items: T[], limit: number, work: (item: T
   });
   await Promise.all(workers);
   return results;
+}
+
+/** A group commit runs in one trace; each outcome's events continue their own attempt's. */
+function inTraceOf(a: PaymentAttempt, message: OutboxMessage): OutboxMessage {
+  return a.traceparent ? { ...message, traceparent: a.traceparent } : message;
 }
