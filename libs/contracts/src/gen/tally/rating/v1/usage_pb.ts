@@ -242,9 +242,12 @@ export enum UnratedReason {
   /**
    * The event time falls in a billing period that is already closed; late
    * usage is not added to a closed period. A period closes
-   * RATING_LATE_GRACE_MINUTES (default 60) after its end: events that reach
-   * rating later than that are kept here instead of changing an amount that
-   * invoicing may already have used.
+   * RATING_LATE_GRACE_MINUTES (default 35 days, metering's default
+   * acceptance window, so that with the defaults every accepted event is
+   * rated) after its end. Until then late usage is rated into its period and
+   * invoicing bills it as a late adjustment; readings arriving later are kept
+   * here, not billed, and invoicing's reconciliation reports them as written
+   * off with this reason.
    *
    * @generated from enum value: UNRATED_REASON_PERIOD_CLOSED = 2;
    */
