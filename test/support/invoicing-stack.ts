@@ -2,7 +2,7 @@ import { startService, type RunningService } from "@tally/platform";
 import { createTestClient, createTestEnvironment, ManualClock, TEST_KEYS, type TestEnvironment } from "@tally/platform/testing";
 import { invoicing, limits, metering, rating } from "@tally/contracts";
 import { meteringService } from "@tally/metering";
-import { ratingService } from "@tally/rating";
+import { createRatingService, type RatingOptions } from "@tally/rating";
 import { limitsService } from "@tally/limits";
 import { createInvoicingService } from "@tally/invoicing";
 
@@ -26,7 +26,8 @@ export interface InvoicingStack {
   stop(): Promise<void>;
 }
 
-export async function startInvoicingStack(start: string): Promise<InvoicingStack> {
+/** `rating`: options of the rating instance, e.g. a short late window (`lateGraceMinutes`). */
+export async function startInvoicingStack(start: string, options: { rating?: Partial<RatingOptions> } = {}): Promise<InvoicingStack> {
   const env = await createTestEnvironment();
   const clock = new ManualClock(start);
   const services: RunningService[] = [];
@@ -39,7 +40,7 @@ export async function startInvoicingStack(start: string): Promise<InvoicingStack
   try {
     const m = await startService(meteringService, env.config("metering"), { clock });
     services.push(m);
-    const r = await startService(ratingService, env.config("rating"), { clock });
+    const r = await startService(createRatingService(options.rating), env.config("rating"), { clock });
     services.push(r);
     const l = await startService(limitsService, env.config("limits"), { clock });
     services.push(l);

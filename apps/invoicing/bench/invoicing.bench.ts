@@ -131,7 +131,7 @@ async function main(): Promise<void> {
 
     const cpu1 = process.cpuUsage();
     const t1 = performance.now();
-    const report = await new Reconciler(pool, noCreditBurns, undefined, undefined).run(NOVEMBER.start, NOVEMBER.end);
+    const report = await new Reconciler(pool, noCreditBurns, undefined, undefined, undefined).run(NOVEMBER.start, NOVEMBER.end);
     const reconcileMs = performance.now() - t1;
     const reconcileCpu = cpuMs(cpu1);
 

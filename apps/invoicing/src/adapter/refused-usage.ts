@@ -1,0 +1,27 @@
+import { timestampDate } from "@bufbuild/protobuf/wkt";
+import { rating } from "@tally/contracts";
+import type { ServiceClient } from "@tally/platform";
+import type { RefusedReading } from "../domain/reconciliation";
+
+/**
+ * Readings rating refused because their period had closed (UNRATED_REASON_PERIOD_CLOSED): usage
+ * metering stored that no invoice will bill, by rating's late-window policy. Read from rating's
+ * ListUnratedEvents, one customer at a time, every page.
+ */
+export class RatingRefusedUsage {
+  constructor(private readonly client: ServiceClient<typeof rating.Rating>) {}
+
+  async ofCustomer(customerId: string): Promise<RefusedReading[]> {
+    const out: RefusedReading[] = [];
+    let pageToken = "";
+    do {
+      const res = await this.client.client.listUnratedEvents({ customerId, pageSize: 1_000, pageToken });
+      for (const e of res.events) {
+        if (e.reason !== rating.UnratedReason.PERIOD_CLOSED || !e.time) continue;
+        out.push({ eventId: e.eventId, meterKey: e.meterKey, time: timestampDate(e.time), value: e.value, group: e.group, reason: e.detail });
+      }
+      pageToken = res.nextPageToken;
+    } while (pageToken !== "");
+    return out;
+  }
+}
