@@ -6,19 +6,21 @@ import type { RefusedReading } from "../domain/reconciliation";
 /**
  * Readings rating refused because their period had closed (UNRATED_REASON_PERIOD_CLOSED): usage
  * metering stored that no invoice will bill, by rating's late-window policy. Read from rating's
- * ListUnratedEvents, one customer at a time, every page.
+ * ListUnratedEvents, every page of every customer in one listing (the list is short: readings
+ * leave it when a subscription covers them), by customer.
  */
 export class RatingRefusedUsage {
   constructor(private readonly client: ServiceClient<typeof rating.Rating>) {}
 
-  async ofCustomer(customerId: string): Promise<RefusedReading[]> {
-    const out: RefusedReading[] = [];
+  async byCustomer(): Promise<Map<string, RefusedReading[]>> {
+    const out = new Map<string, RefusedReading[]>();
     let pageToken = "";
     do {
-      const res = await this.client.client.listUnratedEvents({ customerId, pageSize: 1_000, pageToken });
+      const res = await this.client.client.listUnratedEvents({ pageSize: 1_000, pageToken });
       for (const e of res.events) {
         if (e.reason !== rating.UnratedReason.PERIOD_CLOSED || !e.time) continue;
-        out.push({ eventId: e.eventId, meterKey: e.meterKey, time: timestampDate(e.time), value: e.value, group: e.group, reason: e.detail });
+        const reading = { eventId: e.eventId, meterKey: e.meterKey, time: timestampDate(e.time), value: e.value, group: e.group, reason: e.detail };
+        out.set(e.customerId, [...(out.get(e.customerId) ?? []), reading]);
       }
       pageToken = res.nextPageToken;
     } while (pageToken !== "");

@@ -197,7 +197,7 @@ export class BillingCycle {
     return withTransaction(this.deps.pool, async (tx) => {
       const drafts = await claimDrafts(tx, "stale", now, this.batchSize);
       if (drafts.length === 0) return false;
-      const inputs = await this.reprice(tx, drafts);
+      const inputs = await this.reprice(tx, drafts, false);
       const customers = await getCustomers(
         tx,
         drafts.map((d) => d.customerId),
@@ -215,7 +215,7 @@ export class BillingCycle {
     const outcome = await withTransaction(this.deps.pool, async (tx) => {
       const drafts = await claimDrafts(tx, "due", now, this.batchSize);
       if (drafts.length === 0) return undefined;
-      const { finalized, messages } = await finalizeDrafts(tx, await this.reprice(tx, drafts), now);
+      const { finalized, messages } = await finalizeDrafts(tx, await this.reprice(tx, drafts, true), now);
       return { count: finalized.length, queued: await enqueueAll(tx, messages) };
     });
     if (!outcome) return false;
@@ -224,12 +224,18 @@ export class BillingCycle {
     return true;
   }
 
-  /** Drafts' periods priced again by rating, with their credits, for a rebuild; a final adjustments invoice has nothing to price. */
-  async reprice(tx: Parameters<typeof planSegmentsOf>[0], drafts: Invoice[]) {
-    const periodDrafts = drafts.filter((d) => !isAdjustmentsOnly(d));
+  /**
+   * Drafts' periods priced again by rating, with their credits, for a rebuild or finalization; a
+   * final adjustments invoice has nothing to price. `keepFresh`: a draft that is not stale keeps
+   * the pricing it holds — rating re-rating its period would have marked it (see markStale) — so
+   * only stale ones cost a rating call.
+   */
+  async reprice(tx: Parameters<typeof planSegmentsOf>[0], drafts: (Invoice & { stale?: boolean })[], keepFresh: boolean) {
+    const stored = (d: Invoice & { stale?: boolean }) => isAdjustmentsOnly(d) || (keepFresh && d.stale === false);
+    const periodDrafts = drafts.filter((d) => !stored(d));
     const pricedPeriods = await this.pricer!.price(periodDrafts.map((d) => ({ subscriptionId: d.subscriptionId, at: d.period.start })));
     const byId = new Map(periodDrafts.map((d, n) => [d.id, pricedPeriods[n]!]));
-    const priced = drafts.map((d) => byId.get(d.id) ?? adjustmentsOnlyPeriod(d.subscriptionId, d.customerId, d.currency, d.period.start));
+    const priced = drafts.map((d) => byId.get(d.id) ?? (isAdjustmentsOnly(d) ? adjustmentsOnlyPeriod(d.subscriptionId, d.customerId, d.currency, d.period.start) : pricingOf(d)));
     const segments = await planSegmentsOf(
       tx,
       drafts.map((d) => d.subscriptionId),
@@ -240,6 +246,7 @@ export class BillingCycle {
       out.push({
         draft,
         priced: priced[n]!,
+        storedPricing: stored(draft),
         planSegments: segments.get(draft.subscriptionId) ?? [],
         creditsBurned: isAdjustmentsOnly(draft) ? new Decimal(0) : await this.credits.burned(draft.customerId, draft.subscriptionId, draft.period.start),
         adjustments: adjustments.get(draft.subscriptionId) ?? [],
@@ -268,4 +275,16 @@ export class BillingCycle {
 function transient(err: unknown): boolean {
   const code = ConnectError.from(err).code;
   return code === Code.Unavailable || code === Code.DeadlineExceeded || code === Code.Unknown || code === Code.Internal || code === Code.ResourceExhausted;
+}
+
+/** What a draft holds of rating's pricing: its lines without the late adjustments it bills. */
+function pricingOf(d: Invoice): PricedPeriod {
+  return {
+    subscriptionId: d.subscriptionId,
+    customerId: d.customerId,
+    currency: d.currency,
+    period: d.period,
+    segments: d.segments,
+    lines: d.lines.filter((l) => l.kind !== "late_usage_adjustment").map(({ roundedAmount: _rounded, ...line }) => line),
+  };
 }

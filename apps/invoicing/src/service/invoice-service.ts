@@ -49,7 +49,7 @@ export class InvoiceService {
       if (i.status === "finalized") return { invoice: i, queued: undefined };
       if (i.status !== "draft") throw new FailedPreconditionError(`invoice "${i.id}" is ${i.status.toUpperCase()}: only a DRAFT can be finalized`, "invalid_invoice_state");
       if (i.period.end.getTime() > now.getTime()) throw new FailedPreconditionError(`invoice "${i.id}": its period has not ended yet`, "period_not_ended");
-      const { finalized, messages } = await finalizeDrafts(tx, await this.cycle.reprice(tx, [i]), now);
+      const { finalized, messages } = await finalizeDrafts(tx, await this.cycle.reprice(tx, [i], false), now);
       return { invoice: finalized[0]!, queued: await enqueueAll(tx, messages) };
     });
     if (outcome.queued) this.deps.outbox.publishCommitted(outcome.queued);

@@ -6,6 +6,7 @@ import type { RatingPlans } from "../adapter/plan-source";
 import type { RatingRefusedUsage } from "../adapter/refused-usage";
 import type { MeteringUsage } from "../adapter/usage-source";
 import { checkArithmetic, checkNumbering, rederiveLines, type Finding, type PlanSpec, type RefusedReading, type SegmentUsage, type WrittenOff } from "../domain/reconciliation";
+import type { LateAdjustment } from "../domain/late-usage";
 import type { Invoice } from "../domain/types";
 
 /** Invoices re-derived at once: each needs a few metering and limits calls. */
@@ -34,17 +35,17 @@ export class Reconciler {
     const invoices = await issuedInvoicesIn(this.pool, from, to);
     const findings: Finding[] = [];
     const writtenOff: WrittenOff[] = [];
-    // A customer's refused readings, fetched once per run whatever the number of its invoices.
-    const refusedByCustomer = new Map<string, Promise<RefusedReading[]>>();
-    const refusedOf = (customerId: string) => {
-      let p = refusedByCustomer.get(customerId);
-      if (!p) refusedByCustomer.set(customerId, (p = this.refused ? this.refused.ofCustomer(customerId) : Promise.resolve([])));
-      return p;
-    };
+    // Read once for the whole range: refused readings, and adjustments recorded from each invoice.
+    const refused = this.refused && this.plans && this.usage ? await this.refused.byCustomer() : new Map<string, RefusedReading[]>();
+    const late = await adjustmentsFrom(
+      this.pool,
+      invoices.map((i) => i.id),
+    );
     let next = 0;
     const worker = async () => {
       while (next < invoices.length) {
-        const r = await this.one(invoices[next++]!, refusedOf);
+        const i = invoices[next++]!;
+        const r = await this.one(i, refused.get(i.customerId) ?? [], late.get(i.id) ?? []);
         findings.push(...r.findings);
         writtenOff.push(...r.writtenOff);
       }
@@ -57,7 +58,7 @@ export class Reconciler {
     return { checked: invoices.length, findings, writtenOff };
   }
 
-  private async one(i: Invoice, refusedOf: (customerId: string) => Promise<RefusedReading[]>): Promise<{ findings: Finding[]; writtenOff: WrittenOff[] }> {
+  private async one(i: Invoice, refused: RefusedReading[], late: LateAdjustment[]): Promise<{ findings: Finding[]; writtenOff: WrittenOff[] }> {
     const burned = await this.credits.burned(i.customerId, i.subscriptionId, i.period.start);
     const out = checkArithmetic(i, burned);
     if (!this.plans || !this.usage) return { findings: out, writtenOff: [] };
@@ -73,8 +74,7 @@ export class Reconciler {
       }
       usage.set(key, byComponent);
     }
-    const late = (await adjustmentsFrom(this.pool, [i.id])).get(i.id) ?? [];
-    const derived = rederiveLines(i, plans, usage, late, await refusedOf(i.customerId));
+    const derived = rederiveLines(i, plans, usage, late, refused);
     return { findings: [...out, ...derived.findings], writtenOff: derived.writtenOff };
   }
 }
