@@ -163,15 +163,33 @@ async function main(): Promise<void> {
     }
     await until("rating to rate the usage", async () => Number((await pool.query<{ n: string }>(`SELECT count(*) AS n FROM rating.rated_events`)).rows[0]!.n) >= SUBSCRIPTIONS);
     await until("invoicing to learn the subscriptions", async () => Number((await pool.query<{ n: string }>(`SELECT count(*) AS n FROM subscriptions`)).rows[0]!.n) >= SUBSCRIPTIONS);
+    // And for invoicing to have taken in rating's usage.rated of the month (twice in a row: rating
+    // publishes after its commits), so the close is measured on a settled system.
+    const bus = service.deps.bus;
+    const drained = async () => {
+      for (const { owner, durable } of bus.durables.values()) {
+        const info = await bus.manager.consumers.info(bus.streamName(owner), durable);
+        if (info.num_pending + info.num_ack_pending > 0) return false;
+      }
+      return true;
+    };
+    await until("invoicing to drain rating's events", async () => (await drained()) && (await new Promise((r) => setTimeout(r, 1_000)), await drained()));
     console.log(`invoicing bench: ${SUBSCRIPTIONS} subscriptions × ${COMPONENTS.length} graduated components, batch ${BATCH}, 4 issuing sequences; rating and metering in their own processes`);
 
     clock.set(new Date(month.end.getTime() + 1_000));
     const s0 = await cpuSnapshot(pool, others);
     const t0 = performance.now();
-    const cycle = await internals!.cycle.run();
+    // Cycles until every period is invoiced: a cycle skips subscriptions that rating's usage feed
+    // holds at that moment (SKIP LOCKED); the next one takes them.
+    let finalized = 0;
+    let cycles = 0;
+    while (finalized < SUBSCRIPTIONS && cycles < 20) {
+      finalized += (await internals!.cycle.run()).invoicesFinalized;
+      cycles++;
+    }
     const closeMs = performance.now() - t0;
     const closeCpu = await cpuSince(pool, others, s0);
-    if (cycle.invoicesFinalized !== SUBSCRIPTIONS) throw new Error(`finalized ${cycle.invoicesFinalized} of ${SUBSCRIPTIONS}`);
+    if (finalized !== SUBSCRIPTIONS) throw new Error(`finalized ${finalized} of ${SUBSCRIPTIONS}`);
 
     const s1 = await cpuSnapshot(pool, others);
     const t1 = performance.now();
@@ -195,7 +213,7 @@ async function main(): Promise<void> {
     const cpuLine = (c: Awaited<ReturnType<typeof cpuSince>>, n: number) =>
       `invoicing ${per(c.invoicing, n)}, rating ${per(c.others[0]!, n)}, metering ${per(c.others[1]!, n)}, postgres (this database's backends) ${per(c.postgres, n)}`;
     const perSecond = (SUBSCRIPTIONS / closeMs) * 1000;
-    console.log(`close + finalize: ${SUBSCRIPTIONS} invoices in ${(closeMs / 1000).toFixed(2)} s = ${perSecond.toFixed(0)} invoices/s (target >= 300)`);
+    console.log(`close + finalize: ${SUBSCRIPTIONS} invoices in ${(closeMs / 1000).toFixed(2)} s (${cycles} cycles) = ${perSecond.toFixed(0)} invoices/s (target >= 300)`);
     console.log(`  CPU per invoice: ${cpuLine(closeCpu, SUBSCRIPTIONS)}`);
     console.log(`reconcile: ${report.checked} invoices in ${(reconcileMs / 1000).toFixed(2)} s = ${((report.checked / reconcileMs) * 1000).toFixed(0)} invoices/s, ${report.findings.length} findings (target < 60 s)`);
     for (const f of report.findings.slice(0, 5)) console.log(`  finding: ${JSON.stringify(f)}`);
