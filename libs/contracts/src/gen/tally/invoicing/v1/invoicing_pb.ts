@@ -1067,7 +1067,9 @@ export const Invoicing: GenService<{
    * round(subtotal), credits = ledger burns, amount due = taxable + tax -
    * balance >= 0, at most one non-void invoice per (subscription, period),
    * numbers gapless per sequence, paid + credited <= amount due, all metered
-   * usage billed. Read-only.
+   * usage billed (on its period's invoice or as a late adjustment on a later
+   * one, including a final adjustments invoice), or reported in written_off
+   * with rating's reason when rating refused it as too late. Read-only.
    *
    * Scope: `read`. INVALID_ARGUMENT when the range is missing or its end is
    * not after its start.
