@@ -2,7 +2,7 @@ import { startService, type RunningService } from "@tally/platform";
 import { createTestClient, createTestEnvironment, ManualClock, TEST_KEYS, type TestEnvironment } from "@tally/platform/testing";
 import { invoicing, limits, metering, rating } from "@tally/contracts";
 import { meteringService } from "@tally/metering";
-import { ratingService } from "@tally/rating";
+import { createRatingService, type RatingOptions } from "@tally/rating";
 import { limitsService } from "@tally/limits";
 import { createInvoicingService, type InvoicingSettings } from "@tally/invoicing";
 
@@ -26,8 +26,14 @@ export interface InvoicingStack {
   stop(): Promise<void>;
 }
 
-/** `invoicing`: settings of its own on top of the stack's (e.g. the issuer printed on documents). */
-export async function startInvoicingStack(start: string, options: { invoicing?: Partial<InvoicingSettings> } = {}): Promise<InvoicingStack> {
+/**
+ * `invoicing`: settings of its own on top of the stack's (e.g. the issuer printed on documents);
+ * `rating`: options of the rating instance, e.g. a short late window (`lateGraceMinutes`).
+ */
+export async function startInvoicingStack(
+  start: string,
+  options: { invoicing?: Partial<InvoicingSettings>; rating?: Partial<RatingOptions> } = {},
+): Promise<InvoicingStack> {
   const env = await createTestEnvironment();
   const clock = new ManualClock(start);
   const services: RunningService[] = [];
@@ -40,7 +46,7 @@ export async function startInvoicingStack(start: string, options: { invoicing?: 
   try {
     const m = await startService(meteringService, env.config("metering"), { clock });
     services.push(m);
-    const r = await startService(ratingService, env.config("rating"), { clock });
+    const r = await startService(createRatingService(options.rating), env.config("rating"), { clock });
     services.push(r);
     const l = await startService(limitsService, env.config("limits"), { clock });
     services.push(l);

@@ -21,6 +21,7 @@ import { CustomerService } from "./service/customer-service";
 import { InvoiceService } from "./service/invoice-service";
 import { PaymentFeed } from "./service/payment-feed";
 import { Reconciler } from "./service/reconciler";
+import { RatingRefusedUsage } from "./adapter/refused-usage";
 import { RatingFeed } from "./service/rating-feed";
 import { loadInvoicingSettings, type InvoicingSettings } from "./settings";
 
@@ -61,7 +62,13 @@ export function createInvoicingService(
       const cycle = new BillingCycle(d, pricer, credits, s.batchSize);
       const customers = new CustomerService(deps.pool, clock);
       const invoices = new InvoiceService(d, cycle);
-      const reconciler = new Reconciler(deps.pool, credits, ratingClient && new RatingPlans(ratingClient), meteringClient && new MeteringUsage(meteringClient));
+      const reconciler = new Reconciler(
+        deps.pool,
+        credits,
+        ratingClient && new RatingPlans(ratingClient),
+        meteringClient && new MeteringUsage(meteringClient),
+        ratingClient && new RatingRefusedUsage(ratingClient),
+      );
       const ratingFeed = new RatingFeed(deps.pool);
       const paymentFeed = new PaymentFeed(d);
       onBuilt?.({ cycle, clock: clock instanceof ManualClock ? clock : undefined });

@@ -1,5 +1,6 @@
 // `npm run reconcile -- --period 2026-11`: asks a running invoicing service to re-derive every
-// issued invoice whose period starts in that month (UTC) and prints what does not match.
+// issued invoice whose period starts in that month (UTC) and prints what does not match, and
+// the usage written off (not billed on purpose, with the reason; not a mismatch).
 // Exit code 0 when everything reconciles, 1 when there are findings, 2 on a usage or call error.
 // INVOICING_ADDRESS (127.0.0.1:50054) and TALLY_API_KEY (the local dev key) say where and who.
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
@@ -29,6 +30,9 @@ export async function reconcileCommand(argv: string[], env: Record<string, strin
     print(`reconciled ${r.invoicesChecked} invoices with periods starting ${range.start.toISOString().slice(0, 10)} to ${range.end.toISOString().slice(0, 10)} in ${Date.now() - started} ms`);
     for (const f of r.findings) {
       print(`MISMATCH ${f.check} invoice=${f.invoiceId}${f.number ? ` (${f.number})` : ""}${f.ref ? ` ref=${f.ref}` : ""} expected=${f.expected} actual=${f.actual}`);
+    }
+    for (const w of r.writtenOff) {
+      print(`WRITTEN OFF invoice=${w.invoiceId} (${w.number}) ref=${w.ref} quantity=${w.quantity} amount=${w.amount} events=${w.eventIds.join(",")}: ${w.reason}`);
     }
     print(r.findings.length === 0 ? "0 mismatches" : `${r.findings.length} mismatches`);
     return r.findings.length === 0 ? 0 : 1;

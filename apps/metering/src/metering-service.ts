@@ -44,7 +44,7 @@ export function createMeteringService(settings?: Partial<MeteringSettings>): Ser
         outcomes: metrics.counter("events_total", "Usage events recorded, by outcome: accepted, duplicate, conflict, rejected.", ["outcome"]),
       });
       const meters = new MeterService({ pool, clock, backfillMs: backfillMs(resolved) });
-      const query = new QueryService({ pool, clock });
+      const query = new QueryService({ pool, clock, backfillMs: backfillMs(resolved) });
       return {
         services: [
           serviceRegistration({

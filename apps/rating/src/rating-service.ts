@@ -55,13 +55,22 @@ function meteringSource(): Field<MeteringSource | undefined> {
 }
 
 /**
- * RATING_LATE_GRACE_MINUTES (60), RATING_ADVANCE_INTERVAL_MS (5000), RATING_MAX_BATCH (64),
+ * Late usage is rated into its (closed) period for as long as metering accepts it: metering takes
+ * events up to METERING_BACKFILL_DAYS (default 35) old by event time, and a period ends after the
+ * events in it, so a 35-day window from the period's end covers every one of them. Invoicing
+ * bills what it rates after an invoice was issued as a late adjustment on the next invoice, so no
+ * accepted event is left unbilled. A shorter window is an explicit write-off policy.
+ */
+const DEFAULT_LATE_GRACE_MINUTES = 60 * 24 * 35;
+
+/**
+ * RATING_LATE_GRACE_MINUTES (35 days), RATING_ADVANCE_INTERVAL_MS (5000), RATING_MAX_BATCH (64),
  * RATING_WORKERS (1), RATING_METERING_ADDRESS + RATING_METERING_API_KEY (unset).
  */
 export function loadRatingOptions(env: Record<string, string | undefined> = process.env): RatingOptions {
   return loadConfig(
     {
-      lateGraceMinutes: int("RATING_LATE_GRACE_MINUTES", 60, { min: 0, max: 60 * 24 * 35 }),
+      lateGraceMinutes: int("RATING_LATE_GRACE_MINUTES", DEFAULT_LATE_GRACE_MINUTES, { min: 0, max: DEFAULT_LATE_GRACE_MINUTES }),
       advanceIntervalMs: int("RATING_ADVANCE_INTERVAL_MS", 5000, { min: 10, max: 3_600_000 }),
       maxBatch: int("RATING_MAX_BATCH", 64, { min: 1, max: 10_000 }),
       workers: int("RATING_WORKERS", 1, { min: 1, max: 16 }),

@@ -39,6 +39,7 @@ interface Row {
   paid_time: Date | null;
   void_time: Date | null;
   traceparent: string | null;
+  stale: boolean;
 }
 
 const D = (s: string) => new Decimal(s);
@@ -190,11 +191,24 @@ export async function updateDraftAmounts(db: Db, i: Invoice): Promise<void> {
   );
 }
 
-/** Stores finalized invoices (amounts as re-priced, number, times), one statement for the batch. */
-export async function markFinalized(db: Db, invoices: (Invoice & { sequenceNumber: number })[]): Promise<void> {
+/**
+ * Stores finalized invoices (amounts as re-priced, number, times), one statement per kind. Those
+ * whose lines did not change since the draft (`linesUnchanged`) are written without their lines
+ * and segments: the largest part of an invoice row, already stored.
+ */
+export async function markFinalized(db: Db, invoices: (Invoice & { sequenceNumber: number; linesUnchanged: boolean })[]): Promise<void> {
+  await writeFinalized(db, invoices.filter((i) => !i.linesUnchanged), true);
+  await writeFinalized(db, invoices.filter((i) => i.linesUnchanged), false);
+}
+
+async function writeFinalized(db: Db, invoices: (Invoice & { sequenceNumber: number })[], withLines: boolean): Promise<void> {
   if (invoices.length === 0) return;
-  const rows = invoices.map((i) => ({ ...draftRow(i), number: i.number, sequence_number: i.sequenceNumber, finalize_time: i.finalizeTime, due_time: i.dueTime }));
-  const types: [string, string][] = [...DRAFT_COLUMNS.filter(([c]) => AMOUNT_COLUMNS.includes(c as never) || c === "id"), ["number", "text"], ["sequence_number", "bigint"], ["finalize_time", "timestamptz"], ["due_time", "timestamptz"]];
+  const rows = invoices.map((i) => {
+    const { segments, lines, ...rest } = draftRow(i);
+    return { ...rest, ...(withLines ? { segments, lines } : {}), number: i.number, sequence_number: i.sequenceNumber, finalize_time: i.finalizeTime, due_time: i.dueTime };
+  });
+  const kept = (c: string) => (AMOUNT_COLUMNS.includes(c as never) || c === "id") && (withLines || (c !== "segments" && c !== "lines"));
+  const types: [string, string][] = [...DRAFT_COLUMNS.filter(([c]) => kept(c)), ["number", "text"], ["sequence_number", "bigint"], ["finalize_time", "timestamptz"], ["due_time", "timestamptz"]];
   const sets = types.filter(([c]) => c !== "id").map(([c]) => `${c} = r.${c}`);
   await db.query(
     `UPDATE invoices i SET ${sets.join(", ")}, status = 'finalized', stale = false
@@ -223,23 +237,30 @@ export async function getInvoiceFor(db: Db, subscriptionId: string, periodStart:
 
 /**
  * Drafts to work on, locked, skipping ones another worker holds: those whose grace period is over
- * (`due`), or open ones that rating re-rated since they were built (`stale`).
+ * (`due`), or open ones that rating re-rated since they were built (`stale`). Each says whether
+ * it is stale: a draft that is not still holds what rating has for its period.
  */
-export async function claimDrafts(db: Db, which: "due" | "stale", now: Date, limit: number): Promise<Invoice[]> {
+export async function claimDrafts(db: Db, which: "due" | "stale", now: Date, limit: number): Promise<(Invoice & { stale: boolean })[]> {
   const where = which === "due" ? "finalize_after <= $1" : "stale AND finalize_after > $1";
   const { rows } = await db.query<Row>(`SELECT * FROM invoices WHERE status = 'draft' AND ${where} ORDER BY finalize_after, id LIMIT $2 FOR UPDATE SKIP LOCKED`, [
     now,
     limit,
   ]);
-  return rows.map(toInvoice);
+  return rows.map((r) => ({ ...toInvoice(r), stale: r.stale }));
 }
 
 /**
  * Rating re-rated these periods: their drafts (if any) must be rebuilt before they are finalized;
  * their issued invoices (if any) looked at for late usage, billed on the next invoice.
+ *
+ * The subscriptions are locked first (in id order), so a period close in progress — which holds
+ * its subscription's lock from before it reads rating until its draft is committed — finishes
+ * first and its draft is marked here: usage rating committed after that read is never missed,
+ * which is what lets finalization keep a draft that is not stale as it is.
  */
 export async function markStale(db: Db, periods: { subscriptionId: string; periodStart: Date }[]): Promise<void> {
   if (periods.length === 0) return;
+  await db.query(`SELECT 1 FROM subscriptions WHERE subscription_id = ANY($1) ORDER BY subscription_id FOR UPDATE`, [[...new Set(periods.map((p) => p.subscriptionId))]]);
   await db.query(
     `UPDATE invoices i SET stale = true FROM unnest($1::text[], $2::timestamptz[]) AS p(subscription_id, period_start)
      WHERE i.subscription_id = p.subscription_id AND i.period_start = p.period_start AND i.status <> 'void' AND NOT i.stale`,

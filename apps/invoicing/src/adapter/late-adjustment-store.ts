@@ -107,6 +107,18 @@ export async function takeAdjustments(db: Db, invoiceId: string, ids: string[]):
   return rowCount === ids.length;
 }
 
+/**
+ * A voided invoice gives back the adjustments it billed: pending again, for the subscription's
+ * next invoice to take, once. Returns the subscriptions concerned.
+ */
+export async function releaseAdjustments(db: Db, voidedInvoiceId: string): Promise<string[]> {
+  const { rows } = await db.query<{ subscription_id: string }>(
+    `UPDATE late_adjustments SET invoice_id = NULL WHERE invoice_id = $1 RETURNING subscription_id`,
+    [voidedInvoiceId],
+  );
+  return [...new Set(rows.map((r) => r.subscription_id))];
+}
+
 function group<T>(items: T[], key: (t: T) => string): Map<string, T[]> {
   const out = new Map<string, T[]>();
   for (const t of items) out.set(key(t), [...(out.get(key(t)) ?? []), t]);

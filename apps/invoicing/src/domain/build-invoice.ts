@@ -52,6 +52,21 @@ export function priceInvoice(base: Invoice, i: BuildInputs): Invoice {
   };
 }
 
+/**
+ * The "period" of a subscription's final adjustments invoice: an instant, [at, at). Late usage
+ * recorded after a subscription's last invoice (canceled: no next period), or released by a
+ * voided invoice with no next invoice to take it, is billed on an invoice of its own, which has
+ * no period of service and no lines but the adjustments. A period invoice always has end > start,
+ * so the empty range is what marks one (and keeps it unique per instant).
+ */
+export function adjustmentsOnlyPeriod(subscriptionId: string, customerId: string, currency: string, at: Date): PricedPeriod {
+  return { subscriptionId, customerId, currency, period: { start: at, end: at }, segments: [], lines: [] };
+}
+
+export function isAdjustmentsOnly(i: Pick<Invoice, "period">): boolean {
+  return i.period.start.getTime() === i.period.end.getTime();
+}
+
 /** A new DRAFT for a closed period; it stays open for the customer's grace period. */
 export function newDraft(id: string, now: Date, i: BuildInputs): Invoice {
   const zero = new Decimal(0);

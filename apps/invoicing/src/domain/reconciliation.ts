@@ -33,6 +33,43 @@ export interface ComponentSpec {
 /** Metered quantity per component key and dimension value ("" when not dimensional), for one segment. */
 export type SegmentUsage = Map<string, Map<string, Decimal>>;
 
+/** A reading rating refused because its period had closed: stored by metering, billed by no invoice. */
+export interface RefusedReading {
+  eventId: string;
+  meterKey: string;
+  time: Date;
+  /** As metering read it: "1" for COUNT, the decimal for SUM/MAX/LATEST, the raw value for UNIQUE_COUNT. */
+  value: string;
+  group: Record<string, string>;
+  /** Rating's detail, e.g. "period [...) closed at ...". */
+  reason: string;
+}
+
+/** Metered usage of a line that is explained by refused readings: written off, not a mismatch. */
+export interface WrittenOff {
+  invoiceId: string;
+  number: string;
+  ref: string;
+  quantity: Decimal;
+  /** What the line would have billed more, full precision. */
+  amount: Decimal;
+  reason: string;
+  eventIds: string[];
+}
+
+/**
+ * Whether the refused readings account for metered − billed: added up (COUNT, SUM), or the
+ * metered value being one of them (MAX, LATEST: the refused reading is the one that wins).
+ */
+const DECIMAL = /^-?\d+(\.\d+)?$/;
+
+function explainedBy(metered: Decimal, billed: Decimal, refused: readonly RefusedReading[]): boolean {
+  if (!refused.every((r) => DECIMAL.test(r.value))) return false; // UNIQUE_COUNT values: not accounted for
+  const decimals = refused.map((r) => new Decimal(r.value));
+  const sum = decimals.reduce((total, d) => total.plus(d), new Decimal(0));
+  return billed.plus(sum).eq(metered) || (metered.gt(billed) && decimals.some((d) => d.eq(metered)));
+}
+
 const finding = (i: Invoice, check: string, ref: string, expected: Decimal | string, actual: Decimal | string): Finding => ({
   invoiceId: i.id,
   number: i.number,
@@ -72,10 +109,19 @@ export function checkArithmetic(i: Invoice, ledgerBurn: Decimal): Finding[] {
  * the pricing library, fees prorated by the segment's share, minimum/maximum adjustments
  * recomputed; each compared to the minor unit. Usage metered with no line is reported too. Late
  * usage recorded as adjustments of this invoice (billed on a later one, or pending) counts as
- * billed here: each event once, on its period's invoice or as a later adjustment.
+ * billed here: each event once, on its period's invoice or as a later adjustment. Usage rating
+ * refused as too late (`refused`) is written off: reported with its reason and amount, and the
+ * line re-priced at the quantity that was billable, when those readings account for the gap.
  */
-export function rederiveLines(i: Invoice, plans: Map<number, PlanSpec>, usage: Map<number, SegmentUsage>, late: readonly LateAdjustment[] = []): Finding[] {
+export function rederiveLines(
+  i: Invoice,
+  plans: Map<number, PlanSpec>,
+  usage: Map<number, SegmentUsage>,
+  late: readonly LateAdjustment[] = [],
+  refused: readonly RefusedReading[] = [],
+): { findings: Finding[]; writtenOff: WrittenOff[] } {
   const out: Finding[] = [];
+  const writtenOff: WrittenOff[] = [];
   const lines = withLateAdjustments(i.lines, late);
   const digits = minorUnitDigits(i.currency);
   const minor = (d: Decimal) => d.toDecimalPlaces(digits, Decimal.ROUND_HALF_EVEN);
@@ -95,20 +141,35 @@ export function rederiveLines(i: Invoice, plans: Map<number, PlanSpec>, usage: M
       expected.set(`${base}/fee-credit`, plan.recurringFee.times(shareFrom(seg.range.end)).neg());
     } else if (plan.recurringFee) expected.set(`${base}/fee`, plan.recurringFee.times(share));
     for (const comp of plan.components) {
-      const byValue = metered.get(comp.key) ?? new Map<string, Decimal>();
+      const byValue = new Map(metered.get(comp.key) ?? new Map<string, Decimal>());
       const billed = lines.filter((l) => l.kind === "usage" && l.componentKey === comp.key && l.period.start.getTime() === key);
+      const priceOf = (value: string) => comp.price ?? comp.dimensional?.prices.get(value) ?? comp.dimensional?.defaultPrice;
       for (const [value, q] of byValue) {
         const line = billed.find((l) => l.dimensionValue === value);
-        if (!line) {
-          if (!q.isZero()) out.push(finding(i, "usage_billed", `${base}/usage/${comp.key}/${value}`, q, "0"));
+        const billedQ = line?.quantity ?? new Decimal(0);
+        if (billedQ.eq(q)) continue;
+        const ref = line?.ref ?? `${base}/usage/${comp.key}${comp.dimensional ? `/${value}` : ""}`;
+        const refusedHere = refused.filter(
+          (r) =>
+            r.meterKey === comp.meterKey &&
+            r.time.getTime() >= seg.range.start.getTime() &&
+            r.time.getTime() < seg.range.end.getTime() &&
+            (comp.dimensional ? (r.group[comp.dimensional.dimension] ?? "") : "") === value,
+        );
+        const price = priceOf(value);
+        if (refusedHere.length > 0 && explainedBy(q, billedQ, refusedHere)) {
+          const amount = (x: Decimal) => (price ? createPricer({ model: price.model, includedUnits: price.includedUnits }).amount(x) : new Decimal(0));
+          writtenOff.push({ invoiceId: i.id, number: i.number, ref, quantity: q.minus(billedQ), amount: amount(q).minus(amount(billedQ)), reason: refusedHere[0]!.reason, eventIds: refusedHere.map((r) => r.eventId) });
+          // Re-priced at what was billable: the written-off part is explained, not re-billed.
+          byValue.set(value, billedQ);
           continue;
         }
-        if (!line.quantity.eq(q)) out.push(finding(i, "usage_billed", line.ref, q, line.quantity));
+        out.push(finding(i, "usage_billed", ref, q, line ? line.quantity : "0"));
       }
       for (const line of billed) {
         const q = byValue.get(line.dimensionValue) ?? new Decimal(0);
         if (!byValue.has(line.dimensionValue) && !line.quantity.isZero()) out.push(finding(i, "usage_billed", line.ref, "0", line.quantity));
-        const price = comp.price ?? comp.dimensional?.prices.get(line.dimensionValue) ?? comp.dimensional?.defaultPrice;
+        const price = priceOf(line.dimensionValue);
         if (!price) continue;
         expected.set(line.ref, createPricer({ model: price.model, includedUnits: price.includedUnits }).amount(q));
         if (comp.price && (price.minimum || price.maximum)) {
@@ -133,7 +194,7 @@ export function rederiveLines(i: Invoice, plans: Map<number, PlanSpec>, usage: M
   i.lines.forEach((l, n) => {
     if (!allocated[n]!.eq(l.roundedAmount)) out.push(finding(i, "rounded_line", l.ref, allocated[n]!, l.roundedAmount));
   });
-  return out;
+  return { findings: out, writtenOff };
 }
 
 /** The invoice's lines as billed in the end: each line plus its late adjustments (a line of its own when it had none). */

@@ -58,8 +58,12 @@ export function invoicingHandlers(s: InvoicingServices): ServiceHandlers<typeof 
     },
     reconcileInvoices: async (req) => {
       const r = req.periodStart;
-      const { checked, findings } = await s.reconciler.run(r?.start && timestampDate(r.start), r?.end && timestampDate(r.end));
-      return { invoicesChecked: checked, findings };
+      const { checked, findings, writtenOff } = await s.reconciler.run(r?.start && timestampDate(r.start), r?.end && timestampDate(r.end));
+      return {
+        invoicesChecked: checked,
+        findings,
+        writtenOff: writtenOff.map((w) => ({ invoiceId: w.invoiceId, number: w.number, ref: w.ref, quantity: w.quantity.toFixed(), amount: w.amount.toFixed(), reason: w.reason, eventIds: w.eventIds })),
+      };
     },
     getInvoiceDocument: (req) => getInvoiceDocument(s, req),
   };

@@ -6,8 +6,8 @@ import type { CreditBurns } from "../adapter/credit-ledger";
 import { claimDrafts, claimIssuedStale, clearStale, insertDrafts, markDraftsStale, updateDraftAmounts } from "../adapter/invoice-store";
 import { adjustmentsFor, adjustmentsFrom, insertAdjustments } from "../adapter/late-adjustment-store";
 import type { PeriodPricer, PeriodRef } from "../adapter/rating-source";
-import { claimDue, planSegmentsOf, scheduleNext, type NextClose } from "../adapter/subscription-store";
-import { newDraft, priceInvoice } from "../domain/build-invoice";
+import { claimDue, claimEndedWithPendingAdjustments, planSegmentsOf, scheduleNext, type NextClose } from "../adapter/subscription-store";
+import { adjustmentsOnlyPeriod, isAdjustmentsOnly, newDraft, priceInvoice } from "../domain/build-invoice";
 import { newId } from "../domain/ids";
 import { lateDifferences } from "../domain/late-usage";
 import type { Invoice, Period, PricedPeriod } from "../domain/types";
@@ -62,6 +62,7 @@ export class BillingCycle {
     };
     await parallel(() => this.closeBatch(now, result));
     await parallel(() => this.lateBatch(now));
+    await parallel(() => this.finalAdjustmentsBatch(now, result));
     await parallel(() => this.refreshBatch(now));
     await parallel(() => this.finalizeBatch(now, result));
     return result;
@@ -70,8 +71,13 @@ export class BillingCycle {
   /** One batch of ended periods → drafts. False when nothing was left to claim. */
   private async closeBatch(now: Date, result: CycleResult): Promise<boolean> {
     return withTransaction(this.deps.pool, async (tx) => {
-      const due = await claimDue(tx, now, this.batchSize);
-      if (due.length === 0) return false;
+      const claimed = await claimDue(tx, now, this.batchSize);
+      if (claimed.length === 0) return false;
+      // Canceled at the end of the period last closed (learned after that close): nothing left to
+      // bill but late adjustments, which a final adjustments invoice takes.
+      const over = claimed.filter((d) => d.cancelTime !== null && d.nextPeriodAt.getTime() >= d.cancelTime.getTime());
+      const due = claimed.filter((d) => !over.includes(d));
+      const next: NextClose[] = over.map((d) => ({ subscriptionId: d.subscriptionId, nextPeriodAt: null, nextCloseAt: now }));
       const priced = await this.priceEach(due.map((d) => ({ subscriptionId: d.subscriptionId, at: d.nextPeriodAt })));
       const customers = await getCustomers(
         tx,
@@ -81,7 +87,6 @@ export class BillingCycle {
         tx,
         due.map((d) => ({ id: "", subscriptionId: d.subscriptionId })),
       );
-      const next: NextClose[] = [];
       const drafts: Invoice[] = [];
       const retry = (subscriptionId: string, at: Date) => {
         result.periodsDeferred++;
@@ -155,12 +160,44 @@ export class BillingCycle {
     });
   }
 
+  /**
+   * Canceled subscriptions with pending adjustments and no draft to take them → a final
+   * adjustments invoice each (see adjustmentsOnlyPeriod), open for the customer's grace like any
+   * draft (later adjustments join it), then finalized and numbered by the usual step.
+   */
+  private async finalAdjustmentsBatch(now: Date, result: CycleResult): Promise<boolean> {
+    return withTransaction(this.deps.pool, async (tx) => {
+      const ended = await claimEndedWithPendingAdjustments(tx, this.batchSize);
+      if (ended.length === 0) return false;
+      const customers = await getCustomers(
+        tx,
+        ended.map((e) => e.customerId),
+      );
+      const pending = await adjustmentsFor(
+        tx,
+        ended.map((e) => ({ id: "", subscriptionId: e.subscriptionId })),
+      );
+      const drafts: Invoice[] = [];
+      for (const e of ended) {
+        const customer = customers.get(e.customerId);
+        if (!customer) continue; // adjustments come from its invoices: the profile exists
+        // After every earlier invoice of the subscription (one voided at this very instant included).
+        const at = new Date(Math.max(now.getTime(), (e.lastPeriodStart?.getTime() ?? 0) + 1));
+        const priced = adjustmentsOnlyPeriod(e.subscriptionId, e.customerId, customer.currency, at);
+        drafts.push(newDraft(newId("inv"), now, { priced, customer, planSegments: [], creditsBurned: new Decimal(0), balanceAvailable: new Decimal(0), adjustments: pending.get(e.subscriptionId) ?? [] }));
+      }
+      const inserted = (await insertDrafts(tx, drafts)).size;
+      result.draftsCreated += inserted;
+      return inserted > 0;
+    });
+  }
+
   /** Drafts rating re-rated since they were built (late usage inside grace) or with new adjustments → rebuilt. */
   private async refreshBatch(now: Date): Promise<boolean> {
     return withTransaction(this.deps.pool, async (tx) => {
       const drafts = await claimDrafts(tx, "stale", now, this.batchSize);
       if (drafts.length === 0) return false;
-      const inputs = await this.reprice(tx, drafts);
+      const inputs = await this.reprice(tx, drafts, false);
       const customers = await getCustomers(
         tx,
         drafts.map((d) => d.customerId),
@@ -178,7 +215,7 @@ export class BillingCycle {
     const outcome = await withTransaction(this.deps.pool, async (tx) => {
       const drafts = await claimDrafts(tx, "due", now, this.batchSize);
       if (drafts.length === 0) return undefined;
-      const { finalized, messages } = await finalizeDrafts(tx, await this.reprice(tx, drafts), now);
+      const { finalized, messages } = await finalizeDrafts(tx, await this.reprice(tx, drafts, true), now);
       return { count: finalized.length, queued: await enqueueAll(tx, messages) };
     });
     if (!outcome) return false;
@@ -187,9 +224,18 @@ export class BillingCycle {
     return true;
   }
 
-  /** Drafts' periods priced again by rating, with their credits, for a rebuild. */
-  async reprice(tx: Parameters<typeof planSegmentsOf>[0], drafts: Invoice[]) {
-    const priced = await this.pricer!.price(drafts.map((d) => ({ subscriptionId: d.subscriptionId, at: d.period.start })));
+  /**
+   * Drafts' periods priced again by rating, with their credits, for a rebuild or finalization; a
+   * final adjustments invoice has nothing to price. `keepFresh`: a draft that is not stale keeps
+   * the pricing it holds — rating re-rating its period would have marked it (see markStale) — so
+   * only stale ones cost a rating call.
+   */
+  async reprice(tx: Parameters<typeof planSegmentsOf>[0], drafts: (Invoice & { stale?: boolean })[], keepFresh: boolean) {
+    const stored = (d: Invoice & { stale?: boolean }) => isAdjustmentsOnly(d) || (keepFresh && d.stale === false);
+    const periodDrafts = drafts.filter((d) => !stored(d));
+    const pricedPeriods = await this.pricer!.price(periodDrafts.map((d) => ({ subscriptionId: d.subscriptionId, at: d.period.start })));
+    const byId = new Map(periodDrafts.map((d, n) => [d.id, pricedPeriods[n]!]));
+    const priced = drafts.map((d) => byId.get(d.id) ?? (isAdjustmentsOnly(d) ? adjustmentsOnlyPeriod(d.subscriptionId, d.customerId, d.currency, d.period.start) : pricingOf(d)));
     const segments = await planSegmentsOf(
       tx,
       drafts.map((d) => d.subscriptionId),
@@ -200,8 +246,9 @@ export class BillingCycle {
       out.push({
         draft,
         priced: priced[n]!,
+        storedPricing: stored(draft),
         planSegments: segments.get(draft.subscriptionId) ?? [],
-        creditsBurned: await this.credits.burned(draft.customerId, draft.subscriptionId, draft.period.start),
+        creditsBurned: isAdjustmentsOnly(draft) ? new Decimal(0) : await this.credits.burned(draft.customerId, draft.subscriptionId, draft.period.start),
         adjustments: adjustments.get(draft.subscriptionId) ?? [],
       });
     }
@@ -228,4 +275,16 @@ export class BillingCycle {
 function transient(err: unknown): boolean {
   const code = ConnectError.from(err).code;
   return code === Code.Unavailable || code === Code.DeadlineExceeded || code === Code.Unknown || code === Code.Internal || code === Code.ResourceExhausted;
+}
+
+/** What a draft holds of rating's pricing: its lines without the late adjustments it bills. */
+function pricingOf(d: Invoice): PricedPeriod {
+  return {
+    subscriptionId: d.subscriptionId,
+    customerId: d.customerId,
+    currency: d.currency,
+    period: d.period,
+    segments: d.segments,
+    lines: d.lines.filter((l) => l.kind !== "late_usage_adjustment").map(({ roundedAmount: _rounded, ...line }) => line),
+  };
 }

@@ -12,6 +12,8 @@ import { invoiceEvent } from "./events";
 export interface FinalizeInput {
   draft: Invoice;
   priced: PricedPeriod;
+  /** `priced` is what the draft already holds (not stale): its lines are not written again. */
+  storedPricing: boolean;
   planSegments: PlanSegment[];
   creditsBurned: Decimal;
   adjustments: LateAdjustment[];
@@ -35,7 +37,7 @@ export async function finalizeDrafts(tx: PoolClient, inputs: FinalizeInput[], no
   for (const input of [...inputs].sort((a, b) => (a.draft.id < b.draft.id ? -1 : 1))) {
     byPrefix.set(input.draft.sequencePrefix, [...(byPrefix.get(input.draft.sequencePrefix) ?? []), input]);
   }
-  const finalized: (Invoice & { sequenceNumber: number })[] = [];
+  const finalized: (Invoice & { sequenceNumber: number; linesUnchanged: boolean })[] = [];
   const taken = new Set<string>();
   for (const prefix of [...byPrefix.keys()].sort()) {
     const group = byPrefix.get(prefix)!;
@@ -49,7 +51,9 @@ export async function finalizeDrafts(tx: PoolClient, inputs: FinalizeInput[], no
       if (!(await takeAdjustments(tx, input.draft.id, billed))) throw new Error(`late adjustments of ${input.draft.subscriptionId} taken by another invoice; retrying`);
       for (const id of billed) taken.add(id);
       const invoice = finalize(priced, n, now, customer.netTermsDays);
-      finalized.push({ ...invoice, sequenceNumber: n++ });
+      // Same pricing and same adjustments as the stored draft: same lines.
+      const linesUnchanged = input.storedPricing && invoice.lines.length === input.draft.lines.length;
+      finalized.push({ ...invoice, sequenceNumber: n++, linesUnchanged });
       if (invoice.balanceApplied.gt(0)) {
         await moveBalance(tx, customer.customerId, invoice.balanceApplied.neg(), `applied:${invoice.id}`, now);
         customer.balance = customer.balance.minus(invoice.balanceApplied);

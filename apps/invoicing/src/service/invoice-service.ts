@@ -1,7 +1,7 @@
 import { AlreadyExistsError, enqueue, FailedPreconditionError, InvalidArgumentError, withTransaction, type OutboxMessage, type ServiceDeps } from "@tally/platform";
 import { moveBalance } from "../adapter/customer-store";
-import { getCreditNoteByKey, getInvoice, insertCreditNote, listInvoices, setStatus } from "../adapter/invoice-store";
-import { pendingAdjustments } from "../adapter/late-adjustment-store";
+import { getCreditNoteByKey, getInvoice, insertCreditNote, listInvoices, markDraftsStale, setStatus } from "../adapter/invoice-store";
+import { pendingAdjustments, releaseAdjustments } from "../adapter/late-adjustment-store";
 import { InvoiceNotFoundError } from "../domain/errors";
 import { newId } from "../domain/ids";
 import { issueCreditNote, sameCreditNote, validateCreditNoteRequest, voidInvoice, type CreditNoteRequest } from "../domain/lifecycle";
@@ -49,14 +49,17 @@ export class InvoiceService {
       if (i.status === "finalized") return { invoice: i, queued: undefined };
       if (i.status !== "draft") throw new FailedPreconditionError(`invoice "${i.id}" is ${i.status.toUpperCase()}: only a DRAFT can be finalized`, "invalid_invoice_state");
       if (i.period.end.getTime() > now.getTime()) throw new FailedPreconditionError(`invoice "${i.id}": its period has not ended yet`, "period_not_ended");
-      const { finalized, messages } = await finalizeDrafts(tx, await this.cycle.reprice(tx, [i]), now);
+      const { finalized, messages } = await finalizeDrafts(tx, await this.cycle.reprice(tx, [i], false), now);
       return { invoice: finalized[0]!, queued: await enqueueAll(tx, messages) };
     });
     if (outcome.queued) this.deps.outbox.publishCommitted(outcome.queued);
     return outcome.invoice;
   }
 
-  /** Voids a DRAFT, FINALIZED or UNCOLLECTIBLE unpaid invoice; it keeps its number, and any balance it used goes back. */
+  /**
+   * Voids a DRAFT, FINALIZED or UNCOLLECTIBLE unpaid invoice; it keeps its number, any balance it
+   * used goes back, and the late adjustments it billed are released for the next invoice.
+   */
   async void(invoiceId: string, reason: string): Promise<Invoice> {
     if (reason.length > 1024) throw new InvalidArgumentError({ field: "reason", message: "must be at most 1024 characters" });
     await this.get(invoiceId);
@@ -66,6 +69,9 @@ export class InvoiceService {
       await setStatus(tx, voided);
       await tx.query(`UPDATE invoices SET void_reason = $2 WHERE id = $1`, [i.id, reason]);
       if (i.balanceApplied.gt(0)) await moveBalance(tx, i.customerId, i.balanceApplied, `void:${i.id}`, now);
+      // Late adjustments it billed are pending again: the open draft shows them, or the next
+      // invoice (a final adjustments invoice if none is coming) takes them, once.
+      await markDraftsStale(tx, await releaseAdjustments(tx, i.id));
       return { invoice: voided, messages: [invoiceEvent("voided", voided, now)] };
     });
   }

@@ -43,6 +43,6 @@ export class RatingFeed {
         periods.set(`${a.subscriptionId}/${periodStart.getTime()}`, { subscriptionId: a.subscriptionId, periodStart });
       }
     }
-    await markStale(this.pool, [...periods.values()]);
+    await withTransaction(this.pool, (tx) => markStale(tx, [...periods.values()]));
   }
 }

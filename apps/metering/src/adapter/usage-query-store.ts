@@ -1,6 +1,8 @@
 import type { MeterSpec } from "../domain/meter";
-import type { UsageQuery } from "../domain/usage-query";
+import type { RollupDelta, UniqueValue } from "../domain/rollup";
+import type { RangeSplit, UsageQuery } from "../domain/usage-query";
 import type { Queryable } from "./queryable";
+import { rollupRows, uniqueValueRows } from "./rollup-store";
 
 export interface UsageRowResult {
   windowStart: Date;
@@ -11,17 +13,25 @@ export interface UsageRowResult {
   value: string;
 }
 
+/** Rollup rows computed from the raw events of a query's partial edge minutes. */
+export interface EdgeRollups {
+  rollups: readonly RollupDelta[];
+  uniqueValues: readonly UniqueValue[];
+}
+
 /**
- * Aggregates a meter's rollups for one customer over [from, to). Buckets are one minute of
- * event time and `from`/`to` are whole minutes, so the answer is exact. Windows:
+ * Aggregates a meter's usage for one customer over [from, to): the stored rollups of the whole
+ * minutes inside (`split.wholeMinutes`; buckets are one minute of event time) together with
+ * `edges`, the rollup rows of the partial minutes computed from raw events, which go through the
+ * same re-aggregation as stored rows. So the answer is exact at any millisecond edge. Windows:
  * NONE is the whole range; HOUR is whole UTC hours; DAY is the local calendar day in the query's
  * zone (date_trunc with a zone handles 23- and 25-hour days; the day's end is the next local
  * midnight, found as the truncation of start + 26 h). Each aggregation re-aggregates its own
  * way: COUNT/SUM add, MAX takes the max, LATEST the value at the greatest (time, record time,
  * id), UNIQUE_COUNT counts distinct values over the whole window.
  */
-export async function queryUsage(db: Queryable, query: UsageQuery, meter: MeterSpec): Promise<UsageRowResult[]> {
-  const params: unknown[] = [meter.key, query.customerId, query.from, query.to];
+export async function queryUsage(db: Queryable, query: UsageQuery, meter: MeterSpec, split: RangeSplit, edges: EdgeRollups): Promise<UsageRowResult[]> {
+  const params: unknown[] = [meter.key, query.customerId, query.from, query.to, split.wholeMinutes.start, split.wholeMinutes.end];
   let window: string;
   let windowEnd: string;
   switch (query.windowSize) {
@@ -35,8 +45,8 @@ export async function queryUsage(db: Queryable, query: UsageQuery, meter: MeterS
       break;
     case "day":
       params.push(query.timeZone);
-      window = `date_trunc('day', bucket_start, $5)`;
-      windowEnd = `date_trunc('day', w + interval '26 hours', $5)`;
+      window = `date_trunc('day', bucket_start, $${params.length})`;
+      windowEnd = `date_trunc('day', w + interval '26 hours', $${params.length})`;
       break;
   }
   // Group values come from the rollup's group_key, a JSON array in the meter's group_by order.
@@ -45,7 +55,16 @@ export async function queryUsage(db: Queryable, query: UsageQuery, meter: MeterS
   const groupBy = ["w", ...groups.map((g) => g.column)].join(", ");
   const orderBy = ["w", ...groups.map((g) => `${g.column} COLLATE "C"`)].join(", ");
 
-  let table = "usage_rollup";
+  // Stored rows of the whole minutes, then the edge rows (a JSON parameter in the shape the
+  // ingest upsert reads, see rollup-store.ts), as one source.
+  const stored = `meter_key = $1 AND customer_id = $2 AND bucket_start >= $5 AND bucket_start < $6`;
+  let source = `(SELECT bucket_start, group_key, event_count, value_sum, value_max, latest_time, latest_recorded_at, latest_event_id, latest_value
+                 FROM usage_rollup WHERE ${stored}
+                 UNION ALL
+                 SELECT (e->>2)::timestamptz, (e->>3)::jsonb, (e->>4)::bigint, (e->>5)::numeric, (e->>6)::numeric, (e->>7)::timestamptz,
+                        (e->>8)::timestamptz, (e->>9) COLLATE "C", (e->>10)::numeric
+                 FROM jsonb_array_elements($${params.length + 1}::jsonb) AS e) src`;
+  let edgeRows = rollupRows(edges.rollups);
   let aggregate: string;
   switch (meter.aggregation) {
     case "count":
@@ -61,16 +80,20 @@ export async function queryUsage(db: Queryable, query: UsageQuery, meter: MeterS
       aggregate = `(array_agg(latest_value ORDER BY latest_time DESC, latest_recorded_at DESC, latest_event_id DESC))[1]`;
       break;
     case "unique_count":
-      table = "usage_unique_values";
+      source = `(SELECT bucket_start, group_key, value_hash FROM usage_unique_values WHERE ${stored}
+                 UNION ALL
+                 SELECT (e->>2)::timestamptz, (e->>3)::jsonb, sha256(convert_to(e->>4, 'UTF8'))
+                 FROM jsonb_array_elements($${params.length + 1}::jsonb) AS e) src`;
+      edgeRows = uniqueValueRows(edges.uniqueValues);
       aggregate = `count(DISTINCT value_hash)`;
       break;
   }
+  params.push(edgeRows);
   const { rows } = await db.query<Record<string, unknown> & { window_start: Date; window_end: Date; value: string }>(
     `SELECT greatest(w, $3::timestamptz) AS window_start, least(${windowEnd}, $4::timestamptz) AS window_end, value${groups.map((g) => `, ${g.column}`).join("")}
      FROM (
        SELECT ${window} AS w${groupSelect}, (${aggregate})::text AS value
-       FROM ${table}
-       WHERE meter_key = $1 AND customer_id = $2 AND bucket_start >= $3 AND bucket_start < $4
+       FROM ${source}
        GROUP BY ${groupBy}
      ) t
      ORDER BY ${orderBy}`,

@@ -1,5 +1,5 @@
 import type { MeterSpec } from "./meter";
-import { checkQueryGroupBy, validateUsageQuery, windowCount, type UsageQueryInput } from "./usage-query";
+import { checkQueryGroupBy, splitAtWholeMinutes, validateUsageQuery, windowCount, type UsageQueryInput } from "./usage-query";
 
 const NOW = new Date("2026-03-15T12:34:56.789Z");
 const at = (iso: string) => {
@@ -31,8 +31,7 @@ describe("validateUsageQuery", () => {
     ["no customer", { customerId: "" }, ["customer_id required"]],
     ["no meter", { meterKey: "" }, ["meter_key required"]],
     ["no from", { from: undefined }, ["from required"]],
-    ["from with seconds", { from: at("2026-03-01T00:00:30Z") }, ["from not_whole_minute"]],
-    ["to with nanos", { to: { seconds: 1_775_001_600n, nanos: 1 } }, ["to not_whole_minute"]],
+    ["to with nanos finer than a millisecond", { to: { seconds: 1_775_001_600n, nanos: 1 } }, ["to not_whole_millisecond"]],
     ["a malformed from", { from: { seconds: 0n, nanos: -5 } }, ["from invalid_timestamp"]],
     ["to before from", { to: at("2026-02-01T00:00:00Z") }, ["to out_of_range"]],
     ["to equal to from", { to: at("2026-03-01T00:00:00Z") }, ["to out_of_range"]],
@@ -63,5 +62,36 @@ describe("validateUsageQuery", () => {
     const bad = validateUsageQuery(input({ groupBy: ["model", "team"] }), NOW);
     expect(ok.ok && checkQueryGroupBy(ok.query, meter)).toEqual([]);
     expect(bad.ok && checkQueryGroupBy(bad.query, meter).map((v) => `${v.field} ${v.code}`)).toEqual(["group_by[1] unknown_reference"]);
+  });
+
+  it("accepts millisecond edges", () => {
+    const result = validateUsageQuery(input({ from: at("2026-03-01T19:59:01.413Z"), to: at("2026-04-01T19:59:01.413Z") }), NOW);
+    expect(result.ok && result.query.from.toISOString()).toBe("2026-03-01T19:59:01.413Z");
+  });
+});
+
+describe("splitAtWholeMinutes", () => {
+  const d = (iso: string) => new Date(iso);
+  const show = (s: ReturnType<typeof splitAtWholeMinutes>) => ({
+    whole: [s.wholeMinutes.start.toISOString(), s.wholeMinutes.end.toISOString()],
+    edges: s.partialEdges.map((e) => [e.start.toISOString(), e.end.toISOString()]),
+  });
+
+  it.each([
+    ["whole minutes only", "2026-03-01T00:00:00.000Z", "2026-04-01T00:00:00.000Z", ["2026-03-01T00:00:00.000Z", "2026-04-01T00:00:00.000Z"], []],
+    [
+      "partial minutes at both edges",
+      "2026-03-01T19:59:01.413Z",
+      "2026-04-01T19:59:01.413Z",
+      ["2026-03-01T20:00:00.000Z", "2026-04-01T19:59:00.000Z"],
+      [
+        ["2026-03-01T19:59:01.413Z", "2026-03-01T20:00:00.000Z"],
+        ["2026-04-01T19:59:00.000Z", "2026-04-01T19:59:01.413Z"],
+      ],
+    ],
+    ["a partial start only", "2026-03-01T00:00:30.000Z", "2026-03-01T00:05:00.000Z", ["2026-03-01T00:01:00.000Z", "2026-03-01T00:05:00.000Z"], [["2026-03-01T00:00:30.000Z", "2026-03-01T00:01:00.000Z"]]],
+    ["no whole minute inside", "2026-03-01T00:00:30.000Z", "2026-03-01T00:01:30.000Z", ["2026-03-01T00:00:30.000Z", "2026-03-01T00:00:30.000Z"], [["2026-03-01T00:00:30.000Z", "2026-03-01T00:01:30.000Z"]]],
+  ])("%s", (_, from, to, whole, edges) => {
+    expect(show(splitAtWholeMinutes(d(from), d(to)))).toEqual({ whole, edges });
   });
 });

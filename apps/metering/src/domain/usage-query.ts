@@ -16,7 +16,7 @@ export interface UsageQueryInput {
   groupBy: readonly string[];
 }
 
-/** A validated query: [from, to) on whole minutes, the unit rollups are kept in. */
+/** A validated query: [from, to) on whole milliseconds, the precision of event times. */
 export interface UsageQuery {
   customerId: string;
   meterKey: string;
@@ -31,17 +31,18 @@ export interface UsageQuery {
 export type UsageQueryValidation = { ok: true; query: UsageQuery } | { ok: false; violations: Violation[] };
 
 /**
- * Validates a usage query. `from` and `to` must fall on whole minutes because usage is
- * pre-aggregated in one-minute buckets: a range cutting a bucket could not be answered exactly.
+ * Validates a usage query. `from` and `to` must fall on whole milliseconds, the precision event
+ * times are kept at (a finer edge could not be answered exactly); a range cutting a one-minute
+ * rollup bucket is answered for that minute from raw events (see {@link splitAtWholeMinutes}).
  * An omitted `to` is the end of the current minute, so that it includes `now`.
  */
 export function validateUsageQuery(input: UsageQueryInput, now: Date): UsageQueryValidation {
   const v = new ViolationList();
   if (input.customerId === "") v.add("customer_id", "required", "customer_id is required");
   if (input.meterKey === "") v.add("meter_key", "required", "meter_key is required");
-  const from = input.from ? wholeMinute(v, "from", input.from) : undefined;
+  const from = input.from ? wholeMillisecond(v, "from", input.from) : undefined;
   if (!input.from) v.add("from", "required", "from is required");
-  const to = input.to ? wholeMinute(v, "to", input.to) : new Date((Math.floor(now.getTime() / MINUTE_MS) + 1) * MINUTE_MS);
+  const to = input.to ? wholeMillisecond(v, "to", input.to) : new Date((Math.floor(now.getTime() / MINUTE_MS) + 1) * MINUTE_MS);
   if (from && to && to.getTime() <= from.getTime()) {
     v.add("to", "out_of_range", `to ${to.toISOString()} must be after from ${from.toISOString()}`);
   }
@@ -81,17 +82,39 @@ export function checkQueryGroupBy(query: UsageQuery, meter: MeterSpec): Violatio
   return v.all;
 }
 
-function wholeMinute(v: ViolationList, field: string, ts: TimestampInput): Date | undefined {
+function wholeMillisecond(v: ViolationList, field: string, ts: TimestampInput): Date | undefined {
   const date = timestampToDate(ts);
   if (!date) {
     v.add(field, "invalid_timestamp", `${field} ${describeTimestamp(ts)} is not a valid timestamp`);
     return undefined;
   }
-  if (ts.nanos !== 0 || ts.seconds % 60n !== 0n) {
-    v.add(field, "not_whole_minute", `${field} ${date.toISOString()} must be on a whole minute (usage is kept per minute)`);
+  if (ts.nanos % 1_000_000 !== 0) {
+    v.add(field, "not_whole_millisecond", `${field} ${describeTimestamp(ts)} must be on a whole millisecond (event times are kept to the millisecond)`);
     return undefined;
   }
   return date;
+}
+
+/** A query range cut where the per-minute rollups can answer and where raw events must. */
+export interface RangeSplit {
+  /** Whole minutes inside [from, to), answered from rollups; empty when start >= end. */
+  wholeMinutes: { start: Date; end: Date };
+  /** Partial minutes at either edge (at most two ranges, each under two minutes), answered from raw events. */
+  partialEdges: { start: Date; end: Date }[];
+}
+
+/** Splits [from, to) into its whole minutes and the partial minutes at its edges. */
+export function splitAtWholeMinutes(from: Date, to: Date): RangeSplit {
+  const firstWhole = Math.ceil(from.getTime() / MINUTE_MS) * MINUTE_MS;
+  const lastWhole = Math.floor(to.getTime() / MINUTE_MS) * MINUTE_MS;
+  if (firstWhole >= lastWhole) {
+    // No whole minute inside (under two minutes long): all of it from raw events.
+    return { wholeMinutes: { start: from, end: from }, partialEdges: [{ start: from, end: to }] };
+  }
+  const partialEdges: { start: Date; end: Date }[] = [];
+  if (firstWhole > from.getTime()) partialEdges.push({ start: from, end: new Date(firstWhole) });
+  if (lastWhole < to.getTime()) partialEdges.push({ start: new Date(lastWhole), end: to });
+  return { wholeMinutes: { start: new Date(firstWhole), end: new Date(lastWhole) }, partialEdges };
 }
 
 /** Windows in [from, to): exact for NONE and HOUR, an upper bound for DAY (days may be 23–25 h). */

@@ -22,7 +22,7 @@ export type ViolationCode =
   | "invalid_value"
   | "duplicate"
   | "not_allowed"
-  | "not_whole_minute"
+  | "not_whole_millisecond"
   | "out_of_range"
   | "unknown_time_zone"
   | "unknown_reference"

@@ -218,8 +218,7 @@ describe("Meter.QueryUsage", () => {
   });
 
   it.each<[string, Partial<Query>, string]>([
-    ["from not on a whole minute", { from: ts("2026-03-01T00:00:30Z") }, "from"],
-    ["to not on a whole minute", { to: ts("2026-03-02T00:00:00.5Z") }, "to"],
+    ["from finer than a millisecond", { from: { seconds: 1_772_323_200n, nanos: 1_500 } }, "from"],
     ["no from", { from: undefined }, "from"],
     ["to before from", { to: ts("2026-02-01T00:00:00Z") }, "to"],
     ["an unknown time zone", { windowSize: DAY, timeZone: "Europe/Atlantis" }, "time_zone"],

@@ -2,9 +2,13 @@ import type { Clock, Pool } from "@tally/platform";
 import { pgErrorCode } from "@tally/platform";
 import { Decimal, MAX_INTEGER_DIGITS, toWire } from "@tally/pricing";
 import { findMeter } from "../adapter/meter-store";
-import { queryUsage } from "../adapter/usage-query-store";
+import { countedEventsIn } from "../adapter/partial-minute-events";
+import { queryUsage, type EdgeRollups } from "../adapter/usage-query-store";
 import { AggregateOutOfRangeError, invalidArgument, MeterNotFoundError } from "../domain/errors";
-import { checkQueryGroupBy, validateUsageQuery, type UsageQueryInput } from "../domain/usage-query";
+import type { Meter } from "../domain/meter";
+import { readEvent } from "../domain/reading";
+import { RollupAccumulator } from "../domain/rollup";
+import { checkQueryGroupBy, splitAtWholeMinutes, validateUsageQuery, type RangeSplit, type UsageQuery, type UsageQueryInput } from "../domain/usage-query";
 import { quote } from "../domain/violation";
 
 export interface UsageRow {
@@ -17,9 +21,13 @@ export interface UsageRow {
 
 const PG_INVALID_PARAMETER_VALUE = "22023";
 
-/** QueryUsage: exact aggregates of one meter for one customer, from the per-minute rollups. */
+/**
+ * QueryUsage: exact aggregates of one meter for one customer, from the per-minute rollups, and
+ * from raw events for a partial minute at either edge of the range.
+ */
 export class QueryService {
-  constructor(private readonly options: { pool: Pool; clock: Clock }) {}
+  /** `backfillMs`: the window a new meter backfills, which decides the events it has counted. */
+  constructor(private readonly options: { pool: Pool; clock: Clock; backfillMs: number }) {}
 
   async query(input: UsageQueryInput): Promise<UsageRow[]> {
     const validation = validateUsageQuery(input, this.options.clock.now());
@@ -30,7 +38,8 @@ export class QueryService {
     const groupProblems = checkQueryGroupBy(query, meter);
     if (groupProblems.length > 0) throw invalidArgument(groupProblems);
     try {
-      const rows = await queryUsage(this.options.pool, query, meter);
+      const split = splitAtWholeMinutes(query.from, query.to);
+      const rows = await queryUsage(this.options.pool, query, meter, split, await this.edgeRollups(query, meter, split));
       return rows.map((row) => ({ ...row, value: aggregateToWire(row.value, row.windowStart) }));
     } catch (err) {
       // Postgres's zone database may lack a zone the JavaScript runtime knows.
@@ -39,6 +48,21 @@ export class QueryService {
       }
       throw err;
     }
+  }
+
+  /**
+   * The partial edge minutes' raw events read by the meter through readEvent, as ingest reads
+   * them, and summed into rollup rows by the accumulator ingest uses. An event a meter could not
+   * read was refused at ingest or failed the backfill, so none is counted here either.
+   */
+  private async edgeRollups(query: UsageQuery, meter: Meter, split: RangeSplit): Promise<EdgeRollups> {
+    const events = await countedEventsIn(this.options.pool, meter, query.customerId, split.partialEdges, this.options.backfillMs);
+    const accumulator = new RollupAccumulator();
+    for (const event of events) {
+      const { readings, violations } = readEvent(event.properties, [meter], "event");
+      if (violations.length === 0) accumulator.add({ id: event.id, customerId: event.customerId, time: event.time, readings }, event.recordTime);
+    }
+    return { rollups: accumulator.rollups(), uniqueValues: accumulator.uniqueValues() };
   }
 }
 

@@ -97,6 +97,7 @@ export function ratingHandlers(
           reason: UNRATED_REASON[r.reason],
           detail: r.detail,
           receiveTime: ts(r.receiveTime),
+          group: r.group,
         })),
         nextPageToken,
       };

@@ -20,7 +20,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tally/invoicing/v1/invoicing.proto.
  */
 export const file_tally_invoicing_v1_invoicing: GenFile = /*@__PURE__*/
-  fileDesc("CiJ0YWxseS9pbnZvaWNpbmcvdjEvaW52b2ljaW5nLnByb3RvEhJ0YWxseS5pbnZvaWNpbmcudjEiTAoYUmVjb25jaWxlSW52b2ljZXNSZXF1ZXN0EjAKDHBlcmlvZF9zdGFydBgBIAEoCzIaLnRhbGx5LmNvbW1vbi52MS5UaW1lUmFuZ2UicgoZUmVjb25jaWxlSW52b2ljZXNSZXNwb25zZRIYChBpbnZvaWNlc19jaGVja2VkGAEgASgFEjsKCGZpbmRpbmdzGAIgAygLMikudGFsbHkuaW52b2ljaW5nLnYxLlJlY29uY2lsaWF0aW9uRmluZGluZyJ5ChVSZWNvbmNpbGlhdGlvbkZpbmRpbmcSEgoKaW52b2ljZV9pZBgBIAEoCRIOCgZudW1iZXIYAiABKAkSDQoFY2hlY2sYAyABKAkSCwoDcmVmGAQgASgJEhAKCGV4cGVjdGVkGAUgASgJEg4KBmFjdHVhbBgGIAEoCSJHChVDcmVhdGVDdXN0b21lclJlcXVlc3QSLgoIY3VzdG9tZXIYASABKAsyHC50YWxseS5pbnZvaWNpbmcudjEuQ3VzdG9tZXIiSAoWQ3JlYXRlQ3VzdG9tZXJSZXNwb25zZRIuCghjdXN0b21lchgBIAEoCzIcLnRhbGx5Lmludm9pY2luZy52MS5DdXN0b21lciJHChVVcGRhdGVDdXN0b21lclJlcXVlc3QSLgoIY3VzdG9tZXIYASABKAsyHC50YWxseS5pbnZvaWNpbmcudjEuQ3VzdG9tZXIiSAoWVXBkYXRlQ3VzdG9tZXJSZXNwb25zZRIuCghjdXN0b21lchgBIAEoCzIcLnRhbGx5Lmludm9pY2luZy52MS5DdXN0b21lciIpChJHZXRDdXN0b21lclJlcXVlc3QSEwoLY3VzdG9tZXJfaWQYASABKAkiRQoTR2V0Q3VzdG9tZXJSZXNwb25zZRIuCghjdXN0b21lchgBIAEoCzIcLnRhbGx5Lmludm9pY2luZy52MS5DdXN0b21lciI9ChRMaXN0Q3VzdG9tZXJzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJhChVMaXN0Q3VzdG9tZXJzUmVzcG9uc2USLwoJY3VzdG9tZXJzGAEgAygLMhwudGFsbHkuaW52b2ljaW5nLnYxLkN1c3RvbWVyEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIYChZSdW5CaWxsaW5nQ3ljbGVSZXF1ZXN0IssBChdSdW5CaWxsaW5nQ3ljbGVSZXNwb25zZRIuCgphc19vZl90aW1lGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIWCg5kcmFmdHNfY3JlYXRlZBgCIAEoBRIaChJpbnZvaWNlc19maW5hbGl6ZWQYAyABKAUSGAoQcGVyaW9kc19kZWZlcnJlZBgEIAEoBRIyCg5jbG9zZWRfcGVyaW9kcxgFIAMoCzIaLnRhbGx5LmNvbW1vbi52MS5UaW1lUmFuZ2UiPAoTQWR2YW5jZUNsb2NrUmVxdWVzdBIlCgJieRgBIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJ7ChRBZHZhbmNlQ2xvY2tSZXNwb25zZRInCgNub3cYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjoKBWN5Y2xlGAIgASgLMisudGFsbHkuaW52b2ljaW5nLnYxLlJ1bkJpbGxpbmdDeWNsZVJlc3BvbnNlIicKEUdldEludm9pY2VSZXF1ZXN0EhIKCmludm9pY2VfaWQYASABKAkiQgoSR2V0SW52b2ljZVJlc3BvbnNlEiwKB2ludm9pY2UYASABKAsyGy50YWxseS5pbnZvaWNpbmcudjEuSW52b2ljZSKEAQoTTGlzdEludm9pY2VzUmVxdWVzdBITCgtjdXN0b21lcl9pZBgBIAEoCRIxCgZzdGF0dXMYAiABKA4yIS50YWxseS5pbnZvaWNpbmcudjEuSW52b2ljZVN0YXR1cxIRCglwYWdlX3NpemUYAyABKAUSEgoKcGFnZV90b2tlbhgEIAEoCSJeChRMaXN0SW52b2ljZXNSZXNwb25zZRItCghpbnZvaWNlcxgBIAMoCzIbLnRhbGx5Lmludm9pY2luZy52MS5JbnZvaWNlEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIxChpMaXN0TGF0ZUFkanVzdG1lbnRzUmVxdWVzdBITCgtjdXN0b21lcl9pZBgBIAEoCSJWChtMaXN0TGF0ZUFkanVzdG1lbnRzUmVzcG9uc2USNwoLYWRqdXN0bWVudHMYASADKAsyIi50YWxseS5pbnZvaWNpbmcudjEuTGF0ZUFkanVzdG1lbnQilAEKDkxhdGVBZGp1c3RtZW50EgoKAmlkGAEgASgJEhMKC2N1c3RvbWVyX2lkGAIgASgJEhcKD3N1YnNjcmlwdGlvbl9pZBgDIAEoCRIZChFzb3VyY2VfaW52b2ljZV9pZBgEIAEoCRItCgRsaW5lGAUgASgLMh8udGFsbHkuaW52b2ljaW5nLnYxLkludm9pY2VMaW5lIiwKFkZpbmFsaXplSW52b2ljZVJlcXVlc3QSEgoKaW52b2ljZV9pZBgBIAEoCSJHChdGaW5hbGl6ZUludm9pY2VSZXNwb25zZRIsCgdpbnZvaWNlGAEgASgLMhsudGFsbHkuaW52b2ljaW5nLnYxLkludm9pY2UiOAoSVm9pZEludm9pY2VSZXF1ZXN0EhIKCmludm9pY2VfaWQYASABKAkSDgoGcmVhc29uGAIgASgJIkMKE1ZvaWRJbnZvaWNlUmVzcG9uc2USLAoHaW52b2ljZRgBIAEoCzIbLnRhbGx5Lmludm9pY2luZy52MS5JbnZvaWNlIpkBChdDcmVhdGVDcmVkaXROb3RlUmVxdWVzdBISCgppbnZvaWNlX2lkGAEgASgJEiYKBmFtb3VudBgCIAEoCzIWLnRhbGx5LmNvbW1vbi52MS5Nb25leRIOCgZyZWFzb24YAyABKAkSFwoPaWRlbXBvdGVuY3lfa2V5GAQgASgJEhkKEWNyZWRpdF90b19iYWxhbmNlGAUgASgIIk8KGENyZWF0ZUNyZWRpdE5vdGVSZXNwb25zZRIzCgtjcmVkaXRfbm90ZRgBIAEoCzIeLnRhbGx5Lmludm9pY2luZy52MS5DcmVkaXROb3RlImMKGUdldEludm9pY2VEb2N1bWVudFJlcXVlc3QSEgoKaW52b2ljZV9pZBgBIAEoCRIyCgZmb3JtYXQYAiABKA4yIi50YWxseS5pbnZvaWNpbmcudjEuRG9jdW1lbnRGb3JtYXQiVgoaR2V0SW52b2ljZURvY3VtZW50UmVzcG9uc2USDwoHY29udGVudBgBIAEoDBIUCgxjb250ZW50X3R5cGUYAiABKAkSEQoJZmlsZV9uYW1lGAMgASgJKmQKDkRvY3VtZW50Rm9ybWF0Eh8KG0RPQ1VNRU5UX0ZPUk1BVF9VTlNQRUNJRklFRBAAEhcKE0RPQ1VNRU5UX0ZPUk1BVF9QREYQARIYChRET0NVTUVOVF9GT1JNQVRfSFRNTBACMswLCglJbnZvaWNpbmcSWwoKR2V0SW52b2ljZRIlLnRhbGx5Lmludm9pY2luZy52MS5HZXRJbnZvaWNlUmVxdWVzdBomLnRhbGx5Lmludm9pY2luZy52MS5HZXRJbnZvaWNlUmVzcG9uc2USYQoMTGlzdEludm9pY2VzEicudGFsbHkuaW52b2ljaW5nLnYxLkxpc3RJbnZvaWNlc1JlcXVlc3QaKC50YWxseS5pbnZvaWNpbmcudjEuTGlzdEludm9pY2VzUmVzcG9uc2USdgoTTGlzdExhdGVBZGp1c3RtZW50cxIuLnRhbGx5Lmludm9pY2luZy52MS5MaXN0TGF0ZUFkanVzdG1lbnRzUmVxdWVzdBovLnRhbGx5Lmludm9pY2luZy52MS5MaXN0TGF0ZUFkanVzdG1lbnRzUmVzcG9uc2USagoPRmluYWxpemVJbnZvaWNlEioudGFsbHkuaW52b2ljaW5nLnYxLkZpbmFsaXplSW52b2ljZVJlcXVlc3QaKy50YWxseS5pbnZvaWNpbmcudjEuRmluYWxpemVJbnZvaWNlUmVzcG9uc2USXgoLVm9pZEludm9pY2USJi50YWxseS5pbnZvaWNpbmcudjEuVm9pZEludm9pY2VSZXF1ZXN0GicudGFsbHkuaW52b2ljaW5nLnYxLlZvaWRJbnZvaWNlUmVzcG9uc2USbQoQQ3JlYXRlQ3JlZGl0Tm90ZRIrLnRhbGx5Lmludm9pY2luZy52MS5DcmVhdGVDcmVkaXROb3RlUmVxdWVzdBosLnRhbGx5Lmludm9pY2luZy52MS5DcmVhdGVDcmVkaXROb3RlUmVzcG9uc2USZwoOQ3JlYXRlQ3VzdG9tZXISKS50YWxseS5pbnZvaWNpbmcudjEuQ3JlYXRlQ3VzdG9tZXJSZXF1ZXN0GioudGFsbHkuaW52b2ljaW5nLnYxLkNyZWF0ZUN1c3RvbWVyUmVzcG9uc2USZwoOVXBkYXRlQ3VzdG9tZXISKS50YWxseS5pbnZvaWNpbmcudjEuVXBkYXRlQ3VzdG9tZXJSZXF1ZXN0GioudGFsbHkuaW52b2ljaW5nLnYxLlVwZGF0ZUN1c3RvbWVyUmVzcG9uc2USXgoLR2V0Q3VzdG9tZXISJi50YWxseS5pbnZvaWNpbmcudjEuR2V0Q3VzdG9tZXJSZXF1ZXN0GicudGFsbHkuaW52b2ljaW5nLnYxLkdldEN1c3RvbWVyUmVzcG9uc2USZAoNTGlzdEN1c3RvbWVycxIoLnRhbGx5Lmludm9pY2luZy52MS5MaXN0Q3VzdG9tZXJzUmVxdWVzdBopLnRhbGx5Lmludm9pY2luZy52MS5MaXN0Q3VzdG9tZXJzUmVzcG9uc2USagoPUnVuQmlsbGluZ0N5Y2xlEioudGFsbHkuaW52b2ljaW5nLnYxLlJ1bkJpbGxpbmdDeWNsZVJlcXVlc3QaKy50YWxseS5pbnZvaWNpbmcudjEuUnVuQmlsbGluZ0N5Y2xlUmVzcG9uc2USYQoMQWR2YW5jZUNsb2NrEicudGFsbHkuaW52b2ljaW5nLnYxLkFkdmFuY2VDbG9ja1JlcXVlc3QaKC50YWxseS5pbnZvaWNpbmcudjEuQWR2YW5jZUNsb2NrUmVzcG9uc2UScAoRUmVjb25jaWxlSW52b2ljZXMSLC50YWxseS5pbnZvaWNpbmcudjEuUmVjb25jaWxlSW52b2ljZXNSZXF1ZXN0Gi0udGFsbHkuaW52b2ljaW5nLnYxLlJlY29uY2lsZUludm9pY2VzUmVzcG9uc2UScwoSR2V0SW52b2ljZURvY3VtZW50Ei0udGFsbHkuaW52b2ljaW5nLnYxLkdldEludm9pY2VEb2N1bWVudFJlcXVlc3QaLi50YWxseS5pbnZvaWNpbmcudjEuR2V0SW52b2ljZURvY3VtZW50UmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_tally_common_v1_money, file_tally_common_v1_time_range, file_tally_invoicing_v1_customer, file_tally_invoicing_v1_invoice]);
+  fileDesc("CiJ0YWxseS9pbnZvaWNpbmcvdjEvaW52b2ljaW5nLnByb3RvEhJ0YWxseS5pbnZvaWNpbmcudjEiTAoYUmVjb25jaWxlSW52b2ljZXNSZXF1ZXN0EjAKDHBlcmlvZF9zdGFydBgBIAEoCzIaLnRhbGx5LmNvbW1vbi52MS5UaW1lUmFuZ2UirAEKGVJlY29uY2lsZUludm9pY2VzUmVzcG9uc2USGAoQaW52b2ljZXNfY2hlY2tlZBgBIAEoBRI7CghmaW5kaW5ncxgCIAMoCzIpLnRhbGx5Lmludm9pY2luZy52MS5SZWNvbmNpbGlhdGlvbkZpbmRpbmcSOAoLd3JpdHRlbl9vZmYYAyADKAsyIy50YWxseS5pbnZvaWNpbmcudjEuV3JpdHRlbk9mZlVzYWdlIocBCg9Xcml0dGVuT2ZmVXNhZ2USEgoKaW52b2ljZV9pZBgBIAEoCRIOCgZudW1iZXIYAiABKAkSCwoDcmVmGAMgASgJEhAKCHF1YW50aXR5GAQgASgJEg4KBmFtb3VudBgFIAEoCRIOCgZyZWFzb24YBiABKAkSEQoJZXZlbnRfaWRzGAcgAygJInkKFVJlY29uY2lsaWF0aW9uRmluZGluZxISCgppbnZvaWNlX2lkGAEgASgJEg4KBm51bWJlchgCIAEoCRINCgVjaGVjaxgDIAEoCRILCgNyZWYYBCABKAkSEAoIZXhwZWN0ZWQYBSABKAkSDgoGYWN0dWFsGAYgASgJIkcKFUNyZWF0ZUN1c3RvbWVyUmVxdWVzdBIuCghjdXN0b21lchgBIAEoCzIcLnRhbGx5Lmludm9pY2luZy52MS5DdXN0b21lciJIChZDcmVhdGVDdXN0b21lclJlc3BvbnNlEi4KCGN1c3RvbWVyGAEgASgLMhwudGFsbHkuaW52b2ljaW5nLnYxLkN1c3RvbWVyIkcKFVVwZGF0ZUN1c3RvbWVyUmVxdWVzdBIuCghjdXN0b21lchgBIAEoCzIcLnRhbGx5Lmludm9pY2luZy52MS5DdXN0b21lciJIChZVcGRhdGVDdXN0b21lclJlc3BvbnNlEi4KCGN1c3RvbWVyGAEgASgLMhwudGFsbHkuaW52b2ljaW5nLnYxLkN1c3RvbWVyIikKEkdldEN1c3RvbWVyUmVxdWVzdBITCgtjdXN0b21lcl9pZBgBIAEoCSJFChNHZXRDdXN0b21lclJlc3BvbnNlEi4KCGN1c3RvbWVyGAEgASgLMhwudGFsbHkuaW52b2ljaW5nLnYxLkN1c3RvbWVyIj0KFExpc3RDdXN0b21lcnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJImEKFUxpc3RDdXN0b21lcnNSZXNwb25zZRIvCgljdXN0b21lcnMYASADKAsyHC50YWxseS5pbnZvaWNpbmcudjEuQ3VzdG9tZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIhgKFlJ1bkJpbGxpbmdDeWNsZVJlcXVlc3QiywEKF1J1bkJpbGxpbmdDeWNsZVJlc3BvbnNlEi4KCmFzX29mX3RpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhYKDmRyYWZ0c19jcmVhdGVkGAIgASgFEhoKEmludm9pY2VzX2ZpbmFsaXplZBgDIAEoBRIYChBwZXJpb2RzX2RlZmVycmVkGAQgASgFEjIKDmNsb3NlZF9wZXJpb2RzGAUgAygLMhoudGFsbHkuY29tbW9uLnYxLlRpbWVSYW5nZSI8ChNBZHZhbmNlQ2xvY2tSZXF1ZXN0EiUKAmJ5GAEgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uInsKFEFkdmFuY2VDbG9ja1Jlc3BvbnNlEicKA25vdxgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASOgoFY3ljbGUYAiABKAsyKy50YWxseS5pbnZvaWNpbmcudjEuUnVuQmlsbGluZ0N5Y2xlUmVzcG9uc2UiJwoRR2V0SW52b2ljZVJlcXVlc3QSEgoKaW52b2ljZV9pZBgBIAEoCSJCChJHZXRJbnZvaWNlUmVzcG9uc2USLAoHaW52b2ljZRgBIAEoCzIbLnRhbGx5Lmludm9pY2luZy52MS5JbnZvaWNlIoQBChNMaXN0SW52b2ljZXNSZXF1ZXN0EhMKC2N1c3RvbWVyX2lkGAEgASgJEjEKBnN0YXR1cxgCIAEoDjIhLnRhbGx5Lmludm9pY2luZy52MS5JbnZvaWNlU3RhdHVzEhEKCXBhZ2Vfc2l6ZRgDIAEoBRISCgpwYWdlX3Rva2VuGAQgASgJIl4KFExpc3RJbnZvaWNlc1Jlc3BvbnNlEi0KCGludm9pY2VzGAEgAygLMhsudGFsbHkuaW52b2ljaW5nLnYxLkludm9pY2USFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjEKGkxpc3RMYXRlQWRqdXN0bWVudHNSZXF1ZXN0EhMKC2N1c3RvbWVyX2lkGAEgASgJIlYKG0xpc3RMYXRlQWRqdXN0bWVudHNSZXNwb25zZRI3CgthZGp1c3RtZW50cxgBIAMoCzIiLnRhbGx5Lmludm9pY2luZy52MS5MYXRlQWRqdXN0bWVudCKUAQoOTGF0ZUFkanVzdG1lbnQSCgoCaWQYASABKAkSEwoLY3VzdG9tZXJfaWQYAiABKAkSFwoPc3Vic2NyaXB0aW9uX2lkGAMgASgJEhkKEXNvdXJjZV9pbnZvaWNlX2lkGAQgASgJEi0KBGxpbmUYBSABKAsyHy50YWxseS5pbnZvaWNpbmcudjEuSW52b2ljZUxpbmUiLAoWRmluYWxpemVJbnZvaWNlUmVxdWVzdBISCgppbnZvaWNlX2lkGAEgASgJIkcKF0ZpbmFsaXplSW52b2ljZVJlc3BvbnNlEiwKB2ludm9pY2UYASABKAsyGy50YWxseS5pbnZvaWNpbmcudjEuSW52b2ljZSI4ChJWb2lkSW52b2ljZVJlcXVlc3QSEgoKaW52b2ljZV9pZBgBIAEoCRIOCgZyZWFzb24YAiABKAkiQwoTVm9pZEludm9pY2VSZXNwb25zZRIsCgdpbnZvaWNlGAEgASgLMhsudGFsbHkuaW52b2ljaW5nLnYxLkludm9pY2UimQEKF0NyZWF0ZUNyZWRpdE5vdGVSZXF1ZXN0EhIKCmludm9pY2VfaWQYASABKAkSJgoGYW1vdW50GAIgASgLMhYudGFsbHkuY29tbW9uLnYxLk1vbmV5Eg4KBnJlYXNvbhgDIAEoCRIXCg9pZGVtcG90ZW5jeV9rZXkYBCABKAkSGQoRY3JlZGl0X3RvX2JhbGFuY2UYBSABKAgiTwoYQ3JlYXRlQ3JlZGl0Tm90ZVJlc3BvbnNlEjMKC2NyZWRpdF9ub3RlGAEgASgLMh4udGFsbHkuaW52b2ljaW5nLnYxLkNyZWRpdE5vdGUiYwoZR2V0SW52b2ljZURvY3VtZW50UmVxdWVzdBISCgppbnZvaWNlX2lkGAEgASgJEjIKBmZvcm1hdBgCIAEoDjIiLnRhbGx5Lmludm9pY2luZy52MS5Eb2N1bWVudEZvcm1hdCJWChpHZXRJbnZvaWNlRG9jdW1lbnRSZXNwb25zZRIPCgdjb250ZW50GAEgASgMEhQKDGNvbnRlbnRfdHlwZRgCIAEoCRIRCglmaWxlX25hbWUYAyABKAkqZAoORG9jdW1lbnRGb3JtYXQSHwobRE9DVU1FTlRfRk9STUFUX1VOU1BFQ0lGSUVEEAASFwoTRE9DVU1FTlRfRk9STUFUX1BERhABEhgKFERPQ1VNRU5UX0ZPUk1BVF9IVE1MEAIyzAsKCUludm9pY2luZxJbCgpHZXRJbnZvaWNlEiUudGFsbHkuaW52b2ljaW5nLnYxLkdldEludm9pY2VSZXF1ZXN0GiYudGFsbHkuaW52b2ljaW5nLnYxLkdldEludm9pY2VSZXNwb25zZRJhCgxMaXN0SW52b2ljZXMSJy50YWxseS5pbnZvaWNpbmcudjEuTGlzdEludm9pY2VzUmVxdWVzdBooLnRhbGx5Lmludm9pY2luZy52MS5MaXN0SW52b2ljZXNSZXNwb25zZRJ2ChNMaXN0TGF0ZUFkanVzdG1lbnRzEi4udGFsbHkuaW52b2ljaW5nLnYxLkxpc3RMYXRlQWRqdXN0bWVudHNSZXF1ZXN0Gi8udGFsbHkuaW52b2ljaW5nLnYxLkxpc3RMYXRlQWRqdXN0bWVudHNSZXNwb25zZRJqCg9GaW5hbGl6ZUludm9pY2USKi50YWxseS5pbnZvaWNpbmcudjEuRmluYWxpemVJbnZvaWNlUmVxdWVzdBorLnRhbGx5Lmludm9pY2luZy52MS5GaW5hbGl6ZUludm9pY2VSZXNwb25zZRJeCgtWb2lkSW52b2ljZRImLnRhbGx5Lmludm9pY2luZy52MS5Wb2lkSW52b2ljZVJlcXVlc3QaJy50YWxseS5pbnZvaWNpbmcudjEuVm9pZEludm9pY2VSZXNwb25zZRJtChBDcmVhdGVDcmVkaXROb3RlEisudGFsbHkuaW52b2ljaW5nLnYxLkNyZWF0ZUNyZWRpdE5vdGVSZXF1ZXN0GiwudGFsbHkuaW52b2ljaW5nLnYxLkNyZWF0ZUNyZWRpdE5vdGVSZXNwb25zZRJnCg5DcmVhdGVDdXN0b21lchIpLnRhbGx5Lmludm9pY2luZy52MS5DcmVhdGVDdXN0b21lclJlcXVlc3QaKi50YWxseS5pbnZvaWNpbmcudjEuQ3JlYXRlQ3VzdG9tZXJSZXNwb25zZRJnCg5VcGRhdGVDdXN0b21lchIpLnRhbGx5Lmludm9pY2luZy52MS5VcGRhdGVDdXN0b21lclJlcXVlc3QaKi50YWxseS5pbnZvaWNpbmcudjEuVXBkYXRlQ3VzdG9tZXJSZXNwb25zZRJeCgtHZXRDdXN0b21lchImLnRhbGx5Lmludm9pY2luZy52MS5HZXRDdXN0b21lclJlcXVlc3QaJy50YWxseS5pbnZvaWNpbmcudjEuR2V0Q3VzdG9tZXJSZXNwb25zZRJkCg1MaXN0Q3VzdG9tZXJzEigudGFsbHkuaW52b2ljaW5nLnYxLkxpc3RDdXN0b21lcnNSZXF1ZXN0GikudGFsbHkuaW52b2ljaW5nLnYxLkxpc3RDdXN0b21lcnNSZXNwb25zZRJqCg9SdW5CaWxsaW5nQ3ljbGUSKi50YWxseS5pbnZvaWNpbmcudjEuUnVuQmlsbGluZ0N5Y2xlUmVxdWVzdBorLnRhbGx5Lmludm9pY2luZy52MS5SdW5CaWxsaW5nQ3ljbGVSZXNwb25zZRJhCgxBZHZhbmNlQ2xvY2sSJy50YWxseS5pbnZvaWNpbmcudjEuQWR2YW5jZUNsb2NrUmVxdWVzdBooLnRhbGx5Lmludm9pY2luZy52MS5BZHZhbmNlQ2xvY2tSZXNwb25zZRJwChFSZWNvbmNpbGVJbnZvaWNlcxIsLnRhbGx5Lmludm9pY2luZy52MS5SZWNvbmNpbGVJbnZvaWNlc1JlcXVlc3QaLS50YWxseS5pbnZvaWNpbmcudjEuUmVjb25jaWxlSW52b2ljZXNSZXNwb25zZRJzChJHZXRJbnZvaWNlRG9jdW1lbnQSLS50YWxseS5pbnZvaWNpbmcudjEuR2V0SW52b2ljZURvY3VtZW50UmVxdWVzdBouLnRhbGx5Lmludm9pY2luZy52MS5HZXRJbnZvaWNlRG9jdW1lbnRSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_tally_common_v1_money, file_tally_common_v1_time_range, file_tally_invoicing_v1_customer, file_tally_invoicing_v1_invoice]);
 
 /**
  * ReconcileInvoicesRequest is the input of Invoicing.ReconcileInvoices.
@@ -62,6 +62,15 @@ export type ReconcileInvoicesResponse = Message<"tally.invoicing.v1.ReconcileInv
    * @generated from field: repeated tally.invoicing.v1.ReconciliationFinding findings = 2;
    */
   findings: ReconciliationFinding[];
+
+  /**
+   * Metered usage of the checked invoices' periods that was deliberately not
+   * billed, each with its reason. Not mismatches: re-derivation counts the
+   * usage as explained (billed + late adjustments + written off = metered).
+   *
+   * @generated from field: repeated tally.invoicing.v1.WrittenOffUsage written_off = 3;
+   */
+  writtenOff: WrittenOffUsage[];
 };
 
 /**
@@ -70,6 +79,74 @@ export type ReconcileInvoicesResponse = Message<"tally.invoicing.v1.ReconcileInv
  */
 export const ReconcileInvoicesResponseSchema: GenMessage<ReconcileInvoicesResponse> = /*@__PURE__*/
   messageDesc(file_tally_invoicing_v1_invoicing, 1);
+
+/**
+ * WrittenOffUsage is metered usage of an issued invoice's period that is not
+ * billed on purpose: readings rating refused with
+ * tally.rating.v1.UNRATED_REASON_PERIOD_CLOSED because they reached it after
+ * its late window (RATING_LATE_GRACE_MINUTES set shorter than metering's
+ * acceptance window; with the defaults every accepted event is billed).
+ *
+ * @generated from message tally.invoicing.v1.WrittenOffUsage
+ */
+export type WrittenOffUsage = Message<"tally.invoicing.v1.WrittenOffUsage"> & {
+  /**
+   * Invoice whose period the usage belongs to.
+   *
+   * @generated from field: string invoice_id = 1;
+   */
+  invoiceId: string;
+
+  /**
+   * Its number.
+   *
+   * @generated from field: string number = 2;
+   */
+  number: string;
+
+  /**
+   * The usage line concerned, e.g. "2026-11-01T00:00:00.000Z/usage/tokens".
+   *
+   * @generated from field: string ref = 3;
+   */
+  ref: string;
+
+  /**
+   * Decimal string: the metered quantity not billed.
+   *
+   * @generated from field: string quantity = 4;
+   */
+  quantity: string;
+
+  /**
+   * Decimal string, full precision: what the line would have billed more
+   * with that quantity (the amount written off).
+   *
+   * @generated from field: string amount = 5;
+   */
+  amount: string;
+
+  /**
+   * Why, from rating, e.g. "period [...) closed at ...".
+   *
+   * @generated from field: string reason = 6;
+   */
+  reason: string;
+
+  /**
+   * Ids of the events written off.
+   *
+   * @generated from field: repeated string event_ids = 7;
+   */
+  eventIds: string[];
+};
+
+/**
+ * Describes the message tally.invoicing.v1.WrittenOffUsage.
+ * Use `create(WrittenOffUsageSchema)` to create a new message.
+ */
+export const WrittenOffUsageSchema: GenMessage<WrittenOffUsage> = /*@__PURE__*/
+  messageDesc(file_tally_invoicing_v1_invoicing, 2);
 
 /**
  * ReconciliationFinding is one mismatch or violated invariant.
@@ -128,7 +205,7 @@ export type ReconciliationFinding = Message<"tally.invoicing.v1.ReconciliationFi
  * Use `create(ReconciliationFindingSchema)` to create a new message.
  */
 export const ReconciliationFindingSchema: GenMessage<ReconciliationFinding> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 2);
+  messageDesc(file_tally_invoicing_v1_invoicing, 3);
 
 /**
  * CreateCustomerRequest is the input of Invoicing.CreateCustomer.
@@ -149,7 +226,7 @@ export type CreateCustomerRequest = Message<"tally.invoicing.v1.CreateCustomerRe
  * Use `create(CreateCustomerRequestSchema)` to create a new message.
  */
 export const CreateCustomerRequestSchema: GenMessage<CreateCustomerRequest> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 3);
+  messageDesc(file_tally_invoicing_v1_invoicing, 4);
 
 /**
  * CreateCustomerResponse is the output of Invoicing.CreateCustomer.
@@ -170,7 +247,7 @@ export type CreateCustomerResponse = Message<"tally.invoicing.v1.CreateCustomerR
  * Use `create(CreateCustomerResponseSchema)` to create a new message.
  */
 export const CreateCustomerResponseSchema: GenMessage<CreateCustomerResponse> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 4);
+  messageDesc(file_tally_invoicing_v1_invoicing, 5);
 
 /**
  * UpdateCustomerRequest is the input of Invoicing.UpdateCustomer.
@@ -191,7 +268,7 @@ export type UpdateCustomerRequest = Message<"tally.invoicing.v1.UpdateCustomerRe
  * Use `create(UpdateCustomerRequestSchema)` to create a new message.
  */
 export const UpdateCustomerRequestSchema: GenMessage<UpdateCustomerRequest> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 5);
+  messageDesc(file_tally_invoicing_v1_invoicing, 6);
 
 /**
  * UpdateCustomerResponse is the output of Invoicing.UpdateCustomer.
@@ -212,7 +289,7 @@ export type UpdateCustomerResponse = Message<"tally.invoicing.v1.UpdateCustomerR
  * Use `create(UpdateCustomerResponseSchema)` to create a new message.
  */
 export const UpdateCustomerResponseSchema: GenMessage<UpdateCustomerResponse> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 6);
+  messageDesc(file_tally_invoicing_v1_invoicing, 7);
 
 /**
  * GetCustomerRequest is the input of Invoicing.GetCustomer.
@@ -233,7 +310,7 @@ export type GetCustomerRequest = Message<"tally.invoicing.v1.GetCustomerRequest"
  * Use `create(GetCustomerRequestSchema)` to create a new message.
  */
 export const GetCustomerRequestSchema: GenMessage<GetCustomerRequest> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 7);
+  messageDesc(file_tally_invoicing_v1_invoicing, 8);
 
 /**
  * GetCustomerResponse is the output of Invoicing.GetCustomer.
@@ -254,7 +331,7 @@ export type GetCustomerResponse = Message<"tally.invoicing.v1.GetCustomerRespons
  * Use `create(GetCustomerResponseSchema)` to create a new message.
  */
 export const GetCustomerResponseSchema: GenMessage<GetCustomerResponse> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 8);
+  messageDesc(file_tally_invoicing_v1_invoicing, 9);
 
 /**
  * ListCustomersRequest is the input of Invoicing.ListCustomers.
@@ -283,7 +360,7 @@ export type ListCustomersRequest = Message<"tally.invoicing.v1.ListCustomersRequ
  * Use `create(ListCustomersRequestSchema)` to create a new message.
  */
 export const ListCustomersRequestSchema: GenMessage<ListCustomersRequest> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 9);
+  messageDesc(file_tally_invoicing_v1_invoicing, 10);
 
 /**
  * ListCustomersResponse is the output of Invoicing.ListCustomers.
@@ -311,7 +388,7 @@ export type ListCustomersResponse = Message<"tally.invoicing.v1.ListCustomersRes
  * Use `create(ListCustomersResponseSchema)` to create a new message.
  */
 export const ListCustomersResponseSchema: GenMessage<ListCustomersResponse> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 10);
+  messageDesc(file_tally_invoicing_v1_invoicing, 11);
 
 /**
  * RunBillingCycleRequest is the input of Invoicing.RunBillingCycle.
@@ -326,7 +403,7 @@ export type RunBillingCycleRequest = Message<"tally.invoicing.v1.RunBillingCycle
  * Use `create(RunBillingCycleRequestSchema)` to create a new message.
  */
 export const RunBillingCycleRequestSchema: GenMessage<RunBillingCycleRequest> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 11);
+  messageDesc(file_tally_invoicing_v1_invoicing, 12);
 
 /**
  * RunBillingCycleResponse is the output of Invoicing.RunBillingCycle.
@@ -377,7 +454,7 @@ export type RunBillingCycleResponse = Message<"tally.invoicing.v1.RunBillingCycl
  * Use `create(RunBillingCycleResponseSchema)` to create a new message.
  */
 export const RunBillingCycleResponseSchema: GenMessage<RunBillingCycleResponse> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 12);
+  messageDesc(file_tally_invoicing_v1_invoicing, 13);
 
 /**
  * AdvanceClockRequest is the input of Invoicing.AdvanceClock.
@@ -398,7 +475,7 @@ export type AdvanceClockRequest = Message<"tally.invoicing.v1.AdvanceClockReques
  * Use `create(AdvanceClockRequestSchema)` to create a new message.
  */
 export const AdvanceClockRequestSchema: GenMessage<AdvanceClockRequest> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 13);
+  messageDesc(file_tally_invoicing_v1_invoicing, 14);
 
 /**
  * AdvanceClockResponse is the output of Invoicing.AdvanceClock.
@@ -426,7 +503,7 @@ export type AdvanceClockResponse = Message<"tally.invoicing.v1.AdvanceClockRespo
  * Use `create(AdvanceClockResponseSchema)` to create a new message.
  */
 export const AdvanceClockResponseSchema: GenMessage<AdvanceClockResponse> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 14);
+  messageDesc(file_tally_invoicing_v1_invoicing, 15);
 
 /**
  * GetInvoiceRequest is the input of Invoicing.GetInvoice.
@@ -447,7 +524,7 @@ export type GetInvoiceRequest = Message<"tally.invoicing.v1.GetInvoiceRequest"> 
  * Use `create(GetInvoiceRequestSchema)` to create a new message.
  */
 export const GetInvoiceRequestSchema: GenMessage<GetInvoiceRequest> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 15);
+  messageDesc(file_tally_invoicing_v1_invoicing, 16);
 
 /**
  * GetInvoiceResponse is the output of Invoicing.GetInvoice.
@@ -468,7 +545,7 @@ export type GetInvoiceResponse = Message<"tally.invoicing.v1.GetInvoiceResponse"
  * Use `create(GetInvoiceResponseSchema)` to create a new message.
  */
 export const GetInvoiceResponseSchema: GenMessage<GetInvoiceResponse> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 16);
+  messageDesc(file_tally_invoicing_v1_invoicing, 17);
 
 /**
  * ListInvoicesRequest is the input of Invoicing.ListInvoices.
@@ -511,7 +588,7 @@ export type ListInvoicesRequest = Message<"tally.invoicing.v1.ListInvoicesReques
  * Use `create(ListInvoicesRequestSchema)` to create a new message.
  */
 export const ListInvoicesRequestSchema: GenMessage<ListInvoicesRequest> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 17);
+  messageDesc(file_tally_invoicing_v1_invoicing, 18);
 
 /**
  * ListInvoicesResponse is the output of Invoicing.ListInvoices.
@@ -539,7 +616,7 @@ export type ListInvoicesResponse = Message<"tally.invoicing.v1.ListInvoicesRespo
  * Use `create(ListInvoicesResponseSchema)` to create a new message.
  */
 export const ListInvoicesResponseSchema: GenMessage<ListInvoicesResponse> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 18);
+  messageDesc(file_tally_invoicing_v1_invoicing, 19);
 
 /**
  * ListLateAdjustmentsRequest is the input of Invoicing.ListLateAdjustments.
@@ -560,7 +637,7 @@ export type ListLateAdjustmentsRequest = Message<"tally.invoicing.v1.ListLateAdj
  * Use `create(ListLateAdjustmentsRequestSchema)` to create a new message.
  */
 export const ListLateAdjustmentsRequestSchema: GenMessage<ListLateAdjustmentsRequest> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 19);
+  messageDesc(file_tally_invoicing_v1_invoicing, 20);
 
 /**
  * ListLateAdjustmentsResponse is the output of Invoicing.ListLateAdjustments.
@@ -581,7 +658,7 @@ export type ListLateAdjustmentsResponse = Message<"tally.invoicing.v1.ListLateAd
  * Use `create(ListLateAdjustmentsResponseSchema)` to create a new message.
  */
 export const ListLateAdjustmentsResponseSchema: GenMessage<ListLateAdjustmentsResponse> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 20);
+  messageDesc(file_tally_invoicing_v1_invoicing, 21);
 
 /**
  * LateAdjustment is usage of a finalized period priced after that invoice
@@ -632,7 +709,7 @@ export type LateAdjustment = Message<"tally.invoicing.v1.LateAdjustment"> & {
  * Use `create(LateAdjustmentSchema)` to create a new message.
  */
 export const LateAdjustmentSchema: GenMessage<LateAdjustment> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 21);
+  messageDesc(file_tally_invoicing_v1_invoicing, 22);
 
 /**
  * FinalizeInvoiceRequest is the input of Invoicing.FinalizeInvoice.
@@ -653,7 +730,7 @@ export type FinalizeInvoiceRequest = Message<"tally.invoicing.v1.FinalizeInvoice
  * Use `create(FinalizeInvoiceRequestSchema)` to create a new message.
  */
 export const FinalizeInvoiceRequestSchema: GenMessage<FinalizeInvoiceRequest> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 22);
+  messageDesc(file_tally_invoicing_v1_invoicing, 23);
 
 /**
  * FinalizeInvoiceResponse is the output of Invoicing.FinalizeInvoice.
@@ -674,7 +751,7 @@ export type FinalizeInvoiceResponse = Message<"tally.invoicing.v1.FinalizeInvoic
  * Use `create(FinalizeInvoiceResponseSchema)` to create a new message.
  */
 export const FinalizeInvoiceResponseSchema: GenMessage<FinalizeInvoiceResponse> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 23);
+  messageDesc(file_tally_invoicing_v1_invoicing, 24);
 
 /**
  * VoidInvoiceRequest is the input of Invoicing.VoidInvoice.
@@ -702,7 +779,7 @@ export type VoidInvoiceRequest = Message<"tally.invoicing.v1.VoidInvoiceRequest"
  * Use `create(VoidInvoiceRequestSchema)` to create a new message.
  */
 export const VoidInvoiceRequestSchema: GenMessage<VoidInvoiceRequest> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 24);
+  messageDesc(file_tally_invoicing_v1_invoicing, 25);
 
 /**
  * VoidInvoiceResponse is the output of Invoicing.VoidInvoice.
@@ -723,7 +800,7 @@ export type VoidInvoiceResponse = Message<"tally.invoicing.v1.VoidInvoiceRespons
  * Use `create(VoidInvoiceResponseSchema)` to create a new message.
  */
 export const VoidInvoiceResponseSchema: GenMessage<VoidInvoiceResponse> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 25);
+  messageDesc(file_tally_invoicing_v1_invoicing, 26);
 
 /**
  * CreateCreditNoteRequest is the input of Invoicing.CreateCreditNote.
@@ -777,7 +854,7 @@ export type CreateCreditNoteRequest = Message<"tally.invoicing.v1.CreateCreditNo
  * Use `create(CreateCreditNoteRequestSchema)` to create a new message.
  */
 export const CreateCreditNoteRequestSchema: GenMessage<CreateCreditNoteRequest> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 26);
+  messageDesc(file_tally_invoicing_v1_invoicing, 27);
 
 /**
  * CreateCreditNoteResponse is the output of Invoicing.CreateCreditNote.
@@ -798,7 +875,7 @@ export type CreateCreditNoteResponse = Message<"tally.invoicing.v1.CreateCreditN
  * Use `create(CreateCreditNoteResponseSchema)` to create a new message.
  */
 export const CreateCreditNoteResponseSchema: GenMessage<CreateCreditNoteResponse> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 27);
+  messageDesc(file_tally_invoicing_v1_invoicing, 28);
 
 /**
  * GetInvoiceDocumentRequest is the input of Invoicing.GetInvoiceDocument.
@@ -826,7 +903,7 @@ export type GetInvoiceDocumentRequest = Message<"tally.invoicing.v1.GetInvoiceDo
  * Use `create(GetInvoiceDocumentRequestSchema)` to create a new message.
  */
 export const GetInvoiceDocumentRequestSchema: GenMessage<GetInvoiceDocumentRequest> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 28);
+  messageDesc(file_tally_invoicing_v1_invoicing, 29);
 
 /**
  * GetInvoiceDocumentResponse is the output of Invoicing.GetInvoiceDocument.
@@ -862,7 +939,7 @@ export type GetInvoiceDocumentResponse = Message<"tally.invoicing.v1.GetInvoiceD
  * Use `create(GetInvoiceDocumentResponseSchema)` to create a new message.
  */
 export const GetInvoiceDocumentResponseSchema: GenMessage<GetInvoiceDocumentResponse> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 29);
+  messageDesc(file_tally_invoicing_v1_invoicing, 30);
 
 /**
  * DocumentFormat is the format of an invoice document.
@@ -1088,7 +1165,9 @@ export const Invoicing: GenService<{
    * round(subtotal), credits = ledger burns, amount due = taxable + tax -
    * balance >= 0, at most one non-void invoice per (subscription, period),
    * numbers gapless per sequence, paid + credited <= amount due, all metered
-   * usage billed. Read-only.
+   * usage billed (on its period's invoice or as a late adjustment on a later
+   * one, including a final adjustments invoice), or reported in written_off
+   * with rating's reason when rating refused it as too late. Read-only.
    *
    * Scope: `read`. INVALID_ARGUMENT when the range is missing or its end is
    * not after its start.

@@ -344,8 +344,18 @@ export type QueryUsageRequest = Message<"tally.metering.v1.QueryUsageRequest"> &
 
   /**
    * Start of the range, inclusive, compared with event time. Required. Must
-   * be on a whole minute (seconds and nanos zero): usage is aggregated per
-   * minute of event time, which is what makes long ranges fast and exact.
+   * be on a whole millisecond (nanos a multiple of 1,000,000), the precision
+   * event times are kept at. Whole minutes inside the range are answered
+   * from the per-minute rollups (what makes long ranges fast); a partial
+   * minute at either edge (e.g. a billing period starting at 19:59:01.413)
+   * is answered from the stored raw events of that minute, read with the
+   * same rules as the rollups: each event id once (recording deduplicates
+   * permanently), the meter's event type, filters, value and group_by, and
+   * only the events the meter has counted (recorded while it was active,
+   * or taken by its backfill when it was created). The answer is therefore
+   * exact for any range, and equal to the sum of the answers for any split
+   * of it. Earlier versions required whole minutes; such ranges are
+   * answered as before.
    *
    * @generated from field: google.protobuf.Timestamp from = 3;
    */
@@ -354,7 +364,7 @@ export type QueryUsageRequest = Message<"tally.metering.v1.QueryUsageRequest"> &
   /**
    * End of the range, exclusive. Optional: defaults to the end of the
    * current minute (so that usage up to now is included). When set, must be
-   * on a whole minute.
+   * on a whole millisecond; a partial last minute is answered as for `from`.
    *
    * @generated from field: google.protobuf.Timestamp to = 4;
    */
@@ -552,7 +562,7 @@ export const Meter: GenService<{
    * matching event, ordered by window_start then by group values (compared
    * as Unicode code points). Fails with INVALID_ARGUMENT naming the field for:
    * empty customer_id or meter_key, unset `from`, `from` or `to` not on a
-   * whole minute, `to` not after `from`, a range spanning more than 10,000
+   * whole millisecond, `to` not after `from`, a range spanning more than 10,000
    * windows, an unknown IANA time zone, or a group_by property the meter does
    * not group by. Fails with NOT_FOUND for an unknown meter_key. Values
    * follow the decimal convention (at most 38 significant digits, 12 decimal

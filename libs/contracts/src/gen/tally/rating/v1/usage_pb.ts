@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tally/rating/v1/usage.proto.
  */
 export const file_tally_rating_v1_usage: GenFile = /*@__PURE__*/
-  fileDesc("Cht0YWxseS9yYXRpbmcvdjEvdXNhZ2UucHJvdG8SD3RhbGx5LnJhdGluZy52MSLgAgoOQ29tcG9uZW50VXNhZ2USFQoNY29tcG9uZW50X2tleRgBIAEoCRIRCgltZXRlcl9rZXkYAiABKAkSFwoPZGltZW5zaW9uX3ZhbHVlGAMgASgJEhAKCHF1YW50aXR5GAQgASgJEhIKCnRpZXJfaW5kZXgYBSABKAUSGAoQdGllcl9sb3dlcl9ib3VuZBgGIAEoCRIYChB0aWVyX3VwcGVyX2JvdW5kGAcgASgJEhoKEnVuaXRzX3RvX25leHRfdGllchgIIAEoCRImCgZhbW91bnQYCSABKAsyFi50YWxseS5jb21tb24udjEuTW9uZXkSKgoGcGVyaW9kGAogASgLMhoudGFsbHkuY29tbW9uLnYxLlRpbWVSYW5nZRIQCghwbGFuX2tleRgLIAEoCRIUCgxwbGFuX3ZlcnNpb24YDCABKAUSGQoRYmlsbGFibGVfcXVhbnRpdHkYDSABKAkihwIKDFVucmF0ZWRFdmVudBIQCghldmVudF9pZBgBIAEoCRITCgtjdXN0b21lcl9pZBgCIAEoCRISCgpldmVudF90eXBlGAMgASgJEigKBHRpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCW1ldGVyX2tleRgFIAEoCRINCgV2YWx1ZRgGIAEoCRIuCgZyZWFzb24YByABKA4yHi50YWxseS5yYXRpbmcudjEuVW5yYXRlZFJlYXNvbhIOCgZkZXRhaWwYCCABKAkSMAoMcmVjZWl2ZV90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCrVAQoNVW5yYXRlZFJlYXNvbhIeChpVTlJBVEVEX1JFQVNPTl9VTlNQRUNJRklFRBAAEiIKHlVOUkFURURfUkVBU09OX05PX1NVQlNDUklQVElPThABEiAKHFVOUkFURURfUkVBU09OX1BFUklPRF9DTE9TRUQQAhIfChtVTlJBVEVEX1JFQVNPTl9OT19DT01QT05FTlQQAxIbChdVTlJBVEVEX1JFQVNPTl9OT19QUklDRRAEEiAKHFVOUkFURURfUkVBU09OX0lOVkFMSURfVkFMVUUQBWIGcHJvdG8z", [file_google_protobuf_timestamp, file_tally_common_v1_money, file_tally_common_v1_time_range]);
+  fileDesc("Cht0YWxseS9yYXRpbmcvdjEvdXNhZ2UucHJvdG8SD3RhbGx5LnJhdGluZy52MSLgAgoOQ29tcG9uZW50VXNhZ2USFQoNY29tcG9uZW50X2tleRgBIAEoCRIRCgltZXRlcl9rZXkYAiABKAkSFwoPZGltZW5zaW9uX3ZhbHVlGAMgASgJEhAKCHF1YW50aXR5GAQgASgJEhIKCnRpZXJfaW5kZXgYBSABKAUSGAoQdGllcl9sb3dlcl9ib3VuZBgGIAEoCRIYChB0aWVyX3VwcGVyX2JvdW5kGAcgASgJEhoKEnVuaXRzX3RvX25leHRfdGllchgIIAEoCRImCgZhbW91bnQYCSABKAsyFi50YWxseS5jb21tb24udjEuTW9uZXkSKgoGcGVyaW9kGAogASgLMhoudGFsbHkuY29tbW9uLnYxLlRpbWVSYW5nZRIQCghwbGFuX2tleRgLIAEoCRIUCgxwbGFuX3ZlcnNpb24YDCABKAUSGQoRYmlsbGFibGVfcXVhbnRpdHkYDSABKAki7gIKDFVucmF0ZWRFdmVudBIQCghldmVudF9pZBgBIAEoCRITCgtjdXN0b21lcl9pZBgCIAEoCRISCgpldmVudF90eXBlGAMgASgJEigKBHRpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCW1ldGVyX2tleRgFIAEoCRINCgV2YWx1ZRgGIAEoCRIuCgZyZWFzb24YByABKA4yHi50YWxseS5yYXRpbmcudjEuVW5yYXRlZFJlYXNvbhIOCgZkZXRhaWwYCCABKAkSMAoMcmVjZWl2ZV90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI3CgVncm91cBgKIAMoCzIoLnRhbGx5LnJhdGluZy52MS5VbnJhdGVkRXZlbnQuR3JvdXBFbnRyeRosCgpHcm91cEVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEq1QEKDVVucmF0ZWRSZWFzb24SHgoaVU5SQVRFRF9SRUFTT05fVU5TUEVDSUZJRUQQABIiCh5VTlJBVEVEX1JFQVNPTl9OT19TVUJTQ1JJUFRJT04QARIgChxVTlJBVEVEX1JFQVNPTl9QRVJJT0RfQ0xPU0VEEAISHwobVU5SQVRFRF9SRUFTT05fTk9fQ09NUE9ORU5UEAMSGwoXVU5SQVRFRF9SRUFTT05fTk9fUFJJQ0UQBBIgChxVTlJBVEVEX1JFQVNPTl9JTlZBTElEX1ZBTFVFEAViBnByb3RvMw", [file_google_protobuf_timestamp, file_tally_common_v1_money, file_tally_common_v1_time_range]);
 
 /**
  * ComponentUsage is the rated usage of one plan component (and one dimension
@@ -210,6 +210,16 @@ export type UnratedEvent = Message<"tally.rating.v1.UnratedEvent"> & {
    * @generated from field: google.protobuf.Timestamp receive_time = 9;
    */
   receiveTime?: Timestamp | undefined;
+
+  /**
+   * The reading's group_by values: each of the meter's group_by properties
+   * with this event's value ("" when absent), as in
+   * tally.metering.v1.MeterReading. Tells which dimension value of a
+   * dimensional price the reading concerns.
+   *
+   * @generated from field: map<string, string> group = 10;
+   */
+  group: { [key: string]: string };
 };
 
 /**
@@ -242,9 +252,12 @@ export enum UnratedReason {
   /**
    * The event time falls in a billing period that is already closed; late
    * usage is not added to a closed period. A period closes
-   * RATING_LATE_GRACE_MINUTES (default 60) after its end: events that reach
-   * rating later than that are kept here instead of changing an amount that
-   * invoicing may already have used.
+   * RATING_LATE_GRACE_MINUTES (default 35 days, metering's default
+   * acceptance window, so that with the defaults every accepted event is
+   * rated) after its end. Until then late usage is rated into its period and
+   * invoicing bills it as a late adjustment; readings arriving later are kept
+   * here, not billed, and invoicing's reconciliation reports them as written
+   * off with this reason.
    *
    * @generated from enum value: UNRATED_REASON_PERIOD_CLOSED = 2;
    */
