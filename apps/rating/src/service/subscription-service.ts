@@ -14,7 +14,7 @@ import {
 import { SubscriptionExistsError, SubscriptionNotFoundError } from "../domain/errors";
 import type { BillingAnchor } from "../domain/periods";
 import { isLive, periodOf, statusAt, type ChangeKind, type ChangeTiming, type SubscriptionFacts } from "../domain/subscription";
-import { isValidTimeZone } from "../domain/time-zone";
+import { isValidTimeZone } from "@tally/calendar";
 import type { PlanCatalog } from "./plan-catalog";
 
 /** How far back a subscription may start (usage since then is rated). */
