@@ -23,9 +23,10 @@ import { limitsApplyingTo, resolveEffectiveLimits } from "../domain/limit-resolu
 import { PlanPricing, type StoredPlan } from "../domain/plan-pricing";
 import { RULES } from "../domain/rules";
 import type { CustomerState, DenyReason, LimitMeasure, Reservation } from "../domain/types";
-import { Batcher, Violations, type BatcherOptions } from "@tally/platform";
+import { Violations } from "@tally/platform";
 import { LOCK_WAIT_MS, MAX_QUEUE_WAIT_MS, OverloadedError, shedCheck } from "./check-admission";
 import { KeySerializer } from "./key-serializer";
+import { Coalescer, type Batcher } from "./coalescer";
 import { DEFAULT_POSITION_CACHE, PositionCache, positionVersions, type PositionCacheOptions, type PositionVersions } from "./position-cache";
 
 /** A Check's answer, JSON-safe so an idempotent retry can return it verbatim. */
@@ -65,7 +66,7 @@ export interface CheckOutcome {
  * the decision stays allowed (domain `holdBounds`; SQL `reserve_many_if_unchanged`).
  * Slow, when that re-check fails (contention): decide again in a transaction
  * that locks first. Concurrent Checks share the fast path's statements
- * (the platform Batcher), so a busy service pays one round trip and one commit per batch
+ * (Coalescer), so a busy service pays one round trip and one commit per batch
  * rather than per call.
  *
  * Holds commit synchronously (a hold reported to a caller survives a database
@@ -81,7 +82,7 @@ export class CheckService {
   private readonly plans = new Map<string, StoredPlan>();
   private readonly meters = new Set<string>();
 
-  /** Concurrent Checks share statements (see BATCHING): one for unlocked reads, one for fast-path holds. */
+  /** Concurrent Checks share statements (see Coalescer): one for unlocked reads, one for fast-path holds. */
   private readonly reads: Batcher<{ customerId: string; meterKey: string; idempotencyKey: string }, checks.CheckContext>;
   private readonly holds: Batcher<checks.FastReservation, { outcome: "reserved" | "stale" | "duplicate"; previous: unknown }>;
   /** Positions of plain Checks (bounded staleness, see PositionCache); never used when reserving. */
@@ -96,15 +97,15 @@ export class CheckService {
     /** Counts each Check's answer: `allowed`, `denied`, or `shed` (refused as overloaded). */
     private readonly decisions?: MetricCounter<"decision">,
   ) {
-    this.reads = new Batcher((reqs) => {
+    this.reads = new Coalescer((reqs) => {
       const now = this.clock.now();
       return checks.readCheckContexts(this.pool, reqs, now, sinceOf(now));
     }, BATCHING);
-    this.holds = new Batcher((items) => retryOnDeadlock(() => checks.reserveManyIfUnchanged(this.pool, items, sinceOf(this.clock.now()))), BATCHING);
+    this.holds = new Coalescer((items) => retryOnDeadlock(() => checks.reserveManyIfUnchanged(this.pool, items, sinceOf(this.clock.now()))), BATCHING);
     this.versions = positionVersions(pool);
-    // A miss goes through the read batcher (batched with other Checks); a refresh is one statement of its own.
+    // A miss goes through the read coalescer (batched with other Checks); a refresh is one statement of its own.
     this.positions = new PositionCache(clock, this.versions, async (keys) => {
-      if (keys.length === 1) return [await this.reads.submitOne({ ...keys[0]!, idempotencyKey: "" })];
+      if (keys.length === 1) return [await this.reads.submit({ ...keys[0]!, idempotencyKey: "" })];
       const now = this.clock.now();
       return checks.readCheckContexts(this.pool, keys.map((k) => ({ ...k, idempotencyKey: "" })), now, sinceOf(now));
     }, cacheOptions);
@@ -129,11 +130,11 @@ export class CheckService {
     // A plain Check is advisory: its position may come from memory (at most maxAgeMs old, see PositionCache).
     // A reserving one always reads Postgres, without a lock: the fast path's first half.
     const context = valid.reserve
-      ? await this.reads.submitOne({ customerId: valid.customerId, meterKey: valid.meterKey, idempotencyKey: key })
+      ? await this.reads.submit({ customerId: valid.customerId, meterKey: valid.meterKey, idempotencyKey: key })
       : await this.positions.get(valid.customerId, valid.meterKey);
     const seen = await this.evaluate(this.pool, valid, key, this.clock.now(), context);
     if (seen.done || !valid.reserve || !seen.reservation) return seen.outcome;
-    const fast = await this.holds.submitOne({ seen: seen.position!, reservation: seen.reservation, idempotent: seen.idempotent });
+    const fast = await this.holds.submit({ seen: seen.position!, reservation: seen.reservation, idempotent: seen.idempotent });
     if (fast.outcome === "reserved") {
       this.versions.changed(valid.customerId);
       return seen.outcome;
@@ -299,22 +300,7 @@ export class CheckService {
  * capped reserving Checks near 1,000/s, 4 sustained ≈ 1,750–1,850/s. With
  * held_totals 4 sustains the full 2,000/s (p50 ≈ 15–20 ms).
  */
-/**
- * How Checks share statements. Idle, a Check goes out alone on the next turn of the event loop:
- * batching adds no delay of its own. While 4 batches run, Checks queue, and everything queued
- * goes out as one batch (at most 64) as soon as a slot frees — no lingering for more
- * (`overlapMinItems` 1): it only stops a busy service paying the per-statement and per-commit
- * costs (a WAL flush per commit) once per call. A batch that failed for one item's sake is split
- * (`concernsSomeItems`); a Check that waited MAX_QUEUE_WAIT_MS for a slot is shed (OVERLOADED).
- */
-const BATCHING: BatcherOptions = {
-  maxItems: 64,
-  maxInFlight: 4,
-  overlapMinItems: 1,
-  splitOnFailure: concernsSomeItems,
-  maxWaitMs: MAX_QUEUE_WAIT_MS,
-  overloaded: shedCheck,
-};
+const BATCHING = { maxInFlight: 4, concernsSome: concernsSomeItems, maxWaitMs: MAX_QUEUE_WAIT_MS, overloaded: shedCheck };
 
 /**
  * A batch statement failed with an error Postgres raised about its data (a
