@@ -2,6 +2,11 @@
 const js = require("@eslint/js");
 const tseslint = require("typescript-eslint");
 
+const NO_APP_IMPORTS = [
+  { regex: "^@tally/(metering|rating|limits|invoicing|payments)(/|$)", message: "Apps and libs never import an app: call it over gRPC or consume its events." },
+  { regex: "^(\\.\\./)+(apps/)?(metering|rating|limits|invoicing|payments)/", message: "Apps and libs never import an app: call it over gRPC or consume its events." },
+];
+
 module.exports = tseslint.config(
   { ignores: ["**/node_modules/**", "**/dist/**", "libs/contracts/src/gen/**", ".nx/**", "coverage/**"] },
   js.configs.recommended,
@@ -25,9 +30,23 @@ module.exports = tseslint.config(
       "no-restricted-imports": [
         "error",
         {
-          patterns: [
-            { regex: "^@tally/(metering|rating|limits|invoicing|payments)(/|$)", message: "Apps and libs never import an app: call it over gRPC or consume its events." },
-            { regex: "^(\\.\\./)+(apps/)?(metering|rating|limits|invoicing|payments)/", message: "Apps and libs never import an app: call it over gRPC or consume its events." },
+          patterns: NO_APP_IMPORTS,
+        },
+      ],
+    },
+  },
+  {
+    // Proto types stop at rpc/ and adapter/: a service's domain and service layers take domain types.
+    files: ["apps/rating/src/domain/**/*.ts", "apps/rating/src/service/**/*.ts"],
+    ignores: ["**/*.spec.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: NO_APP_IMPORTS,
+          paths: [
+            { name: "@tally/contracts", allowImportNames: ["Aggregation"], message: "Proto messages stop at rpc/ and adapter/: map them to domain types there." },
+            { name: "@bufbuild/protobuf", message: "Proto messages stop at rpc/ and adapter/: map them to domain types there." },
           ],
         },
       ],

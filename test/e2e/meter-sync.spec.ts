@@ -4,7 +4,7 @@ import { metering, rating } from "@tally/contracts";
 import { EventBus, startService, type RunningService } from "@tally/platform";
 import { createTestClient, createTestEnvironment, TEST_KEYS, type TestEnvironment } from "@tally/platform/testing";
 import { meteringService } from "@tally/metering";
-import { createRatingService, loadRatingOptions, type RatingInternals } from "@tally/rating";
+import { createRatingService, loadRatingSettings, type RatingInternals } from "@tally/rating";
 import { eventually } from "../support/platform-stack";
 
 /**
@@ -129,10 +129,10 @@ describe("rating copies meter definitions from metering at start", () => {
 
 describe("RATING_METERING_ADDRESS and RATING_METERING_API_KEY", () => {
   it("are both needed, each error naming the missing one", () => {
-    expect(loadRatingOptions({}).metering).toBeUndefined();
-    expect(loadRatingOptions({ RATING_METERING_ADDRESS: "metering:50051", RATING_METERING_API_KEY: "k" }).metering).toEqual({ address: "metering:50051", apiKey: "k" });
-    expect(() => loadRatingOptions({ RATING_METERING_ADDRESS: "metering:50051" })).toThrow("RATING_METERING_API_KEY is required when RATING_METERING_ADDRESS is set");
-    expect(() => loadRatingOptions({ RATING_METERING_API_KEY: "k" })).toThrow("RATING_METERING_ADDRESS is required when RATING_METERING_API_KEY is set");
+    expect(loadRatingSettings({}).metering).toBeUndefined();
+    expect(loadRatingSettings({ RATING_METERING_ADDRESS: "metering:50051", RATING_METERING_API_KEY: "k" }).metering).toEqual({ address: "metering:50051", apiKey: "k" });
+    expect(() => loadRatingSettings({ RATING_METERING_ADDRESS: "metering:50051" })).toThrow("RATING_METERING_API_KEY is required when RATING_METERING_ADDRESS is set");
+    expect(() => loadRatingSettings({ RATING_METERING_API_KEY: "k" })).toThrow("RATING_METERING_ADDRESS is required when RATING_METERING_API_KEY is set");
   });
 });
 

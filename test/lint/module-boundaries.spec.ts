@@ -42,4 +42,21 @@ describe("module boundaries (eslint no-restricted-imports)", () => {
     expect(await lint("apps/rating/src/x.ts", 'import { SUBJECTS } from "@tally/contracts";\nimport { LIMITS } from "../domain/limits";\nexport const x = [SUBJECTS, LIMITS];\n')).toEqual([]);
     expect(await lint("test/e2e/x.ts", 'import { ratingService } from "@tally/rating";\nexport const x = ratingService;\n')).toEqual([]);
   });
+
+  const protoImport = 'import { rating } from "@tally/contracts";\nexport const x = rating.FeeTiming.IN_ADVANCE;\n';
+
+  it.each([
+    ["apps/rating/src/domain/x.ts", protoImport],
+    ["apps/rating/src/service/x.ts", 'import { create } from "@bufbuild/protobuf";\nexport const x = create;\n'],
+    ["apps/rating/src/service/x.ts", 'import { meteringService } from "@tally/metering";\nexport const x = meteringService;\n'],
+  ])("keeps proto messages (and other apps) out of rating's domain and service layers: %s", async (file, source) => {
+    expect(await lint(file, source)).toEqual([1]);
+  });
+
+  it.each([
+    ["apps/rating/src/rpc/x.ts", protoImport],
+    ["apps/rating/src/domain/x.ts", 'import type { Aggregation } from "@tally/contracts";\nexport type X = Aggregation;\n'],
+  ])("lets rpc/ map proto messages and domain/ name the Aggregation type: %s", async (file, source) => {
+    expect(await lint(file, source)).toEqual([]);
+  });
 });

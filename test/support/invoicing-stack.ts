@@ -2,7 +2,7 @@ import { startService, type RunningService } from "@tally/platform";
 import { createTestClient, createTestEnvironment, ManualClock, TEST_KEYS, type TestEnvironment } from "@tally/platform/testing";
 import { invoicing, limits, metering, rating } from "@tally/contracts";
 import { meteringService } from "@tally/metering";
-import { createRatingService, type RatingOptions } from "@tally/rating";
+import { createRatingService, type RatingSettings } from "@tally/rating";
 import { limitsService } from "@tally/limits";
 import { createInvoicingService, type InvoicingSettings } from "@tally/invoicing";
 
@@ -32,7 +32,7 @@ export interface InvoicingStack {
  */
 export async function startInvoicingStack(
   start: string,
-  options: { invoicing?: Partial<InvoicingSettings>; rating?: Partial<RatingOptions> } = {},
+  options: { invoicing?: Partial<InvoicingSettings>; rating?: Partial<RatingSettings> } = {},
 ): Promise<InvoicingStack> {
   const env = await createTestEnvironment();
   const clock = new ManualClock(start);

@@ -1,1 +1,2 @@
-export { ratingService, createRatingService, loadRatingOptions, type RatingOptions, type RatingInternals } from "./rating-service";
+export { ratingService, createRatingService, type RatingInternals } from "./rating-service";
+export { loadRatingSettings, type RatingSettings } from "./settings";

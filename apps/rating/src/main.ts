@@ -1,4 +1,5 @@
-import { loadServiceConfig, runServiceMain } from "@tally/platform";
+import { loadServiceConfigWithSettings, runServiceMain } from "@tally/platform";
 import { ratingService } from "./rating-service";
+import { loadRatingSettings } from "./settings";
 
-void runServiceMain(ratingService, () => loadServiceConfig("rating"));
+void runServiceMain(ratingService, () => loadServiceConfigWithSettings("rating", [loadRatingSettings]));

@@ -1,6 +1,6 @@
 import * as path from "node:path";
 import { entitySubjectsOf, rating, SUBJECTS } from "@tally/contracts";
-import { int, loadConfig, readMigrations, serviceRegistration, startConsumer, type Field, type RunningConsumer, type ServiceDefinition } from "@tally/platform";
+import { readMigrations, serviceRegistration, startConsumer, type RunningConsumer, type ServiceDefinition } from "@tally/platform";
 import { PricerCache } from "@tally/plan-pricing";
 import { DimensionalPricerCache } from "./domain/invoice-lines";
 import { RATING_SCOPES, ratingHandlers } from "./rpc/rating-handlers";
@@ -13,72 +13,7 @@ import { SubscriptionService } from "./service/subscription-service";
 import { loadUsagePartitions, usageConsumers } from "./service/usage-partitions";
 import { UsageReader } from "./service/usage-reader";
 import { UsageRater } from "./service/usage-rater";
-
-export interface RatingOptions {
-  /** A period closes this long after its end; later events are kept unrated (PERIOD_CLOSED). */
-  lateGraceMinutes: number;
-  /** How often to announce period starts / scheduled changes on subscription.changed. */
-  advanceIntervalMs: number;
-  /** Most UsageRecorded messages rated in one transaction. */
-  maxBatch: number;
-  /**
-   * Rating workers per instance, each a puller on the shared durable consumer (as another
-   * instance would be). 1 by default: batches of one customer base touch the same rows, so a
-   * second worker mostly waits for the first one's locks (measured: no gain on 2 cores).
-   */
-  workers: number;
-  /**
-   * Where to copy meter definitions from at start, and to ask about a meter a new plan names that
-   * rating has not heard of yet (metering's address and an API key with its `read` scope); none:
-   * rating knows only the meters whose events it has consumed.
-   */
-  metering: MeteringSource | undefined;
-}
-
-export interface MeteringSource {
-  address: string;
-  apiKey: string;
-  /** Wait between attempts while metering cannot be reached (default 5 s). */
-  retryMs?: number;
-}
-
-/** RATING_METERING_ADDRESS and RATING_METERING_API_KEY: both or neither. */
-function meteringSource(): Field<MeteringSource | undefined> {
-  return (env, problems) => {
-    const address = env.RATING_METERING_ADDRESS?.trim() ?? "";
-    const apiKey = env.RATING_METERING_API_KEY?.trim() ?? "";
-    if (address === "" && apiKey === "") return undefined;
-    if (address === "") problems.push("RATING_METERING_ADDRESS is required when RATING_METERING_API_KEY is set");
-    if (apiKey === "") problems.push("RATING_METERING_API_KEY is required when RATING_METERING_ADDRESS is set");
-    return { address, apiKey };
-  };
-}
-
-/**
- * Late usage is rated into its (closed) period for as long as metering accepts it: metering takes
- * events up to METERING_BACKFILL_DAYS (default 35) old by event time, and a period ends after the
- * events in it, so a 35-day window from the period's end covers every one of them. Invoicing
- * bills what it rates after an invoice was issued as a late adjustment on the next invoice, so no
- * accepted event is left unbilled. A shorter window is an explicit write-off policy.
- */
-const DEFAULT_LATE_GRACE_MINUTES = 60 * 24 * 35;
-
-/**
- * RATING_LATE_GRACE_MINUTES (35 days), RATING_ADVANCE_INTERVAL_MS (5000), RATING_MAX_BATCH (64),
- * RATING_WORKERS (1), RATING_METERING_ADDRESS + RATING_METERING_API_KEY (unset).
- */
-export function loadRatingOptions(env: Record<string, string | undefined> = process.env): RatingOptions {
-  return loadConfig(
-    {
-      lateGraceMinutes: int("RATING_LATE_GRACE_MINUTES", DEFAULT_LATE_GRACE_MINUTES, { min: 0, max: DEFAULT_LATE_GRACE_MINUTES }),
-      advanceIntervalMs: int("RATING_ADVANCE_INTERVAL_MS", 5000, { min: 10, max: 3_600_000 }),
-      maxBatch: int("RATING_MAX_BATCH", 64, { min: 1, max: 10_000 }),
-      workers: int("RATING_WORKERS", 1, { min: 1, max: 16 }),
-      metering: meteringSource(),
-    },
-    env,
-  );
-}
+import { loadRatingSettings, type RatingSettings } from "./settings";
 
 /** Exposed for tests and the bench: the rater of a running instance. */
 export interface RatingInternals {
@@ -88,15 +23,15 @@ export interface RatingInternals {
 }
 
 /**
- * The rating service. `options` default to the environment; tests pass them explicitly.
+ * The rating service. `options` default to the environment (settings.ts); tests pass them explicitly.
  * `onBuilt` hands tests the internals of the instance being built.
  */
-export function createRatingService(options?: Partial<RatingOptions>, onBuilt?: (internals: RatingInternals) => void): ServiceDefinition {
+export function createRatingService(options?: Partial<RatingSettings>, onBuilt?: (internals: RatingInternals) => void): ServiceDefinition {
   return {
     name: "rating",
     migrations: readMigrations(path.join(__dirname, "../migrations")),
     build(deps) {
-      const opts = { ...loadRatingOptions(), ...options };
+      const opts = { ...loadRatingSettings(), ...options };
       const catalog = new PlanCatalog();
       const pricers = new PricerCache();
       const dimensional = new DimensionalPricerCache();

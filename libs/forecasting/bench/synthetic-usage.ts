@@ -8,7 +8,7 @@
 import { Decimal } from "@tally/pricing";
 import { dayGrid, type PeriodDay } from "../src/index";
 import { createRandom, type Random } from "../src/random";
-import { atLocalTime } from "../src/time-zone";
+import { atLocalTime } from "@tally/calendar";
 
 export interface SyntheticPeriod {
   days: PeriodDay[];

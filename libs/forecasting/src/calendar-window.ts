@@ -1,6 +1,6 @@
 import { Decimal } from "@tally/pricing";
 import { ForecastInputError } from "./errors";
-import { atLocalTime, isValidTimeZone } from "./time-zone";
+import { atLocalTime, isValidTimeZone } from "@tally/calendar";
 
 /** A stated reporting window: a calendar month or quarter in an IANA time zone. */
 export type CalendarWindowSpec =

@@ -1,4 +1,4 @@
-import { addDays, atLocalTime, localDateOf, localTimeOfDay, weekdayOf } from "./time-zone";
+import { addDays, atLocalTime, localDateOf, localTimeOfDay, weekdayOf } from "@tally/calendar";
 import { ForecastInputError } from "./errors";
 
 /**

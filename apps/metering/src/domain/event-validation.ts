@@ -5,7 +5,8 @@ import { readEvent } from "./reading";
 import { fitsLength, hasNul } from "./text";
 import { describeTimestamp, timestampToDate } from "./timestamp";
 import type { UsageEventInput, ValidEvent } from "./usage-event";
-import { quote, ViolationList, type Violation } from "./violation";
+import { Violations } from "@tally/platform/errors";
+import { quote, type Violation, type ViolationCode } from "./violation";
 
 /** What validating an event depends on besides the event. */
 export interface EventValidationContext {
@@ -21,7 +22,7 @@ export type CheckedEvent =
   | { kind: "valid"; event: ValidEvent }
   | {
       kind: "rejected";
-      violations: Violation[];
+      violations: readonly Violation[];
       /** The id when it is well-formed: a retry of a stored event is still recognised. */
       id: string | undefined;
       /** The content when it can be compared with a stored event. */
@@ -35,7 +36,7 @@ export type CheckedEvent =
  */
 export function validateEvent(input: UsageEventInput, path: string, ctx: EventValidationContext): CheckedEvent {
   // Field names (`${path}.id`…) are built only when a violation needs one: this runs per event.
-  const v = new ViolationList();
+  const v = new Violations<ViolationCode>();
   const idOk = checkText(v, path, "id", input.id, BOUNDS.maxIdLength);
   checkText(v, path, "customer_id", input.customerId, BOUNDS.maxCustomerIdLength);
   const typeOk = checkText(v, path, "event_type", input.eventType, BOUNDS.maxEventTypeLength);
@@ -45,12 +46,12 @@ export function validateEvent(input: UsageEventInput, path: string, ctx: EventVa
   if (input.time) {
     time = timestampToDate(input.time);
     if (!time) {
-      v.add(`${path}.time`, "invalid_timestamp", `time ${describeTimestamp(input.time)} is not a valid timestamp`);
+      v.add(`${path}.time`, `time ${describeTimestamp(input.time)} is not a valid timestamp`, "invalid_timestamp");
     } else if (time.getTime() > ctx.receivedAt.getTime() + BOUNDS.futureToleranceMs) {
-      v.add(`${path}.time`, "in_future", `time ${time.toISOString()} is more than 5 minutes in the future`);
+      v.add(`${path}.time`, `time ${time.toISOString()} is more than 5 minutes in the future`, "in_future");
     } else if (time.getTime() < ctx.receivedAt.getTime() - ctx.backfillMs) {
       const days = Math.round(ctx.backfillMs / 86_400_000);
-      v.add(`${path}.time`, "too_old", `time ${time.toISOString()} is older than the ${days}-day backfill window`);
+      v.add(`${path}.time`, `time ${time.toISOString()} is older than the ${days}-day backfill window`, "too_old");
     }
   }
 
@@ -60,10 +61,10 @@ export function validateEvent(input: UsageEventInput, path: string, ctx: EventVa
   if (typeOk) {
     const meters = ctx.metersFor(input.eventType);
     if (meters.length === 0) {
-      v.add(`${path}.event_type`, "unknown_event_type", `no active meter reads event type ${quote(input.eventType)}`);
+      v.add(`${path}.event_type`, `no active meter reads event type ${quote(input.eventType)}`, "unknown_event_type");
     } else if (propertiesOk) {
       const { readings, violations } = readEvent(input.properties, meters, path);
-      for (const violation of violations) v.add(violation.field, violation.code, violation.message);
+      for (const violation of violations) v.add(violation.field, violation.message, violation.code);
       if (v.empty && time) {
         event = {
           id: input.id,
@@ -86,48 +87,48 @@ export function validateEvent(input: UsageEventInput, path: string, ctx: EventVa
   };
 }
 
-function checkText(v: ViolationList, path: string, name: string, value: string, max: number): boolean {
+function checkText(v: Violations<ViolationCode>, path: string, name: string, value: string, max: number): boolean {
   if (value === "") {
-    v.add(`${path}.${name}`, "required", `${name} is required`);
+    v.add(`${path}.${name}`, `${name} is required`, "required");
     return false;
   }
   if (!fitsLength(value, max)) {
-    v.add(`${path}.${name}`, "too_long", `${name} ${quote(value)} is longer than ${max} characters`);
+    v.add(`${path}.${name}`, `${name} ${quote(value)} is longer than ${max} characters`, "too_long");
     return false;
   }
   if (hasNul(value)) {
-    v.add(`${path}.${name}`, "invalid_character", `${name} contains a NUL character`);
+    v.add(`${path}.${name}`, `${name} contains a NUL character`, "invalid_character");
     return false;
   }
   return true;
 }
 
-function checkProperties(v: ViolationList, path: string, properties: Readonly<Record<string, string>>): boolean {
+function checkProperties(v: Violations<ViolationCode>, path: string, properties: Readonly<Record<string, string>>): boolean {
   const before = v.count;
   let count = 0;
   for (const _ in properties) count++;
   if (count > BOUNDS.maxProperties) {
-    v.add(`${path}.properties`, "too_many", `event has ${count} properties, at most ${BOUNDS.maxProperties} are allowed`);
+    v.add(`${path}.properties`, `event has ${count} properties, at most ${BOUNDS.maxProperties} are allowed`, "too_many");
   }
   let units = 0;
   for (const key in properties) {
     const value = properties[key]!;
     units += key.length + value.length;
-    if (key === "") v.add(`${path}.properties[]`, "required", "property keys must not be empty");
+    if (key === "") v.add(`${path}.properties[]`, "property keys must not be empty", "required");
     else if (!fitsLength(key, BOUNDS.maxPropertyKeyLength)) {
-      v.add(`${path}.properties[${key}]`, "too_long", `property key ${quote(key)} is longer than ${BOUNDS.maxPropertyKeyLength} characters`);
-    } else if (hasNul(key)) v.add(`${path}.properties[${key}]`, "invalid_character", "property key contains a NUL character");
+      v.add(`${path}.properties[${key}]`, `property key ${quote(key)} is longer than ${BOUNDS.maxPropertyKeyLength} characters`, "too_long");
+    } else if (hasNul(key)) v.add(`${path}.properties[${key}]`, "property key contains a NUL character", "invalid_character");
     else if (key.startsWith(BOUNDS.reservedPropertyPrefix) && !BOUNDS.knownReservedProperties.includes(key)) {
-      v.add(`${path}.properties[${key}]`, "reserved", `property keys starting with "${BOUNDS.reservedPropertyPrefix}" are reserved; ${quote(key)} is not one Tally knows`);
+      v.add(`${path}.properties[${key}]`, `property keys starting with "${BOUNDS.reservedPropertyPrefix}" are reserved; ${quote(key)} is not one Tally knows`, "reserved");
     }
     if (!fitsLength(value, BOUNDS.maxPropertyValueLength)) {
-      v.add(`${path}.properties[${key}]`, "too_long", `property ${quote(key)} is longer than ${BOUNDS.maxPropertyValueLength} characters`);
-    } else if (hasNul(value)) v.add(`${path}.properties[${key}]`, "invalid_character", `property ${quote(key)} contains a NUL character`);
+      v.add(`${path}.properties[${key}]`, `property ${quote(key)} is longer than ${BOUNDS.maxPropertyValueLength} characters`, "too_long");
+    } else if (hasNul(value)) v.add(`${path}.properties[${key}]`, `property ${quote(key)} contains a NUL character`, "invalid_character");
   }
   // A UTF-16 unit is at most 3 UTF-8 bytes: only events that might be over pay for the exact count.
   const bytes = units * 3 <= BOUNDS.maxPropertiesBytes ? 0 : propertiesBytes(properties);
   if (bytes > BOUNDS.maxPropertiesBytes) {
-    v.add(`${path}.properties`, "too_large", `properties take ${bytes} bytes (keys and values, UTF-8), at most ${BOUNDS.maxPropertiesBytes} are allowed`);
+    v.add(`${path}.properties`, `properties take ${bytes} bytes (keys and values, UTF-8), at most ${BOUNDS.maxPropertiesBytes} are allowed`, "too_large");
   }
   return v.count === before;
 }

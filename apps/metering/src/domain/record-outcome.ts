@@ -13,7 +13,7 @@ export type EventOutcome =
   | { status: "accepted"; event: ValidEvent }
   | { status: "duplicate" }
   | { status: "conflict"; message: string }
-  | { status: "rejected"; violations: Violation[] };
+  | { status: "rejected"; violations: readonly Violation[] };
 
 /** What one transaction tries to insert: the first valid occurrence of each id. */
 export interface InsertPlan {

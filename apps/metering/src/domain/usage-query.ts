@@ -1,7 +1,8 @@
 import { DAY_MS, HOUR_MS, BOUNDS, MINUTE_MS } from "./bounds";
 import type { MeterSpec } from "./meter";
 import { describeTimestamp, timestampToDate, type TimestampInput } from "./timestamp";
-import { quote, ViolationList, type Violation } from "./violation";
+import { Violations } from "@tally/platform/errors";
+import { quote, type Violation, type ViolationCode } from "./violation";
 
 export type WindowSize = "none" | "hour" | "day";
 
@@ -28,7 +29,7 @@ export interface UsageQuery {
   groupBy: string[];
 }
 
-export type UsageQueryValidation = { ok: true; query: UsageQuery } | { ok: false; violations: Violation[] };
+export type UsageQueryValidation = { ok: true; query: UsageQuery } | { ok: false; violations: readonly Violation[] };
 
 /**
  * Validates a usage query. `from` and `to` must fall on whole milliseconds, the precision event
@@ -37,31 +38,31 @@ export type UsageQueryValidation = { ok: true; query: UsageQuery } | { ok: false
  * An omitted `to` is the end of the current minute, so that it includes `now`.
  */
 export function validateUsageQuery(input: UsageQueryInput, now: Date): UsageQueryValidation {
-  const v = new ViolationList();
-  if (input.customerId === "") v.add("customer_id", "required", "customer_id is required");
-  if (input.meterKey === "") v.add("meter_key", "required", "meter_key is required");
+  const v = new Violations<ViolationCode>();
+  if (input.customerId === "") v.add("customer_id", "customer_id is required", "required");
+  if (input.meterKey === "") v.add("meter_key", "meter_key is required", "required");
   const from = input.from ? wholeMillisecond(v, "from", input.from) : undefined;
-  if (!input.from) v.add("from", "required", "from is required");
+  if (!input.from) v.add("from", "from is required", "required");
   const to = input.to ? wholeMillisecond(v, "to", input.to) : new Date((Math.floor(now.getTime() / MINUTE_MS) + 1) * MINUTE_MS);
   if (from && to && to.getTime() <= from.getTime()) {
-    v.add("to", "out_of_range", `to ${to.toISOString()} must be after from ${from.toISOString()}`);
+    v.add("to", `to ${to.toISOString()} must be after from ${from.toISOString()}`, "out_of_range");
   }
   const windowSize = input.windowSize;
-  if (windowSize === undefined) v.add("window_size", "invalid_value", "window_size must be NONE, HOUR or DAY");
+  if (windowSize === undefined) v.add("window_size", "window_size must be NONE, HOUR or DAY", "invalid_value");
   const timeZone = windowSize === "day" ? input.timeZone || "UTC" : "UTC";
   if (windowSize === "day" && !isKnownTimeZone(timeZone)) {
-    v.add("time_zone", "unknown_time_zone", `time_zone ${quote(timeZone)} is not an IANA time zone (e.g. "Europe/Paris")`);
+    v.add("time_zone", `time_zone ${quote(timeZone)} is not an IANA time zone (e.g. "Europe/Paris")`, "unknown_time_zone");
   }
   if (from && to && windowSize && to > from) {
     const windows = windowCount(from, to, windowSize);
     if (windows > BOUNDS.maxQueryWindows) {
-      v.add("to", "out_of_range", `the range spans ${windows} ${windowSize} windows, at most ${BOUNDS.maxQueryWindows} are allowed`);
+      v.add("to", `the range spans ${windows} ${windowSize} windows, at most ${BOUNDS.maxQueryWindows} are allowed`, "out_of_range");
     }
   }
   const seen = new Set<string>();
   input.groupBy.forEach((property, i) => {
-    if (property === "") v.add(`group_by[${i}]`, "required", "group_by entries must not be empty");
-    if (seen.has(property)) v.add(`group_by[${i}]`, "duplicate", `group_by lists ${quote(property)} twice`);
+    if (property === "") v.add(`group_by[${i}]`, "group_by entries must not be empty", "required");
+    if (seen.has(property)) v.add(`group_by[${i}]`, `group_by lists ${quote(property)} twice`, "duplicate");
     seen.add(property);
   });
   if (!v.empty || !from || !to || !windowSize) return { ok: false, violations: v.all };
@@ -72,24 +73,24 @@ export function validateUsageQuery(input: UsageQueryInput, now: Date): UsageQuer
 }
 
 /** The query's group_by must be a subset of the meter's. */
-export function checkQueryGroupBy(query: UsageQuery, meter: MeterSpec): Violation[] {
-  const v = new ViolationList();
+export function checkQueryGroupBy(query: UsageQuery, meter: MeterSpec): readonly Violation[] {
+  const v = new Violations<ViolationCode>();
   query.groupBy.forEach((property, i) => {
     if (!meter.groupBy.includes(property)) {
-      v.add(`group_by[${i}]`, "unknown_reference", `meter ${quote(meter.key)} does not group by ${quote(property)}`);
+      v.add(`group_by[${i}]`, `meter ${quote(meter.key)} does not group by ${quote(property)}`, "unknown_reference");
     }
   });
   return v.all;
 }
 
-function wholeMillisecond(v: ViolationList, field: string, ts: TimestampInput): Date | undefined {
+function wholeMillisecond(v: Violations<ViolationCode>, field: string, ts: TimestampInput): Date | undefined {
   const date = timestampToDate(ts);
   if (!date) {
-    v.add(field, "invalid_timestamp", `${field} ${describeTimestamp(ts)} is not a valid timestamp`);
+    v.add(field, `${field} ${describeTimestamp(ts)} is not a valid timestamp`, "invalid_timestamp");
     return undefined;
   }
   if (ts.nanos % 1_000_000 !== 0) {
-    v.add(field, "not_whole_millisecond", `${field} ${describeTimestamp(ts)} must be on a whole millisecond (event times are kept to the millisecond)`);
+    v.add(field, `${field} ${describeTimestamp(ts)} must be on a whole millisecond (event times are kept to the millisecond)`, "not_whole_millisecond");
     return undefined;
   }
   return date;

@@ -1,3 +1,5 @@
+import type { FieldViolation } from "@tally/platform/errors";
+
 /**
  * Stable snake_case codes of the validation rules metering applies. They travel to clients in
  * EventResult.code (batch results) and in error messages, so once published they are never
@@ -28,36 +30,11 @@ export type ViolationCode =
   | "unknown_reference"
   | "batch_too_large";
 
-/** One problem with one request field, e.g. `events[3].properties[tokens]`. */
-export interface Violation {
-  field: string;
-  code: ViolationCode;
-  /** Names the field and the rejected value. */
-  message: string;
-}
-
-/** Collects every violation of an input, so a caller fixes them all in one go. */
-export class ViolationList {
-  /** Created on the first violation: most inputs (every event at ingest) have none. */
-  private list: Violation[] | undefined;
-
-  add(field: string, code: ViolationCode, message: string): this {
-    (this.list ??= []).push({ field, code, message });
-    return this;
-  }
-
-  get all(): Violation[] {
-    return (this.list ??= []);
-  }
-
-  get count(): number {
-    return this.list?.length ?? 0;
-  }
-
-  get empty(): boolean {
-    return this.count === 0;
-  }
-}
+/**
+ * One problem with one request field, e.g. `events[3].properties[tokens]`; the message names the
+ * field and the rejected value. Collected with the platform's `Violations<ViolationCode>`.
+ */
+export type Violation = FieldViolation<ViolationCode>;
 
 /** Quotes a user value for a message, shortened so one huge value cannot flood logs. */
 export function quote(value: string, max = 80): string {

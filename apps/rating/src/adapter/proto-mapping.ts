@@ -6,6 +6,7 @@ import type { Period } from "../domain/periods";
 import type { InvoiceLineDraft, LineKind } from "../domain/invoice-lines";
 import { pendingChangeAt, periodOf, planAt, segmentsIn, statusAt, type SubscriptionFacts } from "../domain/subscription";
 import type { UnratedReason } from "../domain/usage-rating";
+import type { ComponentUsage } from "../domain/component-usage";
 
 /** Domain ↔ proto, in one place (rpc responses and published events share it). */
 
@@ -50,6 +51,25 @@ export function subscriptionProto(sub: SubscriptionFacts, now: Date): rating.Sub
     createTime: ts(sub.createTime),
     revision: BigInt(sub.revision),
   });
+}
+
+export function componentUsageProto(c: ComponentUsage): MessageInitShape<typeof rating.ComponentUsageSchema> {
+  const pos = c.position;
+  return {
+    componentKey: c.componentKey,
+    meterKey: c.meterKey,
+    dimensionValue: c.dimensionValue,
+    quantity: c.quantity.toFixed(),
+    tierIndex: pos.tierIndex,
+    tierLowerBound: pos.tiered ? pos.lowerBound.toFixed() : "",
+    tierUpperBound: pos.tiered && pos.upperBound ? pos.upperBound.toFixed() : "",
+    unitsToNextTier: pos.tiered && pos.unitsToNextThreshold ? pos.unitsToNextThreshold.toFixed() : "",
+    amount: { currency: c.currency, amount: c.amount.toFixed() },
+    period: range(c.segment),
+    planKey: c.planKey,
+    planVersion: c.planVersion,
+    billableQuantity: c.billableQuantity.toFixed(),
+  };
 }
 
 const LINE_KIND: Record<LineKind, rating.LineKind> = {

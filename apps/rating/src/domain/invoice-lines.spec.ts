@@ -4,12 +4,13 @@ import { Decimal } from "@tally/pricing";
 import { PricerCache } from "@tally/plan-pricing";
 import { forecast } from "./forecast";
 import { DimensionalPricerCache, segmentLines, subtotalOf } from "./invoice-lines";
+import { planDraftFromProto } from "../adapter/plan-mapping";
 import { buildRatePlan } from "./plan-validation";
 import type { RatePlan } from "./rate-plan";
 
 const plan: RatePlan = {
   ...buildRatePlan(
-    create(rating.PlanSchema, {
+    planDraftFromProto(create(rating.PlanSchema, {
       key: "p",
       name: "Pro",
       currency: "USD",
@@ -31,7 +32,7 @@ const plan: RatePlan = {
           },
         },
       ],
-    }),
+    })),
     (k) => (k === "tokens" ? { key: k, aggregation: "sum", groupBy: ["model"], active: true } : undefined),
   ),
   version: 1,

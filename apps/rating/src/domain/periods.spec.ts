@@ -1,5 +1,5 @@
 import { firstPeriod, nextPeriod, periodAt, type PeriodRule } from "./periods";
-import { fromLocal, toLocal } from "./time-zone";
+import { fromLocal, toLocal } from "@tally/calendar";
 
 const iso = (d: Date) => d.toISOString();
 const range = (rule: PeriodRule, t: string) => {

@@ -1,4 +1,4 @@
-import { daysInMonth, fromLocal, toLocal, type LocalDateTime } from "./time-zone";
+import { daysInMonth, fromLocal, toLocal, type LocalDateTime } from "@tally/calendar";
 
 /**
  * Billing periods: the ONE place period boundaries are computed. Pure (no clock, no I/O).

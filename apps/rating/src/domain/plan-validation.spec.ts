@@ -1,6 +1,7 @@
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { rating } from "@tally/contracts";
 import { InvalidArgumentError } from "@tally/platform";
+import { planDraftFromProto } from "../adapter/plan-mapping";
 import { buildRatePlan } from "./plan-validation";
 import type { MeterInfo } from "./rate-plan";
 
@@ -16,7 +17,7 @@ function violations(plan: MessageInitShape<typeof rating.PlanSchema>): string[] 
 /** "field code" of each violation: the codes are a contract, clients branch on them. */
 function codedViolations(plan: MessageInitShape<typeof rating.PlanSchema>): string[] {
   try {
-    buildRatePlan(create(rating.PlanSchema, plan), (k) => meters[k]);
+    buildRatePlan(planDraftFromProto(create(rating.PlanSchema, plan)), (k) => meters[k]);
   } catch (err) {
     if (err instanceof InvalidArgumentError) return err.violations.map((v) => `${v.field} ${v.code}`);
     throw err;
@@ -35,11 +36,13 @@ const component = (price: MessageInitShape<typeof rating.PriceSchema>, meterKey 
 describe("plan validation", () => {
   it("accepts a valid plan and maps models to the pricing library", () => {
     const plan = buildRatePlan(
-      create(rating.PlanSchema, {
-        ...base,
-        recurringFee: { amount: "49", timing: rating.FeeTiming.IN_ARREARS },
-        components: [component({ model: { case: "percentage", value: { rate: "2.5" } }, includedUnits: "100", maximum: "10" })],
-      }),
+      planDraftFromProto(
+        create(rating.PlanSchema, {
+          ...base,
+          recurringFee: { amount: "49", timing: rating.FeeTiming.IN_ARREARS },
+          components: [component({ model: { case: "percentage", value: { rate: "2.5" } }, includedUnits: "100", maximum: "10" })],
+        }),
+      ),
       (k) => meters[k],
     );
     const c = plan.components[0]!;

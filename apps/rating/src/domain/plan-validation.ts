@@ -1,23 +1,19 @@
-import { rating, type Aggregation } from "@tally/contracts";
-import { componentPricingFromProto, nonNegativeDecimal } from "@tally/plan-pricing";
+import { nonNegativeDecimal } from "@tally/plan-pricing";
 import { Violations } from "@tally/platform/errors";
 import { isSupportedCurrency } from "@tally/pricing";
-import type { BillingInterval } from "./periods";
-import type { MeterInfo, RateComponent, RatePlan } from "./rate-plan";
+import type { PlanDraft } from "./plan-draft";
+import type { Aggregation, MeterInfo, RateComponent, RatePlan } from "./rate-plan";
 
 /**
- * Turns a plan as written on the wire into a {@link RatePlan}, collecting EVERY violation with the
- * request's field path (e.g. "plan.components[0].price.graduated.tiers[2].up_to").
- *
- * The rate card's contract IS the proto message (it is also what we store), so this module reads
- * the generated type directly rather than a hand-written copy of it. Prices go through
- * @tally/plan-pricing, the one mapping shared with limits and invoicing.
+ * Turns a plan as written into a {@link RatePlan}, collecting EVERY violation with the request's
+ * field path (e.g. "plan.components[0].price.graduated.tiers[2].up_to"). Prices are read through
+ * the draft's readers, i.e. @tally/plan-pricing, the one mapping shared with limits and invoicing.
  *
  * `meters` is consulted at creation only (null when reloading a stored plan, whose components
  * then keep the aggregation recorded with them).
  */
 export function buildRatePlan(
-  plan: rating.Plan,
+  plan: PlanDraft,
   meters: ((key: string) => MeterInfo | undefined) | null,
   storedAggregations: Record<string, Aggregation> = {},
   path = "plan",
@@ -26,14 +22,12 @@ export function buildRatePlan(
   if (!KEY.test(plan.key)) v.add(`${path}.key`, `must match [a-z][a-z0-9_]{0,62}, got ${JSON.stringify(plan.key)}`, "invalid_pattern");
   if (plan.name.length < 1 || plan.name.length > 255) v.add(`${path}.name`, "must be 1–255 characters", "invalid_length");
   if (!isSupportedCurrency(plan.currency)) v.add(`${path}.currency`, `must be a supported ISO 4217 code, got ${JSON.stringify(plan.currency)}`, "invalid_value");
-  const interval = INTERVALS[plan.billingInterval];
-  if (!interval) v.add(`${path}.billing_interval`, "is required (DAY, MONTH or YEAR)", "required");
+  if (!plan.interval) v.add(`${path}.billing_interval`, "is required (DAY, MONTH or YEAR)", "required");
   let recurringFee: RatePlan["recurringFee"];
   if (plan.recurringFee) {
     const amount = nonNegativeDecimal(plan.recurringFee.amount, `${path}.recurring_fee.amount`, v);
     if (amount?.isZero()) v.add(`${path}.recurring_fee.amount`, "must be greater than 0", "out_of_range");
-    const timing =
-      plan.recurringFee.timing === rating.FeeTiming.IN_ADVANCE ? "in_advance" : plan.recurringFee.timing === rating.FeeTiming.IN_ARREARS ? "in_arrears" : undefined;
+    const timing = plan.recurringFee.timing;
     if (!timing) v.add(`${path}.recurring_fee.timing`, "is required (IN_ADVANCE or IN_ARREARS)", "required");
     if (amount && timing) recurringFee = { amount, timing };
   }
@@ -58,19 +52,13 @@ export function buildRatePlan(
         groupBy = meter.groupBy;
       }
     }
-    const pricing = componentPricingFromProto(c, at, { aggregation, groupBy }, v);
+    const pricing = c.readPricing(at, { aggregation, groupBy }, v);
     if (pricing && aggregation) {
       components.push({ key: c.key, meterKey: c.meterKey, displayName: c.displayName, aggregation, pricing });
     }
   });
   v.throwIfAny();
-  return { key: plan.key, name: plan.name, currency: plan.currency, interval: interval!, recurringFee, components };
+  return { key: plan.key, name: plan.name, currency: plan.currency, interval: plan.interval!, recurringFee, components };
 }
 
 const KEY = /^[a-z][a-z0-9_]{0,62}$/;
-
-const INTERVALS: Partial<Record<rating.BillingInterval, BillingInterval>> = {
-  [rating.BillingInterval.DAY]: "day",
-  [rating.BillingInterval.MONTH]: "month",
-  [rating.BillingInterval.YEAR]: "year",
-};

@@ -14,6 +14,12 @@ import { periodAt, type BillingAnchor, type BillingInterval, type Period } from 
  *   one starting at the period end (that future segment IS the pending change).
  * - `cancelTime`: the end; in the future for a cancellation scheduled at period end.
  */
+/** What a subscription.changed announces. */
+export type ChangeKind = "created" | "plan_changed" | "change_scheduled" | "canceled" | "period_started";
+
+/** When a plan change or cancellation takes effect. */
+export type ChangeTiming = "immediately" | "at_period_end";
+
 export interface SubscriptionFacts {
   id: string;
   customerId: string;

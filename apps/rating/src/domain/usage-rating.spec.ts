@@ -2,6 +2,7 @@ import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { rating } from "@tally/contracts";
 import { Decimal } from "@tally/pricing";
 import { PricerCache } from "@tally/plan-pricing";
+import { planDraftFromProto } from "../adapter/plan-mapping";
 import { buildRatePlan } from "./plan-validation";
 import type { MeterInfo, RatePlan } from "./rate-plan";
 import type { SubscriptionFacts } from "./subscription";
@@ -16,7 +17,7 @@ const meters: Record<string, MeterInfo> = {
 
 function plan(key: string, components: MessageInitShape<typeof rating.PriceComponentSchema>[]): RatePlan {
   const proto = create(rating.PlanSchema, { key, name: key, currency: "USD", billingInterval: rating.BillingInterval.MONTH, components });
-  return { ...buildRatePlan(proto, (k) => meters[k]), version: 1 };
+  return { ...buildRatePlan(planDraftFromProto(proto), (k) => meters[k]), version: 1 };
 }
 
 const graduated = (key: string, meterKey: string) => ({

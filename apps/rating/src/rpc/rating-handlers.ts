@@ -1,13 +1,15 @@
-import type { rating } from "@tally/contracts";
+import { rating } from "@tally/contracts";
 import type { ServiceDeps, ServiceHandlers } from "@tally/platform";
 import { toMaxScale } from "@tally/pricing";
-import { invoiceLineProto, range, roundedWire, ts, UNRATED_REASON, wire } from "../adapter/proto-mapping";
+import { planDraftFromProto, planProto } from "../adapter/plan-mapping";
+import { componentUsageProto, dateOf, invoiceLineProto, range, roundedWire, subscriptionProto, ts, UNRATED_REASON, wire } from "../adapter/proto-mapping";
+import type { ChangeTiming } from "../domain/subscription";
 import type { PlanService } from "../service/plan-service";
 import type { SubscriptionService } from "../service/subscription-service";
 import type { UsageReader } from "../service/usage-reader";
 import { previewPeriods } from "./preview-periods";
 
-/** Thin handlers: validate the envelope, call the service, map to proto. */
+/** Thin handlers: map the request to domain types, call the service, map the answer to proto. */
 export function ratingHandlers(
   plans: PlanService,
   subscriptions: SubscriptionService,
@@ -15,16 +17,51 @@ export function ratingHandlers(
   deps: Pick<ServiceDeps, "pool" | "clock">,
 ): ServiceHandlers<typeof rating.Rating> {
   return {
-    createPlan: async (req) => ({ plan: await plans.create(req.plan) }),
-    getPlan: async (req) => ({ plan: await plans.get(req.key, req.version) }),
-    listPlans: async (req) => plans.list(req),
-    updatePlan: async (req) => ({ plan: await plans.update(req.plan, req.expectedVersion) }),
-    createSubscription: async (req) => ({ subscription: await subscriptions.create(req) }),
-    getSubscription: async (req) => ({ subscription: await subscriptions.get(req.subscriptionId) }),
-    listSubscriptions: async (req) => subscriptions.list(req),
-    changePlan: async (req) => ({ subscription: await subscriptions.changePlan(req) }),
-    cancelSubscription: async (req) => ({ subscription: await subscriptions.cancel(req) }),
-    getCurrentUsage: async (req) => reader.currentUsage(req.customerId),
+    createPlan: async (req) => ({ plan: planProto((await plans.create(req.plan && planDraftFromProto(req.plan))).row) }),
+    getPlan: async (req) => ({ plan: planProto((await plans.get(req.key, req.version)).row) }),
+    listPlans: async (req) => {
+      const { plans: page, nextPageToken } = await plans.list({ key: req.key, pageSize: req.pageSize, pageToken: req.pageToken });
+      return { plans: page.map((p) => planProto(p.row)), nextPageToken };
+    },
+    updatePlan: async (req) => ({ plan: planProto((await plans.update(req.plan && planDraftFromProto(req.plan), req.expectedVersion)).row) }),
+    createSubscription: async (req) => {
+      const { sub, asOf } = await subscriptions.create({
+        customerId: req.customerId,
+        planKey: req.planKey,
+        planVersion: req.planVersion,
+        timeZone: req.timeZone,
+        anchor: req.anchor === rating.BillingAnchor.ANNIVERSARY ? "anniversary" : "calendar",
+        startTime: dateOf(req.startTime),
+        idempotencyKey: req.idempotencyKey,
+      });
+      return { subscription: subscriptionProto(sub, asOf) };
+    },
+    getSubscription: async (req) => {
+      const { sub, asOf } = await subscriptions.get(req.subscriptionId);
+      return { subscription: subscriptionProto(sub, asOf) };
+    },
+    listSubscriptions: async (req) => {
+      const page = await subscriptions.list({ customerId: req.customerId, pageSize: req.pageSize, pageToken: req.pageToken });
+      return { subscriptions: page.subscriptions.map((s) => subscriptionProto(s.sub, s.asOf)), nextPageToken: page.nextPageToken };
+    },
+    changePlan: async (req) => {
+      const { sub, asOf } = await subscriptions.changePlan({
+        subscriptionId: req.subscriptionId,
+        planKey: req.planKey,
+        planVersion: req.planVersion,
+        timing: TIMING[req.timing],
+        effectiveTime: dateOf(req.effectiveTime),
+      });
+      return { subscription: subscriptionProto(sub, asOf) };
+    },
+    cancelSubscription: async (req) => {
+      const { sub, asOf } = await subscriptions.cancel({ subscriptionId: req.subscriptionId, timing: TIMING[req.timing] });
+      return { subscription: subscriptionProto(sub, asOf) };
+    },
+    getCurrentUsage: async (req) => {
+      const { current, components } = await reader.currentUsage(req.customerId);
+      return { subscriptionId: current.sub.id, period: range(current.period), components: components.map(componentUsageProto), asOfTime: ts(current.now) };
+    },
     previewInvoice: async (req) => {
       const { current, lines, subtotal, total } = await reader.preview(req.customerId);
       return {
@@ -73,7 +110,7 @@ export function ratingHandlers(
       };
     },
     quote: async (req) => {
-      const q = await reader.quote(req);
+      const q = await reader.quote({ planKey: req.planKey, planVersion: req.planVersion, quantities: req.quantities });
       return {
         planKey: q.plan.key,
         planVersion: q.plan.version,
@@ -85,7 +122,7 @@ export function ratingHandlers(
     },
     previewPeriods: (req) => previewPeriods(deps, reader, req),
     listUnratedEvents: async (req) => {
-      const { rows, nextPageToken } = await reader.listUnrated(req);
+      const { rows, nextPageToken } = await reader.listUnrated({ customerId: req.customerId, pageSize: req.pageSize, pageToken: req.pageToken });
       return {
         events: rows.map((r) => ({
           eventId: r.eventId,
@@ -104,6 +141,11 @@ export function ratingHandlers(
     },
   };
 }
+
+const TIMING: Partial<Record<rating.ChangeTiming, ChangeTiming>> = {
+  [rating.ChangeTiming.IMMEDIATELY]: "immediately",
+  [rating.ChangeTiming.AT_PERIOD_END]: "at_period_end",
+};
 
 /** admin for writes, read for reads. */
 export const RATING_SCOPES = {

@@ -1,9 +1,7 @@
-import { ConnectError } from "@connectrpc/connect";
-import { metering } from "@tally/contracts";
-import { Code, createServiceClient, TallyError, type Pool, type ServiceClient } from "@tally/platform";
+import { Code, TallyError, type Pool } from "@tally/platform";
+import { meteringMeters, type MeteringMeters } from "../adapter/metering-meters";
 import { getMeters, upsertMeter } from "../adapter/meter-store";
 import type { MeterInfo } from "../domain/rate-plan";
-import { meterInfo } from "./meter-copy";
 
 /** How long one GetMeter may take before the plan is refused as UNAVAILABLE. */
 const LOOKUP_TIMEOUT_MS = 5_000;
@@ -34,27 +32,28 @@ export class MeterLookup {
     const found = await getMeters(this.pool, keys);
     const missing = [...new Set(keys.filter((k) => k !== "" && !found.has(k)))];
     if (missing.length === 0 || !this.source) return found;
-    const { client, close } = createServiceClient(metering.Meter, this.source.address, this.source.apiKey);
+    const meters = meteringMeters(this.source.address, this.source.apiKey);
     try {
       for (const key of missing) {
-        const info = await this.ask(client, key, fields[keys.indexOf(key)]!);
+        const info = await this.ask(meters, key, fields[keys.indexOf(key)]!);
         if (!info) continue;
         await upsertMeter(this.pool, info);
         found.set(key, info);
       }
     } finally {
-      close();
+      meters.close();
     }
     return found;
   }
 
-  private async ask(client: ServiceClient<typeof metering.Meter>["client"], key: string, field: string): Promise<MeterInfo | undefined> {
+  /** A meter metering does not know, or whose aggregation rating cannot read, is unknown (undefined). */
+  private async ask(meters: MeteringMeters, key: string, field: string): Promise<MeterInfo | undefined> {
+    let meter;
     try {
-      const { meter } = await client.getMeter({ key }, { timeoutMs: LOOKUP_TIMEOUT_MS });
-      return meter && meterInfo(meter, meter.state === metering.MeterState.ACTIVE);
+      meter = await meters.get(key, LOOKUP_TIMEOUT_MS);
     } catch (err) {
-      if (err instanceof ConnectError && err.code === Code.NotFound) return undefined;
       throw new MeteringUnavailableError(field, key, err);
     }
+    return meter && "info" in meter ? meter.info : undefined;
   }
 }

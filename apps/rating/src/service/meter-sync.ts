@@ -1,7 +1,6 @@
-import { metering } from "@tally/contracts";
-import { createServiceClient, type Logger, type Pool } from "@tally/platform";
+import type { Logger, Pool } from "@tally/platform";
+import { meteringMeters } from "../adapter/metering-meters";
 import { upsertMeter } from "../adapter/meter-store";
-import { meterInfo } from "./meter-copy";
 
 export interface MeterSyncOptions {
   pool: Pool;
@@ -71,26 +70,25 @@ export class MeterSync {
 
   private async copyAll(): Promise<number> {
     const { pool, address, apiKey, logger } = this.options;
-    const { client, close } = createServiceClient(metering.Meter, address, apiKey);
+    const meters = meteringMeters(address, apiKey);
     try {
       let copied = 0;
       let pageToken = "";
       do {
-        const page = await client.listMeters({ pageSize: PAGE_SIZE, pageToken, includeArchived: true });
+        const page = await meters.list(PAGE_SIZE, pageToken);
         for (const meter of page.meters) {
-          const info = meterInfo(meter, meter.state === metering.MeterState.ACTIVE);
-          if (!info) {
-            logger.warn("meter without a usable aggregation ignored", { meter: meter.key });
+          if ("unusable" in meter) {
+            logger.warn("meter without a usable aggregation ignored", { meter: meter.unusable });
             continue;
           }
-          await upsertMeter(pool, info);
+          await upsertMeter(pool, meter.info);
           copied++;
         }
         pageToken = page.nextPageToken;
       } while (pageToken !== "" && !this.stopped);
       return copied;
     } finally {
-      close();
+      meters.close();
     }
   }
 }

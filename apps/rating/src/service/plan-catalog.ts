@@ -1,13 +1,13 @@
-import { fromBinary } from "@bufbuild/protobuf";
-import { rating } from "@tally/contracts";
 import { getPlan, type PlanRow } from "../adapter/plan-store";
 import type { Db } from "../adapter/db";
+import { storedPlanDraft } from "../adapter/plan-mapping";
 import { PlanNotFoundError } from "../domain/errors";
 import { buildRatePlan } from "../domain/plan-validation";
 import type { RatePlan } from "../domain/rate-plan";
 
+/** A stored plan version: its row (the plan as written) and what rating prices with. */
 export interface LoadedPlan {
-  proto: rating.Plan;
+  row: PlanRow;
   rate: RatePlan;
 }
 
@@ -35,9 +35,8 @@ export class PlanCatalog {
   fromRow(row: PlanRow): LoadedPlan {
     const hit = this.cached(row.key, row.version);
     if (hit) return hit;
-    const proto = fromBinary(rating.PlanSchema, row.definition);
-    const rate: RatePlan = { ...buildRatePlan(proto, null, row.aggregations), version: row.version };
-    const loaded = { proto, rate };
+    const rate: RatePlan = { ...buildRatePlan(storedPlanDraft(row), null, row.aggregations), version: row.version };
+    const loaded = { row, rate };
     this.plans.set(`${row.key}@${row.version}`, loaded);
     return loaded;
   }

@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { rating } from "@tally/contracts";
 import { checkTimeInput, pageSize, encodePageToken, decodePageToken, enqueue, FailedPreconditionError, InvalidArgumentError, Violations, withTransaction, type ServiceDeps } from "@tally/platform";
-import { dateOf, subscriptionProto } from "../adapter/proto-mapping";
+import { subscriptionChanged } from "../adapter/outbox-events";
 import {
   claimDueSubscriptions,
   getSubscription,
@@ -14,13 +13,54 @@ import {
 } from "../adapter/subscription-store";
 import { SubscriptionExistsError, SubscriptionNotFoundError } from "../domain/errors";
 import type { BillingAnchor } from "../domain/periods";
-import { isLive, periodOf, statusAt } from "../domain/subscription";
-import { isValidTimeZone } from "../domain/time-zone";
-import { subscriptionChanged } from "./outbox-events";
+import { isLive, periodOf, statusAt, type ChangeKind, type ChangeTiming, type SubscriptionFacts } from "../domain/subscription";
+import { isValidTimeZone } from "@tally/calendar";
 import type { PlanCatalog } from "./plan-catalog";
 
 /** How far back a subscription may start (usage since then is rated). */
 export const BACKFILL_WINDOW_MS = 35 * 24 * 3600 * 1000;
+
+/** CreateSubscription's input. Empty strings and 0 mean "not given", as on the wire. */
+export interface NewSubscription {
+  customerId: string;
+  planKey: string;
+  /** 0 = the latest version. */
+  planVersion: number;
+  /** "" = UTC. */
+  timeZone: string;
+  anchor: BillingAnchor;
+  /** Undefined = now. */
+  startTime: Date | undefined;
+  idempotencyKey: string;
+}
+
+export interface PlanChange {
+  subscriptionId: string;
+  planKey: string;
+  /** 0 = the latest version. */
+  planVersion: number;
+  timing: ChangeTiming | undefined;
+  /** IMMEDIATELY only; undefined = now. */
+  effectiveTime: Date | undefined;
+}
+
+export interface Cancellation {
+  subscriptionId: string;
+  timing: ChangeTiming | undefined;
+}
+
+export interface ListSubscriptionsQuery {
+  /** "" = every customer. */
+  customerId: string;
+  pageSize: number;
+  pageToken: string;
+}
+
+/** A subscription and the instant it is seen at (status, current period and pending change derive from it). */
+export interface SubscriptionView {
+  sub: SubscriptionFacts;
+  asOf: Date;
+}
 
 /**
  * Subscriptions. Rule: a customer has at most one live (PENDING or ACTIVE) subscription; a second
@@ -35,7 +75,7 @@ export class SubscriptionService {
     private readonly onCreated: (sub: SubscriptionRow) => Promise<void> = async () => undefined,
   ) {}
 
-  async create(req: rating.CreateSubscriptionRequest): Promise<rating.Subscription> {
+  async create(req: NewSubscription): Promise<SubscriptionView> {
     const now = this.deps.clock.now();
     const v = new Violations();
     if (req.customerId.length < 1 || req.customerId.length > 255) v.add("customer_id", "must be 1–255 characters", "invalid_length");
@@ -43,13 +83,12 @@ export class SubscriptionService {
     if (req.planVersion < 0) v.add("plan_version", "must be >= 0", "out_of_range");
     const timeZone = req.timeZone || "UTC";
     if (!isValidTimeZone(timeZone)) v.add("time_zone", `unknown IANA time zone ${JSON.stringify(req.timeZone)}`, "unknown_time_zone");
-    const startTime = dateOf(req.startTime) ?? now;
+    const startTime = req.startTime ?? now;
     if (checkTimeInput(v, "start_time", startTime) && startTime.getTime() < now.getTime() - BACKFILL_WINDOW_MS) {
       v.add("start_time", "is older than the 35-day backfill window", "out_of_range");
     }
     if (req.idempotencyKey.length > 255) v.add("idempotency_key", "at most 255 characters", "too_long");
     v.throwIfAny();
-    const anchor: BillingAnchor = req.anchor === rating.BillingAnchor.ANNIVERSARY ? "anniversary" : "calendar";
     const plan = await this.catalog.get(this.deps.pool, req.planKey, req.planVersion);
 
     const result = await withTransaction(this.deps.pool, async (db) => {
@@ -69,7 +108,7 @@ export class SubscriptionService {
         id: `sub_${randomUUID().replace(/-/g, "")}`,
         customerId: req.customerId,
         timeZone,
-        anchor,
+        anchor: req.anchor,
         startTime,
         cancelTime: null,
         phases: [{ from: startTime, interval: plan.rate.interval }],
@@ -82,25 +121,24 @@ export class SubscriptionService {
       };
       sub.announcedPeriodEnd = periodOf(sub, now).end;
       await insertSubscription(db, sub);
-      const proto = subscriptionProto(sub, now);
-      await enqueue(db, [subscriptionChanged(proto, rating.ChangeKind.CREATED, now)]);
+      await enqueue(db, [subscriptionChanged(sub, "created", now)]);
       return { sub, created: true };
     });
     if (result.created) {
       // Best effort: if this fails the readings simply stay listed as unrated.
       await this.onCreated(result.sub).catch((err: unknown) => this.deps.logger.warn("re-rating unrated usage failed", { subscription: result.sub.id, err }));
     }
-    return subscriptionProto(result.sub, now);
+    return { sub: result.sub, asOf: now };
   }
 
-  async get(id: string): Promise<rating.Subscription> {
+  async get(id: string): Promise<SubscriptionView> {
     if (!id) throw new InvalidArgumentError({ field: "subscription_id", message: "is required", code: "required" });
     const sub = await getSubscription(this.deps.pool, id);
     if (!sub) throw new SubscriptionNotFoundError("subscription", id);
-    return subscriptionProto(sub, this.deps.clock.now());
+    return { sub, asOf: this.deps.clock.now() };
   }
 
-  async list(req: rating.ListSubscriptionsRequest): Promise<{ subscriptions: rating.Subscription[]; nextPageToken: string }> {
+  async list(req: ListSubscriptionsQuery): Promise<{ subscriptions: SubscriptionView[]; nextPageToken: string }> {
     const limit = pageSize(req.pageSize);
     const cursor = decodePageToken(req.pageToken, ["t", "id"]);
     const rows = await listSubscriptions(this.deps.pool, req.customerId, cursor && { createTime: new Date(cursor.t!), id: cursor.id! }, limit + 1);
@@ -108,7 +146,7 @@ export class SubscriptionService {
     const now = this.deps.clock.now();
     const last = page[page.length - 1];
     return {
-      subscriptions: page.map((s) => subscriptionProto(s, now)),
+      subscriptions: page.map((sub) => ({ sub, asOf: now })),
       nextPageToken: rows.length > limit && last ? encodePageToken({ t: last.createTime.toISOString(), id: last.id }) : "",
     };
   }
@@ -121,12 +159,12 @@ export class SubscriptionService {
    * A backdated effective_time is rejected: usage already rated in the current segment is not
    * moved between segments (that needs per-event history; see README, "What is left").
    */
-  async changePlan(req: rating.ChangePlanRequest): Promise<rating.Subscription> {
+  async changePlan(req: PlanChange): Promise<SubscriptionView> {
     const now = this.deps.clock.now();
     const v = new Violations();
     if (!req.subscriptionId) v.add("subscription_id", "is required", "required");
     if (!req.planKey) v.add("plan_key", "is required", "required");
-    if (req.timing === rating.ChangeTiming.UNSPECIFIED) v.add("timing", "is required (IMMEDIATELY or AT_PERIOD_END)", "required");
+    if (!req.timing) v.add("timing", "is required (IMMEDIATELY or AT_PERIOD_END)", "required");
     v.throwIfAny();
     const plan = await this.catalog.get(this.deps.pool, req.planKey, req.planVersion);
     return this.mutate(req.subscriptionId, now, async (sub) => {
@@ -137,12 +175,12 @@ export class SubscriptionService {
       }
       const period = periodOf(sub, now);
       clearPending(sub, now);
-      if (req.timing === rating.ChangeTiming.IMMEDIATELY) {
+      if (req.timing === "immediately") {
         const currentInterval = sub.phases[sub.phases.length - 1]!.interval;
         if (plan.rate.interval !== currentInterval) {
           throw new InvalidArgumentError({ field: "timing", message: "a plan with another billing interval can only be applied AT_PERIOD_END", code: "not_allowed" });
         }
-        const effective = dateOf(req.effectiveTime) ?? now;
+        const effective = req.effectiveTime ?? now;
         if (!checkTimeInput(v, "effective_time", effective)) v.throwIfAny();
         if (effective.getTime() > now.getTime()) v.add("effective_time", "must not be in the future", "in_future");
         if (statusAt(sub, now) !== "pending" && effective.getTime() < period.start.getTime()) v.add("effective_time", "must be within the current period", "out_of_range");
@@ -154,49 +192,48 @@ export class SubscriptionService {
         const next = { start: last.start, planKey: plan.rate.key, planVersion: plan.rate.version };
         if (statusAt(sub, now) === "pending" || last.start.getTime() >= now.getTime()) sub.segments[sub.segments.length - 1] = next;
         else sub.segments.push({ ...next, start: now });
-        return rating.ChangeKind.PLAN_CHANGED;
+        return "plan_changed";
       }
       sub.segments.push({ start: period.end, planKey: plan.rate.key, planVersion: plan.rate.version });
       const interval = sub.phases[sub.phases.length - 1]!.interval;
       if (plan.rate.interval !== interval) sub.phases.push({ from: period.end, interval: plan.rate.interval });
-      return rating.ChangeKind.CHANGE_SCHEDULED;
+      return "change_scheduled";
     });
   }
 
-  async cancel(req: rating.CancelSubscriptionRequest): Promise<rating.Subscription> {
+  async cancel(req: Cancellation): Promise<SubscriptionView> {
     const now = this.deps.clock.now();
     const v = new Violations();
     if (!req.subscriptionId) v.add("subscription_id", "is required", "required");
-    if (req.timing === rating.ChangeTiming.UNSPECIFIED) v.add("timing", "is required (IMMEDIATELY or AT_PERIOD_END)", "required");
+    if (!req.timing) v.add("timing", "is required (IMMEDIATELY or AT_PERIOD_END)", "required");
     v.throwIfAny();
     return this.mutate(req.subscriptionId, now, async (sub) => {
       if (statusAt(sub, now) === "canceled") return undefined;
       const period = periodOf(sub, now);
       clearPending(sub, now);
-      if (req.timing === rating.ChangeTiming.IMMEDIATELY) {
+      if (req.timing === "immediately") {
         // A PENDING subscription canceled before it starts ends at its start (no period at all).
         sub.cancelTime = statusAt(sub, now) === "pending" ? sub.startTime : now;
         sub.announcedStatus = "canceled";
-        return rating.ChangeKind.CANCELED;
+        return "canceled";
       }
       sub.cancelTime = period.end;
-      return rating.ChangeKind.CHANGE_SCHEDULED;
+      return "change_scheduled";
     });
   }
 
   /** Locks, applies `change`, bumps the revision and publishes; `undefined` = nothing changed. */
-  private async mutate(id: string, now: Date, change: (sub: SubscriptionRow) => Promise<rating.ChangeKind | undefined>): Promise<rating.Subscription> {
+  private async mutate(id: string, now: Date, change: (sub: SubscriptionRow) => Promise<ChangeKind | undefined>): Promise<SubscriptionView> {
     return withTransaction(this.deps.pool, async (db) => {
       const sub = await getSubscription(db, id, true);
       if (!sub) throw new SubscriptionNotFoundError("subscription", id);
       const kind = await change(sub);
-      if (kind === undefined) return subscriptionProto(sub, now);
+      if (kind === undefined) return { sub, asOf: now };
       sub.revision += 1;
       sub.announcedPeriodEnd = periodOf(sub, now).end;
       await updateSubscription(db, sub);
-      const proto = subscriptionProto(sub, now);
-      await enqueue(db, [subscriptionChanged(proto, kind, now)]);
-      return proto;
+      await enqueue(db, [subscriptionChanged(sub, kind, now)]);
+      return { sub, asOf: now };
     });
   }
 
@@ -214,15 +251,15 @@ export class SubscriptionService {
       for (const sub of due) {
         const status = statusAt(sub, now);
         const before = sub.announcedPeriodEnd;
-        let kind: rating.ChangeKind;
-        if (status === "canceled") kind = rating.ChangeKind.CANCELED;
-        else if (before && sub.segments.some((s) => s.start.getTime() === before.getTime())) kind = rating.ChangeKind.PLAN_CHANGED;
-        else kind = rating.ChangeKind.PERIOD_STARTED;
+        let kind: ChangeKind;
+        if (status === "canceled") kind = "canceled";
+        else if (before && sub.segments.some((s) => s.start.getTime() === before.getTime())) kind = "plan_changed";
+        else kind = "period_started";
         sub.announcedStatus = status;
         sub.announcedPeriodEnd = periodOf(sub, now).end;
         sub.revision += 1;
         await updateSubscription(db, sub);
-        messages.push(subscriptionChanged(subscriptionProto(sub, now), kind, now));
+        messages.push(subscriptionChanged(sub, kind, now));
       }
       await enqueue(db, messages);
       return due.length;

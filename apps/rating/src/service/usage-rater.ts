@@ -1,8 +1,5 @@
-import { fromBinary } from "@bufbuild/protobuf";
-import { timestampDate } from "@bufbuild/protobuf/wkt";
-import { aggregationFromProto, metering, rating, SUBJECTS } from "@tally/contracts";
-import { enqueue, eventMessage, withTransaction, type MetricCounter, type ReceivedEvent, type OutboxMessage, type PoolClient, type ServiceDeps } from "@tally/platform";
-import { range, ts, wire } from "../adapter/proto-mapping";
+import { enqueue, withTransaction, type MetricCounter, type ReceivedEvent, type OutboxMessage, type PoolClient, type ServiceDeps } from "@tally/platform";
+import { tierCrossed, usageRated } from "../adapter/outbox-events";
 import { subscriptionsOfCustomers, type SubscriptionRow } from "../adapter/subscription-store";
 import {
   advanceHeads,
@@ -17,8 +14,8 @@ import {
   type UnratedRow,
 } from "../adapter/usage-store";
 import type { PricerCache } from "@tally/plan-pricing";
-import { applyPlacements, placeUsage, type CachedPeriod, type Crossing, type UsageEvent } from "../domain/usage-rating";
-import { usageRated } from "./outbox-events";
+import { usageEventsOf } from "../adapter/usage-recorded";
+import { applyPlacements, placeUsage, type CachedPeriod, type UsageEvent } from "../domain/usage-rating";
 import type { PlanCatalog } from "./plan-catalog";
 
 export interface RatingStats {
@@ -62,14 +59,13 @@ export class UsageRater {
     for (const m of messages) {
       // A message that cannot be decoded throws: the consumer redelivers it a few times, then
       // dead-letters it whole (never dropped, never redelivered forever).
-      const recorded = fromBinary(metering.UsageRecordedSchema, m.data);
-      for (const e of recorded.events) {
+      for (const e of usageEventsOf(m.data)) {
         if (seen.has(e.id)) {
           this.stats.duplicates++;
           continue;
         }
         seen.add(e.id);
-        events.push(toUsageEvent(e));
+        events.push(e);
       }
     }
     await this.rate(events, { claim: true });
@@ -157,25 +153,7 @@ export class UsageRater {
 
     const outbox: OutboxMessage[] = [];
     if (result.running.length > 0) {
-      outbox.push(
-        usageRated(
-          result.running.map((r, i) => ({
-            customerId: r.customerId,
-            subscriptionId: r.key.subscriptionId,
-            planKey: r.planKey,
-            planVersion: r.planVersion,
-            componentKey: r.key.componentKey,
-            meterKey: r.meterKey,
-            dimensionValue: r.key.dimensionValue,
-            period: range(r.period),
-            quantity: wire(r.quantity),
-            amount: wire(r.amount),
-            currency: r.currency,
-            sequence: sequences[i]!,
-          })),
-          now,
-        ),
-      );
+      outbox.push(usageRated(result.running, sequences, now));
     }
     for (const c of result.crossings) outbox.push(tierCrossed(c, now));
     await enqueue(db, outbox);
@@ -189,46 +167,6 @@ interface BatchCounts {
   crossings: number;
 }
 const NOTHING_RATED: BatchCounts = { rated: 0, crossings: 0 };
-
-function tierCrossed(c: Crossing, now: Date): OutboxMessage {
-  const k = c.key;
-  return eventMessage(
-    rating.TierCrossedSchema,
-    SUBJECTS.rating.tierCrossed,
-    `tier:${k.subscriptionId}:${k.componentKey}:${k.dimensionValue}:${k.segmentStart.toISOString()}:${c.eventId}:${c.fromTier}>${c.toTier}`,
-    now,
-    {
-      customerId: c.customerId,
-      subscriptionId: k.subscriptionId,
-      componentKey: k.componentKey,
-      dimensionValue: k.dimensionValue,
-      fromTier: c.fromTier,
-      toTier: c.toTier,
-      threshold: wire(c.threshold),
-      quantity: wire(c.quantity),
-      direction: c.direction === "up" ? rating.Direction.UP : rating.Direction.DOWN,
-      eventId: c.eventId,
-      eventTime: ts(c.eventTime),
-      period: range(c.segment),
-    },
-  );
-}
-
-function toUsageEvent(e: metering.RecordedEvent): UsageEvent {
-  return {
-    id: e.id,
-    customerId: e.customerId,
-    eventType: e.eventType,
-    time: e.time ? timestampDate(e.time) : e.recordTime ? timestampDate(e.recordTime) : new Date(0),
-    readings: e.readings.map((r) => ({
-      meterKey: r.meterKey,
-      // An aggregation we cannot read fails the message (and dead-letters it), never rated as a sum.
-      aggregation: aggregationFromProto(r.aggregation),
-      value: r.value,
-      group: r.group,
-    })),
-  };
-}
 
 function unratedToEvents(rows: UnratedRow[]): UsageEvent[] {
   const byId = new Map<string, UsageEvent>();

@@ -1,6 +1,3 @@
-import type { MessageInitShape } from "@bufbuild/protobuf";
-import { type rating } from "@tally/contracts";
-import { range, ts } from "../adapter/proto-mapping";
 import { pageSize, encodePageToken, decodePageToken, InvalidArgumentError, Violations, type ServiceDeps } from "@tally/platform";
 import { Decimal, DecimalFormatError, isSupportedCurrency, parseDecimal, roundToMinorUnit } from "@tally/pricing";
 import { subscriptionsOfCustomers, liveSubscriptions, type SubscriptionRow } from "../adapter/subscription-store";
@@ -10,7 +7,8 @@ import { SubscriptionNotFoundError } from "../domain/errors";
 import { forecast, type ForecastDraft } from "../domain/forecast";
 import { segmentLines, subtotalOf, type DimensionalPricerCache, type InvoiceLineDraft, type SegmentInput } from "../domain/invoice-lines";
 import type { Period } from "../domain/periods";
-import { priceForValue } from "../domain/rate-plan";
+import type { ComponentUsage } from "../domain/component-usage";
+import { priceForValue, type RatePlan } from "../domain/rate-plan";
 import { periodOf, segmentsIn, statusAt } from "../domain/subscription";
 import type { AggregateState } from "../domain/usage-rating";
 import type { PlanCatalog } from "./plan-catalog";
@@ -22,6 +20,21 @@ export interface CurrentPeriod {
   segments: SegmentInput[];
   currency: string;
   now: Date;
+}
+
+/** Quote's input: quantities per component (and dimension value), as decimal strings. */
+export interface QuoteQuery {
+  planKey: string;
+  /** 0 = the latest version. */
+  planVersion: number;
+  quantities: readonly { componentKey: string; dimensionValue: string; quantity: string }[];
+}
+
+export interface ListUnratedQuery {
+  /** "" = every customer. */
+  customerId: string;
+  pageSize: number;
+  pageToken: string;
 }
 
 /** The read side: what a customer owes so far, projections, quotes, unrated usage. */
@@ -64,10 +77,10 @@ export class UsageReader {
     return { sub, period, segments, currency, now };
   }
 
-  async currentUsage(customerId: string): Promise<MessageInitShape<typeof rating.GetCurrentUsageResponseSchema>> {
-    const c = await this.current(customerId);
-    const components: MessageInitShape<typeof rating.ComponentUsageSchema>[] = [];
-    for (const seg of c.segments) {
+  async currentUsage(customerId: string): Promise<{ current: CurrentPeriod; components: ComponentUsage[] }> {
+    const current = await this.current(customerId);
+    const components: ComponentUsage[] = [];
+    for (const seg of current.segments) {
       for (const component of seg.plan.components) {
         const byValue = seg.quantities.get(component.key) ?? new Map<string, Decimal>();
         const entries: [string, Decimal][] =
@@ -75,26 +88,23 @@ export class UsageReader {
         for (const [value, quantity] of entries) {
           const price = priceForValue(component, value);
           if (!price) continue;
-          const pos = tierPosition(this.pricers, price, quantity);
           components.push({
             componentKey: component.key,
             meterKey: component.meterKey,
             dimensionValue: value,
-            quantity: quantity.toFixed(),
-            tierIndex: pos.tierIndex,
-            tierLowerBound: pos.tiered ? pos.lowerBound.toFixed() : "",
-            tierUpperBound: pos.tiered && pos.upperBound ? pos.upperBound.toFixed() : "",
-            unitsToNextTier: pos.tiered && pos.unitsToNextThreshold ? pos.unitsToNextThreshold.toFixed() : "",
-            amount: { currency: seg.plan.currency, amount: this.pricers.running(price, seg.share).amount(quantity).toFixed() },
-            period: range(seg.range!),
+            quantity,
+            billableQuantity: billable(price, quantity),
+            position: tierPosition(this.pricers, price, quantity),
+            amount: this.pricers.running(price, seg.share).amount(quantity),
+            currency: seg.plan.currency,
+            segment: seg.range!,
             planKey: seg.plan.key,
             planVersion: seg.plan.version,
-            billableQuantity: billable(price, quantity).toFixed(),
           });
         }
       }
     }
-    return { subscriptionId: c.sub.id, period: range(c.period), components, asOfTime: ts(c.now) };
+    return { current, components };
   }
 
   async preview(customerId: string): Promise<{ current: CurrentPeriod; lines: InvoiceLineDraft[]; subtotal: Decimal; total: Decimal }> {
@@ -130,7 +140,7 @@ export class UsageReader {
     return { amountToDate, projectedAmount, count, now };
   }
 
-  async quote(req: rating.QuoteRequest): Promise<{ plan: rating.Plan; lines: InvoiceLineDraft[]; subtotal: Decimal; total: Decimal }> {
+  async quote(req: QuoteQuery): Promise<{ plan: RatePlan; lines: InvoiceLineDraft[]; subtotal: Decimal; total: Decimal }> {
     if (!req.planKey) throw new InvalidArgumentError({ field: "plan_key", message: "is required", code: "required" });
     const loaded = await this.catalog.get(this.deps.pool, req.planKey, req.planVersion);
     const plan = loaded.rate;
@@ -163,10 +173,10 @@ export class UsageReader {
     v.throwIfAny();
     const lines = segmentLines({ plan, share: new Decimal(1), quantities }, this.pricers, this.dimensional);
     const subtotal = subtotalOf(lines);
-    return { plan: loaded.proto, lines, subtotal, total: roundToMinorUnit(subtotal, plan.currency) };
+    return { plan, lines, subtotal, total: roundToMinorUnit(subtotal, plan.currency) };
   }
 
-  async listUnrated(req: rating.ListUnratedEventsRequest) {
+  async listUnrated(req: ListUnratedQuery) {
     const limit = pageSize(req.pageSize);
     const cursor = decodePageToken(req.pageToken, ["seq"]);
     const rows = await listUnrated(this.deps.pool, req.customerId, cursor?.seq ?? "0", limit + 1);

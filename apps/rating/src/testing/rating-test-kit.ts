@@ -3,7 +3,8 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { metering, rating, SUBJECTS } from "@tally/contracts";
 import { startService, type Clock, type RunningService } from "@tally/platform";
 import { createTestClient, TEST_KEYS, type TestEnvironment } from "@tally/platform/testing";
-import { createRatingService, type RatingInternals, type RatingOptions } from "../rating-service";
+import { createRatingService, type RatingInternals } from "../rating-service";
+import type { RatingSettings } from "../settings";
 
 /** Test helpers shared by rating's server-backed specs (real Postgres and NATS). */
 
@@ -14,7 +15,7 @@ export interface RatingInstance {
   stop(): Promise<void>;
 }
 
-export async function startRating(env: TestEnvironment, clock: Clock, options: Partial<RatingOptions> = {}): Promise<RatingInstance> {
+export async function startRating(env: TestEnvironment, clock: Clock, options: Partial<RatingSettings> = {}): Promise<RatingInstance> {
   let internals: RatingInternals | undefined;
   const definition = createRatingService({ lateGraceMinutes: 60, advanceIntervalMs: 200, maxBatch: 64, ...options }, (i) => (internals = i));
   const running = await startService(definition, env.config("rating"), { clock });

@@ -1,4 +1,4 @@
-import { Batcher } from "./batcher";
+import { Batcher, BatcherOverloadedError } from "./batcher";
 
 /**
  * Flushes the test releases by hand, and fake timers for the linger: nothing here depends on how
@@ -133,5 +133,97 @@ describe("Batcher", () => {
     await f.releaseAll();
     expect(drained).toBe(true);
     await expect(pending).resolves.toEqual([10]);
+  });
+});
+
+describe("Batcher split on failure", () => {
+  beforeEach(() => {
+    jest.useFakeTimers();
+    done.length = 0;
+  });
+  afterEach(() => jest.useRealTimers());
+
+  it("splits a failed shared flush in halves until the bad submission fails alone; the others get their results", async () => {
+    const f = controlledFlush({ fail: (items) => items.includes(4) });
+    const batcher = new Batcher(f.flush, { maxItems: 100, maxInFlight: 1, splitOnFailure: () => true });
+    const settled = Promise.allSettled([1, 2, 3, 4, 5].map((i) => batcher.submitOne(i)));
+    await tick();
+    await f.releaseAll();
+    const outcomes = (await settled).map((s) => (s.status === "fulfilled" ? s.value : (s.reason as Error).message));
+    expect(outcomes).toEqual([10, 20, 30, "flush of 4 failed", 50]);
+    // The whole flush once, then halves, and halves of the failing half, until 4 is alone.
+    expect(done).toEqual([[1, 2, 3, 4, 5], [1, 2, 3], [4, 5], [4], [5]]);
+  });
+
+  it("fails the whole flush at once when the failure concerns everyone", async () => {
+    const f = controlledFlush({ fail: () => true });
+    const batcher = new Batcher(f.flush, { maxItems: 100, maxInFlight: 1, splitOnFailure: (err) => !String(err).includes("flush of") });
+    const settled = Promise.allSettled([batcher.submit([1]), batcher.submit([2, 3])]);
+    await tick();
+    await f.releaseAll();
+    expect((await settled).map((s) => s.status)).toEqual(["rejected", "rejected"]);
+    expect(done).toEqual([[1, 2, 3]]);
+  });
+});
+
+describe("Batcher load shedding (maxWaitMs)", () => {
+  beforeEach(() => {
+    jest.useFakeTimers();
+    done.length = 0;
+  });
+  afterEach(() => jest.useRealTimers());
+
+  it("rejects a submission that waited maxWaitMs with a typed overload error, even while every flush stays stuck", async () => {
+    const f = controlledFlush();
+    const batcher = new Batcher(f.flush, { maxItems: 100, maxInFlight: 1, maxWaitMs: 20 });
+    const running = batcher.submit([1]);
+    await tick(); // [1] is flushing and is never released during the wait
+    const queued = batcher.submit([2]).catch((e: unknown) => e);
+    await jest.advanceTimersByTimeAsync(19);
+    expect(batcher.pending).toBe(1);
+    await jest.advanceTimersByTimeAsync(1);
+    const refused = await queued;
+    expect(refused).toBeInstanceOf(BatcherOverloadedError);
+    expect(refused).toMatchObject({ reason: "overloaded", waitedMs: 20, maxWaitMs: 20 });
+    expect(batcher.pending).toBe(0);
+    await f.releaseAll();
+    expect(await running).toEqual([10]);
+    expect(done).toEqual([[1]]); // [2] was never run
+  });
+
+  it("refuses a new submission at once while the queue has stood maxWaitMs, and serves again once it drains", async () => {
+    const f = controlledFlush();
+    const batcher = new Batcher(f.flush, { maxItems: 100, maxInFlight: 1, maxWaitMs: 20, overloaded: (waited) => new Error(`shed after ${waited} ms`) });
+    // Armed before any of the batcher's shed timers, so it runs first at t = 20, when the oldest queued submission has waited exactly 20 ms.
+    let atOnce: Promise<unknown> = Promise.resolve("not submitted");
+    setTimeout(() => (atOnce = batcher.submit([3]).catch((e: Error) => e.message)), 20);
+    void batcher.submit([1]);
+    await tick();
+    const queued = batcher.submit([2]).catch((e: Error) => e.message);
+    await jest.advanceTimersByTimeAsync(20);
+    expect(await atOnce).toBe("shed after 20 ms");
+    expect(await queued).toBe("shed after 20 ms");
+    await f.releaseAll();
+    const later = batcher.submit([4]);
+    await tick();
+    await f.releaseAll();
+    expect(await later).toEqual([40]);
+    expect(done).toEqual([[1], [4]]);
+  });
+
+  it("runs what waited less than maxWaitMs when a slot frees, and drains after shedding", async () => {
+    const f = controlledFlush();
+    const batcher = new Batcher(f.flush, { maxItems: 100, maxInFlight: 1, maxWaitMs: 20 });
+    void batcher.submit([1]);
+    await tick();
+    const shed = batcher.submit([2]).catch(() => "shed");
+    await jest.advanceTimersByTimeAsync(15);
+    const kept = batcher.submit([3]);
+    await jest.advanceTimersByTimeAsync(5); // [2] has waited 20 ms, [3] 5 ms
+    expect(await shed).toBe("shed");
+    await f.releaseAll();
+    expect(await kept).toEqual([30]);
+    await batcher.drain();
+    expect(done).toEqual([[1], [3]]);
   });
 });

@@ -1,3 +1,5 @@
+import { Code, TallyError } from "../errors/errors";
+
 /**
  * The one batcher: concurrent callers' items are handled together in one `flush` (typically one
  * transaction), so N callers pay one round trip and one fsync instead of N. Metering's group
@@ -12,7 +14,11 @@
  * own items, in order. A failed flush fails
  * exactly the submissions it carried (their ids were not written, so a retry can take them)
  * and nothing else; a shared flush that fails is retried once per submission, so that one
- * caller's problem does not fail the others.
+ * caller's problem does not fail the others — or, with `splitOnFailure`, in halves.
+ *
+ * Optional load shedding (`maxWaitMs`): a submission that waited that long for a flush is refused
+ * with an overload error instead of being run late, and while the oldest one has waited that long
+ * new submissions are refused at once (a standing queue: arrivals outpace the flushes).
  */
 export interface BatcherOptions {
   /** Most items per flush; a single larger submission still goes alone, unsplit. */
@@ -23,12 +29,49 @@ export interface BatcherOptions {
   overlapMinItems?: number;
   /** Longest an item waits for a running flush before an overlapping one starts, ms (default 2). */
   lingerMs?: number;
+  /**
+   * Whether a shared flush's failure may concern only some of its submissions (one item's bad
+   * value aborted the shared statement). Then the flush's submissions are split in halves, each
+   * half flushed again, down to single submissions, so only the callers whose items fail on their
+   * own see the error: log2(n) extra flushes for one bad item instead of n. A failure it says
+   * concerns everyone (the database is unreachable) fails the whole flush at once. Unset: a failed
+   * shared flush is retried once per submission. Only for flushes that change nothing when they
+   * fail (one transaction, rolled back).
+   */
+  splitOnFailure?: (err: unknown) => boolean;
+  /**
+   * Load shedding: a submission that waited this long (ms) for a flush is rejected with
+   * `overloaded()` instead of being run, and while the oldest waiting one is that old a new
+   * submission is rejected at once. Callers hear "overloaded, retry" within this bound instead of
+   * queueing into seconds. Wall time (performance.now()), not a service clock: it is about
+   * latency, not business time. Unset: nothing is shed.
+   */
+  maxWaitMs?: number;
+  /** The error a shed submission is rejected with (default: a {@link BatcherOverloadedError}). */
+  overloaded?: (waitedMs: number) => unknown;
+}
+
+/**
+ * RESOURCE_EXHAUSTED `overloaded`: the submission waited longer than `maxWaitMs` for a flush and was
+ * not run (nothing of it was written). Retry with backoff.
+ */
+export class BatcherOverloadedError extends TallyError {
+  constructor(
+    readonly waitedMs: number,
+    readonly maxWaitMs: number,
+  ) {
+    super(Code.ResourceExhausted, "overloaded", `overloaded: waited ${Math.round(waitedMs)} ms for a batch (at most ${maxWaitMs} ms); nothing was done, retry with backoff`, [], {
+      metadata: { max_wait_ms: String(maxWaitMs) },
+    });
+  }
 }
 
 interface Submission<I, R> {
   items: I[];
   resolve(results: R[]): void;
   reject(err: unknown): void;
+  /** performance.now() when submitted. */
+  since: number;
 }
 
 export class Batcher<I, R> {
@@ -38,6 +81,8 @@ export class Batcher<I, R> {
   private scheduled = false;
   private linger: NodeJS.Timeout | undefined;
   private idle: (() => void)[] = [];
+  /** Sheds stale submissions even when no flush completes (every slot stuck, say on a lock). */
+  private shedTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly flush: (items: I[]) => Promise<R[]>,
@@ -47,11 +92,21 @@ export class Batcher<I, R> {
   /** Queues `items`; resolves with their results in order, or rejects if their flush failed. */
   submit(items: I[]): Promise<R[]> {
     if (items.length === 0) return Promise.resolve([]);
+    const now = performance.now();
+    const oldest = this.queue[0];
+    if (oldest && now - oldest.since >= this.maxWaitMs) return Promise.reject(this.refusal(now - oldest.since));
     return new Promise<R[]>((resolve, reject) => {
-      this.queue.push({ items, resolve, reject });
+      this.queue.push({ items, resolve, reject, since: now });
       this.queuedItems += items.length;
       this.schedule();
+      this.armShedTimer();
     });
+  }
+
+  /** One item: its result, or the rejection of its flush. */
+  async submitOne(item: I): Promise<R> {
+    const [result] = await this.submit([item]);
+    return result!;
   }
 
   /** Resolves once nothing is queued or being flushed. */
@@ -82,6 +137,7 @@ export class Batcher<I, R> {
   }
 
   private startFlush(): void {
+    this.shedStale();
     if (this.inFlight >= this.options.maxInFlight || this.queue.length === 0) return;
     if (this.linger) {
       clearTimeout(this.linger);
@@ -100,7 +156,7 @@ export class Batcher<I, R> {
     this.run(items, taken).finally(() => {
       this.inFlight--;
       if (this.queue.length > 0) this.schedule();
-      else if (this.inFlight === 0) for (const done of this.idle.splice(0)) done();
+      else this.notifyIfIdle();
     });
     // Another slot may be free for what is still queued.
     this.schedule();
@@ -115,9 +171,17 @@ export class Batcher<I, R> {
         taken[0]!.reject(err);
         return;
       }
-      // Retry each submission on its own, once: whatever broke the shared transaction (one
-      // caller's odd input, a deadlock) then fails only the callers it concerns.
-      for (const s of taken) await this.flushChecked(s.items).then(s.resolve, s.reject);
+      const split = this.options.splitOnFailure;
+      if (!split) {
+        // Retry each submission on its own, once: whatever broke the shared transaction (one
+        // caller's odd input, a deadlock) then fails only the callers it concerns.
+        for (const s of taken) await this.flushChecked(s.items).then(s.resolve, s.reject);
+      } else if (!split(err)) {
+        for (const s of taken) s.reject(err);
+      } else {
+        const half = Math.ceil(taken.length / 2);
+        for (const part of [taken.slice(0, half), taken.slice(half)]) await this.run(part.flatMap((s) => s.items), part);
+      }
       return;
     }
     let offset = 0;
@@ -135,5 +199,46 @@ export class Batcher<I, R> {
 
   get pending(): number {
     return this.queuedItems;
+  }
+
+  private get maxWaitMs(): number {
+    return this.options.maxWaitMs ?? Infinity;
+  }
+
+  private refusal(waitedMs: number): unknown {
+    return this.options.overloaded ? this.options.overloaded(waitedMs) : new BatcherOverloadedError(waitedMs, this.maxWaitMs);
+  }
+
+  /** Rejects the submissions that waited past maxWaitMs (the oldest are first in the queue). */
+  private shedStale(): void {
+    if (this.queue.length === 0 || !Number.isFinite(this.maxWaitMs)) return;
+    const now = performance.now();
+    let stale = 0;
+    while (stale < this.queue.length && now - this.queue[stale]!.since >= this.maxWaitMs) stale++;
+    if (stale === 0) return;
+    for (const s of this.queue.splice(0, stale)) {
+      this.queuedItems -= s.items.length;
+      s.reject(this.refusal(now - s.since));
+    }
+    if (this.queue.length === 0 && this.linger) {
+      clearTimeout(this.linger);
+      this.linger = undefined;
+    }
+    this.notifyIfIdle();
+  }
+
+  private armShedTimer(): void {
+    const oldest = this.queue[0];
+    if (!oldest || this.shedTimer || !Number.isFinite(this.maxWaitMs)) return;
+    this.shedTimer = setTimeout(() => {
+      this.shedTimer = undefined;
+      this.shedStale();
+      this.armShedTimer();
+    }, Math.max(1, oldest.since + this.maxWaitMs - performance.now()));
+    this.shedTimer.unref();
+  }
+
+  private notifyIfIdle(): void {
+    if (this.queue.length === 0 && this.inFlight === 0) for (const done of this.idle.splice(0)) done();
   }
 }

@@ -3,11 +3,11 @@ import { Code } from "@connectrpc/connect";
 export { Code };
 
 /** One violation of one field, e.g. `{ field: "events[3].id", message: "is required" }`. */
-export interface FieldViolation {
+export interface FieldViolation<Code extends string = string> {
   field: string;
   message: string;
   /** Stable snake_case code of this violation, e.g. `too_many_decimal_places`; defaults to the error's reason. */
-  code?: string;
+  code?: Code;
 }
 
 /**
@@ -74,20 +74,29 @@ export class PermissionDeniedError extends TallyError {
   }
 }
 
-/** Collects violations while validating an input, then throws them all at once. */
-export class Violations {
-  private readonly list: FieldViolation[] = [];
-  add(field: string, message: string, code?: string): this {
-    this.list.push(code ? { field, message, code } : { field, message });
+/**
+ * Collects violations while validating an input, then throws them all at once. `Code` narrows the
+ * codes a service publishes (e.g. metering's ViolationCode). The list is created on the first
+ * violation: validation runs for every event at ingest, and nearly all have none.
+ */
+export class Violations<Code extends string = string> {
+  private list: FieldViolation<Code>[] | undefined;
+  add(field: string, message: string, code?: Code): this {
+    (this.list ??= []).push(code ? { field, message, code } : { field, message });
     return this;
   }
-  get all(): readonly FieldViolation[] {
-    return this.list;
+  get all(): readonly FieldViolation<Code>[] {
+    return this.list ?? NO_VIOLATIONS;
+  }
+  get count(): number {
+    return this.list?.length ?? 0;
   }
   get empty(): boolean {
-    return this.list.length === 0;
+    return this.list === undefined;
   }
   throwIfAny(reason?: string): void {
-    if (this.list.length > 0) throw new InvalidArgumentError([...this.list], reason);
+    if (this.list) throw new InvalidArgumentError([...this.list], reason);
   }
 }
+
+const NO_VIOLATIONS: readonly never[] = Object.freeze([]);
