@@ -18,6 +18,7 @@ import {
 } from "../adapter/usage-store";
 import type { PricerCache } from "@tally/plan-pricing";
 import { applyPlacements, placeUsage, type CachedPeriod, type Crossing, type UsageEvent } from "../domain/usage-rating";
+import { DailyUsageRecorder } from "./daily-usage-recorder";
 import { usageRated } from "./outbox-events";
 import type { PlanCatalog } from "./plan-catalog";
 
@@ -42,6 +43,7 @@ export class UsageRater {
   /** Observers told, after each commit, which events the batch carried (benches and tests). */
   readonly committed: ((events: readonly UsageEvent[]) => void)[] = [];
   private readonly periodCache = new Map<string, CachedPeriod[]>();
+  private readonly dailyUsage = new DailyUsageRecorder();
   private readonly eventsRated: MetricCounter;
   private readonly tierCrossings: MetricCounter;
 
@@ -140,6 +142,7 @@ export class UsageRater {
 
     const result = applyPlacements(placements, states, newUniques, this.pricers);
     await saveSegments(db, result.changed);
+    await this.dailyUsage.record(db, placements, subs);
     const sequences = await advanceHeads(db, result.running.map((r) => ({ ...r.key, amount: r.amount })));
     await insertUnrated(db, unrated.map((u) => ({
       eventId: u.event.id,
