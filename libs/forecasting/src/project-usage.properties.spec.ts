@@ -6,7 +6,7 @@ import fc from "fast-check";
 import { Decimal } from "@tally/pricing";
 import { dayGrid } from "./day-grid";
 import { CAP_MULTIPLE, forecastUsage } from "./project-usage";
-import type { UsageForecastInput } from "./types";
+import type { Quantity, UsageForecastInput } from "./types";
 
 const RUNS = { numRuns: 40 };
 const SAMPLES = 200;
@@ -70,7 +70,7 @@ describe("forecastUsage properties", () => {
     fc.assert(
       fc.property(input, (i) => {
         const f = forecastUsage(i);
-        const sum = (xs: readonly Decimal[]) => xs.reduce((s, x) => s.plus(x), new Decimal(0));
+        const sum = (xs: readonly Quantity[]) => xs.reduce<Decimal>((s, x) => s.plus(x), new Decimal(0));
         const previousMax = Decimal.max(0, ...(i.history ?? []).map((p) => sum(p.usage)));
         const elapsedDays = (i.now.getTime() - december[0]!.start.getTime()) / 86_400_000;
         const periodDays = december.reduce((s, d) => s + d.exposure, 0);

@@ -37,14 +37,15 @@ function cmp(a: string, b: string): number {
 /**
  * Daily usage of these subscriptions from `from` on, one entry per (subscription, component,
  * dimension value) with its days ascending — aggregated in SQL so ten thousand subscriptions
- * come back as ten thousand rows, not a million.
+ * come back as ten thousand rows, not a million. Plain numbers: the series only feeds the
+ * estimation; exact quantities to date come from the rated aggregates.
  */
 export async function dailyUsageSince(db: Db, subscriptionIds: readonly string[], from: Date): Promise<DailySeries[]> {
   if (subscriptionIds.length === 0) return [];
-  const { rows } = await db.query<{ subscription_id: string; component_key: string; dimension_value: string; days: string[]; quantities: string[] }>(
+  const { rows } = await db.query<{ subscription_id: string; component_key: string; dimension_value: string; days: number[]; quantities: number[] }>(
     `SELECT subscription_id, component_key, dimension_value,
-            array_agg((extract(epoch from day_start) * 1000)::bigint::text ORDER BY day_start) AS days,
-            array_agg(quantity::text ORDER BY day_start) AS quantities
+            array_agg(extract(epoch from day_start) * 1000 ORDER BY day_start)::float8[] AS days,
+            array_agg(quantity ORDER BY day_start)::float8[] AS quantities
      FROM daily_usage WHERE subscription_id = ANY($1::text[]) AND day_start >= $2
      GROUP BY subscription_id, component_key, dimension_value`,
     [subscriptionIds, from],
@@ -53,8 +54,8 @@ export async function dailyUsageSince(db: Db, subscriptionIds: readonly string[]
     subscriptionId: r.subscription_id,
     componentKey: r.component_key,
     dimensionValue: r.dimension_value,
-    days: r.days.map((d) => new Date(Number(d))),
-    quantities: r.quantities.map((q) => new Decimal(q)),
+    days: r.days,
+    quantities: r.quantities,
   }));
 }
 
@@ -62,9 +63,9 @@ export interface DailySeries {
   subscriptionId: string;
   componentKey: string;
   dimensionValue: string;
-  /** Day starts, ascending. */
-  days: Date[];
-  quantities: Decimal[];
+  /** Day starts (epoch milliseconds), ascending. */
+  days: number[];
+  quantities: number[];
 }
 
 /**

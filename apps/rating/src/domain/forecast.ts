@@ -1,4 +1,4 @@
-import { forecastUsage, seedFrom, type CohortPrior, type ForecastBasis, type PastPeriod, type PeriodDay } from "@tally/forecasting";
+import { forecastUsage, seedFrom, type CohortPrior, type ForecastBasis, type PastPeriod, type PeriodDay, type Quantity } from "@tally/forecasting";
 import { Decimal } from "@tally/pricing";
 import type { PricerCache } from "@tally/plan-pricing";
 import { isAdditive } from "./daily-usage";
@@ -37,8 +37,8 @@ export interface ForecastDraft {
 
 /** One component's (and dimension value's) daily usage, the forecast's evidence. */
 export interface ComponentHistory {
-  /** Usage per day of this period started by `now` (all plan segments), aligned with `days`. */
-  usage: Decimal[];
+  /** Usage per day of this period started by `now` (all plan segments), aligned with `days`; estimation only. */
+  usage: Quantity[];
   /** Earlier whole periods, oldest first. */
   history: PastPeriod[];
 }
@@ -82,13 +82,7 @@ export function forecastPeriod(input: PeriodForecastInput, pricers: PricerCache,
   for (const component of current.plan.components) {
     for (const value of valuesOf(component, current, input)) components.push(forecastComponent(input, current, component, value, pricers));
   }
-  const p50Quantities = new Map<string, Map<string, Decimal>>();
-  for (const c of components) {
-    const byValue = p50Quantities.get(c.componentKey) ?? new Map<string, Decimal>();
-    byValue.set(c.dimensionValue, c.quantity.p50);
-    p50Quantities.set(c.componentKey, byValue);
-  }
-  const overall = overallAdjustments(segmentLines({ ...current, quantities: p50Quantities }, pricers, dimensional), current);
+  const overall = overallAdjustments(components, current, pricers, dimensional);
   const total = (k: keyof Range) => earlier.plus(fee).plus(overall).plus(components.reduce((s, c) => s.plus(c.amount[k]), ZERO));
   const elapsedMillis = Math.min(Math.max(now.getTime() - period.start.getTime(), 0), period.end.getTime() - period.start.getTime());
   return {
@@ -117,12 +111,14 @@ function forecastComponent(input: PeriodForecastInput, current: SegmentInput, co
   const held = { quantityToDate, quantity: same(quantityToDate), amountToDate, amount: same(amountToDate) };
   if (!isAdditive(component.aggregation) || !price) return { componentKey: component.key, dimensionValue: value, ...held, basis: "not_extrapolated" };
   const { usage, history } = input.historyOf(component.key, value);
-  const seriesToDate = usage.reduce((s, q) => s.plus(q), ZERO);
+  // The period so far, exactly: every segment's rated quantity of this component and value.
+  const periodToDate = input.segments.reduce((s, seg) => s.plus(seg.quantities.get(component.key)?.get(value) ?? ZERO), ZERO);
   // The series spans every segment of the period; the current segment gets what is still to come.
-  const inSegment = (periodQuantity: Decimal) => Decimal.max(quantityToDate.plus(periodQuantity.minus(seriesToDate)), quantityToDate);
+  const inSegment = (periodQuantity: Decimal) => Decimal.max(quantityToDate.plus(periodQuantity.minus(periodToDate)), quantityToDate);
   const f = forecastUsage({
     days: input.days,
     usage,
+    quantityToDate: periodToDate,
     now: input.now,
     history,
     levelShifts: input.levelShifts,
@@ -130,6 +126,9 @@ function forecastComponent(input: PeriodForecastInput, current: SegmentInput, co
     seed: seedFrom(`${input.subscriptionId}/${input.period.start.toISOString()}/${component.key}/${value}`),
     samples: input.samples,
     price: (q) => amountOf(inSegment(q)),
+    // Every model but volume (and minimum/maximum around it) never charges less for more.
+    priceNeverFalls: price.modelKind !== "volume",
+    byDay: false,
   });
   return {
     componentKey: component.key,
@@ -142,10 +141,21 @@ function forecastComponent(input: PeriodForecastInput, current: SegmentInput, co
   };
 }
 
-/** A dimensional component's overall minimum/maximum lines (not any one value's). */
-function overallAdjustments(lines: readonly InvoiceLineDraft[], current: SegmentInput): Decimal {
-  const dimensional = new Set(current.plan.components.filter((c) => c.pricing.kind === "dimensional").map((c) => c.key));
-  return sumOf(lines.filter((l) => dimensional.has(l.componentKey) && l.dimensionValue === "" && (l.kind === "minimum_true_up" || l.kind === "maximum_adjustment")));
+/**
+ * A dimensional component's overall minimum/maximum (not any one value's), at the P50 quantities
+ * and added to every quantile: such a commitment spans values, so no one value's range holds it.
+ */
+function overallAdjustments(components: readonly ComponentForecastDraft[], current: SegmentInput, pricers: PricerCache, dimensional: DimensionalPricerCache): Decimal {
+  const keys = new Set(current.plan.components.filter((c) => c.pricing.kind === "dimensional").map((c) => c.key));
+  if (keys.size === 0) return ZERO;
+  const p50 = new Map<string, Map<string, Decimal>>();
+  for (const c of components) {
+    const byValue = p50.get(c.componentKey) ?? new Map<string, Decimal>();
+    byValue.set(c.dimensionValue, c.quantity.p50);
+    p50.set(c.componentKey, byValue);
+  }
+  const lines = segmentLines({ ...current, quantities: p50 }, pricers, dimensional);
+  return sumOf(lines.filter((l) => keys.has(l.componentKey) && l.dimensionValue === "" && (l.kind === "minimum_true_up" || l.kind === "maximum_adjustment")));
 }
 
 function sumOf(lines: readonly InvoiceLineDraft[]): Decimal {

@@ -1,7 +1,8 @@
-import { dayGrid, type CohortPrior, type PastPeriod, type PeriodDay } from "@tally/forecasting";
+import type { CohortPrior, PastPeriod, PeriodDay } from "@tally/forecasting";
 import { Decimal } from "@tally/pricing";
 import type { Db } from "../adapter/db";
 import { cohortDailyRates, dailyUsageSince } from "../adapter/daily-usage-store";
+import type { DayGrids } from "../domain/daily-usage";
 import type { ComponentHistory } from "../domain/forecast";
 import type { Period } from "../domain/periods";
 import type { RateComponent } from "../domain/rate-plan";
@@ -11,7 +12,6 @@ import { periodOf, type SubscriptionFacts } from "../domain/subscription";
 export const HISTORY_PERIODS = 3;
 /** The cohort's rates are measured over this many days before the forecast. */
 const COHORT_DAYS = 28;
-const ZERO = new Decimal(0);
 
 /** The periods before `period`, oldest first, at most `n`, none before the subscription started. */
 export function previousPeriods(sub: SubscriptionFacts, period: Period, n = HISTORY_PERIODS): Period[] {
@@ -29,28 +29,28 @@ export function previousPeriods(sub: SubscriptionFacts, period: Period, n = HIST
  * and dimension value; day grids and cohorts computed once per call.
  */
 export class ForecastHistory {
-  private readonly series = new Map<string, Map<string, Map<number, Decimal>>>();
-  private readonly grids = new Map<string, PeriodDay[]>();
+  private readonly series = new Map<string, Map<string, Map<number, number>>>();
   private readonly cohorts = new Map<string, Promise<Decimal[]>>();
   private readonly cohortValues = new Map<string, Decimal[]>();
 
-  private constructor(private readonly db: Db) {}
+  private constructor(
+    private readonly db: Db,
+    private readonly grids: DayGrids,
+  ) {}
 
-  static async load(db: Db, subscriptionIds: readonly string[], from: Date): Promise<ForecastHistory> {
-    const h = new ForecastHistory(db);
+  /** `grids` outlives the call: periods repeat from one call to the next. */
+  static async load(db: Db, grids: DayGrids, subscriptionIds: readonly string[], from: Date): Promise<ForecastHistory> {
+    const h = new ForecastHistory(db, grids);
     for (const s of await dailyUsageSince(db, subscriptionIds, from)) {
       let bySub = h.series.get(s.subscriptionId);
       if (!bySub) h.series.set(s.subscriptionId, (bySub = new Map()));
-      bySub.set(seriesKey(s.componentKey, s.dimensionValue), new Map(s.days.map((d, i) => [d.getTime(), s.quantities[i]!])));
+      bySub.set(seriesKey(s.componentKey, s.dimensionValue), new Map(s.days.map((d, i) => [d, s.quantities[i]!])));
     }
     return h;
   }
 
   grid(sub: SubscriptionFacts, period: Period): PeriodDay[] {
-    const id = `${sub.timeZone}|${period.start.getTime()}|${period.end.getTime()}`;
-    let days = this.grids.get(id);
-    if (!days) this.grids.set(id, (days = dayGrid(period.start, period.end, sub.timeZone)));
-    return days;
+    return this.grids.grid(sub.timeZone, period);
   }
 
   /** Dimension values with daily usage in `period` for this component. */
@@ -70,7 +70,7 @@ export class ForecastHistory {
    */
   historyOf(sub: SubscriptionFacts, period: Period, earlier: readonly Period[], now: Date, componentKey: string, dimensionValue: string): ComponentHistory {
     const days = this.series.get(sub.id)?.get(seriesKey(componentKey, dimensionValue));
-    const at = (d: PeriodDay) => days?.get(d.start.getTime()) ?? ZERO;
+    const at = (d: PeriodDay) => days?.get(d.start.getTime()) ?? 0;
     const history: PastPeriod[] = [];
     for (const p of earlier) {
       const over = this.grid(sub, p).filter((d) => d.end.getTime() <= now.getTime());

@@ -4,6 +4,7 @@ import { Decimal, isSupportedCurrency } from "@tally/pricing";
 import type { PricerCache } from "@tally/plan-pricing";
 import { liveSubscriptions, subscriptionsOfCustomers, subscriptionsOverlapping, type SubscriptionRow } from "../adapter/subscription-store";
 import { segmentsOfPeriods } from "../adapter/usage-store";
+import { DayGrids } from "../domain/daily-usage";
 import { SubscriptionNotFoundError } from "../domain/errors";
 import { forecastPeriod, type ForecastDraft, type Range } from "../domain/forecast";
 import { segmentLines, subtotalOf, type DimensionalPricerCache, type SegmentInput } from "../domain/invoice-lines";
@@ -15,7 +16,7 @@ import { ForecastHistory, previousPeriods } from "./forecast-history";
 import type { PlanCatalog } from "./plan-catalog";
 
 /** Simulated paths per component in ForecastRevenue: ten thousand subscriptions must answer in seconds (Forecast uses 1,000). */
-export const REVENUE_SAMPLES = 200;
+export const REVENUE_SAMPLES = 100;
 
 export interface CustomerForecast {
   sub: SubscriptionRow;
@@ -38,6 +39,8 @@ export interface RevenueForecast {
 
 /** Forecast and ForecastRevenue: usage history from the daily rollup, projected with @tally/forecasting. */
 export class Forecaster {
+  private readonly grids = new DayGrids();
+
   constructor(
     private readonly deps: ServiceDeps,
     private readonly catalog: PlanCatalog,
@@ -52,7 +55,7 @@ export class Forecaster {
     if (!sub) throw new SubscriptionNotFoundError("active subscription of customer", customerId);
     const period = periodOf(sub, now);
     const earlier = previousPeriods(sub, period);
-    const history = await ForecastHistory.load(this.deps.pool, [sub.id], earlier[0]?.start ?? period.start);
+    const history = await ForecastHistory.load(this.deps.pool, this.grids, [sub.id], earlier[0]?.start ?? period.start);
     const segments = await this.segmentsOf(sub, period, await segmentsOfPeriods(this.deps.pool, [{ subscriptionId: sub.id, periodStart: period.start }]));
     await this.prefetchCohorts(history, sub, segments, now);
     const forecast = this.project(history, sub, period, earlier, segments, now);
@@ -76,29 +79,27 @@ export class Forecaster {
       if (this.catalog.cached(sub.segments[0]!.planKey, sub.segments[0]!.planVersion)!.rate.currency === currency) subs.push(sub);
     }
     const billings = subs.flatMap((sub) => (window ? billedIn(sub, window) : [periodOf(sub, now)]).map((period) => ({ sub, period })));
-    const rows = await segmentsOfPeriods(db, billings.filter((b) => b.period.start < now).map((b) => ({ subscriptionId: b.sub.id, periodStart: b.period.start })));
-    const rowsOf = groupRows(rows);
-    const open = billings.filter((b) => b.period.end > now);
-    const historyFrom = open.reduce((min, b) => Math.min(min, (previousPeriods(b.sub, b.period)[0] ?? b.period).start.getTime()), Infinity);
-    const history = open.length > 0 ? await ForecastHistory.load(db, [...new Set(open.map((b) => b.sub.id))], new Date(historyFrom)) : undefined;
+    const rows = groupRows(await segmentsOfPeriods(db, billings.filter((b) => b.period.start < now).map((b) => ({ subscriptionId: b.sub.id, periodStart: b.period.start }))));
+    const open = billings.filter((b) => b.period.end > now).map((b) => ({ ...b, earlier: previousPeriods(b.sub, b.period) }));
+    const historyFrom = open.reduce((min, b) => Math.min(min, (b.earlier[0] ?? b.period).start.getTime()), Infinity);
+    const history = await ForecastHistory.load(db, this.grids, [...new Set(open.map((b) => b.sub.id))], new Date(Number.isFinite(historyFrom) ? historyFrom : now.getTime()));
 
     let booked = new Decimal(0);
     let amountToDate = new Decimal(0);
-    const inputs: { sub: SubscriptionRow; period: Period; segments: SegmentInput[] }[] = [];
-    for (const { sub, period } of billings) {
-      const segments = await this.segmentsOf(sub, period, rowsOf.get(`${sub.id}\u0000${period.start.getTime()}`) ?? []);
-      if (period.end <= now) {
-        const actual = subtotalOf(segments.flatMap((s) => segmentLines(s, this.pricers, this.dimensional)));
-        booked = booked.plus(actual);
-        amountToDate = amountToDate.plus(actual);
-      } else {
-        await this.prefetchCohorts(history!, sub, segments, now);
-        inputs.push({ sub, period, segments });
-      }
+    for (const { sub, period } of billings.filter((b) => b.period.end <= now)) {
+      const segments = await this.segmentsOf(sub, period, rows.get(rowsKey(sub.id, period.start)) ?? []);
+      booked = booked.plus(subtotalOf(segments.flatMap((s) => segmentLines(s, this.pricers, this.dimensional))));
+    }
+    amountToDate = amountToDate.plus(booked);
+    const projected = [];
+    for (const b of open) {
+      const segments = await this.segmentsOf(b.sub, b.period, rows.get(rowsKey(b.sub.id, b.period.start)) ?? []);
+      await this.prefetchCohorts(history, b.sub, segments, now);
+      projected.push({ ...b, segments });
     }
     const amount = { p10: booked, p50: booked, p90: booked };
-    for (const { sub, period, segments } of inputs) {
-      const f = this.project(history!, sub, period, previousPeriods(sub, period), segments, now, REVENUE_SAMPLES);
+    for (const { sub, period, earlier, segments } of projected) {
+      const f = this.project(history, sub, period, earlier, segments, now, REVENUE_SAMPLES);
       amountToDate = amountToDate.plus(f.amountToDate);
       amount.p10 = amount.p10.plus(f.amount.p10);
       amount.p50 = amount.p50.plus(f.amount.p50);
@@ -158,10 +159,14 @@ function billedIn(sub: SubscriptionRow, window: TimeRange): Period[] {
   }
 }
 
+function rowsKey(subscriptionId: string, periodStart: Date): string {
+  return `${subscriptionId}\u0000${periodStart.getTime()}`;
+}
+
 function groupRows(rows: readonly AggregateState[]): Map<string, AggregateState[]> {
   const out = new Map<string, AggregateState[]>();
   for (const r of rows) {
-    const id = `${r.key.subscriptionId}\u0000${r.key.periodStart.getTime()}`;
+    const id = rowsKey(r.key.subscriptionId, r.key.periodStart);
     out.set(id, [...(out.get(id) ?? []), r]);
   }
   return out;
