@@ -81,4 +81,25 @@ describe("forecastUsage properties", () => {
       RUNS,
     );
   });
+
+  it("the shortcuts a caller with many customers takes change nothing: plain-number history, exact total given, quantile pricing of a price that never falls", () => {
+    const graduated = (q: Decimal) => (q.lte(1000) ? q.times("0.01") : q.minus(1000).times("0.005").plus(10));
+    fc.assert(
+      fc.property(input, (i) => {
+        const full = forecastUsage({ ...i, price: graduated });
+        const quantityToDate = i.usage.reduce<Decimal>((s, x) => s.plus(x), new Decimal(0));
+        const lean = forecastUsage({
+          ...i,
+          usage: i.usage.map((x) => (x as Decimal).toNumber()),
+          history: (i.history ?? []).map((p) => ({ days: p.days, usage: p.usage.map((x) => (x as Decimal).toNumber()) })),
+          quantityToDate,
+          price: graduated,
+          priceNeverFalls: true,
+          byDay: false,
+        });
+        expect([lean.quantity, lean.amount, lean.basis, lean.byDay]).toEqual([full.quantity, full.amount, full.basis, []]);
+      }),
+      RUNS,
+    );
+  });
 });
