@@ -15,6 +15,7 @@
  */
 import { ManualClock } from "@tally/platform/testing";
 import { createTestEnvironment } from "@tally/platform/testing";
+import { loadavg } from "node:os";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { rating } from "@tally/contracts";
 import { AGG, planInput, publishMeter, startRating, waitForMeters } from "../src/testing/rating-test-kit";
@@ -87,8 +88,7 @@ function round(s: string): string {
 }
 
 function osLoad(): string {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (require("node:os") as typeof import("node:os")).loadavg().map((l) => l.toFixed(1)).join(" / ");
+  return loadavg().map((l) => l.toFixed(1)).join(" / ");
 }
 
 /**

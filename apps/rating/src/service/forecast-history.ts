@@ -1,5 +1,5 @@
 import type { CohortPrior, PastPeriod, PeriodDay } from "@tally/forecasting";
-import { Decimal } from "@tally/pricing";
+import type { Decimal } from "@tally/pricing";
 import type { Db } from "../adapter/db";
 import { cohortDailyRates, dailyUsageSince } from "../adapter/daily-usage-store";
 import type { DayGrids } from "../domain/daily-usage";
@@ -30,8 +30,7 @@ export function previousPeriods(sub: SubscriptionFacts, period: Period, n = HIST
  */
 export class ForecastHistory {
   private readonly series = new Map<string, Map<string, Map<number, number>>>();
-  private readonly cohorts = new Map<string, Promise<Decimal[]>>();
-  private readonly cohortValues = new Map<string, Decimal[]>();
+  private readonly cohorts = new Map<string, Decimal[]>();
 
   private constructor(
     private readonly db: Db,
@@ -80,18 +79,19 @@ export class ForecastHistory {
     return { usage, history };
   }
 
-  /** Loads (once per call) the cohorts `cohortOf` will be asked for. */
+  /**
+   * Loads (once per call and plan component) the cohorts `cohortOf` will be asked for. The first
+   * subscription asking is left out of it; in a revenue call the others share that cohort.
+   */
   async prefetchCohort(sub: SubscriptionFacts, planKey: string, component: RateComponent, dimensionValue: string, now: Date): Promise<void> {
     const id = `${planKey}\u0000${seriesKey(component.key, dimensionValue)}`;
     if (this.cohorts.has(id)) return;
     const from = new Date(now.getTime() - COHORT_DAYS * 86_400_000);
-    const loading = cohortDailyRates(this.db, { planKey, componentKey: component.key, dimensionValue, from, to: now, excludeSubscriptionId: sub.id });
-    this.cohorts.set(id, loading);
-    this.cohortValues.set(id, await loading);
+    this.cohorts.set(id, await cohortDailyRates(this.db, { planKey, componentKey: component.key, dimensionValue, from, to: now, excludeSubscriptionId: sub.id }));
   }
 
   cohortOf(planKey: string, component: RateComponent, dimensionValue: string): CohortPrior | undefined {
-    const rates = this.cohortValues.get(`${planKey}\u0000${seriesKey(component.key, dimensionValue)}`);
+    const rates = this.cohorts.get(`${planKey}\u0000${seriesKey(component.key, dimensionValue)}`);
     return rates && rates.length > 0 ? { dailyRates: rates } : undefined;
   }
 }
