@@ -14,6 +14,7 @@ import { periodOf, segmentsIn, statusAt } from "../domain/subscription";
 import type { AggregateState } from "../domain/usage-rating";
 import { ForecastHistory, previousPeriods } from "./forecast-history";
 import type { PlanCatalog } from "./plan-catalog";
+import { RevenueMemo, type BillingProjection } from "./revenue-memo";
 
 /** Simulated paths per component in ForecastRevenue: ten thousand subscriptions must answer in seconds (Forecast uses 1,000). */
 export const REVENUE_SAMPLES = 100;
@@ -40,6 +41,7 @@ export interface RevenueForecast {
 /** Forecast and ForecastRevenue: usage history from the daily rollup, projected with @tally/forecasting. */
 export class Forecaster {
   private readonly grids = new DayGrids();
+  private readonly memo = new RevenueMemo();
 
   constructor(
     private readonly deps: ServiceDeps,
@@ -66,7 +68,9 @@ export class Forecaster {
    * Revenue in `currency`. With a window: every billing issued in it (a period's invoice at its
    * end, a canceled subscription's final at the cancel time), booked at actual amounts when over
    * by now, projected otherwise. Without: each live subscription's current period.
-   * Four queries whatever the number of subscriptions (plus one per plan component for cohorts).
+   * Four queries whatever the number of subscriptions (plus one per plan component for cohorts);
+   * an open billing whose subscription and quantities have not changed this hour reuses its
+   * projection ({@link RevenueMemo}).
    */
   async revenue(currency: string, window?: TimeRange): Promise<RevenueForecast> {
     if (!isSupportedCurrency(currency)) throw new InvalidArgumentError({ field: "currency", message: `must be a supported ISO 4217 code, got ${JSON.stringify(currency)}`, code: "invalid_value" });
@@ -80,30 +84,36 @@ export class Forecaster {
     }
     const billings = subs.flatMap((sub) => (window ? billedIn(sub, window) : [periodOf(sub, now)]).map((period) => ({ sub, period })));
     const rows = groupRows(await segmentsOfPeriods(db, billings.filter((b) => b.period.start < now).map((b) => ({ subscriptionId: b.sub.id, periodStart: b.period.start }))));
-    const open = billings.filter((b) => b.period.end > now).map((b) => ({ ...b, earlier: previousPeriods(b.sub, b.period) }));
-    const historyFrom = open.reduce((min, b) => Math.min(min, (b.earlier[0] ?? b.period).start.getTime()), Infinity);
-    const history = await ForecastHistory.load(db, this.grids, [...new Set(open.map((b) => b.sub.id))], new Date(Number.isFinite(historyFrom) ? historyFrom : now.getTime()));
-
     let booked = new Decimal(0);
-    let amountToDate = new Decimal(0);
     for (const { sub, period } of billings.filter((b) => b.period.end <= now)) {
       const segments = await this.segmentsOf(sub, period, rows.get(rowsKey(sub.id, period.start)) ?? []);
       booked = booked.plus(subtotalOf(segments.flatMap((s) => segmentLines(s, this.pricers, this.dimensional))));
     }
-    amountToDate = amountToDate.plus(booked);
-    const projected = [];
-    for (const b of open) {
-      const segments = await this.segmentsOf(b.sub, b.period, rows.get(rowsKey(b.sub.id, b.period.start)) ?? []);
-      await this.prefetchCohorts(history, b.sub, segments, now);
-      projected.push({ ...b, segments });
-    }
+    let amountToDate = booked;
     const amount = { p10: booked, p50: booked, p90: booked };
-    for (const { sub, period, earlier, segments } of projected) {
-      const f = this.project(history, sub, period, earlier, segments, now, REVENUE_SAMPLES);
+    const add = (f: BillingProjection) => {
       amountToDate = amountToDate.plus(f.amountToDate);
       amount.p10 = amount.p10.plus(f.amount.p10);
       amount.p50 = amount.p50.plus(f.amount.p50);
       amount.p90 = amount.p90.plus(f.amount.p90);
+    };
+    const misses = [];
+    for (const b of billings.filter((x) => x.period.end > now)) {
+      const segments = await this.segmentsOf(b.sub, b.period, rows.get(rowsKey(b.sub.id, b.period.start)) ?? []);
+      const key = this.memo.keyOf(b.sub, b.period, segments, now);
+      const hit = this.memo.get(key);
+      if (hit) add(hit);
+      else misses.push({ ...b, segments, key, earlier: previousPeriods(b.sub, b.period) });
+    }
+    if (misses.length > 0) {
+      const historyFrom = misses.reduce((min, b) => Math.min(min, (b.earlier[0] ?? b.period).start.getTime()), Infinity);
+      const history = await ForecastHistory.load(db, this.grids, [...new Set(misses.map((b) => b.sub.id))], new Date(historyFrom));
+      for (const b of misses) await this.prefetchCohorts(history, b.sub, b.segments, now);
+      for (const { sub, period, earlier, segments, key } of misses) {
+        const f = this.project(history, sub, period, earlier, segments, now, REVENUE_SAMPLES);
+        this.memo.set(key, { amountToDate: f.amountToDate, amount: f.amount });
+        add(f);
+      }
     }
     return { now, window, amountToDate, booked, amount, subscriptions: new Set(billings.map((b) => b.sub.id)).size, billings: billings.length };
   }
