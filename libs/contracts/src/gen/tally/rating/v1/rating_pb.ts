@@ -1433,7 +1433,10 @@ export const Rating: GenService<{
    * subscriptions canceled in it — booked (already ended, at actual amounts)
    * or projected (open or future periods, by the Forecast method), with a
    * range. Without `window`: each live subscription over its own current
-   * period (the original behaviour).
+   * period (the original behaviour). Projections use 100 simulated paths
+   * per component (Forecast: 1,000), and a billing whose subscription and
+   * rated quantities have not changed is not projected again within the
+   * same hour (its projection is up to an hour old; new usage refreshes it).
    *
    * Scope: `read`.
    * Fails with INVALID_ARGUMENT for a missing or malformed currency or
