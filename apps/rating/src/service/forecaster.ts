@@ -42,6 +42,7 @@ export interface RevenueForecast {
 export class Forecaster {
   private readonly grids = new DayGrids();
   private readonly memo = new RevenueMemo();
+  private readonly windowPeriods = new Map<string, Period[]>();
 
   constructor(
     private readonly deps: ServiceDeps,
@@ -82,7 +83,7 @@ export class Forecaster {
       for (const seg of sub.segments) await this.catalog.get(db, seg.planKey, seg.planVersion);
       if (this.catalog.cached(sub.segments[0]!.planKey, sub.segments[0]!.planVersion)!.rate.currency === currency) subs.push(sub);
     }
-    const billings = subs.flatMap((sub) => (window ? billedIn(sub, window) : [periodOf(sub, now)]).map((period) => ({ sub, period })));
+    const billings = subs.flatMap((sub) => (window ? this.billedIn(sub, window) : [periodOf(sub, now)]).map((period) => ({ sub, period })));
     const rows = groupRows(await segmentsOfPeriods(db, billings.filter((b) => b.period.start < now).map((b) => ({ subscriptionId: b.sub.id, periodStart: b.period.start }))));
     let booked = new Decimal(0);
     for (const { sub, period } of billings.filter((b) => b.period.end <= now)) {
@@ -116,6 +117,21 @@ export class Forecaster {
       }
     }
     return { now, window, amountToDate, booked, amount, subscriptions: new Set(billings.map((b) => b.sub.id)).size, billings: billings.length };
+  }
+
+  /**
+   * The periods of `sub` whose invoice is issued inside the window, [start, end): a period's at its
+   * end, a canceled subscription's final at the cancel time (periodOf cuts the period there).
+   * Kept per subscription revision and window: time-zone arithmetic is most of a repeated call.
+   */
+  private billedIn(sub: SubscriptionRow, window: TimeRange): Period[] {
+    const id = `${sub.id}@${sub.revision}|${window.start.getTime()}|${window.end.getTime()}`;
+    let periods = this.windowPeriods.get(id);
+    if (!periods) {
+      if (this.windowPeriods.size >= 200_000) this.windowPeriods.clear();
+      this.windowPeriods.set(id, (periods = billedIn(sub, window)));
+    }
+    return periods;
   }
 
   private async segmentsOf(sub: SubscriptionRow, period: Period, rows: readonly AggregateState[]): Promise<SegmentInput[]> {
@@ -154,21 +170,6 @@ export class Forecaster {
   }
 }
 
-/**
- * The periods of `sub` whose invoice is issued inside the window, [start, end): a period's at its
- * end, a canceled subscription's final at the cancel time (periodOf cuts the period there).
- */
-function billedIn(sub: SubscriptionRow, window: TimeRange): Period[] {
-  const out: Period[] = [];
-  // From the period containing the instant before the window: it may end exactly at its start.
-  let p = periodOf(sub, new Date(Math.max(window.start.getTime() - 1, sub.startTime.getTime())));
-  for (;;) {
-    if (p.end >= window.start && p.end < window.end) out.push(p);
-    if (p.end >= window.end || (sub.cancelTime && p.end >= sub.cancelTime)) return out;
-    p = periodOf(sub, p.end);
-  }
-}
-
 function rowsKey(subscriptionId: string, periodStart: Date): string {
   return `${subscriptionId}\u0000${periodStart.getTime()}`;
 }
@@ -180,4 +181,16 @@ function groupRows(rows: readonly AggregateState[]): Map<string, AggregateState[
     out.set(id, [...(out.get(id) ?? []), r]);
   }
   return out;
+}
+
+/** The periods of `sub` billed inside the window (see {@link Forecaster.billedIn}). */
+function billedIn(sub: SubscriptionRow, window: TimeRange): Period[] {
+  const out: Period[] = [];
+  // From the period containing the instant before the window: it may end exactly at its start.
+  let p = periodOf(sub, new Date(Math.max(window.start.getTime() - 1, sub.startTime.getTime())));
+  for (;;) {
+    if (p.end >= window.start && p.end < window.end) out.push(p);
+    if (p.end >= window.end || (sub.cancelTime && p.end >= sub.cancelTime)) return out;
+    p = periodOf(sub, p.end);
+  }
 }
