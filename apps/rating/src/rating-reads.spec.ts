@@ -1,6 +1,7 @@
 import { ConnectError, Code } from "@connectrpc/connect";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { common, rating, SUBJECTS } from "@tally/contracts";
+import { Decimal } from "@tally/pricing";
 import { createTestEnvironment, ManualClock, type TestEnvironment } from "@tally/platform/testing";
 import { AGG, planInput, publishMeter, publishUsage, publishedMessages, startRating, waitForEvents, waitForMeters, waitUntil, type RatingInstance, type TestEvent } from "./testing/rating-test-kit";
 
@@ -134,7 +135,7 @@ describe("rating reads and plan changes", () => {
     expect(await period("c_ny")).toMatchObject({ quantity: "1", period: { start: at("2026-03-01T05:00:00Z"), end: at("2026-04-01T04:00:00Z") } });
   });
 
-  it("forecasts from the usage run-rate with tiers applied, per customer and over all", async () => {
+  it("forecasts with tiers applied to the projected quantity, per customer and over all", async () => {
     const tiered = {
       key: "tok",
       meterKey: "tokens",
@@ -148,15 +149,21 @@ describe("rating reads and plan changes", () => {
     clock.set("2026-04-01T00:00:00Z");
     await svc.client.createSubscription({ customerId: "c_fc1", planKey: "fc", startTime: at("2026-04-01T00:00:00Z") });
     await svc.client.createSubscription({ customerId: "c_fc2", planKey: "fc", startTime: at("2026-04-01T00:00:00Z") });
-    clock.set("2026-04-08T12:00:00Z"); // 7.5 of 30 days: f = 0.25
+    clock.set("2026-04-08T12:00:00Z"); // 7.5 of 30 days
     await rate([tokens("c_fc1", "100", "2026-04-02T00:00:00Z"), tokens("c_fc2", "40", "2026-04-03T00:00:00Z")]);
     const f = await svc.client.forecast({ customerId: "c_fc1" });
-    // to date: 10 + 100 × 1 = 110; projected 400 units: 10 + 200 × 1 + 200 × 0.5 = 310
-    expect(f).toMatchObject({ currency: "GBP", elapsedFraction: "0.25", amountToDate: "110", projectedAmount: "310", projectedTotal: "310.00" });
-    expect(f.components[0]).toMatchObject({ quantityToDate: "100", projectedQuantity: "400", amountToDate: "100", projectedAmount: "300" });
+    // to date: 10 + 100 × 1 = 110
+    expect(f).toMatchObject({ currency: "GBP", elapsedFraction: "0.25", amountToDate: "110" });
+    const c = f.components[0]!;
+    expect(c).toMatchObject({ quantityToDate: "100", amountToDate: "100" });
+    // A graduated price never falls, so the P50 amount is the price of the P50 quantity, tiers applied.
+    const graduated = (q: Decimal) => (q.lte(200) ? q : q.minus(200).times("0.5").plus(200));
+    for (const k of ["p10", "p50", "p90"] as const) expect(c.amount![k]).toBe(graduated(new Decimal(c.quantity![k])).toFixed());
+    expect(f.projectedAmount).toBe(new Decimal(c.projectedAmount).plus(10).toFixed());
     const all = await svc.client.forecastRevenue({ currency: "GBP" });
-    // c_fc2: to date 10 + 40 = 50; projected 160 units: 10 + 160 = 170
-    expect(all).toMatchObject({ subscriptionCount: 2, amountToDate: "160", projectedAmount: "480", projectedTotal: "480.00" });
+    // c_fc2: to date 10 + 40 = 50
+    expect(all).toMatchObject({ subscriptionCount: 2, amountToDate: "160" });
+    expect(new Decimal(all.projectedAmount).gte(160)).toBe(true);
   });
 
   it("quotes a plan: fee, tiers, minimum true-up and maximum cap, rounded once", async () => {

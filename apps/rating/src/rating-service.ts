@@ -7,6 +7,7 @@ import { RATING_SCOPES, ratingHandlers } from "./rpc/rating-handlers";
 import { MeterCopy } from "./service/meter-copy";
 import { MeterLookup } from "./service/meter-lookup";
 import { MeterSync } from "./service/meter-sync";
+import { Forecaster } from "./service/forecaster";
 import { PlanCatalog } from "./service/plan-catalog";
 import { PlanService } from "./service/plan-service";
 import { SubscriptionService } from "./service/subscription-service";
@@ -46,7 +47,7 @@ export function createRatingService(options?: Partial<RatingSettings>, onBuilt?:
       let timer: NodeJS.Timeout | undefined;
       let advancing: Promise<unknown> = Promise.resolve();
       return {
-        services: [serviceRegistration({ service: rating.Rating, handlers: ratingHandlers(plans, subscriptions, reader, deps), scopes: RATING_SCOPES })],
+        services: [serviceRegistration({ service: rating.Rating, handlers: ratingHandlers(plans, subscriptions, reader, deps, new Forecaster(deps, catalog, pricers, dimensional)), scopes: RATING_SCOPES })],
         async start() {
           meterSync?.start();
           consumers.push(

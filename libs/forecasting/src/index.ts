@@ -16,4 +16,4 @@ export {
   type TimeRange,
   type WindowShare,
 } from "./calendar-window";
-export type { AmountForecast, CohortPrior, DayProjection, ForecastBasis, PastPeriod, Quantiles, UsageForecast, UsageForecastInput } from "./types";
+export type { AmountForecast, CohortPrior, DayProjection, ForecastBasis, PastPeriod, Quantiles, Quantity, UsageForecast, UsageForecastInput } from "./types";

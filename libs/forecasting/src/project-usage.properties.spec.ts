@@ -6,7 +6,7 @@ import fc from "fast-check";
 import { Decimal } from "@tally/pricing";
 import { dayGrid } from "./day-grid";
 import { CAP_MULTIPLE, forecastUsage } from "./project-usage";
-import type { UsageForecastInput } from "./types";
+import type { Quantity, UsageForecastInput } from "./types";
 
 const RUNS = { numRuns: 40 };
 const SAMPLES = 200;
@@ -70,13 +70,34 @@ describe("forecastUsage properties", () => {
     fc.assert(
       fc.property(input, (i) => {
         const f = forecastUsage(i);
-        const sum = (xs: readonly Decimal[]) => xs.reduce((s, x) => s.plus(x), new Decimal(0));
+        const sum = (xs: readonly Quantity[]) => xs.reduce<Decimal>((s, x) => s.plus(x), new Decimal(0));
         const previousMax = Decimal.max(0, ...(i.history ?? []).map((p) => sum(p.usage)));
         const elapsedDays = (i.now.getTime() - december[0]!.start.getTime()) / 86_400_000;
         const periodDays = december.reduce((s, d) => s + d.exposure, 0);
         // The period's own rate, with elapsed time counted as at least one day (a little slack for DST-length days).
         const ownRate = sum(i.usage).div(Math.max(elapsedDays - 1 / 24, 1)).times(periodDays);
         expect(f.quantity.p90.lte(Decimal.max(previousMax.times(CAP_MULTIPLE), ownRate, f.quantityToDate))).toBe(true);
+      }),
+      RUNS,
+    );
+  });
+
+  it("the shortcuts a caller with many customers takes change nothing: plain-number history, exact total given, quantile pricing of a price that never falls", () => {
+    const graduated = (q: Decimal) => (q.lte(1000) ? q.times("0.01") : q.minus(1000).times("0.005").plus(10));
+    fc.assert(
+      fc.property(input, (i) => {
+        const full = forecastUsage({ ...i, price: graduated });
+        const quantityToDate = i.usage.reduce<Decimal>((s, x) => s.plus(x), new Decimal(0));
+        const lean = forecastUsage({
+          ...i,
+          usage: i.usage.map((x) => (x as Decimal).toNumber()),
+          history: (i.history ?? []).map((p) => ({ days: p.days, usage: p.usage.map((x) => (x as Decimal).toNumber()) })),
+          quantityToDate,
+          price: graduated,
+          priceNeverFalls: true,
+          byDay: false,
+        });
+        expect([lean.quantity, lean.amount, lean.basis, lean.byDay]).toEqual([full.quantity, full.amount, full.basis, []]);
       }),
       RUNS,
     );

@@ -4,7 +4,7 @@ import { fitDampedTrend, partialStep, step, type DampedTrendFit } from "./damped
 import { ForecastInputError } from "./errors";
 import { deciles, nearestRank } from "./quantiles";
 import { createRandom, type Random } from "./random";
-import type { AmountForecast, CohortPrior, DayProjection, ForecastBasis, UsageForecast, UsageForecastInput } from "./types";
+import type { AmountForecast, CohortPrior, DayProjection, ForecastBasis, Quantity, UsageForecast, UsageForecastInput } from "./types";
 import { estimateWeekdayShape, type WeekdayShape } from "./weekday-shape";
 
 /** Fewer whole days of history than this and the customer's own trend is not trusted. */
@@ -39,14 +39,14 @@ export function forecastUsage(input: UsageForecastInput): UsageForecast {
   const samples = input.samples ?? DEFAULT_SAMPLES;
   if (!Number.isInteger(samples) || samples < 1) throw new ForecastInputError("samples", `must be a positive integer, got ${samples}`);
 
-  const quantityToDate = usage.reduce((s, q) => s.plus(q), new Decimal(0));
+  const quantityToDate = input.quantityToDate ?? usage.reduce<Decimal>((s, q) => s.plus(q), new Decimal(0));
   const cap = capOf(input, quantityToDate, point.fullDays + point.partialDay);
   // The days still to come, the current one first, weighted by how much of each is left.
   const ahead = days.slice(point.fullDays).map((day, i) => ({ day, share: day.exposure * (i === 0 ? 1 - point.partialDay : 1) }));
 
   const series = wholeDays(input, point.fullDays);
   const random = createRandom(input.seed ?? DEFAULT_SEED);
-  const partial = point.partialDay > 0 ? { usage: usage[point.fullDays]!.toNumber(), share: point.partialDay * days[point.fullDays]!.exposure, weekday: days[point.fullDays]!.weekday } : null;
+  const partial = point.partialDay > 0 ? { usage: toNumber(usage[point.fullDays]!), share: point.partialDay * days[point.fullDays]!.exposure, weekday: days[point.fullDays]!.weekday } : null;
   const simulate = series.values.length >= MIN_HISTORY_DAYS ? historySimulator(series, partial, ahead) : rateSimulator(input, series, usage, point, ahead);
   // Day-major: the cumulative quantities of every path at the end of day h are one slice.
   const cumulative = new Float64Array(samples * ahead.length);
@@ -67,7 +67,8 @@ export function forecastUsage(input: UsageForecastInput): UsageForecast {
     const { p10, p50, p90 } = deciles(values);
     return { p10: toQuantity(p10), p50: toQuantity(p50), p90: toQuantity(p90) };
   };
-  const byDay: DayProjection[] = ahead.map(({ day }, h) => ({ end: day.end, ...quantilesOf(cumulative.slice(h * samples, (h + 1) * samples)) }));
+  const byDay: DayProjection[] =
+    input.byDay === false ? [] : ahead.map(({ day }, h) => ({ end: day.end, ...quantilesOf(cumulative.slice(h * samples, (h + 1) * samples)) }));
   const totals = ahead.length === 0 ? new Float64Array(samples) : cumulative.slice((ahead.length - 1) * samples);
   return {
     quantityToDate,
@@ -75,7 +76,11 @@ export function forecastUsage(input: UsageForecastInput): UsageForecast {
     byDay,
     basis: simulate.basis,
     cap: ceiling,
-    ...(input.price && { amount: priceSamples(Array.from(totals, toQuantity), quantityToDate, input.price) }),
+    ...(input.price && {
+      amount: input.priceNeverFalls
+        ? priceQuantiles(quantilesOf(totals), quantityToDate, input.price)
+        : priceSamples(Array.from(totals, toQuantity), quantityToDate, input.price),
+    }),
   };
 }
 
@@ -85,6 +90,15 @@ export function forecastUsage(input: UsageForecastInput): UsageForecast {
  * less than 999 at 0.10), so the price of the P90 quantity need not be the P90 amount. For a
  * price that never decreases the two agree exactly (nearest-rank quantiles are order statistics).
  */
+/**
+ * For a price that never falls as quantity rises, the amount quantiles are the prices of the
+ * quantity quantiles exactly (nearest-rank quantiles are order statistics, and a non-decreasing
+ * function keeps their order): three prices instead of one per simulated path.
+ */
+function priceQuantiles(q: { p10: Decimal; p50: Decimal; p90: Decimal }, toDate: Decimal, price: (quantity: Decimal) => Decimal): AmountForecast {
+  return { amountToDate: price(toDate), p10: price(q.p10), p50: price(q.p50), p90: price(q.p90) };
+}
+
 function priceSamples(quantities: readonly Decimal[], toDate: Decimal, price: (quantity: Decimal) => Decimal): AmountForecast {
   const amounts = quantities.map(price).sort((a, b) => a.cmp(b));
   return { amountToDate: price(toDate), p10: nearestRank(amounts, 0.1), p50: nearestRank(amounts, 0.5), p90: nearestRank(amounts, 0.9) };
@@ -102,10 +116,10 @@ function wholeDays(input: UsageForecastInput, fullDays: number): WholeDays {
   const values: number[] = [];
   const weekdays: number[] = [];
   const ends: number[] = [];
-  const add = (days: readonly PeriodDay[], usage: readonly Decimal[], count: number) => {
+  const add = (days: readonly PeriodDay[], usage: readonly Quantity[], count: number) => {
     for (let i = 0; i < count; i++) {
       if (days[i]!.exposure < 1) continue;
-      values.push(usage[i]!.toNumber());
+      values.push(toNumber(usage[i]!));
       weekdays.push(days[i]!.weekday);
       ends.push(days[i]!.end.getTime());
     }
@@ -125,7 +139,8 @@ function wholeDays(input: UsageForecastInput, fullDays: number): WholeDays {
  */
 function capOf(input: UsageForecastInput, toDate: Decimal, elapsedDays: number): Decimal {
   const periodDays = new Decimal(input.days.reduce((s, d) => s + d.exposure, 0));
-  const previous = (input.history ?? []).map((p) => p.usage.reduce((s, q) => s.plus(q), new Decimal(0)));
+  // Plain sums: a sanity bound, not an amount, and history may come as plain numbers.
+  const previous = (input.history ?? []).map((p) => new Decimal(p.usage.reduce<number>((s, q) => s + toNumber(q), 0)));
   const cohortRates = input.cohort?.dailyRates ?? [];
   const reference =
     previous.length > 0 ? Decimal.max(...previous) : cohortRates.length > 0 ? Decimal.max(...cohortRates).times(periodDays) : new Decimal(0);
@@ -218,11 +233,11 @@ const COHORT_PSEUDO_DAYS = 0.25;
 function rateSimulator(
   input: UsageForecastInput,
   series: WholeDays,
-  usage: readonly Decimal[],
+  usage: readonly Quantity[],
   point: { fullDays: number; partialDay: number },
   ahead: readonly Ahead[],
 ): Simulator {
-  const partial = point.partialDay > 0 ? usage[point.fullDays]!.toNumber() : 0;
+  const partial = point.partialDay > 0 ? toNumber(usage[point.fullDays]!) : 0;
   const observed = series.values.reduce((a, b) => a + b, 0) + partial;
   const exposure = series.values.length + point.partialDay * (input.days[point.fullDays]?.exposure ?? 0);
   const prior = cohortLogRate(input.cohort);
@@ -257,4 +272,8 @@ function cohortLogRate(cohort: CohortPrior | undefined): { mean: number; spread:
   const mean = logs.reduce((a, b) => a + b, 0) / logs.length;
   const variance = logs.reduce((a, b) => a + (b - mean) ** 2, 0) / logs.length;
   return { mean, spread: Math.max(Math.sqrt(variance), 0.25) };
+}
+
+function toNumber(q: Quantity): number {
+  return typeof q === "number" ? q : q.toNumber();
 }

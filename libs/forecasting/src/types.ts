@@ -1,10 +1,17 @@
 import type { Decimal } from "@tally/pricing";
 import type { PeriodDay } from "./day-grid";
 
+/**
+ * A day's usage. Exact (`Decimal`) where it adds up to the quantity to date; a plain number is
+ * enough where it only feeds the estimation (which works in plain numbers anyway) and saves a
+ * caller with thousands of customers a million decimal conversions.
+ */
+export type Quantity = Decimal | number;
+
 /** A whole earlier period: its day grid and the usage of each day (same length). */
 export interface PastPeriod {
   days: readonly PeriodDay[];
-  usage: readonly Decimal[];
+  usage: readonly Quantity[];
 }
 
 /**
@@ -20,9 +27,15 @@ export interface UsageForecastInput {
   days: readonly PeriodDay[];
   /**
    * This period's usage per day so far, across every plan segment: one entry per day started
-   * before `now` (the last one partial when `now` is inside a day).
+   * before `now` (the last one partial when `now` is inside a day). Plain numbers are accepted
+   * when the exact `quantityToDate` is given.
    */
-  usage: readonly Decimal[];
+  usage: readonly Quantity[];
+  /**
+   * The exact quantity so far this period: the floor of every outcome. Defaults to the sum of
+   * `usage`; a caller holding the exact figure elsewhere (rating's rated quantities) passes it.
+   */
+  quantityToDate?: Decimal;
   /** The elapsed point: when the forecast is made. */
   now: Date;
   /** Earlier periods, oldest first (most recent last). */
@@ -42,6 +55,14 @@ export interface UsageForecastInput {
    * ranges. A callback so this library knows nothing of plans (rating passes its pricer).
    */
   price?: (quantity: Decimal) => Decimal;
+  /**
+   * Set when `price` never decreases as quantity rises (every model but volume): the amount
+   * quantiles are then the prices of the quantity quantiles, exactly, and only three prices are
+   * computed instead of one per path.
+   */
+  priceNeverFalls?: boolean;
+  /** `false` skips the day-by-day quantiles (`byDay` comes back empty): a caller summing thousands of period totals needs none. */
+  byDay?: boolean;
 }
 
 /** Which evidence the projection rests on. */
@@ -68,7 +89,7 @@ export interface UsageForecast {
   quantityToDate: Decimal;
   /** End-of-period quantity: P50 is the point forecast; P10–P90 an 80 % range. */
   quantity: Quantiles;
-  /** Cumulative quantity at the end of each day not yet over (the current one first). */
+  /** Cumulative quantity at the end of each day not yet over (the current one first); empty when the input says `byDay: false`. */
   byDay: DayProjection[];
   basis: ForecastBasis;
   /** No sampled outcome exceeds this (see the README: 10× the largest previous period, unless this period's own rate says more). */

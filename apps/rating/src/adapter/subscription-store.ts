@@ -117,6 +117,15 @@ export async function liveSubscriptions(db: Db, now: Date): Promise<Subscription
   return rows.map(toRow);
 }
 
+/** Subscriptions live at some instant of [start, end): revenue over a window bills them, finals of canceled ones included. */
+export async function subscriptionsOverlapping(db: Db, start: Date, end: Date): Promise<SubscriptionRow[]> {
+  const { rows } = await db.query<RawRow>(
+    `SELECT ${COLUMNS} FROM subscriptions WHERE start_time < $2 AND (cancel_time IS NULL OR cancel_time >= $1)`,
+    [start, end],
+  );
+  return rows.map(toRow);
+}
+
 /** Subscriptions whose announced state is behind `now`, locked, skipping those another instance holds. */
 export async function claimDueSubscriptions(db: Db, now: Date, limit: number): Promise<SubscriptionRow[]> {
   const { rows } = await db.query<RawRow>(

@@ -288,3 +288,14 @@ export async function periodSegments(db: Db, subscriptionId: string, periodStart
   );
   return rows.map(toState);
 }
+
+/** Segment rows of many (subscription, period) pairs at once (revenue over thousands of subscriptions). */
+export async function segmentsOfPeriods(db: Db, periods: readonly { subscriptionId: string; periodStart: Date }[]): Promise<AggregateState[]> {
+  if (periods.length === 0) return [];
+  const { rows } = await db.query<RawSegment>(
+    `SELECT ${SEGMENT_COLUMNS} FROM segment_usage
+     WHERE (subscription_id, period_start) IN (SELECT * FROM unnest($1::text[], $2::timestamptz[]))`,
+    [periods.map((p) => p.subscriptionId), periods.map((p) => p.periodStart)],
+  );
+  return rows.map(toState);
+}

@@ -2,7 +2,6 @@ import { create } from "@bufbuild/protobuf";
 import { rating } from "@tally/contracts";
 import { Decimal } from "@tally/pricing";
 import { PricerCache } from "@tally/plan-pricing";
-import { forecast } from "./forecast";
 import { DimensionalPricerCache, segmentLines, subtotalOf } from "./invoice-lines";
 import { planDraftFromProto } from "../adapter/plan-mapping";
 import { buildRatePlan } from "./plan-validation";
@@ -78,14 +77,5 @@ describe("invoice lines", () => {
       ["usage", "5"],
       ["maximum_adjustment", "-2.5"],
     ]);
-  });
-
-  it("forecasts the current segment from the usage run-rate", () => {
-    const range = { start: new Date("2026-04-01T00:00:00Z"), end: new Date("2026-05-01T00:00:00Z") };
-    const f = forecast([{ plan, range, share: new Decimal(1), quantities: q([["big", "100"]]) }], new Date("2026-04-11T00:00:00Z"), range.end, pricers, dims);
-    // f = 1/3 → 300 units × 0.01 = 3 (= the minimum), plus the fee
-    expect(f.projectedAmount.toFixed()).toBe("23");
-    expect(f.amountToDate.toFixed()).toBe("23");
-    expect(f.components[0]!.projectedQuantity.toFixed()).toBe("300");
   });
 });

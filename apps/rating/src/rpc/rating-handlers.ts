@@ -1,12 +1,13 @@
 import { rating } from "@tally/contracts";
 import type { ServiceDeps, ServiceHandlers } from "@tally/platform";
-import { toMaxScale } from "@tally/pricing";
 import { planDraftFromProto, planProto } from "../adapter/plan-mapping";
 import { componentUsageProto, dateOf, invoiceLineProto, range, roundedWire, subscriptionProto, ts, UNRATED_REASON, wire } from "../adapter/proto-mapping";
 import type { ChangeTiming } from "../domain/subscription";
+import type { Forecaster } from "../service/forecaster";
 import type { PlanService } from "../service/plan-service";
 import type { SubscriptionService } from "../service/subscription-service";
 import type { UsageReader } from "../service/usage-reader";
+import { forecastHandlers } from "./forecast-handlers";
 import { previewPeriods } from "./preview-periods";
 
 /** Thin handlers: map the request to domain types, call the service, map the answer to proto. */
@@ -15,6 +16,7 @@ export function ratingHandlers(
   subscriptions: SubscriptionService,
   reader: UsageReader,
   deps: Pick<ServiceDeps, "pool" | "clock">,
+  forecaster: Forecaster,
 ): ServiceHandlers<typeof rating.Rating> {
   return {
     createPlan: async (req) => ({ plan: planProto((await plans.create(req.plan && planDraftFromProto(req.plan))).row) }),
@@ -77,38 +79,7 @@ export function ratingHandlers(
         asOfTime: ts(current.now),
       };
     },
-    forecast: async (req) => {
-      const { current, forecast } = await reader.forecast(req.customerId);
-      return {
-        subscriptionId: current.sub.id,
-        period: range(current.period),
-        currency: current.currency,
-        amountToDate: wire(forecast.amountToDate),
-        projectedAmount: wire(forecast.projectedAmount),
-        projectedTotal: roundedWire(forecast.projectedAmount, current.currency),
-        elapsedFraction: wire(toMaxScale(forecast.elapsedFraction)),
-        components: forecast.components.map((c) => ({
-          componentKey: c.componentKey,
-          dimensionValue: c.dimensionValue,
-          quantityToDate: wire(c.quantityToDate),
-          projectedQuantity: wire(c.projectedQuantity),
-          amountToDate: wire(c.amountToDate),
-          projectedAmount: wire(c.projectedAmount),
-        })),
-        asOfTime: ts(current.now),
-      };
-    },
-    forecastRevenue: async (req) => {
-      const r = await reader.forecastRevenue(req.currency);
-      return {
-        currency: req.currency,
-        amountToDate: wire(r.amountToDate),
-        projectedAmount: wire(r.projectedAmount),
-        projectedTotal: roundedWire(r.projectedAmount, req.currency),
-        subscriptionCount: r.count,
-        asOfTime: ts(r.now),
-      };
-    },
+    ...forecastHandlers(forecaster),
     quote: async (req) => {
       const q = await reader.quote({ planKey: req.planKey, planVersion: req.planVersion, quantities: req.quantities });
       return {

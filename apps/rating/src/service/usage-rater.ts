@@ -16,6 +16,7 @@ import {
 import type { PricerCache } from "@tally/plan-pricing";
 import { usageEventsOf } from "../adapter/usage-recorded";
 import { applyPlacements, placeUsage, type CachedPeriod, type UsageEvent } from "../domain/usage-rating";
+import { DailyUsageRecorder } from "./daily-usage-recorder";
 import type { PlanCatalog } from "./plan-catalog";
 
 export interface RatingStats {
@@ -39,6 +40,7 @@ export class UsageRater {
   /** Observers told, after each commit, which events the batch carried (benches and tests). */
   readonly committed: ((events: readonly UsageEvent[]) => void)[] = [];
   private readonly periodCache = new Map<string, CachedPeriod[]>();
+  private readonly dailyUsage = new DailyUsageRecorder();
   private readonly eventsRated: MetricCounter;
   private readonly tierCrossings: MetricCounter;
 
@@ -136,6 +138,7 @@ export class UsageRater {
 
     const result = applyPlacements(placements, states, newUniques, this.pricers);
     await saveSegments(db, result.changed);
+    await this.dailyUsage.record(db, placements, subs);
     const sequences = await advanceHeads(db, result.running.map((r) => ({ ...r.key, amount: r.amount })));
     await insertUnrated(db, unrated.map((u) => ({
       eventId: u.event.id,

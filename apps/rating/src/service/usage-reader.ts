@@ -1,16 +1,15 @@
 import { pageSize, encodePageToken, decodePageToken, InvalidArgumentError, Violations, type ServiceDeps } from "@tally/platform";
-import { Decimal, DecimalFormatError, isSupportedCurrency, parseDecimal, roundToMinorUnit } from "@tally/pricing";
-import { subscriptionsOfCustomers, liveSubscriptions, type SubscriptionRow } from "../adapter/subscription-store";
+import { Decimal, DecimalFormatError, parseDecimal, roundToMinorUnit } from "@tally/pricing";
+import { subscriptionsOfCustomers, type SubscriptionRow } from "../adapter/subscription-store";
 import { listUnrated, periodSegments } from "../adapter/usage-store";
-import { DECIMAL_VIOLATION_CODES, shareOf, billable, tierPosition, type PricerCache } from "@tally/plan-pricing";
+import { DECIMAL_VIOLATION_CODES, billable, tierPosition, type PricerCache } from "@tally/plan-pricing";
 import { SubscriptionNotFoundError } from "../domain/errors";
-import { forecast, type ForecastDraft } from "../domain/forecast";
 import { segmentLines, subtotalOf, type DimensionalPricerCache, type InvoiceLineDraft, type SegmentInput } from "../domain/invoice-lines";
 import type { Period } from "../domain/periods";
 import type { ComponentUsage } from "../domain/component-usage";
 import { priceForValue, type RatePlan } from "../domain/rate-plan";
+import { periodSegmentInputs } from "../domain/period-segments";
 import { periodOf, segmentsIn, statusAt } from "../domain/subscription";
-import type { AggregateState } from "../domain/usage-rating";
 import type { PlanCatalog } from "./plan-catalog";
 
 /** A customer's current period, its plan segments and the rated quantities of each. */
@@ -63,18 +62,9 @@ export class UsageReader {
   private async currentOf(sub: SubscriptionRow, now: Date): Promise<CurrentPeriod> {
     const period = periodOf(sub, now);
     const rows = await periodSegments(this.deps.pool, sub.id, period.start);
-    const segments: SegmentInput[] = [];
-    let currency = "";
-    const ranges = segmentsIn(sub, period);
-    for (const [n, seg] of ranges.entries()) {
-      const plan = (await this.catalog.get(this.deps.pool, seg.planKey, seg.planVersion)).rate;
-      currency = plan.currency;
-      // An immediate change ends this segment where the next begins (a cancellation leaves no next).
-      const changed = ranges[n + 1]?.start.getTime() === seg.end.getTime();
-      const replaced = changed ? { charged: shareOf({ start: seg.start, end: period.end }, period), credited: shareOf({ start: seg.end, end: period.end }, period) } : undefined;
-      segments.push({ plan, range: seg, share: shareOf(seg, period), quantities: quantitiesOf(rows, seg.start), replaced });
-    }
-    return { sub, period, segments, currency, now };
+    for (const seg of segmentsIn(sub, period)) await this.catalog.get(this.deps.pool, seg.planKey, seg.planVersion);
+    const segments = periodSegmentInputs(sub, period, rows, (key, version) => this.catalog.cached(key, version)!.rate);
+    return { sub, period, segments, currency: segments[segments.length - 1]!.plan.currency, now };
   }
 
   async currentUsage(customerId: string): Promise<{ current: CurrentPeriod; components: ComponentUsage[] }> {
@@ -115,29 +105,6 @@ export class UsageReader {
     const lines = current.segments.flatMap((s) => segmentLines(s, this.pricers, this.dimensional));
     const subtotal = subtotalOf(lines);
     return { current, lines, subtotal, total: roundToMinorUnit(subtotal, current.currency) };
-  }
-
-  async forecast(customerId: string): Promise<{ current: CurrentPeriod; forecast: ForecastDraft }> {
-    const current = await this.current(customerId);
-    return { current, forecast: forecast(current.segments, current.now, current.period.end, this.pricers, this.dimensional) };
-  }
-
-  async forecastRevenue(currency: string): Promise<{ amountToDate: Decimal; projectedAmount: Decimal; count: number; now: Date }> {
-    if (!isSupportedCurrency(currency)) throw new InvalidArgumentError({ field: "currency", message: `must be a supported ISO 4217 code, got ${JSON.stringify(currency)}`, code: "invalid_value" });
-    const now = this.deps.clock.now();
-    let amountToDate = new Decimal(0);
-    let projectedAmount = new Decimal(0);
-    let count = 0;
-    for (const sub of await liveSubscriptions(this.deps.pool, now)) {
-      const first = sub.segments[0]!;
-      if ((await this.catalog.get(this.deps.pool, first.planKey, first.planVersion)).rate.currency !== currency) continue;
-      const c = await this.currentOf(sub, now);
-      const f = forecast(c.segments, now, c.period.end, this.pricers, this.dimensional);
-      amountToDate = amountToDate.plus(f.amountToDate);
-      projectedAmount = projectedAmount.plus(f.projectedAmount);
-      count++;
-    }
-    return { amountToDate, projectedAmount, count, now };
   }
 
   async quote(req: QuoteQuery): Promise<{ plan: RatePlan; lines: InvoiceLineDraft[]; subtotal: Decimal; total: Decimal }> {
@@ -183,15 +150,4 @@ export class UsageReader {
     const page = rows.slice(0, limit);
     return { rows: page, nextPageToken: rows.length > limit ? encodePageToken({ seq: page[page.length - 1]!.seq }) : "" };
   }
-}
-
-function quantitiesOf(rows: AggregateState[], segmentStart: Date): Map<string, Map<string, Decimal>> {
-  const out = new Map<string, Map<string, Decimal>>();
-  for (const r of rows) {
-    if (r.key.segmentStart.getTime() !== segmentStart.getTime()) continue;
-    const byValue = out.get(r.key.componentKey) ?? new Map<string, Decimal>();
-    byValue.set(r.key.dimensionValue, r.quantity);
-    out.set(r.key.componentKey, byValue);
-  }
-  return out;
 }

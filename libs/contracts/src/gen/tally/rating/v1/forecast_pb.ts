@@ -2,20 +2,22 @@
 // @generated from file tally/rating/v1/forecast.proto (package tally.rating.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file tally/rating/v1/forecast.proto.
  */
 export const file_tally_rating_v1_forecast: GenFile = /*@__PURE__*/
-  fileDesc("Ch50YWxseS9yYXRpbmcvdjEvZm9yZWNhc3QucHJvdG8SD3RhbGx5LnJhdGluZy52MSKrAQoRQ29tcG9uZW50Rm9yZWNhc3QSFQoNY29tcG9uZW50X2tleRgBIAEoCRIXCg9kaW1lbnNpb25fdmFsdWUYAiABKAkSGAoQcXVhbnRpdHlfdG9fZGF0ZRgDIAEoCRIaChJwcm9qZWN0ZWRfcXVhbnRpdHkYBCABKAkSFgoOYW1vdW50X3RvX2RhdGUYBSABKAkSGAoQcHJvamVjdGVkX2Ftb3VudBgGIAEoCWIGcHJvdG8z");
+  fileDesc("Ch50YWxseS9yYXRpbmcvdjEvZm9yZWNhc3QucHJvdG8SD3RhbGx5LnJhdGluZy52MSK8AgoRQ29tcG9uZW50Rm9yZWNhc3QSFQoNY29tcG9uZW50X2tleRgBIAEoCRIXCg9kaW1lbnNpb25fdmFsdWUYAiABKAkSGAoQcXVhbnRpdHlfdG9fZGF0ZRgDIAEoCRIaChJwcm9qZWN0ZWRfcXVhbnRpdHkYBCABKAkSFgoOYW1vdW50X3RvX2RhdGUYBSABKAkSGAoQcHJvamVjdGVkX2Ftb3VudBgGIAEoCRIwCghxdWFudGl0eRgHIAEoCzIeLnRhbGx5LnJhdGluZy52MS5Gb3JlY2FzdFJhbmdlEi4KBmFtb3VudBgIIAEoCzIeLnRhbGx5LnJhdGluZy52MS5Gb3JlY2FzdFJhbmdlEi0KBWJhc2lzGAkgASgOMh4udGFsbHkucmF0aW5nLnYxLkZvcmVjYXN0QmFzaXMiNgoNRm9yZWNhc3RSYW5nZRILCgNwMTAYASABKAkSCwoDcDUwGAIgASgJEgsKA3A5MBgDIAEoCSKEAQoOQ2FsZW5kYXJXaW5kb3cSMQoEa2luZBgBIAEoDjIjLnRhbGx5LnJhdGluZy52MS5DYWxlbmRhcldpbmRvd0tpbmQSDAoEeWVhchgCIAEoBRINCgVtb250aBgDIAEoBRIPCgdxdWFydGVyGAQgASgFEhEKCXRpbWVfem9uZRgFIAEoCSqoAQoNRm9yZWNhc3RCYXNpcxIeChpGT1JFQ0FTVF9CQVNJU19VTlNQRUNJRklFRBAAEhoKFkZPUkVDQVNUX0JBU0lTX0hJU1RPUlkQARIZChVGT1JFQ0FTVF9CQVNJU19DT0hPUlQQAhIbChdGT1JFQ0FTVF9CQVNJU19PQlNFUlZFRBADEiMKH0ZPUkVDQVNUX0JBU0lTX05PVF9FWFRSQVBPTEFURUQQBCp8ChJDYWxlbmRhcldpbmRvd0tpbmQSJAogQ0FMRU5EQVJfV0lORE9XX0tJTkRfVU5TUEVDSUZJRUQQABIeChpDQUxFTkRBUl9XSU5ET1dfS0lORF9NT05USBABEiAKHENBTEVOREFSX1dJTkRPV19LSU5EX1FVQVJURVIQAmIGcHJvdG8z");
 
 /**
  * ComponentForecast is the end-of-period projection of one component (and
  * dimension value) in the current plan segment. See Rating.Forecast for the
- * method. Decimal strings; amounts precise, in the plan currency.
+ * method. Decimal strings; amounts precise, in the plan currency. Every
+ * component of the current plan is listed, those with no usage included
+ * (quantity 0), as in GetCurrentUsage.
  *
  * @generated from message tally.rating.v1.ComponentForecast
  */
@@ -42,7 +44,8 @@ export type ComponentForecast = Message<"tally.rating.v1.ComponentForecast"> & {
   quantityToDate: string;
 
   /**
-   * Decimal string: quantity projected to the end of the period.
+   * Decimal string: quantity projected to the end of the period (the P50 of
+   * `quantity`).
    *
    * @generated from field: string projected_quantity = 4;
    */
@@ -56,11 +59,35 @@ export type ComponentForecast = Message<"tally.rating.v1.ComponentForecast"> & {
   amountToDate: string;
 
   /**
-   * Decimal string: amount of projected_quantity, priced with the plan.
+   * Decimal string: projected amount at the end of the period (the P50 of
+   * `amount`).
    *
    * @generated from field: string projected_amount = 6;
    */
   projectedAmount: string;
+
+  /**
+   * End-of-period quantity in the current segment: P10, P50, P90.
+   *
+   * @generated from field: tally.rating.v1.ForecastRange quantity = 7;
+   */
+  quantity?: ForecastRange | undefined;
+
+  /**
+   * End-of-period amount: P10, P50, P90 of the amounts of the simulated
+   * quantities (not the price of the quantity quantiles: a volume price can
+   * fall as quantity rises).
+   *
+   * @generated from field: tally.rating.v1.ForecastRange amount = 8;
+   */
+  amount?: ForecastRange | undefined;
+
+  /**
+   * What the projection rests on.
+   *
+   * @generated from field: tally.rating.v1.ForecastBasis basis = 9;
+   */
+  basis: ForecastBasis;
 };
 
 /**
@@ -69,4 +96,177 @@ export type ComponentForecast = Message<"tally.rating.v1.ComponentForecast"> & {
  */
 export const ComponentForecastSchema: GenMessage<ComponentForecast> = /*@__PURE__*/
   messageDesc(file_tally_rating_v1_forecast, 0);
+
+/**
+ * ForecastRange is a projected distribution: decimal strings with
+ * p10 <= p50 <= p90. P50 is the point forecast; [P10, P90] an 80 % range.
+ *
+ * @generated from message tally.rating.v1.ForecastRange
+ */
+export type ForecastRange = Message<"tally.rating.v1.ForecastRange"> & {
+  /**
+   * Decimal string: 10th percentile.
+   *
+   * @generated from field: string p10 = 1;
+   */
+  p10: string;
+
+  /**
+   * Decimal string: 50th percentile (median).
+   *
+   * @generated from field: string p50 = 2;
+   */
+  p50: string;
+
+  /**
+   * Decimal string: 90th percentile.
+   *
+   * @generated from field: string p90 = 3;
+   */
+  p90: string;
+};
+
+/**
+ * Describes the message tally.rating.v1.ForecastRange.
+ * Use `create(ForecastRangeSchema)` to create a new message.
+ */
+export const ForecastRangeSchema: GenMessage<ForecastRange> = /*@__PURE__*/
+  messageDesc(file_tally_rating_v1_forecast, 1);
+
+/**
+ * CalendarWindow is a stated reporting window: a calendar month or quarter
+ * in an IANA time zone, from local midnight of its first day to local
+ * midnight after its last.
+ *
+ * @generated from message tally.rating.v1.CalendarWindow
+ */
+export type CalendarWindow = Message<"tally.rating.v1.CalendarWindow"> & {
+  /**
+   * Month or quarter. Required.
+   *
+   * @generated from field: tally.rating.v1.CalendarWindowKind kind = 1;
+   */
+  kind: CalendarWindowKind;
+
+  /**
+   * Year, 2000–2099. Required.
+   *
+   * @generated from field: int32 year = 2;
+   */
+  year: number;
+
+  /**
+   * 1–12 for CALENDAR_WINDOW_KIND_MONTH; must be 0 otherwise.
+   *
+   * @generated from field: int32 month = 3;
+   */
+  month: number;
+
+  /**
+   * 1–4 for CALENDAR_WINDOW_KIND_QUARTER; must be 0 otherwise.
+   *
+   * @generated from field: int32 quarter = 4;
+   */
+  quarter: number;
+
+  /**
+   * IANA time zone, e.g. "Europe/Berlin". Required.
+   *
+   * @generated from field: string time_zone = 5;
+   */
+  timeZone: string;
+};
+
+/**
+ * Describes the message tally.rating.v1.CalendarWindow.
+ * Use `create(CalendarWindowSchema)` to create a new message.
+ */
+export const CalendarWindowSchema: GenMessage<CalendarWindow> = /*@__PURE__*/
+  messageDesc(file_tally_rating_v1_forecast, 2);
+
+/**
+ * ForecastBasis says which evidence a component's projection rests on.
+ *
+ * @generated from enum tally.rating.v1.ForecastBasis
+ */
+export enum ForecastBasis {
+  /**
+   * Not set.
+   *
+   * @generated from enum value: FORECAST_BASIS_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Two weeks or more of daily usage (this period across plan segments and
+   * earlier periods): damped trend with weekday shape.
+   *
+   * @generated from enum value: FORECAST_BASIS_HISTORY = 1;
+   */
+  HISTORY = 1,
+
+  /**
+   * Less than two weeks of its own: blended with the rates of the plan's
+   * other customers.
+   *
+   * @generated from enum value: FORECAST_BASIS_COHORT = 2;
+   */
+  COHORT = 2,
+
+  /**
+   * Less than two weeks and no cohort: this period's own rate, never faster
+   * than per whole day.
+   *
+   * @generated from enum value: FORECAST_BASIS_OBSERVED = 3;
+   */
+  OBSERVED = 3,
+
+  /**
+   * MAX, UNIQUE_COUNT and LATEST components: not extrapolated, the quantity
+   * to date is the projection.
+   *
+   * @generated from enum value: FORECAST_BASIS_NOT_EXTRAPOLATED = 4;
+   */
+  NOT_EXTRAPOLATED = 4,
+}
+
+/**
+ * Describes the enum tally.rating.v1.ForecastBasis.
+ */
+export const ForecastBasisSchema: GenEnum<ForecastBasis> = /*@__PURE__*/
+  enumDesc(file_tally_rating_v1_forecast, 0);
+
+/**
+ * CalendarWindowKind is the length of a CalendarWindow.
+ *
+ * @generated from enum tally.rating.v1.CalendarWindowKind
+ */
+export enum CalendarWindowKind {
+  /**
+   * Not set.
+   *
+   * @generated from enum value: CALENDAR_WINDOW_KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * One calendar month.
+   *
+   * @generated from enum value: CALENDAR_WINDOW_KIND_MONTH = 1;
+   */
+  MONTH = 1,
+
+  /**
+   * One calendar quarter (Jan–Mar, Apr–Jun, Jul–Sep, Oct–Dec).
+   *
+   * @generated from enum value: CALENDAR_WINDOW_KIND_QUARTER = 2;
+   */
+  QUARTER = 2,
+}
+
+/**
+ * Describes the enum tally.rating.v1.CalendarWindowKind.
+ */
+export const CalendarWindowKindSchema: GenEnum<CalendarWindowKind> = /*@__PURE__*/
+  enumDesc(file_tally_rating_v1_forecast, 1);
 

@@ -104,7 +104,9 @@ export const PlanSchema: GenMessage<Plan> = /*@__PURE__*/
  *
  * For a partial period (a subscription starting or canceled mid-period, or a
  * plan segment after an immediate ChangePlan) it is prorated by the segment's
- * share of the period's duration, measured exactly in seconds.
+ * share of the period's duration: segment milliseconds ÷ period milliseconds,
+ * an exact fraction (Timestamps are taken to whole milliseconds; nothing is
+ * rounded to seconds).
  *
  * @generated from message tally.rating.v1.RecurringFee
  */

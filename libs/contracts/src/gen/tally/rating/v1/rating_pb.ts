@@ -8,7 +8,7 @@ import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { TimeRange } from "../../common/v1/time_range_pb";
 import { file_tally_common_v1_time_range } from "../../common/v1/time_range_pb";
-import type { ComponentForecast } from "./forecast_pb";
+import type { CalendarWindow, ComponentForecast, ForecastRange } from "./forecast_pb";
 import { file_tally_rating_v1_forecast } from "./forecast_pb";
 import type { InvoiceLine, InvoicePreview } from "./invoice_preview_pb";
 import { file_tally_rating_v1_invoice_preview } from "./invoice_preview_pb";
@@ -24,7 +24,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tally/rating/v1/rating.proto.
  */
 export const file_tally_rating_v1_rating: GenFile = /*@__PURE__*/
-  fileDesc("Chx0YWxseS9yYXRpbmcvdjEvcmF0aW5nLnByb3RvEg90YWxseS5yYXRpbmcudjEiOAoRQ3JlYXRlUGxhblJlcXVlc3QSIwoEcGxhbhgBIAEoCzIVLnRhbGx5LnJhdGluZy52MS5QbGFuIjkKEkNyZWF0ZVBsYW5SZXNwb25zZRIjCgRwbGFuGAEgASgLMhUudGFsbHkucmF0aW5nLnYxLlBsYW4iLgoOR2V0UGxhblJlcXVlc3QSCwoDa2V5GAEgASgJEg8KB3ZlcnNpb24YAiABKAUiNgoPR2V0UGxhblJlc3BvbnNlEiMKBHBsYW4YASABKAsyFS50YWxseS5yYXRpbmcudjEuUGxhbiJGChBMaXN0UGxhbnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJEgsKA2tleRgDIAEoCSJSChFMaXN0UGxhbnNSZXNwb25zZRIkCgVwbGFucxgBIAMoCzIVLnRhbGx5LnJhdGluZy52MS5QbGFuEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJSChFVcGRhdGVQbGFuUmVxdWVzdBIjCgRwbGFuGAEgASgLMhUudGFsbHkucmF0aW5nLnYxLlBsYW4SGAoQZXhwZWN0ZWRfdmVyc2lvbhgCIAEoBSI5ChJVcGRhdGVQbGFuUmVzcG9uc2USIwoEcGxhbhgBIAEoCzIVLnRhbGx5LnJhdGluZy52MS5QbGFuIuQBChlDcmVhdGVTdWJzY3JpcHRpb25SZXF1ZXN0EhMKC2N1c3RvbWVyX2lkGAEgASgJEhAKCHBsYW5fa2V5GAIgASgJEhQKDHBsYW5fdmVyc2lvbhgDIAEoBRIuCgpzdGFydF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCgl0aW1lX3pvbmUYBSABKAkSLgoGYW5jaG9yGAYgASgOMh4udGFsbHkucmF0aW5nLnYxLkJpbGxpbmdBbmNob3ISFwoPaWRlbXBvdGVuY3lfa2V5GAcgASgJIlEKGkNyZWF0ZVN1YnNjcmlwdGlvblJlc3BvbnNlEjMKDHN1YnNjcmlwdGlvbhgBIAEoCzIdLnRhbGx5LnJhdGluZy52MS5TdWJzY3JpcHRpb24iMQoWR2V0U3Vic2NyaXB0aW9uUmVxdWVzdBIXCg9zdWJzY3JpcHRpb25faWQYASABKAkiTgoXR2V0U3Vic2NyaXB0aW9uUmVzcG9uc2USMwoMc3Vic2NyaXB0aW9uGAEgASgLMh0udGFsbHkucmF0aW5nLnYxLlN1YnNjcmlwdGlvbiJWChhMaXN0U3Vic2NyaXB0aW9uc1JlcXVlc3QSEwoLY3VzdG9tZXJfaWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiagoZTGlzdFN1YnNjcmlwdGlvbnNSZXNwb25zZRI0Cg1zdWJzY3JpcHRpb25zGAEgAygLMh0udGFsbHkucmF0aW5nLnYxLlN1YnNjcmlwdGlvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkitwEKEUNoYW5nZVBsYW5SZXF1ZXN0EhcKD3N1YnNjcmlwdGlvbl9pZBgBIAEoCRIQCghwbGFuX2tleRgCIAEoCRIUCgxwbGFuX3ZlcnNpb24YAyABKAUSLQoGdGltaW5nGAQgASgOMh0udGFsbHkucmF0aW5nLnYxLkNoYW5nZVRpbWluZxIyCg5lZmZlY3RpdmVfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiSQoSQ2hhbmdlUGxhblJlc3BvbnNlEjMKDHN1YnNjcmlwdGlvbhgBIAEoCzIdLnRhbGx5LnJhdGluZy52MS5TdWJzY3JpcHRpb24iYwoZQ2FuY2VsU3Vic2NyaXB0aW9uUmVxdWVzdBIXCg9zdWJzY3JpcHRpb25faWQYASABKAkSLQoGdGltaW5nGAIgASgOMh0udGFsbHkucmF0aW5nLnYxLkNoYW5nZVRpbWluZyJRChpDYW5jZWxTdWJzY3JpcHRpb25SZXNwb25zZRIzCgxzdWJzY3JpcHRpb24YASABKAsyHS50YWxseS5yYXRpbmcudjEuU3Vic2NyaXB0aW9uIi0KFkdldEN1cnJlbnRVc2FnZVJlcXVlc3QSEwoLY3VzdG9tZXJfaWQYASABKAkiwwEKF0dldEN1cnJlbnRVc2FnZVJlc3BvbnNlEhcKD3N1YnNjcmlwdGlvbl9pZBgBIAEoCRIqCgZwZXJpb2QYAiABKAsyGi50YWxseS5jb21tb24udjEuVGltZVJhbmdlEjMKCmNvbXBvbmVudHMYAyADKAsyHy50YWxseS5yYXRpbmcudjEuQ29tcG9uZW50VXNhZ2USLgoKYXNfb2ZfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiLAoVUHJldmlld0ludm9pY2VSZXF1ZXN0EhMKC2N1c3RvbWVyX2lkGAEgASgJInoKFlByZXZpZXdJbnZvaWNlUmVzcG9uc2USMAoHcHJldmlldxgBIAEoCzIfLnRhbGx5LnJhdGluZy52MS5JbnZvaWNlUHJldmlldxIuCgphc19vZl90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCImCg9Gb3JlY2FzdFJlcXVlc3QSEwoLY3VzdG9tZXJfaWQYASABKAkitgIKEEZvcmVjYXN0UmVzcG9uc2USFwoPc3Vic2NyaXB0aW9uX2lkGAEgASgJEioKBnBlcmlvZBgCIAEoCzIaLnRhbGx5LmNvbW1vbi52MS5UaW1lUmFuZ2USEAoIY3VycmVuY3kYAyABKAkSFgoOYW1vdW50X3RvX2RhdGUYBCABKAkSGAoQcHJvamVjdGVkX2Ftb3VudBgFIAEoCRIXCg9wcm9qZWN0ZWRfdG90YWwYBiABKAkSGAoQZWxhcHNlZF9mcmFjdGlvbhgHIAEoCRI2Cgpjb21wb25lbnRzGAggAygLMiIudGFsbHkucmF0aW5nLnYxLkNvbXBvbmVudEZvcmVjYXN0Ei4KCmFzX29mX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIioKFkZvcmVjYXN0UmV2ZW51ZVJlcXVlc3QSEAoIY3VycmVuY3kYASABKAkiwgEKF0ZvcmVjYXN0UmV2ZW51ZVJlc3BvbnNlEhAKCGN1cnJlbmN5GAEgASgJEhYKDmFtb3VudF90b19kYXRlGAIgASgJEhgKEHByb2plY3RlZF9hbW91bnQYAyABKAkSFwoPcHJvamVjdGVkX3RvdGFsGAQgASgJEhoKEnN1YnNjcmlwdGlvbl9jb3VudBgFIAEoBRIuCgphc19vZl90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJqCgxRdW90ZVJlcXVlc3QSEAoIcGxhbl9rZXkYASABKAkSFAoMcGxhbl92ZXJzaW9uGAIgASgFEjIKCnF1YW50aXRpZXMYAyADKAsyHi50YWxseS5yYXRpbmcudjEuUXVvdGVRdWFudGl0eSJRCg1RdW90ZVF1YW50aXR5EhUKDWNvbXBvbmVudF9rZXkYASABKAkSFwoPZGltZW5zaW9uX3ZhbHVlGAIgASgJEhAKCHF1YW50aXR5GAMgASgJIpcBCg1RdW90ZVJlc3BvbnNlEhAKCHBsYW5fa2V5GAEgASgJEhQKDHBsYW5fdmVyc2lvbhgCIAEoBRIQCghjdXJyZW5jeRgDIAEoCRIrCgVsaW5lcxgEIAMoCzIcLnRhbGx5LnJhdGluZy52MS5JbnZvaWNlTGluZRIQCghzdWJ0b3RhbBgFIAEoCRINCgV0b3RhbBgGIAEoCSJWChhMaXN0VW5yYXRlZEV2ZW50c1JlcXVlc3QSEwoLY3VzdG9tZXJfaWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiYwoZTGlzdFVucmF0ZWRFdmVudHNSZXNwb25zZRItCgZldmVudHMYASADKAsyHS50YWxseS5yYXRpbmcudjEuVW5yYXRlZEV2ZW50EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJQCgtQZXJpb2RRdWVyeRIXCg9zdWJzY3JpcHRpb25faWQYASABKAkSKAoEdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiRgoVUHJldmlld1BlcmlvZHNSZXF1ZXN0Ei0KB3F1ZXJpZXMYASADKAsyHC50YWxseS5yYXRpbmcudjEuUGVyaW9kUXVlcnkiewoWUHJldmlld1BlcmlvZHNSZXNwb25zZRIxCghwcmV2aWV3cxgBIAMoCzIfLnRhbGx5LnJhdGluZy52MS5JbnZvaWNlUHJldmlldxIuCgphc19vZl90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcDL2CwoGUmF0aW5nElUKCkNyZWF0ZVBsYW4SIi50YWxseS5yYXRpbmcudjEuQ3JlYXRlUGxhblJlcXVlc3QaIy50YWxseS5yYXRpbmcudjEuQ3JlYXRlUGxhblJlc3BvbnNlEkwKB0dldFBsYW4SHy50YWxseS5yYXRpbmcudjEuR2V0UGxhblJlcXVlc3QaIC50YWxseS5yYXRpbmcudjEuR2V0UGxhblJlc3BvbnNlElIKCUxpc3RQbGFucxIhLnRhbGx5LnJhdGluZy52MS5MaXN0UGxhbnNSZXF1ZXN0GiIudGFsbHkucmF0aW5nLnYxLkxpc3RQbGFuc1Jlc3BvbnNlElUKClVwZGF0ZVBsYW4SIi50YWxseS5yYXRpbmcudjEuVXBkYXRlUGxhblJlcXVlc3QaIy50YWxseS5yYXRpbmcudjEuVXBkYXRlUGxhblJlc3BvbnNlEm0KEkNyZWF0ZVN1YnNjcmlwdGlvbhIqLnRhbGx5LnJhdGluZy52MS5DcmVhdGVTdWJzY3JpcHRpb25SZXF1ZXN0GisudGFsbHkucmF0aW5nLnYxLkNyZWF0ZVN1YnNjcmlwdGlvblJlc3BvbnNlEmQKD0dldFN1YnNjcmlwdGlvbhInLnRhbGx5LnJhdGluZy52MS5HZXRTdWJzY3JpcHRpb25SZXF1ZXN0GigudGFsbHkucmF0aW5nLnYxLkdldFN1YnNjcmlwdGlvblJlc3BvbnNlEmoKEUxpc3RTdWJzY3JpcHRpb25zEikudGFsbHkucmF0aW5nLnYxLkxpc3RTdWJzY3JpcHRpb25zUmVxdWVzdBoqLnRhbGx5LnJhdGluZy52MS5MaXN0U3Vic2NyaXB0aW9uc1Jlc3BvbnNlElUKCkNoYW5nZVBsYW4SIi50YWxseS5yYXRpbmcudjEuQ2hhbmdlUGxhblJlcXVlc3QaIy50YWxseS5yYXRpbmcudjEuQ2hhbmdlUGxhblJlc3BvbnNlEm0KEkNhbmNlbFN1YnNjcmlwdGlvbhIqLnRhbGx5LnJhdGluZy52MS5DYW5jZWxTdWJzY3JpcHRpb25SZXF1ZXN0GisudGFsbHkucmF0aW5nLnYxLkNhbmNlbFN1YnNjcmlwdGlvblJlc3BvbnNlEmQKD0dldEN1cnJlbnRVc2FnZRInLnRhbGx5LnJhdGluZy52MS5HZXRDdXJyZW50VXNhZ2VSZXF1ZXN0GigudGFsbHkucmF0aW5nLnYxLkdldEN1cnJlbnRVc2FnZVJlc3BvbnNlEmEKDlByZXZpZXdJbnZvaWNlEiYudGFsbHkucmF0aW5nLnYxLlByZXZpZXdJbnZvaWNlUmVxdWVzdBonLnRhbGx5LnJhdGluZy52MS5QcmV2aWV3SW52b2ljZVJlc3BvbnNlEk8KCEZvcmVjYXN0EiAudGFsbHkucmF0aW5nLnYxLkZvcmVjYXN0UmVxdWVzdBohLnRhbGx5LnJhdGluZy52MS5Gb3JlY2FzdFJlc3BvbnNlEmQKD0ZvcmVjYXN0UmV2ZW51ZRInLnRhbGx5LnJhdGluZy52MS5Gb3JlY2FzdFJldmVudWVSZXF1ZXN0GigudGFsbHkucmF0aW5nLnYxLkZvcmVjYXN0UmV2ZW51ZVJlc3BvbnNlEkYKBVF1b3RlEh0udGFsbHkucmF0aW5nLnYxLlF1b3RlUmVxdWVzdBoeLnRhbGx5LnJhdGluZy52MS5RdW90ZVJlc3BvbnNlEmoKEUxpc3RVbnJhdGVkRXZlbnRzEikudGFsbHkucmF0aW5nLnYxLkxpc3RVbnJhdGVkRXZlbnRzUmVxdWVzdBoqLnRhbGx5LnJhdGluZy52MS5MaXN0VW5yYXRlZEV2ZW50c1Jlc3BvbnNlEmEKDlByZXZpZXdQZXJpb2RzEiYudGFsbHkucmF0aW5nLnYxLlByZXZpZXdQZXJpb2RzUmVxdWVzdBonLnRhbGx5LnJhdGluZy52MS5QcmV2aWV3UGVyaW9kc1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp, file_tally_common_v1_time_range, file_tally_rating_v1_forecast, file_tally_rating_v1_invoice_preview, file_tally_rating_v1_plan, file_tally_rating_v1_subscription, file_tally_rating_v1_usage]);
+  fileDesc("Chx0YWxseS9yYXRpbmcvdjEvcmF0aW5nLnByb3RvEg90YWxseS5yYXRpbmcudjEiOAoRQ3JlYXRlUGxhblJlcXVlc3QSIwoEcGxhbhgBIAEoCzIVLnRhbGx5LnJhdGluZy52MS5QbGFuIjkKEkNyZWF0ZVBsYW5SZXNwb25zZRIjCgRwbGFuGAEgASgLMhUudGFsbHkucmF0aW5nLnYxLlBsYW4iLgoOR2V0UGxhblJlcXVlc3QSCwoDa2V5GAEgASgJEg8KB3ZlcnNpb24YAiABKAUiNgoPR2V0UGxhblJlc3BvbnNlEiMKBHBsYW4YASABKAsyFS50YWxseS5yYXRpbmcudjEuUGxhbiJGChBMaXN0UGxhbnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJEgsKA2tleRgDIAEoCSJSChFMaXN0UGxhbnNSZXNwb25zZRIkCgVwbGFucxgBIAMoCzIVLnRhbGx5LnJhdGluZy52MS5QbGFuEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJSChFVcGRhdGVQbGFuUmVxdWVzdBIjCgRwbGFuGAEgASgLMhUudGFsbHkucmF0aW5nLnYxLlBsYW4SGAoQZXhwZWN0ZWRfdmVyc2lvbhgCIAEoBSI5ChJVcGRhdGVQbGFuUmVzcG9uc2USIwoEcGxhbhgBIAEoCzIVLnRhbGx5LnJhdGluZy52MS5QbGFuIuQBChlDcmVhdGVTdWJzY3JpcHRpb25SZXF1ZXN0EhMKC2N1c3RvbWVyX2lkGAEgASgJEhAKCHBsYW5fa2V5GAIgASgJEhQKDHBsYW5fdmVyc2lvbhgDIAEoBRIuCgpzdGFydF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCgl0aW1lX3pvbmUYBSABKAkSLgoGYW5jaG9yGAYgASgOMh4udGFsbHkucmF0aW5nLnYxLkJpbGxpbmdBbmNob3ISFwoPaWRlbXBvdGVuY3lfa2V5GAcgASgJIlEKGkNyZWF0ZVN1YnNjcmlwdGlvblJlc3BvbnNlEjMKDHN1YnNjcmlwdGlvbhgBIAEoCzIdLnRhbGx5LnJhdGluZy52MS5TdWJzY3JpcHRpb24iMQoWR2V0U3Vic2NyaXB0aW9uUmVxdWVzdBIXCg9zdWJzY3JpcHRpb25faWQYASABKAkiTgoXR2V0U3Vic2NyaXB0aW9uUmVzcG9uc2USMwoMc3Vic2NyaXB0aW9uGAEgASgLMh0udGFsbHkucmF0aW5nLnYxLlN1YnNjcmlwdGlvbiJWChhMaXN0U3Vic2NyaXB0aW9uc1JlcXVlc3QSEwoLY3VzdG9tZXJfaWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiagoZTGlzdFN1YnNjcmlwdGlvbnNSZXNwb25zZRI0Cg1zdWJzY3JpcHRpb25zGAEgAygLMh0udGFsbHkucmF0aW5nLnYxLlN1YnNjcmlwdGlvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkitwEKEUNoYW5nZVBsYW5SZXF1ZXN0EhcKD3N1YnNjcmlwdGlvbl9pZBgBIAEoCRIQCghwbGFuX2tleRgCIAEoCRIUCgxwbGFuX3ZlcnNpb24YAyABKAUSLQoGdGltaW5nGAQgASgOMh0udGFsbHkucmF0aW5nLnYxLkNoYW5nZVRpbWluZxIyCg5lZmZlY3RpdmVfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiSQoSQ2hhbmdlUGxhblJlc3BvbnNlEjMKDHN1YnNjcmlwdGlvbhgBIAEoCzIdLnRhbGx5LnJhdGluZy52MS5TdWJzY3JpcHRpb24iYwoZQ2FuY2VsU3Vic2NyaXB0aW9uUmVxdWVzdBIXCg9zdWJzY3JpcHRpb25faWQYASABKAkSLQoGdGltaW5nGAIgASgOMh0udGFsbHkucmF0aW5nLnYxLkNoYW5nZVRpbWluZyJRChpDYW5jZWxTdWJzY3JpcHRpb25SZXNwb25zZRIzCgxzdWJzY3JpcHRpb24YASABKAsyHS50YWxseS5yYXRpbmcudjEuU3Vic2NyaXB0aW9uIi0KFkdldEN1cnJlbnRVc2FnZVJlcXVlc3QSEwoLY3VzdG9tZXJfaWQYASABKAkiwwEKF0dldEN1cnJlbnRVc2FnZVJlc3BvbnNlEhcKD3N1YnNjcmlwdGlvbl9pZBgBIAEoCRIqCgZwZXJpb2QYAiABKAsyGi50YWxseS5jb21tb24udjEuVGltZVJhbmdlEjMKCmNvbXBvbmVudHMYAyADKAsyHy50YWxseS5yYXRpbmcudjEuQ29tcG9uZW50VXNhZ2USLgoKYXNfb2ZfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiLAoVUHJldmlld0ludm9pY2VSZXF1ZXN0EhMKC2N1c3RvbWVyX2lkGAEgASgJInoKFlByZXZpZXdJbnZvaWNlUmVzcG9uc2USMAoHcHJldmlldxgBIAEoCzIfLnRhbGx5LnJhdGluZy52MS5JbnZvaWNlUHJldmlldxIuCgphc19vZl90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCImCg9Gb3JlY2FzdFJlcXVlc3QSEwoLY3VzdG9tZXJfaWQYASABKAkilQMKEEZvcmVjYXN0UmVzcG9uc2USFwoPc3Vic2NyaXB0aW9uX2lkGAEgASgJEioKBnBlcmlvZBgCIAEoCzIaLnRhbGx5LmNvbW1vbi52MS5UaW1lUmFuZ2USEAoIY3VycmVuY3kYAyABKAkSFgoOYW1vdW50X3RvX2RhdGUYBCABKAkSGAoQcHJvamVjdGVkX2Ftb3VudBgFIAEoCRIXCg9wcm9qZWN0ZWRfdG90YWwYBiABKAkSGAoQZWxhcHNlZF9mcmFjdGlvbhgHIAEoCRI2Cgpjb21wb25lbnRzGAggAygLMiIudGFsbHkucmF0aW5nLnYxLkNvbXBvbmVudEZvcmVjYXN0Ei4KCmFzX29mX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KBmFtb3VudBgKIAEoCzIeLnRhbGx5LnJhdGluZy52MS5Gb3JlY2FzdFJhbmdlEhYKDmVsYXBzZWRfbWlsbGlzGAsgASgDEhUKDXBlcmlvZF9taWxsaXMYDCABKAMiWwoWRm9yZWNhc3RSZXZlbnVlUmVxdWVzdBIQCghjdXJyZW5jeRgBIAEoCRIvCgZ3aW5kb3cYAiABKAsyHy50YWxseS5yYXRpbmcudjEuQ2FsZW5kYXJXaW5kb3ci7wIKF0ZvcmVjYXN0UmV2ZW51ZVJlc3BvbnNlEhAKCGN1cnJlbmN5GAEgASgJEhYKDmFtb3VudF90b19kYXRlGAIgASgJEhgKEHByb2plY3RlZF9hbW91bnQYAyABKAkSFwoPcHJvamVjdGVkX3RvdGFsGAQgASgJEhoKEnN1YnNjcmlwdGlvbl9jb3VudBgFIAEoBRIuCgphc19vZl90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIqCgZ3aW5kb3cYByABKAsyGi50YWxseS5jb21tb24udjEuVGltZVJhbmdlEi4KBmFtb3VudBgIIAEoCzIeLnRhbGx5LnJhdGluZy52MS5Gb3JlY2FzdFJhbmdlEhUKDWJvb2tlZF9hbW91bnQYCSABKAkSIQoZcHJvamVjdGVkX3VuYm9va2VkX2Ftb3VudBgKIAEoCRIVCg1iaWxsaW5nX2NvdW50GAsgASgFImoKDFF1b3RlUmVxdWVzdBIQCghwbGFuX2tleRgBIAEoCRIUCgxwbGFuX3ZlcnNpb24YAiABKAUSMgoKcXVhbnRpdGllcxgDIAMoCzIeLnRhbGx5LnJhdGluZy52MS5RdW90ZVF1YW50aXR5IlEKDVF1b3RlUXVhbnRpdHkSFQoNY29tcG9uZW50X2tleRgBIAEoCRIXCg9kaW1lbnNpb25fdmFsdWUYAiABKAkSEAoIcXVhbnRpdHkYAyABKAkilwEKDVF1b3RlUmVzcG9uc2USEAoIcGxhbl9rZXkYASABKAkSFAoMcGxhbl92ZXJzaW9uGAIgASgFEhAKCGN1cnJlbmN5GAMgASgJEisKBWxpbmVzGAQgAygLMhwudGFsbHkucmF0aW5nLnYxLkludm9pY2VMaW5lEhAKCHN1YnRvdGFsGAUgASgJEg0KBXRvdGFsGAYgASgJIlYKGExpc3RVbnJhdGVkRXZlbnRzUmVxdWVzdBITCgtjdXN0b21lcl9pZBgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJjChlMaXN0VW5yYXRlZEV2ZW50c1Jlc3BvbnNlEi0KBmV2ZW50cxgBIAMoCzIdLnRhbGx5LnJhdGluZy52MS5VbnJhdGVkRXZlbnQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIlAKC1BlcmlvZFF1ZXJ5EhcKD3N1YnNjcmlwdGlvbl9pZBgBIAEoCRIoCgR0aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJGChVQcmV2aWV3UGVyaW9kc1JlcXVlc3QSLQoHcXVlcmllcxgBIAMoCzIcLnRhbGx5LnJhdGluZy52MS5QZXJpb2RRdWVyeSJ7ChZQcmV2aWV3UGVyaW9kc1Jlc3BvbnNlEjEKCHByZXZpZXdzGAEgAygLMh8udGFsbHkucmF0aW5nLnYxLkludm9pY2VQcmV2aWV3Ei4KCmFzX29mX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wMvYLCgZSYXRpbmcSVQoKQ3JlYXRlUGxhbhIiLnRhbGx5LnJhdGluZy52MS5DcmVhdGVQbGFuUmVxdWVzdBojLnRhbGx5LnJhdGluZy52MS5DcmVhdGVQbGFuUmVzcG9uc2USTAoHR2V0UGxhbhIfLnRhbGx5LnJhdGluZy52MS5HZXRQbGFuUmVxdWVzdBogLnRhbGx5LnJhdGluZy52MS5HZXRQbGFuUmVzcG9uc2USUgoJTGlzdFBsYW5zEiEudGFsbHkucmF0aW5nLnYxLkxpc3RQbGFuc1JlcXVlc3QaIi50YWxseS5yYXRpbmcudjEuTGlzdFBsYW5zUmVzcG9uc2USVQoKVXBkYXRlUGxhbhIiLnRhbGx5LnJhdGluZy52MS5VcGRhdGVQbGFuUmVxdWVzdBojLnRhbGx5LnJhdGluZy52MS5VcGRhdGVQbGFuUmVzcG9uc2USbQoSQ3JlYXRlU3Vic2NyaXB0aW9uEioudGFsbHkucmF0aW5nLnYxLkNyZWF0ZVN1YnNjcmlwdGlvblJlcXVlc3QaKy50YWxseS5yYXRpbmcudjEuQ3JlYXRlU3Vic2NyaXB0aW9uUmVzcG9uc2USZAoPR2V0U3Vic2NyaXB0aW9uEicudGFsbHkucmF0aW5nLnYxLkdldFN1YnNjcmlwdGlvblJlcXVlc3QaKC50YWxseS5yYXRpbmcudjEuR2V0U3Vic2NyaXB0aW9uUmVzcG9uc2USagoRTGlzdFN1YnNjcmlwdGlvbnMSKS50YWxseS5yYXRpbmcudjEuTGlzdFN1YnNjcmlwdGlvbnNSZXF1ZXN0GioudGFsbHkucmF0aW5nLnYxLkxpc3RTdWJzY3JpcHRpb25zUmVzcG9uc2USVQoKQ2hhbmdlUGxhbhIiLnRhbGx5LnJhdGluZy52MS5DaGFuZ2VQbGFuUmVxdWVzdBojLnRhbGx5LnJhdGluZy52MS5DaGFuZ2VQbGFuUmVzcG9uc2USbQoSQ2FuY2VsU3Vic2NyaXB0aW9uEioudGFsbHkucmF0aW5nLnYxLkNhbmNlbFN1YnNjcmlwdGlvblJlcXVlc3QaKy50YWxseS5yYXRpbmcudjEuQ2FuY2VsU3Vic2NyaXB0aW9uUmVzcG9uc2USZAoPR2V0Q3VycmVudFVzYWdlEicudGFsbHkucmF0aW5nLnYxLkdldEN1cnJlbnRVc2FnZVJlcXVlc3QaKC50YWxseS5yYXRpbmcudjEuR2V0Q3VycmVudFVzYWdlUmVzcG9uc2USYQoOUHJldmlld0ludm9pY2USJi50YWxseS5yYXRpbmcudjEuUHJldmlld0ludm9pY2VSZXF1ZXN0GicudGFsbHkucmF0aW5nLnYxLlByZXZpZXdJbnZvaWNlUmVzcG9uc2USTwoIRm9yZWNhc3QSIC50YWxseS5yYXRpbmcudjEuRm9yZWNhc3RSZXF1ZXN0GiEudGFsbHkucmF0aW5nLnYxLkZvcmVjYXN0UmVzcG9uc2USZAoPRm9yZWNhc3RSZXZlbnVlEicudGFsbHkucmF0aW5nLnYxLkZvcmVjYXN0UmV2ZW51ZVJlcXVlc3QaKC50YWxseS5yYXRpbmcudjEuRm9yZWNhc3RSZXZlbnVlUmVzcG9uc2USRgoFUXVvdGUSHS50YWxseS5yYXRpbmcudjEuUXVvdGVSZXF1ZXN0Gh4udGFsbHkucmF0aW5nLnYxLlF1b3RlUmVzcG9uc2USagoRTGlzdFVucmF0ZWRFdmVudHMSKS50YWxseS5yYXRpbmcudjEuTGlzdFVucmF0ZWRFdmVudHNSZXF1ZXN0GioudGFsbHkucmF0aW5nLnYxLkxpc3RVbnJhdGVkRXZlbnRzUmVzcG9uc2USYQoOUHJldmlld1BlcmlvZHMSJi50YWxseS5yYXRpbmcudjEuUHJldmlld1BlcmlvZHNSZXF1ZXN0GicudGFsbHkucmF0aW5nLnYxLlByZXZpZXdQZXJpb2RzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp, file_tally_common_v1_time_range, file_tally_rating_v1_forecast, file_tally_rating_v1_invoice_preview, file_tally_rating_v1_plan, file_tally_rating_v1_subscription, file_tally_rating_v1_usage]);
 
 /**
  * CreatePlanRequest is the input of Rating.CreatePlan.
@@ -464,7 +464,8 @@ export type ChangePlanRequest = Message<"tally.rating.v1.ChangePlanRequest"> & {
 
   /**
    * For IMMEDIATELY: where the period is split. Optional: defaults to now;
-   * may be backdated within the current period. Ignored for AT_PERIOD_END.
+   * must not be earlier than now (usage already rated is not moved between
+   * segments), so in practice omit it. Ignored for AT_PERIOD_END.
    *
    * @generated from field: google.protobuf.Timestamp effective_time = 5;
    */
@@ -737,15 +738,17 @@ export type ForecastResponse = Message<"tally.rating.v1.ForecastResponse"> & {
   projectedTotal: string;
 
   /**
-   * Decimal string in [0, 1]: elapsed fraction f of the current segment's
-   * span to the period end (see Rating.Forecast).
+   * Decimal string in [0, 1]: the share of the period elapsed at
+   * as_of_time, elapsed_millis ÷ period_millis, rounded to 12 places; the
+   * exact fraction is that quotient of the two integers.
    *
    * @generated from field: string elapsed_fraction = 7;
    */
   elapsedFraction: string;
 
   /**
-   * Per component projections for the current segment.
+   * Per component projections for the current segment: every component of
+   * its plan (and every dimension value with usage), zero ones included.
    *
    * @generated from field: repeated tally.rating.v1.ComponentForecast components = 8;
    */
@@ -758,6 +761,29 @@ export type ForecastResponse = Message<"tally.rating.v1.ForecastResponse"> & {
    * @generated from field: google.protobuf.Timestamp as_of_time = 9;
    */
   asOfTime?: Timestamp | undefined;
+
+  /**
+   * Projected amount of the whole period: P10, P50 (= projected_amount),
+   * P90; precise decimal strings.
+   *
+   * @generated from field: tally.rating.v1.ForecastRange amount = 10;
+   */
+  amount?: ForecastRange | undefined;
+
+  /**
+   * Milliseconds of the period elapsed at as_of_time (numerator of the exact
+   * elapsed fraction).
+   *
+   * @generated from field: int64 elapsed_millis = 11;
+   */
+  elapsedMillis: bigint;
+
+  /**
+   * Milliseconds in the period (denominator of the exact elapsed fraction).
+   *
+   * @generated from field: int64 period_millis = 12;
+   */
+  periodMillis: bigint;
 };
 
 /**
@@ -780,6 +806,14 @@ export type ForecastRevenueRequest = Message<"tally.rating.v1.ForecastRevenueReq
    * @generated from field: string currency = 1;
    */
   currency: string;
+
+  /**
+   * The calendar window to report. Optional: unset sums each live
+   * subscription over its own current period.
+   *
+   * @generated from field: tally.rating.v1.CalendarWindow window = 2;
+   */
+  window?: CalendarWindow | undefined;
 };
 
 /**
@@ -803,7 +837,9 @@ export type ForecastRevenueResponse = Message<"tally.rating.v1.ForecastRevenueRe
   currency: string;
 
   /**
-   * Decimal string: precise sum of amount_to_date over the subscriptions.
+   * Decimal string: precise sum of amount_to_date over the subscriptions
+   * (with a window: booked_amount plus the amounts so far of the open
+   * billings in it).
    *
    * @generated from field: string amount_to_date = 2;
    */
@@ -825,7 +861,7 @@ export type ForecastRevenueResponse = Message<"tally.rating.v1.ForecastRevenueRe
   projectedTotal: string;
 
   /**
-   * Number of ACTIVE subscriptions included.
+   * Number of subscriptions included (with a window: those billing in it).
    *
    * @generated from field: int32 subscription_count = 5;
    */
@@ -837,6 +873,46 @@ export type ForecastRevenueResponse = Message<"tally.rating.v1.ForecastRevenueRe
    * @generated from field: google.protobuf.Timestamp as_of_time = 6;
    */
   asOfTime?: Timestamp | undefined;
+
+  /**
+   * The window's instants, when a window was asked for.
+   *
+   * @generated from field: tally.common.v1.TimeRange window = 7;
+   */
+  window?: TimeRange | undefined;
+
+  /**
+   * Projected total: P10, P50 (= projected_amount), P90; precise decimal
+   * strings. Booked invoices count as certain; the subscriptions' ranges
+   * are added quantile by quantile (exact when their deviations move
+   * together, wider otherwise).
+   *
+   * @generated from field: tally.rating.v1.ForecastRange amount = 8;
+   */
+  amount?: ForecastRange | undefined;
+
+  /**
+   * Decimal string: invoices in the window already issued (periods ended
+   * before as_of_time, finals of canceled subscriptions), at actual amounts.
+   *
+   * @generated from field: string booked_amount = 9;
+   */
+  bookedAmount: string;
+
+  /**
+   * Decimal string: projected_amount − booked_amount, what is still to be
+   * billed in the window.
+   *
+   * @generated from field: string projected_unbooked_amount = 10;
+   */
+  projectedUnbookedAmount: string;
+
+  /**
+   * Number of invoices (billings) counted.
+   *
+   * @generated from field: int32 billing_count = 11;
+   */
+  billingCount: number;
 };
 
 /**
@@ -1257,8 +1333,10 @@ export const Rating: GenService<{
    * Fails with NOT_FOUND for an unknown subscription, plan or version;
    * INVALID_ARGUMENT when the new plan's currency differs, when IMMEDIATELY
    * is used with a different billing interval (only AT_PERIOD_END may change
-   * it), or when effective_time is before the current period's start or
-   * after now; FAILED_PRECONDITION when the subscription is CANCELED.
+   * it), or when effective_time is in the future (code "in_future"),
+   * before the current period's start (code "out_of_range") or otherwise
+   * before now (backdated, code "not_allowed": rated usage is not re-rated);
+   * FAILED_PRECONDITION when the subscription is CANCELED.
    *
    * @generated from rpc tally.rating.v1.Rating.ChangePlan
    */
@@ -1315,18 +1393,24 @@ export const Rating: GenService<{
   },
   /**
    * Forecast projects the customer's amount at the end of the current
-   * period.
+   * period, as a range (P10/P50/P90) and a point (P50).
    *
-   * Method (linear run-rate of usage, not of amounts, so tiers are
-   * respected): for the current plan segment, with elapsed fraction
-   * f = (as_of_time - segment start) ÷ (period end - segment start), each
-   * COUNT or SUM component's projected quantity is quantity_to_date ÷ f;
-   * MAX, UNIQUE_COUNT and LATEST quantities are not extrapolated. Projected
-   * quantities are priced with the segment's plan (tiers, included units,
-   * minimum, maximum); earlier segments count at their actual amounts; the
-   * recurring fee counts in full for the period (prorated per segment). A
-   * pending change is ignored (it starts after the period). When f is 0,
-   * the projection equals the amount to date.
+   * Method (apps/rating/README.md, libs/forecasting/README.md): each COUNT
+   * or SUM component's daily usage — this period across every plan segment,
+   * and up to three earlier periods — is projected by damped-trend
+   * exponential smoothing with a weekday shape; with less than two weeks of
+   * days, by this period's rate blended with the plan cohort's (the other
+   * subscriptions on the plan); a plan change re-learns the level from the
+   * days after it, starting from the old level. 1,000 seeded paths give the
+   * quantity range; each path's quantity is priced through the current
+   * segment's plan (tiers, included units, minimum, maximum) and the amounts
+   * are ranked. No path ends above 10 × the customer's largest previous
+   * period unless this period's own whole-day rate already runs higher.
+   * MAX, UNIQUE_COUNT and LATEST quantities are not extrapolated. Earlier
+   * segments count at their actual amounts; the recurring fee counts in full
+   * for the period (prorated per segment). The total's range adds the
+   * components' quantiles (exact when their deviations move together, wider
+   * otherwise). A pending change is ignored (it starts after the period).
    *
    * Scope: `read`.
    * Fails with NOT_FOUND (code "subscription_not_found") when the customer
@@ -1340,12 +1424,23 @@ export const Rating: GenService<{
     output: typeof ForecastResponseSchema;
   },
   /**
-   * ForecastRevenue sums Forecast over every ACTIVE subscription whose plan
-   * is in the given currency (no currency conversion), each over its own
-   * current period.
+   * ForecastRevenue sums what subscriptions on plans in the given currency
+   * (no currency conversion) will bill.
+   *
+   * With `window`: every invoice issued inside the calendar window — periods
+   * ending in it (a period's invoice is issued at its end), with their
+   * prorations and recurring fees, and the final partial invoices of
+   * subscriptions canceled in it — booked (already ended, at actual amounts)
+   * or projected (open or future periods, by the Forecast method), with a
+   * range. Without `window`: each live subscription over its own current
+   * period (the original behaviour). Projections use 100 simulated paths
+   * per component (Forecast: 1,000), and a billing whose subscription and
+   * rated quantities have not changed is not projected again within the
+   * same hour (its projection is up to an hour old; new usage refreshes it).
    *
    * Scope: `read`.
-   * Fails with INVALID_ARGUMENT for a missing or malformed currency.
+   * Fails with INVALID_ARGUMENT for a missing or malformed currency or
+   * window (naming the field).
    *
    * @generated from rpc tally.rating.v1.Rating.ForecastRevenue
    */
