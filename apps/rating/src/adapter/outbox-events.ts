@@ -16,9 +16,40 @@ import { range, subscriptionProto, ts, wire } from "./proto-mapping";
  * enqueued or published twice is stored once by JetStream.
  */
 
-/** One message for a rated batch; `sequences[i]` is the head sequence of `running[i]`. */
-export function usageRated(running: readonly RunningAmountDraft[], sequences: readonly bigint[], now: Date): OutboxMessage {
-  const amounts: MessageInitShape<typeof rating.RunningAmountSchema>[] = running.map((r, i) => ({
+/**
+ * Most encoded bytes of running amounts in one usage.rated message. NATS refuses a message above
+ * its max_payload (1 MiB by default), which would stall the outbox relay behind it; half of that
+ * leaves room for the envelope and headers.
+ */
+export const MAX_RATED_BYTES = 512 * 1024;
+
+/**
+ * The messages for a rated batch; `sequences[i]` is the head sequence of `running[i]`. A large
+ * batch (thousands of customers in one transaction) is split, in order, into messages of at most
+ * {@link MAX_RATED_BYTES}: each amount carries its own sequence, so consumers apply the parts
+ * independently, and the split is the same on every retry (same ids).
+ */
+export function usageRated(running: readonly RunningAmountDraft[], sequences: readonly bigint[], now: Date): OutboxMessage[] {
+  const messages: OutboxMessage[] = [];
+  let part: MessageInitShape<typeof rating.RunningAmountSchema>[] = [];
+  let bytes = 0;
+  running.forEach((r, i) => {
+    const amount = runningAmount(r, sequences[i]!);
+    const size = toBinary(rating.RunningAmountSchema, create(rating.RunningAmountSchema, amount)).length + 4; // + tag and length
+    if (part.length > 0 && bytes + size > MAX_RATED_BYTES) {
+      messages.push(usageRatedMessage(part, now));
+      part = [];
+      bytes = 0;
+    }
+    part.push(amount);
+    bytes += size;
+  });
+  if (part.length > 0) messages.push(usageRatedMessage(part, now));
+  return messages;
+}
+
+function runningAmount(r: RunningAmountDraft, sequence: bigint): MessageInitShape<typeof rating.RunningAmountSchema> {
+  return {
     customerId: r.customerId,
     subscriptionId: r.key.subscriptionId,
     planKey: r.planKey,
@@ -30,8 +61,11 @@ export function usageRated(running: readonly RunningAmountDraft[], sequences: re
     quantity: wire(r.quantity),
     amount: wire(r.amount),
     currency: r.currency,
-    sequence: sequences[i]!,
-  }));
+    sequence,
+  };
+}
+
+function usageRatedMessage(amounts: MessageInitShape<typeof rating.RunningAmountSchema>[], now: Date): OutboxMessage {
   // The digest of the amounts themselves: each carries its head's sequence, so two batches never share one.
   const body = toBinary(rating.UsageRatedSchema, create(rating.UsageRatedSchema, { amounts }));
   const id = `rated:${createHash("sha256").update(body).digest("base64url")}`;

@@ -156,7 +156,7 @@ export class UsageRater {
 
     const outbox: OutboxMessage[] = [];
     if (result.running.length > 0) {
-      outbox.push(usageRated(result.running, sequences, now));
+      outbox.push(...usageRated(result.running, sequences, now));
     }
     for (const c of result.crossings) outbox.push(tierCrossed(c, now));
     await enqueue(db, outbox);
