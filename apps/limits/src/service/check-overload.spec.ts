@@ -50,7 +50,9 @@ describe("Check under overload (real gRPC and Postgres)", () => {
     md.set("authorization", `Bearer ${TEST_KEYS.all}`);
     const codes: Record<string, number> = {};
     const shedLatencies: number[] = [];
-    const DEADLINE_MS = 5000;
+    // Generous, so that a CPU-starved run still shows the service refusing on its own bounds
+    // (queue wait, lock wait: server time) rather than the caller's clock running out.
+    const DEADLINE_MS = 20_000;
     const shedBefore = checksShed.count;
     const shedMetricBefore = await scrapeMetric(running, "tally_limits_checks_total", { decision: "shed" });
     const RATE = 30;
@@ -84,9 +86,9 @@ describe("Check under overload (real gRPC and Postgres)", () => {
     expect(checksShed.count - shedBefore).toBe(TOTAL);
     expect((await scrapeMetric(running, "tally_limits_checks_total", { decision: "shed" })) - shedMetricBefore).toBe(TOTAL);
     shedLatencies.sort((a, b) => a - b);
-    // Every call was answered before its deadline (above). Typically after about MAX_QUEUE_WAIT_MS (queued) or
-    // LOCK_WAIT_MS (on the lock); the margin is for a busy box, where this process itself waits for a core.
-    expect(shedLatencies[Math.floor(shedLatencies.length / 2)]!).toBeLessThan(MAX_QUEUE_WAIT_MS + LOCK_WAIT_MS + 1000);
+    // Every call was answered before its deadline (above), typically after about MAX_QUEUE_WAIT_MS (queued) or
+    // LOCK_WAIT_MS (on the lock). The bound is loose on purpose: on a busy box this process itself waits for a core.
+    expect(shedLatencies[Math.floor(shedLatencies.length / 2)]!).toBeLessThan(Math.max(MAX_QUEUE_WAIT_MS + LOCK_WAIT_MS + 1000, DEADLINE_MS / 4));
     // Nothing was held by a refused Check.
     const { rows } = await pool.query<{ n: string }>("SELECT count(*)::text AS n FROM reservations WHERE customer_id = 'c-hot'");
     expect(rows[0]!.n).toBe("0");
