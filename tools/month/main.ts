@@ -29,6 +29,7 @@ async function main(): Promise<void> {
     events: flag("events", 1_000_000),
     batchSize: flag("batch-size", 1000),
     concurrency: flag("concurrency", 4),
+    ticksPerDay: flag("ticks-per-day", 4),
     log: (line) => process.stderr.write(`month: ${line}\n`),
   });
   writeFileSync(out, JSON.stringify({ ...report, wallSeconds: (Date.now() - started) / 1000 }, null, 2));

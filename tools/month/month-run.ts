@@ -13,7 +13,6 @@ import { GRACE_SECONDS, CARDS, inParallel, setUpCatalog } from "./setup-catalog"
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
-const TICKS_PER_DAY = 4;
 
 export interface MonthOptions {
   seed: number;
@@ -21,6 +20,8 @@ export interface MonthOptions {
   events: number;
   batchSize: number;
   concurrency: number;
+  /** Slices of a day the clock moves by (4: every 6 hours); each slice is sent, then rated, before the next. */
+  ticksPerDay: number;
   log(line: string): void;
   /**
    * Where a `--chaos` mode injects its faults (kill -9 of a ServiceProcess, `nats.kill()`,
@@ -73,6 +74,10 @@ export async function runMonth(o: MonthOptions): Promise<MonthReport> {
   const scenario = await phase("generate", async () => generateScenario(o));
   const d = await phase("start services", () => MonthDeployment.start({ clockStart: MONTH.start, log: o.log }));
   const c = connectMonthClients(d);
+  // Ctrl-C or a timeout's SIGTERM: the private servers and service processes go too.
+  const onSignal = () => void d.stop().finally(() => process.exit(130));
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
   try {
     await phase("catalog", () => setUpCatalog(c, scenario));
     const month = await phase("month", () => ingestMonth(c, d, scenario, o));
@@ -111,6 +116,8 @@ export async function runMonth(o: MonthOptions): Promise<MonthReport> {
     report.failures = failuresOf(report, d);
     return report;
   } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
     c.close();
     await d.stop();
   }
@@ -156,9 +163,9 @@ async function ingestMonth(c: MonthClients, d: MonthDeployment, s: Scenario, o: 
   let expiredGrantsAtZero = 0;
   const probe = s.customers.find((x) => x.id === PROBE_CUSTOMER)!;
   for (let day = 0; day < MONTH.days; day++) {
-    for (let tick = 0; tick < TICKS_PER_DAY; tick++) {
-      const from = new Date(MONTH.start.getTime() + day * DAY + (tick * DAY) / TICKS_PER_DAY);
-      const to = new Date(from.getTime() + DAY / TICKS_PER_DAY);
+    for (let tick = 0; tick < o.ticksPerDay; tick++) {
+      const from = new Date(MONTH.start.getTime() + day * DAY + (tick * DAY) / o.ticksPerDay);
+      const to = new Date(from.getTime() + DAY / o.ticksPerDay);
       await o.chaos?.beforeTick(d, { day, tick, time: from });
       if (tick === 0 && (FORECAST_DAYS as readonly number[]).includes(day)) forecasts.push(await recordForecasts(c, day, s.customers, CURRENCIES));
       if (tick === 0 && day === 16) expiredGrantsAtZero = await expiredGrants(c, s);
@@ -179,12 +186,13 @@ async function ingestMonth(c: MonthClients, d: MonthDeployment, s: Scenario, o: 
         (x.kind === "malformed" ? outgoing : again).push(x.kind === "malformed" ? x : { kind: "duplicate", event: x.event });
       }
       for (const x of outgoing) if (x.kind === "event") bill(x.event);
-      const probeEvent: UsageEvent = { id: `probe_${day}_${tick}`, customerId: probe.id, time: new Date(to.getTime() - 60_000), tokens: 100, model: "small" };
-      bill(probeEvent);
+      // The probe must land in the period GetCurrentUsage shows: none in the tick that ends the month.
+      const probeEvent: UsageEvent | undefined = to < MONTH.end ? { id: `probe_${day}_${tick}`, customerId: probe.id, time: new Date(to.getTime() - 60_000), tokens: 100, model: "small" } : undefined;
+      if (probeEvent) bill(probeEvent);
       const started = Date.now();
-      const [, latency] = await Promise.all([sendBatches(c, outgoing, counts, o).then(() => sendBatches(c, again, counts, o)), measureProbe(c, probeEvent, counts)]);
+      const [, latency] = await Promise.all([sendBatches(c, outgoing, counts, o).then(() => sendBatches(c, again, counts, o)), probeEvent && measureProbe(c, probeEvent, counts)]);
       sendingMs += Date.now() - started;
-      latencies.push(latency);
+      if (latency !== undefined) latencies.push(latency);
     }
     if (day % 5 === 4) o.log(`day ${day + 1}: ${counts.accepted} accepted, ${counts.duplicatesSent} re-sent, ${counts.rejected} rejected, caps hit ${caps.hitCaps()}, p99 so far ${quantile(latencies, 0.99)} ms`);
   }
@@ -201,8 +209,10 @@ async function measureProbe(c: MonthClients, e: UsageEvent, counts: IngestCounts
   const before = await quantity();
   const started = Date.now();
   await sendBatches(c, [{ kind: "event", event: e }], counts, { batchSize: 1, concurrency: 1 });
+  const deadline = started + 300_000;
   for (;;) {
     if ((await quantity()).gte(before.plus(e.tokens))) return Date.now() - started;
+    if (Date.now() > deadline) throw new Error(`probe ${e.id} not rated after 300 s`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
