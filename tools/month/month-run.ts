@@ -361,7 +361,14 @@ async function collect(c: MonthClients, d: MonthDeployment, s: Scenario, finaliz
 /** Invoicing's and payments' own reconciliations, and at most one successful charge per invoice. */
 async function reconcile(c: MonthClients, invoices: invoicing.Invoice[]): Promise<MonthReport["reconciliation"]> {
   const examples: string[] = [];
-  const inv = await retrying(() => c.invoicer.reconcileInvoices({ periodStart: { start: timestampFromDate(MONTH.start), end: timestampFromDate(MONTH.end) } }));
+  for (const i of invoices.filter((x) => x.segments.some((seg) => seg.planKey === ""))) {
+    examples.push(`invoice ${i.id} (${i.customerId}) has a segment without a plan: ${i.segments.map((seg) => `${seg.planKey || "?"} ${seg.fraction}`).join(", ")}`);
+  }
+  // A reconciliation that cannot run is a finding, not the end of the report.
+  const inv = await retrying(() => c.invoicer.reconcileInvoices({ periodStart: { start: timestampFromDate(MONTH.start), end: timestampFromDate(MONTH.end) } })).catch((err: unknown) => {
+    examples.push(`invoicing: ReconcileInvoices failed: ${err instanceof Error ? err.message : String(err)}`);
+    return { findings: [{ check: "reconcile_failed" }] };
+  });
   for (const f of inv.findings.slice(0, 5)) examples.push(`invoicing: ${JSON.stringify(f, (_, v: unknown) => (typeof v === "bigint" ? v.toString() : v))}`);
   let paymentsMismatches = 0;
   for (const currency of CURRENCIES) {

@@ -15,13 +15,18 @@ export interface SubscriptionRecord {
 /**
  * Upserts from a SubscriptionChanged snapshot, keeping the highest revision. A new subscription's
  * first period to close starts at its start (its end is learned when rating first prices it).
+ * A snapshot lists only its current period's segments: the earlier ones are kept, or a period
+ * closed after rating has moved on (the usual case at period end) would have no plan.
  */
 export async function upsertSubscription(db: Db, s: SubscriptionRecord): Promise<void> {
   await db.query(
     `INSERT INTO subscriptions (subscription_id, customer_id, time_zone, start_time, cancel_time, revision, segments, next_period_at, next_close_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $4, $4)
      ON CONFLICT (subscription_id) DO UPDATE SET time_zone = EXCLUDED.time_zone, cancel_time = EXCLUDED.cancel_time, revision = EXCLUDED.revision,
-       segments = EXCLUDED.segments
+       segments = COALESCE(
+         (SELECT jsonb_agg(old ORDER BY (old->>'start')::timestamptz) FROM jsonb_array_elements(subscriptions.segments) old
+          WHERE (old->>'start')::timestamptz < COALESCE((EXCLUDED.segments->0->>'start')::timestamptz, 'infinity')),
+         '[]'::jsonb) || EXCLUDED.segments
      WHERE subscriptions.revision < EXCLUDED.revision`,
     [s.subscriptionId, s.customerId, s.timeZone, s.startTime, s.cancelTime, s.revision, JSON.stringify(s.segments)],
   );
