@@ -110,7 +110,11 @@ export class CapGate {
   /** Per customer in order (a cap is a running total), customers in parallel. */
   async admit(events: UsageEvent[]): Promise<Outgoing[]> {
     const byCustomer = new Map<string, UsageEvent[]>();
-    for (const e of events) byCustomer.set(e.customerId, [...(byCustomer.get(e.customerId) ?? []), e]);
+    for (const e of events) {
+      const list = byCustomer.get(e.customerId);
+      if (list) list.push(e);
+      else byCustomer.set(e.customerId, [e]);
+    }
     const admitted: Outgoing[] = [];
     await Promise.all(
       [...byCustomer].map(async ([customerId, list]) => {

@@ -45,7 +45,7 @@ export interface MonthReport {
   eventToRatedMs: { p50: number; p99: number; max: number; samples: number };
   invoices: { count: number; byStatus: Record<string, number>; totalsByCurrency: Record<string, string>; creditsByCurrency: Record<string, string> };
   recomputation: Omit<Recomputation, "mismatches"> & { mismatches: number; examples: Recomputation["mismatches"] };
-  reconciliation: { invoicingFindings: number; paymentsMismatches: number; doubleCharges: number; examples: string[] };
+  reconciliation: { invoicingFindings: number; invoicingLateAfterCloseFindings: number; paymentsMismatches: number; doubleCharges: number; examples: string[] };
   payments: { charged: number; succeededFirstTry: number; recoveredByDunning: number; uncollectible: number; collectedByCurrency: Record<string, string> };
   periodCloseSeconds: number;
   cpuSecondsPerMillionEvents: Record<string, number>;
@@ -86,7 +86,7 @@ export async function runMonth(o: MonthOptions): Promise<MonthReport> {
     await o.chaos?.beforePhase(d, "payments");
     const paid = await phase("payments and dunning", () => collect(c, d, scenario, close.invoices));
     await o.chaos?.beforePhase(d, "reconciliation");
-    const recon = await phase("reconciliation", () => reconcile(c, paid.invoices));
+    const recon = await phase("reconciliation", () => reconcile(c, paid.invoices, scenario));
     const recomputation = compareInvoices(scenario.customers, month.billed, paid.invoices);
     const cpu = d.cpuSeconds();
     const invoicedTotals = new Map(paid.invoices.map((i) => [i.customerId, { currency: i.currency, total: new Decimal(i.total) }]));
@@ -154,7 +154,11 @@ async function ingestMonth(c: MonthClients, d: MonthDeployment, s: Scenario, o: 
   const capped = new Map(s.customers.filter((x) => x.capTokens).map((x) => [x.id, x]));
   const caps = new CapGate(c, capped);
   const billed = new Map<string, UsageEvent[]>();
-  const bill = (e: UsageEvent) => billed.set(e.customerId, [...(billed.get(e.customerId) ?? []), e]);
+  const bill = (e: UsageEvent) => {
+    const list = billed.get(e.customerId);
+    if (list) list.push(e);
+    else billed.set(e.customerId, [e]);
+  };
   const latencies: number[] = [];
   const forecasts: MonthIngest["forecasts"] = [];
   let sendingMs = 0;
@@ -190,8 +194,10 @@ async function ingestMonth(c: MonthClients, d: MonthDeployment, s: Scenario, o: 
       const probeEvent: UsageEvent | undefined = to < MONTH.end ? { id: `probe_${day}_${tick}`, customerId: probe.id, time: new Date(to.getTime() - 60_000), tokens: 100, model: "small" } : undefined;
       if (probeEvent) bill(probeEvent);
       const started = Date.now();
-      const [, latency] = await Promise.all([sendBatches(c, outgoing, counts, o).then(() => sendBatches(c, again, counts, o)), probeEvent && measureProbe(c, probeEvent, counts)]);
-      sendingMs += Date.now() - started;
+      const bulk = sendBatches(c, outgoing, counts, o)
+        .then(() => sendBatches(c, again, counts, o))
+        .then(() => (sendingMs += Date.now() - started));
+      const [, latency] = await Promise.all([bulk, probeEvent && measureProbe(c, probeEvent, counts)]);
       if (latency !== undefined) latencies.push(latency);
     }
     if (day % 5 === 4) o.log(`day ${day + 1}: ${counts.accepted} accepted, ${counts.duplicatesSent} re-sent, ${counts.rejected} rejected, caps hit ${caps.hitCaps()}, p99 so far ${quantile(latencies, 0.99)} ms`);
@@ -273,7 +279,11 @@ async function listAllInvoices(c: MonthClients): Promise<invoicing.Invoice[]> {
 async function closePeriod(c: MonthClients, d: MonthDeployment, s: Scenario, billed: Map<string, UsageEvent[]>): Promise<Closed> {
   await d.setTime(new Date(MONTH.end.getTime() + 10 * 60_000));
   const lateInGrace = await tallyImport(s.lateInGrace, d.processes.metering.address);
-  for (const e of s.lateInGrace) billed.set(e.customerId, [...(billed.get(e.customerId) ?? []), e]);
+  for (const e of s.lateInGrace) {
+    const list = billed.get(e.customerId);
+    if (list) list.push(e);
+    else billed.set(e.customerId, [e]);
+  }
   await d.untilQuiet();
   // Every subscription has its draft, priced with everything rated (refreshed by the cycle).
   await untilCondition("a draft per subscription", async () => {
@@ -359,7 +369,7 @@ async function collect(c: MonthClients, d: MonthDeployment, s: Scenario, finaliz
 }
 
 /** Invoicing's and payments' own reconciliations, and at most one successful charge per invoice. */
-async function reconcile(c: MonthClients, invoices: invoicing.Invoice[]): Promise<MonthReport["reconciliation"]> {
+async function reconcile(c: MonthClients, invoices: invoicing.Invoice[], s: Scenario): Promise<MonthReport["reconciliation"]> {
   const examples: string[] = [];
   for (const i of invoices.filter((x) => x.segments.some((seg) => seg.planKey === ""))) {
     examples.push(`invoice ${i.id} (${i.customerId}) has a segment without a plan: ${i.segments.map((seg) => `${seg.planKey || "?"} ${seg.fraction}`).join(", ")}`);
@@ -369,7 +379,17 @@ async function reconcile(c: MonthClients, invoices: invoicing.Invoice[]): Promis
     examples.push(`invoicing: ReconcileInvoices failed: ${err instanceof Error ? err.message : String(err)}`);
     return { findings: [{ check: "reconcile_failed" }] };
   });
-  for (const f of inv.findings.slice(0, 5)) examples.push(`invoicing: ${JSON.stringify(f, (_, v: unknown) => (typeof v === "bigint" ? v.toString() : v))}`);
+  // usage_billed by exactly the usage the harness sent after finalization (past rating's late
+  // window): metering holds it, the issued invoice rightly does not, and invoicing cannot yet bill
+  // it later (a known gap of invoicing, #12). Counted apart, every unit accounted for.
+  const customerOf = new Map(invoices.map((i) => [i.id, i.customerId]));
+  const lateUnits = new Map<string, number>();
+  for (const e of s.lateAfterClose) lateUnits.set(e.customerId, (lateUnits.get(e.customerId) ?? 0) + e.tokens);
+  const explained = (f: { check: string; invoiceId?: string; expected?: string; actual?: string }) =>
+    f.check === "usage_billed" && Number(f.expected) - Number(f.actual) === lateUnits.get(customerOf.get(f.invoiceId ?? "") ?? "");
+  const unexplained = inv.findings.filter((f) => !explained(f));
+  const lateAfterCloseFindings = inv.findings.length - unexplained.length;
+  for (const f of unexplained.slice(0, 5)) examples.push(`invoicing: ${JSON.stringify(f, (_, v: unknown) => (typeof v === "bigint" ? v.toString() : v))}`);
   let paymentsMismatches = 0;
   for (const currency of CURRENCIES) {
     const r = await retrying(() =>
@@ -384,5 +404,5 @@ async function reconcile(c: MonthClients, invoices: invoicing.Invoice[]): Promis
     const attempts = (await retrying(() => c.payer.listPaymentAttempts({ invoiceId: i.id, pageSize: 50 }))).attempts;
     if (attempts.filter((a) => a.status === payments.PaymentStatus.SUCCEEDED).length > 1) doubleCharges++;
   });
-  return { invoicingFindings: inv.findings.length, paymentsMismatches, doubleCharges, examples };
+  return { invoicingFindings: unexplained.length, invoicingLateAfterCloseFindings: lateAfterCloseFindings, paymentsMismatches, doubleCharges, examples };
 }

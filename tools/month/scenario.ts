@@ -100,7 +100,10 @@ export function generateScenario(o: { seed: number; customers: number; events: n
   // Bursty days (launches, batch jobs) and a daily curve peaking in the afternoon.
   const dayWeights = Array.from({ length: MONTH.days }, () => (r() < 0.15 ? 3 + r() * 3 : 0.6 + r() * 0.8));
   const hourWeights = Array.from({ length: 24 }, (_, h) => 0.3 + Math.exp(-((h - 15) ** 2) / 18));
-  const cumulative = (ws: number[]) => ws.reduce<number[]>((acc, w) => [...acc, (acc.at(-1) ?? 0) + w], []);
+  const cumulative = (ws: number[]) => {
+    let sum = 0;
+    return ws.map((w) => (sum += w));
+  };
   const dayCum = cumulative(dayWeights);
   const hourCum = cumulative(hourWeights);
   const custCum = cumulative(customers.map((c) => c.weight));
