@@ -10,7 +10,7 @@ const ROOT = path.resolve(__dirname, "../..");
 /** Where each service's output (its warn/error log) goes, one file per process name. */
 export const LOG_DIR = path.join(tmpdir(), `tally-chaos-logs-${process.pid}`);
 
-export type ServiceKind = "metering" | "rating" | "limits";
+export type ServiceKind = "metering" | "rating" | "limits" | "invoicing" | "payments";
 
 /** One service process; the harness kills it with -9 and starts it again on the same port. */
 export class ServiceProcess {
@@ -26,6 +26,12 @@ export class ServiceProcess {
     readonly port: number,
     private readonly env: Record<string, string>,
   ) {}
+
+  /** The running process's id (for its CPU time), undefined when it is not running. */
+  get pid(): number | undefined {
+    const child = this.child;
+    return child && child.exitCode === null && child.signalCode === null ? child.pid : undefined;
+  }
 
   get address(): string {
     return `127.0.0.1:${this.port}`;

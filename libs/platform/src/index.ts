@@ -1,6 +1,7 @@
 export * from "./config/env";
 export * from "./logging/logger";
 export * from "./clock/clock";
+export * from "./clock/shared-clock";
 export * from "./errors/errors";
 export * from "./errors/unavailable";
 export * from "./errors/time-range";

@@ -23,6 +23,6 @@ export class InvoiceStateError extends FailedPreconditionError {
 
 export class ClockNotManualError extends FailedPreconditionError {
   constructor() {
-    super("the service clock is the system clock; start invoicing with INVOICING_CLOCK=manual to move it", "clock_not_manual");
+    super("the service clock is the system clock; start invoicing with INVOICING_CLOCK=manual (or every service with TALLY_CLOCK=manual) to move it", "clock_not_manual");
   }
 }

@@ -1,6 +1,6 @@
 import { durationMs, timestampDate } from "@bufbuild/protobuf/wkt";
 import type { invoicing as pb } from "@tally/contracts";
-import { InvalidArgumentError, ManualClock, type Clock, type ServiceHandlers } from "@tally/platform";
+import { InvalidArgumentError, ManualClock, SharedClock, type Clock, type ServiceHandlers } from "@tally/platform";
 import { creditNoteToWire, customerToWire, invoiceToWire, lateAdjustmentToWire, statusFromWire, ts } from "../adapter/wire";
 import type { CustomerInput } from "../domain/customer-validation";
 import { ClockNotManualError } from "../domain/errors";
@@ -53,7 +53,9 @@ export function invoicingHandlers(s: InvoicingServices): ServiceHandlers<typeof 
       if (!(s.clock instanceof ManualClock)) throw new ClockNotManualError();
       const by = req.by ? durationMs(req.by) : 0;
       if (!(by > 0)) throw new InvalidArgumentError({ field: "by", message: "must be a positive duration" });
-      s.clock.advance(by);
+      // The deployment's shared clock (TALLY_CLOCK=manual) moves every service, not only this one.
+      if (s.clock instanceof SharedClock) await s.clock.moveTo(new Date(s.clock.now().getTime() + by));
+      else s.clock.advance(by);
       return { now: ts(s.clock.now()), cycle: cycleToWire(await s.cycle.run()) };
     },
     reconcileInvoices: async (req) => {

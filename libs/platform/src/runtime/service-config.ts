@@ -31,6 +31,12 @@ export function loadServiceConfig(service: ServiceName, env: Record<string, stri
       apiKeys: custom("API_KEYS", parseApiKeys),
       logLevel: oneOf<LogLevel>("LOG_LEVEL", ["debug", "info", "warn", "error", "silent"], "info"),
       shutdownGraceMs: int("SHUTDOWN_GRACE_MS", 10_000, { min: 0, max: 120_000 }),
+      // `manual`: the service follows the deployment's shared clock (SharedClock), set by a harness.
+      clock: oneOf("TALLY_CLOCK", ["system", "manual"] as const, "system"),
+      clockStart: custom("TALLY_CLOCK_START", (raw) => {
+        if (raw && Number.isNaN(Date.parse(raw))) throw new Error(`must be an ISO 8601 time, got "${raw}"`);
+        return raw ?? "";
+      }),
     },
     env,
   );

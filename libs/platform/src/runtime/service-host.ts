@@ -1,6 +1,7 @@
 import type { Pool } from "pg";
 import type { Clock } from "../clock/clock";
 import { systemClock } from "../clock/clock";
+import { SharedClock } from "../clock/shared-clock";
 import type { Logger } from "../logging/logger";
 import { createLogger } from "../logging/logger";
 import { createPool } from "../postgres/database";
@@ -86,7 +87,9 @@ export async function startService(
     const relay = new OutboxRelay({ pool, bus, schema: definition.name, logger, published });
     registerStorageGauges(metrics, pool);
     registerConsumerLagGauges(metrics, bus);
-    const deps: ServiceDeps = { config, logger, pool, bus, clock: overrides.clock ?? systemClock, outbox: relay, metrics };
+    const clock = overrides.clock ?? (await deploymentClock(config, bus));
+    if (clock instanceof SharedClock) cleanup.unshift(async () => clock.stop());
+    const deps: ServiceDeps = { config, logger, pool, bus, clock, outbox: relay, metrics };
     const parts = await definition.build(deps);
     server = await startGrpcServer({
       address: config.grpcAddress,
@@ -151,6 +154,12 @@ export async function startService(
     for (const step of cleanup) await step().catch(() => undefined);
     throw err;
   }
+}
+
+/** TALLY_CLOCK=manual: the deployment's shared clock, acknowledged under this instance's gRPC address. */
+async function deploymentClock(config: ServiceConfig, bus: EventBus): Promise<Clock> {
+  if (config.clock !== "manual") return systemClock;
+  return SharedClock.follow(bus, { instance: config.grpcAddress, start: config.clockStart ? new Date(config.clockStart) : undefined });
 }
 
 /** For `main.ts`: start, and stop gracefully on SIGINT/SIGTERM. */
