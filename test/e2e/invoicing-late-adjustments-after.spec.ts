@@ -1,7 +1,7 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { invoicing, metering, rating } from "@tally/contracts";
-import { eventually, untilMeterKnown } from "../support/platform-stack";
-import { startInvoicingStack, type InvoicingStack } from "../support/invoicing-stack";
+import { eventually } from "../support/platform-stack";
+import { createCallsPlan, startInvoicingStack, type InvoicingStack } from "../support/invoicing-stack";
 
 const at = (iso: string) => timestampFromDate(new Date(iso));
 const K = invoicing.LineKind;
@@ -20,21 +20,7 @@ describe("late adjustments of canceled subscriptions and voided invoices", () =>
 
   beforeAll(async () => {
     stack = await startInvoicingStack("2026-11-01T00:00:00Z");
-    await stack.meter.createMeter({ meter: { key: "calls", eventType: "api", aggregation: metering.Aggregation.SUM, valueProperty: "calls" } });
-    await untilMeterKnown(() =>
-      stack.rater.createPlan({
-        plan: {
-          key: "basic",
-          name: "basic",
-          currency: "USD",
-          billingInterval: rating.BillingInterval.MONTH,
-          recurringFee: { amount: "10", timing: rating.FeeTiming.IN_ARREARS },
-          components: [
-            { key: "calls", meterKey: "calls", displayName: "Calls", pricing: { case: "price" as const, value: { model: { case: "perUnit" as const, value: { unitAmount: "0.004" } } } } },
-          ],
-        },
-      }),
-    );
+    await createCallsPlan(stack, { case: "perUnit", value: { unitAmount: "0.004" } });
     for (const customerId of [canceled, active]) {
       await stack.invoicer.createCustomer({ customer: { customerId, legalName: customerId, email: `${customerId}@x.test`, currency: "USD", gracePeriod: { seconds: 600n }, taxRates: [{ name: "VAT", percent: "10" }] } });
       const sub = await stack.rater.createSubscription({ customerId, planKey: "basic", startTime: at("2026-11-01T00:00:00Z") });

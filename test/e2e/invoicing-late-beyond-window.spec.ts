@@ -1,7 +1,7 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { invoicing, metering, rating } from "@tally/contracts";
-import { eventually, untilMeterKnown } from "../support/platform-stack";
-import { startInvoicingStack, type InvoicingStack } from "../support/invoicing-stack";
+import { invoicing, metering } from "@tally/contracts";
+import { eventually } from "../support/platform-stack";
+import { createCallsPlan, startInvoicingStack, type InvoicingStack } from "../support/invoicing-stack";
 
 const at = (iso: string) => timestampFromDate(new Date(iso));
 const K = invoicing.LineKind;
@@ -18,26 +18,7 @@ describe("usage arriving days after its period", () => {
 
   beforeAll(async () => {
     stack = await startInvoicingStack("2026-11-01T00:00:00Z");
-    await stack.meter.createMeter({ meter: { key: "calls", eventType: "api", aggregation: metering.Aggregation.SUM, valueProperty: "calls" } });
-    await untilMeterKnown(() =>
-      stack.rater.createPlan({
-        plan: {
-          key: "basic",
-          name: "basic",
-          currency: "USD",
-          billingInterval: rating.BillingInterval.MONTH,
-          recurringFee: { amount: "10", timing: rating.FeeTiming.IN_ARREARS },
-          components: [
-            {
-              key: "calls",
-              meterKey: "calls",
-              displayName: "Calls",
-              pricing: { case: "price" as const, value: { model: { case: "graduated" as const, value: { tiers: [{ upTo: "1000", unitAmount: "0.003", flatAmount: "0" }, { upTo: "", unitAmount: "0.001", flatAmount: "0" }] } } } },
-            },
-          ],
-        },
-      }),
-    );
+    await createCallsPlan(stack, { case: "graduated", value: { tiers: [{ upTo: "1000", unitAmount: "0.003", flatAmount: "0" }, { upTo: "", unitAmount: "0.001", flatAmount: "0" }] } });
     await stack.invoicer.createCustomer({ customer: { customerId, legalName: "Days Late", email: "ap@late.test", currency: "USD", gracePeriod: { seconds: 600n }, taxExempt: true } });
     await stack.rater.createSubscription({ customerId, planKey: "basic", startTime: at("2026-11-01T00:00:00Z") });
   });

@@ -1,8 +1,8 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { invoicing, metering, rating } from "@tally/contracts";
+import { invoicing, metering } from "@tally/contracts";
 import { Decimal } from "@tally/pricing";
-import { eventually, untilMeterKnown } from "../support/platform-stack";
-import { startInvoicingStack, type InvoicingStack } from "../support/invoicing-stack";
+import { eventually } from "../support/platform-stack";
+import { createCallsPlan, startInvoicingStack, type InvoicingStack } from "../support/invoicing-stack";
 
 const at = (iso: string) => timestampFromDate(new Date(iso));
 const sumOf = (xs: string[]) => xs.reduce((s, x) => s.plus(x), new Decimal(0));
@@ -19,26 +19,7 @@ describe("usage received after its period was invoiced", () => {
 
   beforeAll(async () => {
     stack = await startInvoicingStack("2026-11-01T00:00:00Z");
-    await stack.meter.createMeter({ meter: { key: "calls", eventType: "api", aggregation: metering.Aggregation.SUM, valueProperty: "calls" } });
-    await untilMeterKnown(() =>
-      stack.rater.createPlan({
-        plan: {
-          key: "basic",
-          name: "basic",
-          currency: "USD",
-          billingInterval: rating.BillingInterval.MONTH,
-          recurringFee: { amount: "10", timing: rating.FeeTiming.IN_ARREARS },
-          components: [
-            {
-              key: "calls",
-              meterKey: "calls",
-              displayName: "Calls",
-              pricing: { case: "price" as const, value: { model: { case: "graduated" as const, value: { tiers: [{ upTo: "", unitAmount: "0.003", flatAmount: "0" }] } } } },
-            },
-          ],
-        },
-      }),
-    );
+    await createCallsPlan(stack, { case: "graduated", value: { tiers: [{ upTo: "", unitAmount: "0.003", flatAmount: "0" }] } });
     await stack.invoicer.createCustomer({
       customer: { customerId, legalName: "Late Ltd", email: "ap@late.test", currency: "USD", gracePeriod: { seconds: BigInt(600) }, netTermsDays: 14, taxExempt: true },
     });

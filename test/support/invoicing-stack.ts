@@ -1,3 +1,4 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
 import { startService, type RunningService } from "@tally/platform";
 import { createTestClient, createTestEnvironment, ManualClock, TEST_KEYS, type TestEnvironment } from "@tally/platform/testing";
 import { invoicing, limits, metering, rating } from "@tally/contracts";
@@ -5,6 +6,7 @@ import { meteringService } from "@tally/metering";
 import { createRatingService, type RatingSettings } from "@tally/rating";
 import { limitsService } from "@tally/limits";
 import { createInvoicingService, type InvoicingSettings } from "@tally/invoicing";
+import { untilMeterKnown } from "./platform-stack";
 
 type Client<S extends Parameters<typeof createTestClient>[0]> = ReturnType<typeof createTestClient<S>>["client"];
 
@@ -85,4 +87,27 @@ export async function startInvoicingStack(
     await stop();
     throw err;
   }
+}
+
+/** A price model of the contract, e.g. `{ case: "perUnit", value: { unitAmount: "0.004" } }`. */
+export type PriceModel = MessageInitShape<typeof rating.PriceSchema>["model"];
+
+/**
+ * The `calls` meter (SUM of `calls` on `api` events) and plan `basic`: $10 a month in arrears plus
+ * calls priced by `model` — the shape the late-usage scenarios share.
+ */
+export async function createCallsPlan(stack: InvoicingStack, model: PriceModel): Promise<void> {
+  await stack.meter.createMeter({ meter: { key: "calls", eventType: "api", aggregation: metering.Aggregation.SUM, valueProperty: "calls" } });
+  await untilMeterKnown(() =>
+    stack.rater.createPlan({
+      plan: {
+        key: "basic",
+        name: "basic",
+        currency: "USD",
+        billingInterval: rating.BillingInterval.MONTH,
+        recurringFee: { amount: "10", timing: rating.FeeTiming.IN_ARREARS },
+        components: [{ key: "calls", meterKey: "calls", displayName: "Calls", pricing: { case: "price", value: { model } } }],
+      },
+    }),
+  );
 }
