@@ -20,20 +20,14 @@ export interface ForecastScore {
   mapePercent: string;
   /** Per currency: (ForecastRevenue's projected total − invoiced) / invoiced. */
   revenueErrorPercent: Record<string, string>;
-  /** Share of customers whose invoice fell inside the forecast's range; "n/a" while Forecast gives no range. */
+  /** Share of customers whose invoice fell inside the forecast's P10–P90 range; "n/a" when none gave one. */
   coveragePercent: string;
 }
 
-/**
- * A range, when the Forecast rpc gives one: read by name (…low/…lower and …high/…upper), so the
- * harness scores intervals as soon as rating's forecasts carry them, without a change here.
- */
+/** The forecast's P10–P90 range of the period's total (`ForecastResponse.amount`), when it gives one. */
 function rangeOf(res: rating.ForecastResponse): { low?: Decimal; high?: Decimal } {
-  const fields = Object.entries(res as unknown as Record<string, unknown>).filter(([, v]) => typeof v === "string" && v !== "");
-  const find = (re: RegExp) => fields.find(([k]) => re.test(k))?.[1] as string | undefined;
-  const low = find(/(low|lower)/i);
-  const high = find(/(high|upper)/i);
-  return low && high ? { low: new Decimal(low), high: new Decimal(high) } : {};
+  const range = res.amount;
+  return range?.p10 && range.p90 ? { low: new Decimal(range.p10), high: new Decimal(range.p90) } : {};
 }
 
 export async function recordForecasts(c: MonthClients, day: number, customers: readonly ScenarioCustomer[], currencies: readonly string[]): Promise<Snapshot> {
