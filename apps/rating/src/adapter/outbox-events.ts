@@ -35,7 +35,7 @@ export function usageRated(running: readonly RunningAmountDraft[], sequences: re
   let bytes = 0;
   running.forEach((r, i) => {
     const amount = runningAmount(r, sequences[i]!);
-    const size = toBinary(rating.RunningAmountSchema, create(rating.RunningAmountSchema, amount)).length + 4; // + tag and length
+    const size = encodedSizeBound(amount);
     if (part.length > 0 && bytes + size > MAX_RATED_BYTES) {
       messages.push(usageRatedMessage(part, now));
       part = [];
@@ -63,6 +63,16 @@ function runningAmount(r: RunningAmountDraft, sequence: bigint): MessageInitShap
     currency: r.currency,
     sequence,
   };
+}
+
+/**
+ * An upper bound of one amount's encoded size, without encoding it on the rating path: its
+ * strings' UTF-8 bytes plus 96 for tags, lengths, the two varints and the period's timestamps
+ * (about 60 at most).
+ */
+function encodedSizeBound(a: MessageInitShape<typeof rating.RunningAmountSchema>): number {
+  const strings = [a.customerId, a.subscriptionId, a.planKey, a.componentKey, a.meterKey, a.dimensionValue, a.quantity, a.amount, a.currency];
+  return strings.reduce((n, s) => n + Buffer.byteLength(s ?? ""), 96);
 }
 
 function usageRatedMessage(amounts: MessageInitShape<typeof rating.RunningAmountSchema>[], now: Date): OutboxMessage {
