@@ -3,7 +3,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { rating } from "@tally/contracts";
 import { Decimal } from "@tally/pricing";
 import { createTestEnvironment, ManualClock, type TestEnvironment } from "@tally/platform/testing";
-import { AGG, planInput, publishMeter, publishUsage, startRating, waitForEvents, waitForMeters, waitForUsageConsumed, type RatingInstance, type TestEvent } from "./testing/rating-test-kit";
+import { AGG, rateEvents, planInput, publishMeter, publishUsage, startRating, waitForMeters, waitForUsageConsumed, type RatingInstance, type TestEvent } from "./testing/rating-test-kit";
 
 /**
  * #15 against real Postgres and NATS with a manual clock: the daily rollup rating keeps as it
@@ -47,10 +47,7 @@ describe("forecasts", () => {
     time,
     readings: [{ meterKey: "tokens", aggregation: AGG.SUM, value }],
   });
-  async function rate(events: TestEvent[]) {
-    await publishUsage(env, events);
-    await waitForEvents(svc, events.map((e) => e.id));
-  }
+  const rate = (events: TestEvent[]) => rateEvents(env, svc, events);
   /** `perDay` units at noon UTC of each day from `from` (inclusive) to `to` (exclusive). */
   function daily(customerId: string, perDay: string, from: string, to: string): TestEvent[] {
     const out: TestEvent[] = [];

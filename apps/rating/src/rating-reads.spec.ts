@@ -3,7 +3,7 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { common, rating, SUBJECTS } from "@tally/contracts";
 import { Decimal } from "@tally/pricing";
 import { createTestEnvironment, ManualClock, type TestEnvironment } from "@tally/platform/testing";
-import { AGG, planInput, publishMeter, publishUsage, publishedMessages, startRating, waitForEvents, waitForMeters, waitUntil, type RatingInstance, type TestEvent } from "./testing/rating-test-kit";
+import { AGG, rateEvents, planInput, publishMeter, publishedMessages, startRating, waitForMeters, waitUntil, type RatingInstance, type TestEvent } from "./testing/rating-test-kit";
 
 /** Plan changes, period boundaries and the read rpcs (preview, forecast, quote), end to end. */
 describe("rating reads and plan changes", () => {
@@ -32,10 +32,7 @@ describe("rating reads and plan changes", () => {
     time,
     readings: [{ meterKey: "tokens", aggregation: AGG.SUM, value }],
   });
-  async function rate(events: TestEvent[]) {
-    await publishUsage(env, events);
-    await waitForEvents(svc, events.map((e) => e.id));
-  }
+  const rate = (events: TestEvent[]) => rateEvents(env, svc, events);
   const perUnit = (unitAmount: string, extra: Record<string, string> = {}) => ({
     key: "tok",
     meterKey: "tokens",

@@ -3,7 +3,7 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { rating, SUBJECTS } from "@tally/contracts";
 import { createTestEnvironment, ManualClock, type TestEnvironment } from "@tally/platform/testing";
-import { AGG, planInput, publishMeter, publishUsage, publishedMessages, startRating, waitForEvents, waitForMeters, type RatingInstance, type TestEvent, waitForUsageConsumed } from "./testing/rating-test-kit";
+import { AGG, rateEvents, planInput, publishMeter, publishUsage, publishedMessages, startRating, waitForEvents, waitForMeters, type RatingInstance, type TestEvent, waitForUsageConsumed } from "./testing/rating-test-kit";
 
 /** Plans, subscriptions and real-time rating end to end: real gRPC, Postgres and JetStream. */
 describe("rating service", () => {
@@ -71,10 +71,7 @@ describe("rating service", () => {
     readings: [{ meterKey, aggregation: AGG.SUM, value, group }],
   });
 
-  async function rate(events: TestEvent[]): Promise<void> {
-    await publishUsage(env, events);
-    await waitForEvents(svc, events.map((e) => e.id));
-  }
+  const rate = (events: TestEvent[]) => rateEvents(env, svc, events);
 
   async function usage(customerId: string, componentKey: string, dimensionValue = "") {
     const res = await svc.client.getCurrentUsage({ customerId });

@@ -88,6 +88,12 @@ export async function waitForEvents(instance: RatingInstance, ids: string[]): Pr
   }, `events ${ids.join(",")}`);
 }
 
+/** Publishes `events` as one UsageRecorded message and waits until rating has handled each. */
+export async function rateEvents(env: TestEnvironment, instance: RatingInstance, events: TestEvent[]): Promise<void> {
+  await publishUsage(env, events);
+  await waitForEvents(instance, events.map((e) => e.id));
+}
+
 /**
  * Waits until rating's usage consumer has handled and acknowledged every message published so
  * far: a condition, not a sleep, so a redelivered copy has really been through the handler.
