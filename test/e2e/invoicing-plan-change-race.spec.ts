@@ -22,7 +22,7 @@ describe("a period closing before invoicing learns of a plan change", () => {
   let stack: InvoicingStack;
   const customerId = "cus_race";
   let subscriptionId = "";
-  const sql = <R>(text: string) => stack.services.find((s) => s.name === "invoicing")!.deps.pool.query(text) as Promise<{ rows: R[] }>;
+  const sql = <R>(text: string) => stack.services.find((s) => s.name === "invoicing")!.deps.pool.query(text) as unknown as Promise<{ rows: R[] }>;
   const knownSegments = async () => (await sql<{ n: number }>(`SELECT jsonb_array_length(segments) AS n FROM invoicing.subscriptions WHERE customer_id = '${customerId}'`)).rows[0]?.n;
 
   beforeAll(async () => {
