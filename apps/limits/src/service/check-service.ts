@@ -84,7 +84,7 @@ export class CheckService {
   private readonly meters = new Set<string>();
 
   /** Concurrent Checks share statements (the platform Batcher): one for unlocked reads, one for fast-path holds. */
-  private readonly reads: Batcher<{ customerId: string; meterKey: string; idempotencyKey: string }, checks.CheckContext>;
+  private readonly reads: Batcher<{ customerId: string; meterKey: string; idempotencyKey: string; previous?: checks.CheckContext }, checks.CheckContext>;
   private readonly holds: Batcher<checks.FastReservation, { outcome: "reserved" | "stale" | "duplicate"; previous: unknown }>;
   /** Positions of plain Checks (bounded staleness, see PositionCache); never used when reserving. */
   readonly positions: PositionCache;
@@ -102,7 +102,7 @@ export class CheckService {
   ) {
     this.reads = new Batcher((reqs) => {
       const now = this.clock.now();
-      return checks.readCheckContexts(this.pool, reqs, now, sinceOf(now));
+      return checks.readCheckContexts(this.pool, reqs, now, sinceOf(now), reqs.map((r) => r.previous));
     }, BATCHING);
     // Keyed by customer: a batch of holds never waits on the row locks of another batch of this
     // process (meter_usage rows of the customer, and its customers row when customer-wide).
@@ -112,10 +112,10 @@ export class CheckService {
     });
     this.versions = positionVersions(pool);
     // A miss goes through the read batcher (batched with other Checks); a refresh is one statement of its own.
-    this.positions = new PositionCache(clock, this.versions, async (keys) => {
-      if (keys.length === 1) return [await this.reads.submitOne({ ...keys[0]!, idempotencyKey: "" })];
+    this.positions = new PositionCache(clock, this.versions, async (keys, previous) => {
+      if (keys.length === 1) return [await this.reads.submitOne({ ...keys[0]!, idempotencyKey: "", previous: previous[0] })];
       const now = this.clock.now();
-      return checks.readCheckContexts(this.pool, keys.map((k) => ({ ...k, idempotencyKey: "" })), now, sinceOf(now));
+      return checks.readCheckContexts(this.pool, keys.map((k) => ({ ...k, idempotencyKey: "" })), now, sinceOf(now), previous);
     }, cacheOptions);
   }
 
