@@ -3,13 +3,18 @@ import { Batcher, continuedTraceparent, enqueue, TallyError, type OutboxMessage 
 import { findEvents, insertEvents, RacingInsertError, type FoundEvents } from "../adapter/event-store";
 import { usageRecordedMessages } from "../adapter/event-messages";
 import { beginIngestTransaction } from "../adapter/meter-store";
-import { insertUniqueValues, upsertRollups } from "../adapter/rollup-store";
+import { insertPendingRollups } from "../adapter/rollup-store";
 import { StorageUnavailableError } from "../domain/errors";
 import { validateEvent, type CheckedEvent } from "../domain/event-validation";
 import { idsToLookUp, planInsert, resolveOutcomes, type EventOutcome, type IdSet, type InsertPlan } from "../domain/record-outcome";
 import { RollupAccumulator, type RollupDelta, type UniqueValue } from "../domain/rollup";
 import type { UsageEventInput, ValidEvent } from "../domain/usage-event";
 import type { MeterCatalog } from "./meter-catalog";
+
+/** Where committed pending rollups are announced (RollupFolder: it folds them from memory). */
+export interface PendingRollups {
+  committed(id: string, rollups: readonly RollupDelta[], uniqueValues: readonly UniqueValue[]): void;
+}
 
 export interface IngestServiceOptions {
   pool: Pool;
@@ -18,6 +23,8 @@ export interface IngestServiceOptions {
   clock: Clock;
   logger: Logger;
   catalog: MeterCatalog;
+  /** Told of each transaction's pending rollups once committed. */
+  pendingRollups?: PendingRollups;
   /** How far back an event time may lie. */
   backfillMs: number;
   /** Most events per shared transaction. */
@@ -44,8 +51,8 @@ interface PendingEvent {
 }
 
 /**
- * Records usage events: validation, permanent de-duplication by id, rollups and the
- * UsageRecorded outbox rows, all in one transaction that commits before any caller hears
+ * Records usage events: validation, permanent de-duplication by id, pending rollups (folded
+ * later by RollupFolder) and the UsageRecorded outbox rows, all in one transaction that commits before any caller hears
  * ACCEPTED. Concurrent calls share transactions through {@link Batcher}.
  */
 export class IngestService {
@@ -132,11 +139,12 @@ export class IngestService {
       const previousTurn = this.writeTurn;
       this.writeTurn = new Promise<void>((resolve) => (releaseTurn = resolve));
       await previousTurn;
-      const insertedCount =
+      const inserted =
         candidates.length > 0
           ? await insertEvents(client, candidates, recordTime, { rollups, uniqueValues }, { waitForRacingIds })
-          : 0;
-      const allInserted = insertedCount === candidates.length;
+          : { inserted: 0, pendingId: undefined };
+      const allInserted = inserted.inserted === candidates.length;
+      let pending = inserted.pendingId !== undefined ? { id: inserted.pendingId, rollups, uniqueValues } : undefined;
       let outcomes: EventOutcome[];
       let recorded: ValidEvent[];
       let messages: OutboxMessage[] | undefined;
@@ -166,14 +174,17 @@ export class IngestService {
       const queued: QueuedMessages | undefined = messages && messages.length > 0 ? await enqueue(client, messages, { notify: false }) : undefined;
       if (!allInserted && recorded.length > 0) {
         // Some ids were taken already: the rollups of exactly the events accepted.
-        const rollups = new RollupAccumulator();
-        for (const event of recorded) rollups.add(event, recordTime);
-        await insertUniqueValues(client, rollups.uniqueValues());
-        await upsertRollups(client, rollups.rollups());
+        const accepted = new RollupAccumulator();
+        for (const event of recorded) accepted.add(event, recordTime);
+        const deltas = accepted.rollups();
+        const values = accepted.uniqueValues();
+        const id = await insertPendingRollups(client, deltas, values);
+        if (id !== undefined) pending = { id, rollups: deltas, uniqueValues: values };
       }
       releaseTurn();
       await client.query("COMMIT");
       if (queued) this.options.outbox.publishCommitted(queued);
+      if (pending) this.options.pendingRollups?.committed(pending.id, pending.rollups, pending.uniqueValues);
       return outcomes;
     } catch (err) {
       await client.query("ROLLBACK").catch(() => {

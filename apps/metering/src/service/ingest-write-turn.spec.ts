@@ -1,6 +1,6 @@
 import { Code } from "@connectrpc/connect";
 import { metering } from "@tally/contracts";
-import { failure, startMetering, type EventInit, type MeteringHarness } from "../testing/metering-harness";
+import { failure, foldRollups, startMetering, type EventInit, type MeteringHarness } from "../testing/metering-harness";
 
 const { ACCEPTED, DUPLICATE } = metering.EventStatus;
 
@@ -26,6 +26,7 @@ describe("ingest: concurrent transactions taking turns to write", () => {
   const event = (id: string, tokens = "10"): EventInit => ({ id, customerId: "cust_1", eventType: "llm.completion", properties: { tokens, model: "m" } });
 
   async function tokens(): Promise<string> {
+    await foldRollups(h);
     const { rows } = await h.service.deps.pool.query<{ sum: string | null }>("SELECT sum(value_sum)::text AS sum FROM usage_rollup WHERE meter_key = 'llm_tokens'");
     return rows[0]?.sum ?? "0";
   }
