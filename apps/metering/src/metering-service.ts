@@ -33,7 +33,7 @@ export function createMeteringService(settings?: Partial<MeteringSettings>): Ser
     build({ pool, clock, logger, outbox, metrics }) {
       const resolved = { ...loadMeteringSettings(), ...settings };
       const catalog = new MeterCatalog();
-      const folder = new RollupFolder({ pool, logger });
+      const folder = new RollupFolder({ pool, logger, intervalMs: resolved.rollupFoldMs });
       const ingest = new IngestService({
         pendingRollups: folder,
         pool,

@@ -12,6 +12,8 @@ export interface MeteringSettings {
   maxEventsPerTransaction: number;
   /** METERING_CONCURRENT_TRANSACTIONS: group commits running at once (default 2). */
   concurrentTransactions: number;
+  /** METERING_ROLLUP_FOLD_MS: how often pending rollups are folded into usage_rollup (default 5,000; see RollupFolder). */
+  rollupFoldMs: number;
 }
 
 export function loadMeteringSettings(env: Record<string, string | undefined> = process.env): MeteringSettings {
@@ -20,6 +22,7 @@ export function loadMeteringSettings(env: Record<string, string | undefined> = p
       backfillDays: int("METERING_BACKFILL_DAYS", BOUNDS.defaultBackfillDays, { min: 1, max: BOUNDS.maxBackfillDays }),
       maxEventsPerTransaction: int("METERING_MAX_EVENTS_PER_TRANSACTION", 10_000, { min: 1, max: 50_000 }),
       concurrentTransactions: int("METERING_CONCURRENT_TRANSACTIONS", 2, { min: 1, max: 16 }),
+      rollupFoldMs: int("METERING_ROLLUP_FOLD_MS", 5_000, { min: 10, max: 600_000 }),
     },
     env,
   );
