@@ -141,6 +141,12 @@ export async function anyPendingRollups(client: Queryable): Promise<boolean> {
   return rows[0]!.any;
 }
 
+/** Ids of the committed pending rows. */
+export async function pendingRollupIds(client: Queryable): Promise<string[]> {
+  const { rows } = await client.query<{ id: string }>({ name: "metering_pending_rollup_ids", text: `SELECT id::text AS id FROM rollup_pending` });
+  return rows.map((r) => r.id);
+}
+
 /** Pending rows taken by a fold: those `known` (held in memory) come back without their content. */
 export interface TakenPending {
   id: string;

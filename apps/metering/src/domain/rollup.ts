@@ -221,8 +221,15 @@ export class RollupMerger {
     }
   }
 
-  get empty(): boolean {
-    return this.deltas.size === 0 && this.values.size === 0;
+  /** Adds what another merger holds (copied: `other` is left as it is). */
+  addMerged(other: RollupMerger): void {
+    this.addRollups([...other.deltas.values()]);
+    this.addUniqueValues([...other.values.values()]);
+  }
+
+  /** Rows held: rollup rows and unique values. */
+  get size(): number {
+    return this.deltas.size + this.values.size;
   }
 
   /** In the total order every writer of rollup rows uses (see {@link RollupAccumulator.rollups}). */
