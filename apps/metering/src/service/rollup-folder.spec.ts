@@ -116,6 +116,16 @@ describe("RollupFolder", () => {
     expect(await pendingCount()).toBe(0);
   });
 
+  it("folds at once, before the interval, when it holds foldAtRows rows", async () => {
+    const folder = new RollupFolder({ pool, logger, foldAtRows: 3 });
+    await pendingRow([delta("wide", "c5", { bucketStart: new Date("2026-03-15T12:01:00Z") }), delta("wide", "c5", { bucketStart: new Date("2026-03-15T12:02:00Z") })], [], folder);
+    expect(await pendingCount()).toBe(1); // 2 rows held: no fold (none was started)
+    await pendingRow([delta("wide", "c5", { bucketStart: new Date("2026-03-15T12:03:00Z") })], [], folder);
+    await eventually(async () => (await pendingCount()) === 0);
+    const { rows } = await pool.query("SELECT count(*)::int AS n FROM metering.usage_rollup WHERE meter_key = 'wide'");
+    expect(rows[0].n).toBe(3);
+  });
+
   it("folds in the background from start, a previous process's rows included", async () => {
     await pendingRow([delta("boot", "c4", { eventCount: 3 })]);
     const folder = new RollupFolder({ pool, logger, intervalMs: 10 });

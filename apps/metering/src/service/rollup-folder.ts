@@ -17,6 +17,12 @@ export interface RollupFolderOptions {
    */
   intervalMs?: number;
   /**
+   * Fold at once, whatever the interval, when this many rollup rows are held (default 5,000):
+   * events spread over many minutes or customers (an import, a backfill) would otherwise leave
+   * the first QueryUsage after them a large fold to wait for (10,000 events over a month: 0.7–1.1 s).
+   */
+  foldAtRows?: number;
+  /**
    * Most rollup rows held in memory (beyond it what is held is dropped, and read back from
    * Postgres when folded): bounds memory while folds fail, e.g. while the database is down.
    */
@@ -69,12 +75,14 @@ export class RollupFolder {
   /** Starts the background folds; the first one picks up what a previous process left. */
   start(): void {
     const interval = this.options.intervalMs ?? 5_000;
-    const tick = () => {
-      this.fold({ wait: false }).catch((err: unknown) => this.options.logger.warn("rollup fold failed; its rows stay pending", { err }));
-    };
-    this.timer = setInterval(tick, interval);
+    this.timer = setInterval(() => this.foldInBackground(), interval);
     this.timer.unref();
-    tick();
+    this.foldInBackground();
+  }
+
+  /** A fold unless one is running here or in another instance; a failure is logged, the rows stay pending. */
+  private foldInBackground(): void {
+    this.fold({ wait: false }).catch((err: unknown) => this.options.logger.warn("rollup fold failed; its rows stay pending", { err }));
   }
 
   /** Stops the background folds and folds what is pending one last time. */
@@ -87,6 +95,7 @@ export class RollupFolder {
   /** An ingest transaction that stored pending row `id` with this content has committed. */
   committed(id: string, rollups: readonly RollupDelta[], uniqueValues: readonly UniqueValue[]): void {
     this.held.add(id, rollups, uniqueValues);
+    if (this.held.merger.size >= (this.options.foldAtRows ?? 5_000)) this.foldInBackground();
     // Forgotten rows are read back from Postgres by the next fold.
     if (this.held.merger.size > (this.options.maxHeldRows ?? 200_000)) this.held = new Held();
   }
