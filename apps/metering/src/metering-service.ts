@@ -33,9 +33,10 @@ export function createMeteringService(settings?: Partial<MeteringSettings>): Ser
     build({ pool, clock, logger, outbox, metrics }) {
       const resolved = { ...loadMeteringSettings(), ...settings };
       const catalog = new MeterCatalog();
-      const folder = new RollupFolder({ pool, logger, intervalMs: resolved.rollupFoldMs });
+      const folder = new RollupFolder({ pool, logger, intervalMs: resolved.rollupFoldMs, foldAtRows: resolved.directRollupRows });
       const ingest = new IngestService({
         pendingRollups: folder,
+        directRollupRows: resolved.directRollupRows,
         pool,
         outbox,
         clock,

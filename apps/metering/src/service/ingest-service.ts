@@ -3,12 +3,13 @@ import { Batcher, continuedTraceparent, enqueue, TallyError, type OutboxMessage 
 import { findEvents, insertEvents, RacingInsertError, type FoundEvents } from "../adapter/event-store";
 import { usageRecordedMessages } from "../adapter/event-messages";
 import { beginIngestTransaction } from "../adapter/meter-store";
-import { insertPendingRollups } from "../adapter/rollup-store";
+import { insertPendingRollups, insertUniqueValues, upsertRollups } from "../adapter/rollup-store";
 import { StorageUnavailableError } from "../domain/errors";
 import { validateEvent, type CheckedEvent } from "../domain/event-validation";
 import { idsToLookUp, planInsert, resolveOutcomes, type EventOutcome, type IdSet, type InsertPlan } from "../domain/record-outcome";
 import { RollupAccumulator, type RollupDelta, type UniqueValue } from "../domain/rollup";
 import type { UsageEventInput, ValidEvent } from "../domain/usage-event";
+import type { Queryable } from "../adapter/queryable";
 import type { MeterCatalog } from "./meter-catalog";
 
 /** Where committed pending rollups are announced (RollupFolder: it folds them from memory). */
@@ -25,6 +26,13 @@ export interface IngestServiceOptions {
   catalog: MeterCatalog;
   /** Told of each transaction's pending rollups once committed. */
   pendingRollups?: PendingRollups;
+  /**
+   * A transaction with at least this many rollup rows (default 5,000) upserts them itself
+   * instead of leaving them pending: such spread (an import over a month, say) seldom meets
+   * the same rows again before a fold, so deferring saves nothing and would leave the next
+   * QueryUsage a large fold to wait for (0.5–1.1 s after 10,000 events over a month).
+   */
+  directRollupRows?: number;
   /** How far back an event time may lie. */
   backfillMs: number;
   /** Most events per shared transaction. */
@@ -36,6 +44,7 @@ export interface IngestServiceOptions {
 }
 
 const NONE: ReadonlySet<string> = new Set();
+const NO_ROLLUPS = { rollups: [], uniqueValues: [] };
 const NOTHING_FOUND: FoundEvents = { mine: new Set(), stored: new Map() };
 
 /** One event waiting to be recorded, with where it sits in its request (for field names). */
@@ -139,9 +148,10 @@ export class IngestService {
       const previousTurn = this.writeTurn;
       this.writeTurn = new Promise<void>((resolve) => (releaseTurn = resolve));
       await previousTurn;
+      const direct = this.isDirect(rollups, uniqueValues);
       const inserted =
         candidates.length > 0
-          ? await insertEvents(client, candidates, recordTime, { rollups, uniqueValues }, { waitForRacingIds })
+          ? await insertEvents(client, candidates, recordTime, direct ? NO_ROLLUPS : { rollups, uniqueValues }, { waitForRacingIds })
           : { inserted: 0, pendingId: undefined };
       const allInserted = inserted.inserted === candidates.length;
       let pending = inserted.pendingId !== undefined ? { id: inserted.pendingId, rollups, uniqueValues } : undefined;
@@ -172,14 +182,18 @@ export class IngestService {
       }
       // The relay publishes these from memory once committed; nobody else needs waking.
       const queued: QueuedMessages | undefined = messages && messages.length > 0 ? await enqueue(client, messages, { notify: false }) : undefined;
+      if (allInserted && direct) await writeRollups(client, rollups, uniqueValues);
       if (!allInserted && recorded.length > 0) {
         // Some ids were taken already: the rollups of exactly the events accepted.
         const accepted = new RollupAccumulator();
         for (const event of recorded) accepted.add(event, recordTime);
         const deltas = accepted.rollups();
         const values = accepted.uniqueValues();
-        const id = await insertPendingRollups(client, deltas, values);
-        if (id !== undefined) pending = { id, rollups: deltas, uniqueValues: values };
+        if (this.isDirect(deltas, values)) await writeRollups(client, deltas, values);
+        else {
+          const id = await insertPendingRollups(client, deltas, values);
+          if (id !== undefined) pending = { id, rollups: deltas, uniqueValues: values };
+        }
       }
       releaseTurn();
       await client.query("COMMIT");
@@ -197,6 +211,10 @@ export class IngestService {
       releaseTurn();
       client.release(broken);
     }
+  }
+
+  private isDirect(rollups: readonly RollupDelta[], uniqueValues: readonly UniqueValue[]): boolean {
+    return rollups.length + uniqueValues.length >= (this.options.directRollupRows ?? 5_000);
   }
 
   /**
@@ -239,6 +257,15 @@ interface PreparedFlush {
   optimisticMessages: OutboxMessage[] | undefined;
 }
 
+
+/**
+ * Upserts rollups inside the ingest transaction (see directRollupRows): unique values, then
+ * rollups, each sorted — the lock order of every writer of these tables, folds included.
+ */
+async function writeRollups(client: Queryable, rollups: readonly RollupDelta[], uniqueValues: readonly UniqueValue[]): Promise<void> {
+  await insertUniqueValues(client, uniqueValues);
+  await upsertRollups(client, rollups);
+}
 
 /** "events[i]", built once per position rather than once per event recorded. */
 const BATCH_PATHS: string[] = [];
