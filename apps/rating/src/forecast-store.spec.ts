@@ -1,3 +1,4 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { rating } from "@tally/contracts";
 import { Decimal } from "@tally/pricing";
@@ -50,7 +51,7 @@ describe("stored projections", () => {
     svc = await startRating(env, clock);
     await publishMeter(env, "tokens", AGG.SUM);
     await waitForMeters(svc, ["tokens"]);
-    const price = (model: object) => [{ key: "tok", meterKey: "tokens", displayName: "Tokens", pricing: { case: "price" as const, value: { model } } }];
+    const price = (model: MessageInitShape<typeof rating.PriceSchema>["model"]) => [{ key: "tok", meterKey: "tokens", displayName: "Tokens", pricing: { case: "price" as const, value: { model } } }];
     await svc.client.createPlan({ plan: planInput("st_grad", price({ case: "graduated", value: { tiers: [{ upTo: "500", unitAmount: "0.1" }, { unitAmount: "0.05" }] } })) });
     await svc.client.createPlan({ plan: planInput("st_vol", price({ case: "volume", value: { tiers: [{ upTo: "3000", unitAmount: "0.10" }, { unitAmount: "0.05" }] } })) });
     await svc.client.createPlan({ plan: planInput("st_fee", price({ case: "perUnit", value: { unitAmount: "0.01" } }), { recurringFee: { amount: "50", timing: rating.FeeTiming.IN_ARREARS } }) });

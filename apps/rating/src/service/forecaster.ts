@@ -274,3 +274,4 @@ function billedIn(sub: SubscriptionRow, window: TimeRange): Period[] {
     p = periodOf(sub, p.end);
   }
 }
+
