@@ -3,7 +3,7 @@
 -- live subscription's open period (kept by the projection refresher), and any other period a
 -- window asked for. A row is used only while it is fresh:
 --   inputs       = md5 of what the projection rests on, computed in SQL by projection-store.ts
---                  (the subscription's revision and every segment_usage row of the period:
+--                  (the subscription's terms: segments, phases, zone, anchor, start, cancel; and every segment_usage row of the period:
 --                  segment, plan, component, value, quantity); new usage or a plan change makes
 --                  it differ from the current one;
 --   fresh_until  = the end of the day (in the subscription's period grid) it was projected in:

@@ -18,7 +18,7 @@ import { UsageRater } from "./service/usage-rater";
 import { loadRatingSettings, type RatingSettings } from "./settings";
 
 /** Usage rated for a customer is re-projected this long after (a burst of batches coalesces into one check). */
-const PROJECTION_DEBOUNCE_MS = 500;
+const PROJECTION_DEBOUNCE_MS = 1_000;
 
 /** Exposed for tests and the bench: the rater of a running instance. */
 export interface RatingInternals {

@@ -20,11 +20,12 @@ export interface StoredProjection extends BillingRef {
 
 /**
  * What a billing's projection rests on, as one md5, computed in SQL over `b.sub`/`b.start`: the
- * subscription's revision (plan changes, cancels) and every segment_usage row of the period
+ * subscription's terms (plan segments, phases, zone, anchor, start, cancel — not its revision,
+ * which also moves when a period start is merely announced) and every segment_usage row of the period
  * (segment, plan, component, value, quantity). New usage changes a quantity, so the version.
  * Epoch numbers, not timestamptz text: the text depends on the session's time zone.
  */
-const INPUTS = `md5(s.revision::text || '|' || coalesce((
+const INPUTS = `md5(s.segments::text || s.phases::text || s.time_zone || s.anchor || extract(epoch FROM s.start_time)::text || '/' || coalesce(extract(epoch FROM s.cancel_time)::text, '') || '|' || coalesce((
     SELECT string_agg(extract(epoch FROM u.segment_start)::text || '/' || u.plan_key || '@' || u.plan_version || '/' || u.component_key || chr(31) || u.dimension_value || '=' || u.quantity::text,
                       ',' ORDER BY u.segment_start, u.component_key, u.dimension_value)
     FROM segment_usage u WHERE u.subscription_id = b.sub AND u.period_start = b.start), ''))`;
@@ -62,7 +63,8 @@ export async function sumFreshProjections(db: Db, billings: readonly BillingRef[
        SELECT b.sub, b.start, p.amount_to_date, p.p10, p.p50, p.p90,
               coalesce(p.fresh_until > $3 AND p.inputs = ${INPUTS}, false) AS fresh
        FROM (${BILLINGS}) b JOIN subscriptions s ON s.id = b.sub
-       LEFT JOIN billing_projection p ON p.subscription_id = b.sub AND p.period_start = b.start)
+       -- LATERAL: one primary-key probe per billing whatever the planner believes of a table just filled.
+       LEFT JOIN LATERAL (SELECT * FROM billing_projection p WHERE p.subscription_id = b.sub AND p.period_start = b.start) p ON true)
      SELECT NULL::text AS sub, NULL::timestamptz AS start, count(*)::text AS n, sum(amount_to_date)::text AS to_date,
             sum(p10)::text AS p10, sum(p50)::text AS p50, sum(p90)::text AS p90
      FROM j WHERE fresh

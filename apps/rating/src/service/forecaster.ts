@@ -248,7 +248,7 @@ export class Forecaster {
 /** Billings projected per chunk by the refresher: one history query each. */
 const REFRESH_CHUNK = 1000;
 /** The refresher lets requests in after this many projections (a few tens of milliseconds). */
-const YIELD_EVERY = 20;
+const YIELD_EVERY = 5;
 
 function rowsKey(subscriptionId: string, periodStart: Date): string {
   return `${subscriptionId}\u0000${periodStart.getTime()}`;

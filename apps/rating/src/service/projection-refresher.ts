@@ -50,16 +50,10 @@ export class ProjectionRefresher {
     await this.running;
   }
 
-  /** These customers' usage changed: their billings are checked `debounceMs` from now. */
+  /** These customers' usage changed: their billings are checked `debounceMs` from now (or after the pause a sweep left). */
   touch(customerIds: Iterable<string>): void {
     for (const id of customerIds) this.dirty.add(id);
-    if (!this.soon && this.timer) {
-      this.soon = setTimeout(() => {
-        this.soon = undefined;
-        this.kick();
-      }, this.opts.debounceMs);
-      this.soon.unref();
-    }
+    if (!this.running && this.timer) this.later(this.opts.debounceMs);
   }
 
   /** A full sweep now; resolves when it (and anything touched meanwhile) is done. */
@@ -69,42 +63,61 @@ export class ProjectionRefresher {
     await this.idle();
   }
 
-  /** Resolves once nothing is pending: touched customers are checked at once instead of after the debounce. */
+  /** Resolves once nothing is pending: what is due is swept at once instead of after the debounce or pause. */
   async idle(): Promise<void> {
     for (;;) {
+      if (this.running) {
+        await this.running;
+        continue;
+      }
       if (this.soon) {
         clearTimeout(this.soon);
         this.soon = undefined;
-        this.kick();
       }
-      if (!this.running && this.dirty.size > 0) this.kick();
-      if (!this.running) return;
-      await this.running;
+      if (!this.fullDue && this.dirty.size === 0) return;
+      this.kick();
     }
+  }
+
+  private later(delayMs: number): void {
+    if (this.soon) return;
+    this.soon = setTimeout(() => {
+      this.soon = undefined;
+      this.kick();
+    }, delayMs);
+    this.soon.unref();
   }
 
   private kick(): void {
     if (this.running) return;
-    this.running = this.loop().finally(() => {
+    this.running = this.sweep().finally(() => {
       this.running = undefined;
     });
   }
 
-  private async loop(): Promise<void> {
-    while (this.fullDue || this.dirty.size > 0) {
-      const full = this.fullDue;
-      const customers = [...this.dirty];
-      this.fullDue = false;
-      this.dirty.clear();
-      try {
-        this.stats.projected += await this.forecaster.refreshStale(full ? undefined : customers);
-        this.stats.sweeps++;
-      } catch (err) {
-        // Nothing is lost: a stale row is projected on request, and the next sweep tries again.
-        this.stats.failures++;
-        this.logger.warn("projection refresh failed", { err });
-        return;
-      }
+  /**
+   * One sweep; then, if more is due, the next one after a pause of at least {@link DUTY_PAUSE}
+   * times the sweep's duration: the refresher shares the event loop with the usage consumer, so it
+   * takes at most about a fifth of it while usage keeps arriving.
+   */
+  private async sweep(): Promise<void> {
+    const full = this.fullDue;
+    const customers = [...this.dirty];
+    this.fullDue = false;
+    this.dirty.clear();
+    if (!full && customers.length === 0) return;
+    const started = performance.now();
+    try {
+      this.stats.projected += await this.forecaster.refreshStale(full ? undefined : customers);
+      this.stats.sweeps++;
+    } catch (err) {
+      // Nothing is lost: a stale row is projected on request, and the next sweep tries again.
+      this.stats.failures++;
+      this.logger.warn("projection refresh failed", { err });
     }
+    if ((this.fullDue || this.dirty.size > 0) && this.timer) this.later(Math.max(this.opts.debounceMs, DUTY_PAUSE * (performance.now() - started)));
   }
 }
+
+/** Pause after a sweep, in multiples of its duration, before the next one. */
+const DUTY_PAUSE = 4;
