@@ -264,7 +264,8 @@ function rateSimulator(
     basis = "cohort";
   } else {
     logRate = observed > 0 ? Math.log(observed / Math.max(exposure, 1)) : -Infinity;
-    spread = Math.sqrt(ownVariance);
+    // Per whole day at least, as the rate: nothing seen yet is a rate of 0, not an unbounded one.
+    spread = Math.sqrt(Math.log(1 + cv2 / Math.max(exposure, 1)));
     basis = "observed";
   }
   // The dispersion itself is estimated from a few days: the rate's draw is Student-t with the
