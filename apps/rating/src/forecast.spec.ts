@@ -185,8 +185,8 @@ describe("forecasts", () => {
     expect(d(r.projectedUnbookedAmount).toFixed()).toBe(projectedB.toFixed());
     expect(ordered(r.amount) && d(r.amount!.p10).gte(r.bookedAmount)).toBe(true);
     expect(r.projectedTotal).toBe(d(r.projectedAmount).toDecimalPlaces(2).toFixed(2));
-    // Asked again with nothing changed: the same figures (b's projection reused). New usage on b
-    // within the hour is projected afresh: to date + 7 (per unit 1).
+    // Asked again with nothing changed: the same figures (b's stored projection). New usage on b
+    // changes its inputs' version, so it is projected afresh: to date + 7 (per unit 1).
     const again = await svc.client.forecastRevenue({ currency: "EUR", window });
     expect([again.amountToDate, again.amount]).toEqual([r.amountToDate, r.amount]);
     await rate([tokens("c_rev_b", "7", "2026-12-09T23:00:00Z")]);

@@ -10,17 +10,23 @@ import { MeterSync } from "./service/meter-sync";
 import { Forecaster } from "./service/forecaster";
 import { PlanCatalog } from "./service/plan-catalog";
 import { PlanService } from "./service/plan-service";
+import { ProjectionRefresher } from "./service/projection-refresher";
 import { SubscriptionService } from "./service/subscription-service";
 import { loadUsagePartitions, usageConsumers } from "./service/usage-partitions";
 import { UsageReader } from "./service/usage-reader";
 import { UsageRater } from "./service/usage-rater";
 import { loadRatingSettings, type RatingSettings } from "./settings";
 
+/** Usage rated for a customer is re-projected this long after (a burst of batches coalesces into one check). */
+const PROJECTION_DEBOUNCE_MS = 1_000;
+
 /** Exposed for tests and the bench: the rater of a running instance. */
 export interface RatingInternals {
   rater: UsageRater;
   subscriptions: SubscriptionService;
   meterSync: MeterSync | undefined;
+  forecaster: Forecaster;
+  refresher: ProjectionRefresher;
 }
 
 /**
@@ -42,12 +48,16 @@ export function createRatingService(options?: Partial<RatingSettings>, onBuilt?:
       const reader = new UsageReader(deps, catalog, pricers, dimensional);
       const meters = new MeterCopy(deps);
       const meterSync = opts.metering && new MeterSync({ pool: deps.pool, logger: deps.logger, ...opts.metering });
-      onBuilt?.({ rater, subscriptions, meterSync });
+      const forecaster = new Forecaster(deps, catalog, pricers, dimensional);
+      const refresher = new ProjectionRefresher(forecaster, deps.logger, { intervalMs: opts.projectionRefreshMs, debounceMs: PROJECTION_DEBOUNCE_MS });
+      // The consumer's only addition: the customers of a committed batch go into a Set.
+      rater.committed.push((events) => refresher.touch(events.map((e) => e.customerId)));
+      onBuilt?.({ rater, subscriptions, meterSync, forecaster, refresher });
       const consumers: RunningConsumer[] = [];
       let timer: NodeJS.Timeout | undefined;
       let advancing: Promise<unknown> = Promise.resolve();
       return {
-        services: [serviceRegistration({ service: rating.Rating, handlers: ratingHandlers(plans, subscriptions, reader, deps, new Forecaster(deps, catalog, pricers, dimensional)), scopes: RATING_SCOPES })],
+        services: [serviceRegistration({ service: rating.Rating, handlers: ratingHandlers(plans, subscriptions, reader, deps, forecaster), scopes: RATING_SCOPES })],
         async start() {
           meterSync?.start();
           consumers.push(
@@ -73,9 +83,11 @@ export function createRatingService(options?: Partial<RatingSettings>, onBuilt?:
             advancing = subscriptions.advance().catch((err: unknown) => deps.logger.warn("period advance failed", { err }));
           }, opts.advanceIntervalMs);
           timer.unref();
+          refresher.start();
         },
         async stop() {
           if (timer) clearInterval(timer);
+          await refresher.stop();
           await meterSync?.stop();
           await advancing;
           for (const c of consumers) await c.stop();

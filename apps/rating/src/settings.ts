@@ -26,6 +26,12 @@ export interface RatingSettings {
    */
   workers: number;
   /**
+   * RATING_PROJECTION_REFRESH_MS (60,000): how often every live subscription's stored projection
+   * (billing_projection, what ForecastRevenue sums) is checked and the stale ones projected again
+   * in the background; usage a customer had rated is checked within a second anyway.
+   */
+  projectionRefreshMs: number;
+  /**
    * RATING_METERING_ADDRESS + RATING_METERING_API_KEY (both or neither): where to copy meter
    * definitions from at start, and to ask about a meter a new plan names that rating has not heard
    * of yet (metering's address and an API key with its `read` scope); none: rating knows only the
@@ -50,6 +56,7 @@ export function loadRatingSettings(env: Record<string, string | undefined> = pro
       advanceIntervalMs: int("RATING_ADVANCE_INTERVAL_MS", 5000, { min: 10, max: 3_600_000 }),
       maxBatch: int("RATING_MAX_BATCH", 64, { min: 1, max: 10_000 }),
       workers: int("RATING_WORKERS", 1, { min: 1, max: 16 }),
+      projectionRefreshMs: int("RATING_PROJECTION_REFRESH_MS", 60_000, { min: 100, max: 3_600_000 }),
       metering: meteringSource(),
     },
     env,

@@ -31,6 +31,13 @@ describe("time zones", () => {
     expect(atLocalTime({ year: 2026, month: 11, day: 1 }, "America/New_York", 90 * 60_000).toISOString()).toBe("2026-11-01T05:30:00.000Z");
   });
 
+  it("reads UTC without Intl, field for field as Intl reads Etc/UTC", () => {
+    for (let ms = Date.parse("1999-12-31T23:59:59.999Z"); ms < Date.parse("2031-01-01T00:00:00Z"); ms += 7_777_777_777) {
+      expect(toLocal(new Date(ms), "UTC")).toEqual(toLocal(new Date(ms), "Etc/UTC"));
+    }
+    expect(toLocal(at("2028-02-29T23:59:59.250Z"), "UTC")).toEqual({ ...wall(2028, 2, 29, 23, 59), second: 59, millisecond: 250 });
+  });
+
   it("does calendar arithmetic on local dates", () => {
     expect(daysInMonth(2028, 2)).toBe(29);
     expect(daysInMonth(2026, 2)).toBe(28);

@@ -60,6 +60,18 @@ export function isValidTimeZone(timeZone: string): boolean {
 /** The wall-clock time of `instant` in `timeZone`. */
 export function toLocal(instant: Date, timeZone: string): LocalDateTime {
   const ms = instant.getTime();
+  // UTC has no offset to look up: Date's own UTC fields, without Intl (most of a revenue forecast's period arithmetic).
+  if (timeZone === "UTC") {
+    return {
+      year: instant.getUTCFullYear(),
+      month: instant.getUTCMonth() + 1,
+      day: instant.getUTCDate(),
+      hour: instant.getUTCHours(),
+      minute: instant.getUTCMinutes(),
+      second: instant.getUTCSeconds(),
+      millisecond: instant.getUTCMilliseconds(),
+    };
+  }
   const parts = formatter(timeZone).formatToParts(instant);
   const get = (type: Intl.DateTimeFormatPartTypes): number => Number(parts.find((p) => p.type === type)?.value ?? 0);
   return {

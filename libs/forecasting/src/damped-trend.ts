@@ -77,44 +77,51 @@ export function partialStep(state: DampedTrendState, params: DampedTrendParams, 
   state.level = Math.max(state.level + params.alpha * share * error, 0);
 }
 
-function run(values: readonly number[], params: DampedTrendParams, shifts: DaysSinceShift): { loss: number; state: DampedTrendState; fitted: number[] } {
+/**
+ * One pass of the smoothing over `values`: the loss of its next-week forecasts and the final
+ * state; the one-step forecasts too when `fitted` is given (only the chosen parameters need them).
+ */
+function run(values: readonly number[], prefix: Float64Array, params: DampedTrendParams, shifts: readonly (number | null)[], fitted?: number[]): { loss: number; state: DampedTrendState } {
   const state = initialState(values);
-  const prefix = [0];
-  values.forEach((v, i) => prefix.push(prefix[i]! + v));
   let loss = 0;
-  const fitted = values.map((v, i) => {
-    const since = shifts(i);
+  for (let i = 0; i < values.length; i++) {
+    const since = shifts[i]!;
     const learning = since !== null && 1 / (since + 2) > params.alpha;
-    if (i >= BURN_IN && !learning) {
-      if (i + LOSS_DAYS <= values.length) {
-        let sum = 0;
-        let damping = 0;
-        for (let h = 1, power = params.phi; h <= LOSS_DAYS; h++, power *= params.phi) {
-          damping += power;
-          sum += Math.max(state.level + damping * state.trend, 0);
-        }
-        loss += Math.abs(prefix[i + LOSS_DAYS]! - prefix[i]! - sum);
+    if (i >= BURN_IN && !learning && i + LOSS_DAYS <= values.length) {
+      let sum = 0;
+      let damping = 0;
+      for (let h = 1, power = params.phi; h <= LOSS_DAYS; h++, power *= params.phi) {
+        damping += power;
+        sum += Math.max(state.level + damping * state.trend, 0);
       }
+      loss += Math.abs(prefix[i + LOSS_DAYS]! - prefix[i]! - sum);
     }
-    return step(state, params, v, since);
-  });
-  return { loss, state, fitted };
+    const forecast = step(state, params, values[i]!, since);
+    if (fitted) fitted.push(forecast);
+  }
+  return { loss, state };
 }
 
 export function fitDampedTrend(values: readonly number[], shifts: DaysSinceShift = () => null): DampedTrendFit {
-  let best: DampedTrendFit | undefined;
+  // What every candidate shares, computed once: running sums for the loss, days since a shift.
+  const prefix = new Float64Array(values.length + 1);
+  values.forEach((v, i) => (prefix[i + 1] = prefix[i]! + v));
+  const since = values.map((_, i) => shifts(i));
+  let best: DampedTrendParams | undefined;
   let bestLoss = Infinity;
   for (const alpha of ALPHAS) {
     for (const betaShare of BETA_SHARES) {
       for (const phi of betaShare === 0 ? [0.9] : PHIS) {
         const params = { alpha, betaShare, phi };
-        const { loss, state, fitted } = run(values, params, shifts);
+        const { loss } = run(values, prefix, params, since);
         if (loss < bestLoss) {
           bestLoss = loss;
-          best = { params, state, fitted };
+          best = params;
         }
       }
     }
   }
-  return best!;
+  const fitted: number[] = [];
+  const { state } = run(values, prefix, best!, since, fitted);
+  return { params: best!, state, fitted };
 }

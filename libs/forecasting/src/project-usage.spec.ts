@@ -32,6 +32,24 @@ describe("forecastUsage", () => {
     expect(f.quantity.p10.lt(f.quantity.p50) && f.quantity.p50.lt(f.quantity.p90)).toBe(true);
   });
 
+  it("widens a new customer's range by its own measured dispersion: bursty days, wider than steady ones of the same mean", () => {
+    // Five whole days, 500 units each way: steady 100 a day, or one burst of 420 among four days of 20.
+    const now = at("2026-12-06T00:00:00Z");
+    const width = (usage: number[]) => {
+      const f = forecastUsage({ days: december, usage: usage.map(d), now, samples: 2000 });
+      expect(f.basis).toBe("observed");
+      return { p10: f.quantity.p10.toNumber(), p50: f.quantity.p50.toNumber(), p90: f.quantity.p90.toNumber() };
+    };
+    const steady = width([100, 100, 100, 100, 100]);
+    const bursty = width([20, 20, 420, 20, 20]);
+    // Same rate (100 a day × 31 days ≈ 3,100 at the median, give or take the sampling).
+    expect(Math.abs(steady.p50 - bursty.p50) / steady.p50).toBeLessThan(0.1);
+    // CV² 0 vs 3.2, shrunk toward the prior 1.0 over 3 days: (3 × 1 + 4 × 0) ÷ 7 = 0.43 vs (3 + 4 × 3.2) ÷ 7 = 2.26.
+    expect(bursty.p90 / bursty.p10).toBeGreaterThan(1.3 * (steady.p90 / steady.p10));
+    // Even five identical days leave the rate uncertain (the prior's dispersion): no zero-width range.
+    expect(steady.p90 / steady.p10).toBeGreaterThan(1.3);
+  });
+
   it("does not explode two minutes into a period (the issue: 10 units → $2,818 by straight line)", () => {
     const history = months((day) => 100 * wobble(day));
     const now = at("2026-12-01T00:02:00Z");

@@ -69,23 +69,25 @@ export interface DailySeries {
 }
 
 /**
- * The plan cohort's daily rates for one component: each other subscription on `planKey` with
- * usage in [from, to), its quantity there ÷ the days. At most `limit` of them (a prior needs a
- * sample, not a census).
+ * The plan cohort's daily rates for one component: each subscription on `planKey` with usage in
+ * [from, to), its quantity there ÷ the days, by subscription id. The first `limit` + 1 by id (a
+ * prior needs a sample, not a census; the one extra lets the caller leave the asking subscription
+ * out and still have `limit`): the same sample whoever asks first, so a projection does not
+ * depend on which others were projected in the same call.
  */
 export async function cohortDailyRates(
   db: Db,
-  cohort: { planKey: string; componentKey: string; dimensionValue: string; from: Date; to: Date; excludeSubscriptionId: string },
+  cohort: { planKey: string; componentKey: string; dimensionValue: string; from: Date; to: Date },
   limit = 500,
-): Promise<Decimal[]> {
+): Promise<{ subscriptionId: string; rate: Decimal }[]> {
   const days = (cohort.to.getTime() - cohort.from.getTime()) / 86_400_000;
   if (days <= 0) return [];
-  const { rows } = await db.query<{ total: string }>(
-    `SELECT sum(d.quantity)::text AS total FROM daily_usage d
-     WHERE d.component_key = $2 AND d.dimension_value = $3 AND d.day_start >= $4 AND d.day_start < $5 AND d.subscription_id <> $6
+  const { rows } = await db.query<{ subscription_id: string; total: string }>(
+    `SELECT d.subscription_id, sum(d.quantity)::text AS total FROM daily_usage d
+     WHERE d.component_key = $2 AND d.dimension_value = $3 AND d.day_start >= $4 AND d.day_start < $5
        AND d.subscription_id IN (SELECT subscription_id FROM segment_usage WHERE plan_key = $1 AND period_end > $4)
-     GROUP BY d.subscription_id LIMIT $7`,
-    [cohort.planKey, cohort.componentKey, cohort.dimensionValue, cohort.from, cohort.to, cohort.excludeSubscriptionId, limit],
+     GROUP BY d.subscription_id ORDER BY d.subscription_id LIMIT $6`,
+    [cohort.planKey, cohort.componentKey, cohort.dimensionValue, cohort.from, cohort.to, limit + 1],
   );
-  return rows.map((r) => new Decimal(r.total).div(days));
+  return rows.map((r) => ({ subscriptionId: r.subscription_id, rate: new Decimal(r.total).div(days) }));
 }

@@ -12,6 +12,8 @@ import { periodOf, type SubscriptionFacts } from "../domain/subscription";
 export const HISTORY_PERIODS = 3;
 /** The cohort's rates are measured over this many days before the forecast. */
 const COHORT_DAYS = 28;
+/** Subscriptions a cohort prior is measured on. */
+const COHORT_SAMPLE = 500;
 
 /** The periods before `period`, oldest first, at most `n`, none before the subscription started. */
 export function previousPeriods(sub: SubscriptionFacts, period: Period, n = HISTORY_PERIODS): Period[] {
@@ -30,7 +32,7 @@ export function previousPeriods(sub: SubscriptionFacts, period: Period, n = HIST
  */
 export class ForecastHistory {
   private readonly series = new Map<string, Map<string, Map<number, number>>>();
-  private readonly cohorts = new Map<string, Decimal[]>();
+  private readonly cohorts = new Map<string, { subscriptionId: string; rate: Decimal }[]>();
 
   private constructor(
     private readonly db: Db,
@@ -79,20 +81,21 @@ export class ForecastHistory {
     return { usage, history };
   }
 
-  /**
-   * Loads (once per call and plan component) the cohorts `cohortOf` will be asked for. The first
-   * subscription asking is left out of it; in a revenue call the others share that cohort.
-   */
-  async prefetchCohort(sub: SubscriptionFacts, planKey: string, component: RateComponent, dimensionValue: string, now: Date): Promise<void> {
+  /** Loads (once per call and plan component) the cohorts `cohortOf` will be asked for. */
+  async prefetchCohort(planKey: string, component: RateComponent, dimensionValue: string, now: Date): Promise<void> {
     const id = `${planKey}\u0000${seriesKey(component.key, dimensionValue)}`;
     if (this.cohorts.has(id)) return;
     const from = new Date(now.getTime() - COHORT_DAYS * 86_400_000);
-    this.cohorts.set(id, await cohortDailyRates(this.db, { planKey, componentKey: component.key, dimensionValue, from, to: now, excludeSubscriptionId: sub.id }));
+    this.cohorts.set(id, await cohortDailyRates(this.db, { planKey, componentKey: component.key, dimensionValue, from, to: now }, COHORT_SAMPLE));
   }
 
-  cohortOf(planKey: string, component: RateComponent, dimensionValue: string): CohortPrior | undefined {
-    const rates = this.cohorts.get(`${planKey}\u0000${seriesKey(component.key, dimensionValue)}`);
-    return rates && rates.length > 0 ? { dailyRates: rates } : undefined;
+  /** The cohort of the plan component, `sub` itself left out (a customer is not its own prior). */
+  cohortOf(sub: SubscriptionFacts, planKey: string, component: RateComponent, dimensionValue: string): CohortPrior | undefined {
+    const rates = (this.cohorts.get(`${planKey}\u0000${seriesKey(component.key, dimensionValue)}`) ?? [])
+      .filter((r) => r.subscriptionId !== sub.id)
+      .slice(0, COHORT_SAMPLE)
+      .map((r) => r.rate);
+    return rates.length > 0 ? { dailyRates: rates } : undefined;
   }
 }
 
