@@ -2,7 +2,9 @@ import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { invoicing, payments, rating } from "@tally/contracts";
 import { Decimal } from "@tally/pricing";
 import { retrying, connectMonthClients, type MonthClients } from "./clients";
-import { MonthDeployment } from "./deployment";
+import { createHash } from "node:crypto";
+import type { FaultRecord } from "./chaos";
+import { MonthDeployment, type DeploymentShape } from "./deployment";
 import { FORECAST_DAYS, recordForecasts, scoreForecasts, type ForecastScore } from "./forecasts";
 import { CapGate, newIngestCounts, sendBatches, type CapCounts, type IngestCounts, type Outgoing } from "./ingest";
 import { tallyImport, type ImportSummary } from "./late-import";
@@ -30,15 +32,32 @@ export interface MonthOptions {
    * retried on UNAVAILABLE with ids that make a repeat harmless, and every wait is on a condition.
    */
   chaos?: ChaosHook;
+  /** NATS nodes and instances per service (default: one of each; `--chaos` runs 3 nodes, 2 ratings, 2 invoicings). */
+  shape?: DeploymentShape;
 }
 
 export interface ChaosHook {
+  /** Before each tick (awaited: a fault still being measured holds the month). */
   beforeTick(d: MonthDeployment, at: { day: number; tick: number; time: Date }): Promise<void>;
+  /** As the tick's events start to go out (not awaited: faults strike under load). */
+  underLoad?(d: MonthDeployment, at: { day: number; tick: number; time: Date }): void;
   beforePhase(d: MonthDeployment, phase: string): Promise<void>;
+  /** Resolves once every fault has been measured; the table and the broken promises. */
+  settled?(): Promise<void>;
+  records?: FaultRecord[];
+  failures?(): string[];
 }
 
 export interface MonthReport {
-  options: { seed: number; customers: number; events: number };
+  options: { seed: number; customers: number; events: number; chaos: boolean; natsNodes: number; ratingInstances: number; invoicingInstances: number };
+  /**
+   * sha256 (first 16 hex) of every invoice's customer, currency, period, amounts and lines (not
+   * ids, numbers or times, which differ between runs): the same seed gives the same digest on a
+   * clean run and a chaos run when both billed exactly the same.
+   */
+  invoiceDigest: string;
+  /** The chaos run's faults (empty on a clean run). */
+  faults: FaultRecord[];
   phasesSeconds: Record<string, number>;
   ingest: IngestCounts & { eventsPerSecond: number; lateInGrace: ImportSummary; lateAfterClose: number; probes: number };
   caps: CapCounts & { customers: number; capsHit: number; expiredGrantsAtZero: number; expiringGrants: number };
@@ -72,7 +91,7 @@ export async function runMonth(o: MonthOptions): Promise<MonthReport> {
     return out;
   };
   const scenario = await phase("generate", async () => generateScenario(o));
-  const d = await phase("start services", () => MonthDeployment.start({ clockStart: MONTH.start, log: o.log }));
+  const d = await phase("start services", () => MonthDeployment.start({ clockStart: MONTH.start, log: o.log, shape: o.shape }));
   const c = connectMonthClients(d);
   // Ctrl-C or a timeout's SIGTERM: the private servers and service processes go too.
   const onSignal = () => void d.stop().finally(() => process.exit(130));
@@ -87,6 +106,7 @@ export async function runMonth(o: MonthOptions): Promise<MonthReport> {
     const paid = await phase("payments and dunning", () => collect(c, d, scenario, close.invoices));
     await o.chaos?.beforePhase(d, "reconciliation");
     const recon = await phase("reconciliation", () => reconcile(c, paid.invoices, scenario));
+    await o.chaos?.settled?.();
     const recomputation = compareInvoices(scenario.customers, month.billed, paid.invoices);
     const cpu = d.cpuSeconds();
     const invoicedTotals = new Map(paid.invoices.map((i) => [i.customerId, { currency: i.currency, total: new Decimal(i.total) }]));
@@ -99,7 +119,17 @@ export async function runMonth(o: MonthOptions): Promise<MonthReport> {
     for (const i of paid.invoices) byStatus[invoicing.InvoiceStatus[i.status]] = (byStatus[invoicing.InvoiceStatus[i.status]] ?? 0) + 1;
     const eventsInMillions = (month.counts.accepted + month.counts.duplicatesSent + month.counts.malformedSent) / 1e6;
     const report: MonthReport = {
-      options: { seed: o.seed, customers: o.customers, events: o.events },
+      options: {
+        seed: o.seed,
+        customers: o.customers,
+        events: o.events,
+        chaos: o.chaos !== undefined,
+        natsNodes: o.shape?.natsNodes ?? 1,
+        ratingInstances: o.shape?.ratingInstances ?? 1,
+        invoicingInstances: o.shape?.invoicingInstances ?? 1,
+      },
+      invoiceDigest: invoiceDigest(paid.invoices),
+      faults: o.chaos?.records ?? [],
       phasesSeconds: phases,
       ingest: { ...month.counts, eventsPerSecond: month.eventsPerSecond, lateInGrace: close.lateInGrace, lateAfterClose: close.lateAfterClose, probes: month.latencies.length },
       caps: { ...month.caps.counts, customers: scenario.customers.filter((x) => x.capTokens).length, capsHit: month.caps.hitCaps(), expiredGrantsAtZero: month.expiredGrantsAtZero, expiringGrants: scenario.customers.filter((x) => x.credits).length },
@@ -113,7 +143,7 @@ export async function runMonth(o: MonthOptions): Promise<MonthReport> {
       forecasts: scoreForecasts(month.forecasts, invoicedTotals),
       failures: [],
     };
-    report.failures = failuresOf(report, d);
+    report.failures = [...failuresOf(report, d), ...(o.chaos?.failures?.() ?? [])];
     return report;
   } finally {
     process.off("SIGINT", onSignal);
@@ -121,6 +151,16 @@ export async function runMonth(o: MonthOptions): Promise<MonthReport> {
     c.close();
     await d.stop();
   }
+}
+
+/** See MonthReport.invoiceDigest. */
+export function invoiceDigest(invoices: invoicing.Invoice[]): string {
+  const time = (t: Parameters<typeof timestampDate>[0] | undefined) => (t ? timestampDate(t).toISOString() : "");
+  const rows = invoices.map((i) => {
+    const lines = i.lines.map((l) => [l.kind, l.componentKey, l.dimensionValue, l.description, l.quantity, l.amount, l.roundedAmount, time(l.period?.start), time(l.period?.end)].join(",")).sort();
+    return [i.customerId, i.currency, time(i.period?.start), time(i.period?.end), i.subtotal, i.creditsApplied, i.balanceApplied, i.total, i.amountDue, ...lines].join("|");
+  });
+  return createHash("sha256").update(rows.sort().join("\n")).digest("hex").slice(0, 16);
 }
 
 function failuresOf(r: MonthReport, d: MonthDeployment): string[] {
@@ -194,6 +234,7 @@ async function ingestMonth(c: MonthClients, d: MonthDeployment, s: Scenario, o: 
       const probeEvent: UsageEvent | undefined = to < MONTH.end ? { id: `probe_${day}_${tick}`, customerId: probe.id, time: new Date(to.getTime() - 60_000), tokens: 100, model: "small" } : undefined;
       if (probeEvent) bill(probeEvent);
       const started = Date.now();
+      o.chaos?.underLoad?.(d, { day, tick, time: from });
       const bulk = sendBatches(c, outgoing, counts, o)
         .then(() => sendBatches(c, again, counts, o))
         .then(() => (sendingMs += Date.now() - started));
