@@ -109,6 +109,7 @@ export class MonthChaos implements ChaosHook {
     this.phasesOver = true;
     await this.watching;
     await this.provider;
+    this.records.sort((a, b) => a.wallSeconds - b.wallSeconds);
   }
 
   failures(): string[] {

@@ -34,7 +34,7 @@ export function connectMonthClients(d: MonthDeployment) {
   };
 }
 
-/** One client over several instances: each call starts at the next instance and moves on while one answers UNAVAILABLE. */
+/** One client over several instances: each call starts at the next instance and moves on while one is gone (UNAVAILABLE, or CANCELED by its death mid-call). */
 function roundRobin<C extends object>(clients: C[]): C {
   if (clients.length === 1) return clients[0]!;
   let next = 0;
@@ -48,7 +48,7 @@ function roundRobin<C extends object>(clients: C[]): C {
           try {
             return await client[method]!(...args);
           } catch (err) {
-            if (ConnectError.from(err).code !== Code.Unavailable) throw err;
+            if (!GONE.has(ConnectError.from(err).code)) throw err;
             last = err;
           }
         }
@@ -59,7 +59,9 @@ function roundRobin<C extends object>(clients: C[]): C {
 }
 export type MonthClients = ReturnType<typeof connectMonthClients>;
 
-const RETRYABLE = new Set([Code.Unavailable, Code.DeadlineExceeded, Code.ResourceExhausted, Code.Aborted]);
+/** CANCELED: the connection died under the call (the instance was killed mid-call); the call is repeated like an unanswered one. */
+const RETRYABLE = new Set([Code.Unavailable, Code.Canceled, Code.DeadlineExceeded, Code.ResourceExhausted, Code.Aborted]);
+const GONE = new Set([Code.Unavailable, Code.Canceled]);
 
 /**
  * Retries what a service may refuse while it starts, restarts or catches up (UNAVAILABLE and
