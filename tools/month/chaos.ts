@@ -23,7 +23,7 @@ export interface FaultRecord {
 const READY_LIMIT_MS = 120_000;
 const DRAIN_LIMIT_MS = 180_000;
 
-interface Planned {
+export interface Planned {
   /** Tick index in the month (day × ticksPerDay + tick). */
   tick: number;
   /** Milliseconds into the tick's load (its events are going out) when the fault strikes. */
@@ -176,7 +176,7 @@ export class MonthChaos implements ChaosHook {
 }
 
 /** The month's faults: each process killed `killsPerProcess` times, one NATS node killed and restarted two ticks later, one Postgres restart; distinct seeded ticks. */
-function planFaults(o: MonthChaosOptions, r: () => number): Planned[] {
+export function planFaults(o: MonthChaosOptions, r: () => number): Planned[] {
   const ticks = o.days * o.ticksPerDay;
   // Not the very first ticks (the catalog settles) nor the last two (the close follows).
   const free = Array.from({ length: Math.max(0, ticks - 4) }, (_, i) => i + 2);
@@ -191,6 +191,7 @@ function planFaults(o: MonthChaosOptions, r: () => number): Planned[] {
   // The node's return comes two ticks after its loss, under load too: the two ticks between run on two nodes.
   const node = String(Math.floor(r() * 3));
   const candidates = free.filter((t) => free.includes(t + 2));
+  if (candidates.length === 0) throw new Error("more faults than ticks: use more --ticks-per-day");
   const killTick = candidates[Math.floor(r() * candidates.length)]!;
   free.splice(free.indexOf(killTick), 1);
   free.splice(free.indexOf(killTick + 2), 1);
