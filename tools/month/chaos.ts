@@ -15,6 +15,8 @@ export interface FaultRecord {
   readySeconds: number | null;
   /** From the fault until every JetStream consumer was drained as well (the backlog worked off); null: never. */
   drainedSeconds: number | null;
+  /** Instances seen not SERVING (DOWN: not answering) while the deployment recovered: the services report not-ready meanwhile. */
+  notReadySeen: string[];
   /** Processes, other than the one the fault itself killed and restarted, that had to be restarted by hand: must be none. */
   manualRestarts: string[];
 }
@@ -168,7 +170,7 @@ export class MonthChaos implements ChaosHook {
         pending = await providerFaultsPending(d);
       }
       const served = Date.now();
-      const record = pending > 0 ? { readySeconds: null, drainedSeconds: null, manualRestarts: [] } : await watchRecovery(d, started, undefined);
+      const record = pending > 0 ? { readySeconds: null, drainedSeconds: null, notReadySeen: [], manualRestarts: [] } : await watchRecovery(d, started, undefined);
       this.records.push({ at: "close → payments", wallSeconds: round((started - this.armedAt) / 1000), what: pending > 0 ? `${what} (${pending} never served)` : what, ...record });
       this.o.log(`chaos: provider faults served after ${round((served - started) / 1000)} s, drained in ${record.drainedSeconds ?? "never"} s`);
     })();
@@ -247,8 +249,16 @@ async function killAndRestart(p: ServiceProcess): Promise<ServiceProcess> {
  */
 async function watchRecovery(d: MonthDeployment, started: number, restartedByFault: ServiceProcess | undefined): Promise<Omit<FaultRecord, "at" | "wallSeconds" | "what">> {
   const manualRestarts: string[] = [];
+  const seen = new Set<string>();
   const notServing = async () => {
-    const states = await Promise.all(d.all.map(async (p) => ((await checkHealth(p.address).catch(() => "DOWN")) === "SERVING" ? undefined : p)));
+    const states = await Promise.all(
+      d.all.map(async (p) => {
+        const state = await checkHealth(p.address).catch(() => "DOWN");
+        if (state === "SERVING") return undefined;
+        seen.add(`${p.name} ${state === "DOWN" ? "down" : "not serving"}`);
+        return p;
+      }),
+    );
     return states.filter((p): p is ServiceProcess => p !== undefined);
   };
   const natsHealthy = async () => (d.cluster ? d.cluster.untilHealthy(1).then(() => true, () => false) : true);
@@ -295,7 +305,7 @@ async function watchRecovery(d: MonthDeployment, started: number, restartedByFau
     await sleep(250);
   }
   if (readySeconds === null && manualRestarts.length === 0) manualRestarts.push("(none served)");
-  return { readySeconds, drainedSeconds, manualRestarts };
+  return { readySeconds, drainedSeconds, notReadySeen: [...seen].sort(), manualRestarts };
 }
 
 async function setProviderFaults(d: MonthDeployment, faults: Record<string, unknown>[]): Promise<void> {
@@ -330,8 +340,16 @@ export function monthChaos(o: { seed: number; customers: number; ticksPerDay: nu
 
 /** The fault table, as printed. */
 export function formatFaultTable(records: FaultRecord[]): string[] {
-  const head = ["when (month / phase)", "t (s)", "fault", "ready (s)", "drained (s)", "manual restart"];
-  const rows = records.map((r) => [r.at, r.wallSeconds.toFixed(1), r.what, r.readySeconds?.toFixed(1) ?? "never", r.drainedSeconds?.toFixed(1) ?? "never", r.manualRestarts.join("; ") || "none"]);
+  const head = ["when (month / phase)", "t (s)", "fault", "ready (s)", "drained (s)", "seen not ready", "manual restart"];
+  const rows = records.map((r) => [
+    r.at,
+    r.wallSeconds.toFixed(1),
+    r.what,
+    r.readySeconds?.toFixed(1) ?? "never",
+    r.drainedSeconds?.toFixed(1) ?? "never",
+    (r.notReadySeen ?? []).join(", ") || "-",
+    r.manualRestarts.join("; ") || "none",
+  ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: string[]) => `  ${cells.map((c, i) => c.padEnd(widths[i]!)).join("  ")}`.trimEnd();
   return [line(head), ...rows.map(line)];
