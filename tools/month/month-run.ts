@@ -82,8 +82,10 @@ const quantile = (xs: number[], q: number) => {
 export async function runMonth(o: MonthOptions): Promise<MonthReport> {
   log = o.log;
   const phases: Record<string, number> = {};
+  let current = { name: "", started: Date.now() };
   const phase = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
     const started = Date.now();
+    current = { name, started };
     o.log(`${name}…`);
     const out = await work();
     phases[name] = (Date.now() - started) / 1000;
@@ -94,7 +96,11 @@ export async function runMonth(o: MonthOptions): Promise<MonthReport> {
   const d = await phase("start services", () => MonthDeployment.start({ clockStart: MONTH.start, log: o.log, shape: o.shape }));
   const c = connectMonthClients(d);
   // Ctrl-C or a timeout's SIGTERM: the private servers and service processes go too.
-  const onSignal = () => void d.stop().finally(() => process.exit(130));
+  // Said first: stopping closes the harness's NATS connection under the phase, whose error follows.
+  const onSignal = (signal: NodeJS.Signals) => {
+    o.log(`${signal} received in phase "${current.name}" after ${((Date.now() - current.started) / 1000).toFixed(0)} s of it: stopping everything`);
+    void d.stop().finally(() => process.exit(130));
+  };
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
   try {
