@@ -160,6 +160,24 @@ export class MonthDeployment {
     }
   }
 
+  /** Each stream's last sequence (KV buckets left out): a service's outbox has published once its stream grew. */
+  async streamSequences(): Promise<Record<string, number>> {
+    const jsm = await this.bus.connection.jetstreamManager();
+    const out: Record<string, number> = {};
+    for await (const stream of jsm.streams.list()) if (!stream.config.name.startsWith("KV_")) out[stream.config.name] = stream.state.last_seq;
+    return out;
+  }
+
+  /**
+   * Until `service`'s stream holds more than it did in `before`: what it acknowledged to a caller
+   * (committed with its outbox) has been published. A quiet check alone cannot see a message
+   * still in an outbox.
+   */
+  async untilPublished(service: "metering" | "rating", before: Record<string, number>, timeoutMs = 120_000): Promise<void> {
+    const name = Object.keys(before).find((n) => n.endsWith(`_${service.toUpperCase()}`)) ?? `TALLY_${service.toUpperCase()}`;
+    await waitUntil(async () => ((await this.streamSequences().catch(() => ({}) as Record<string, number>))[name] ?? 0) > (before[name] ?? 0), timeoutMs, `${service} to publish to ${name}`);
+  }
+
   /** Every JetStream consumer has handed out and seen acknowledged everything stored: the services are quiet. */
   async untilQuiet(timeoutMs = 300_000): Promise<void> {
     let busy: string | undefined = "";

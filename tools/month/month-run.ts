@@ -325,7 +325,18 @@ async function listAllInvoices(c: MonthClients): Promise<invoicing.Invoice[]> {
  */
 async function closePeriod(c: MonthClients, d: MonthDeployment, s: Scenario, billed: Map<string, UsageEvent[]>): Promise<Closed> {
   await d.setTime(new Date(MONTH.end.getTime() + 10 * 60_000));
+  await d.untilQuiet();
+  const before = await d.streamSequences();
   const lateInGrace = await tallyImport(s.lateInGrace, d.processes.metering.address);
+  if (lateInGrace.accepted > 0) {
+    // The late events must reach the drafts before they are finalized, or they are rightly billed
+    // later as late adjustments and this invoice is short. Two outboxes stand between metering's
+    // answer and invoicing (metering's usage.recorded, rating's usage.rated), and a consumer that
+    // is drained says nothing about a message not yet published: wait for each hop.
+    await d.untilPublished("metering", before);
+    await d.untilQuiet();
+    await d.untilPublished("rating", before);
+  }
   for (const e of s.lateInGrace) {
     const list = billed.get(e.customerId);
     if (list) list.push(e);
