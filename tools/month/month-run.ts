@@ -59,6 +59,8 @@ export interface MonthReport {
   /** The chaos run's faults (empty on a clean run). */
   faults: FaultRecord[];
   phasesSeconds: Record<string, number>;
+  /** The month phase's seconds by step of its ticks (drain, clock, cap checks, send + probe rated, …). */
+  monthStepsSeconds: Record<string, number>;
   ingest: IngestCounts & { eventsPerSecond: number; lateInGrace: ImportSummary; lateAfterClose: number; probes: number };
   caps: CapCounts & { customers: number; capsHit: number; expiredGrantsAtZero: number; expiringGrants: number };
   eventToRatedMs: { p50: number; p99: number; max: number; samples: number };
@@ -137,6 +139,7 @@ export async function runMonth(o: MonthOptions): Promise<MonthReport> {
       invoiceDigest: invoiceDigest(paid.invoices),
       faults: o.chaos?.records ?? [],
       phasesSeconds: phases,
+      monthStepsSeconds: month.steps,
       ingest: { ...month.counts, eventsPerSecond: month.eventsPerSecond, lateInGrace: close.lateInGrace, lateAfterClose: close.lateAfterClose, probes: month.latencies.length },
       caps: { ...month.caps.counts, customers: scenario.customers.filter((x) => x.capTokens).length, capsHit: month.caps.hitCaps(), expiredGrantsAtZero: month.expiredGrantsAtZero, expiringGrants: scenario.customers.filter((x) => x.credits).length },
       eventToRatedMs: { p50: quantile(month.latencies, 0.5), p99: quantile(month.latencies, 0.99), max: Math.max(0, ...month.latencies), samples: month.latencies.length },
@@ -193,6 +196,8 @@ interface MonthIngest {
   eventsPerSecond: number;
   forecasts: Awaited<ReturnType<typeof recordForecasts>>[];
   expiredGrantsAtZero: number;
+  /** Seconds the month phase spent in each step of its ticks, summed (where the month's time goes). */
+  steps: Record<string, number>;
 }
 
 async function ingestMonth(c: MonthClients, d: MonthDeployment, s: Scenario, o: MonthOptions): Promise<MonthIngest> {
@@ -208,6 +213,15 @@ async function ingestMonth(c: MonthClients, d: MonthDeployment, s: Scenario, o: 
   const latencies: number[] = [];
   const forecasts: MonthIngest["forecasts"] = [];
   let sendingMs = 0;
+  const steps: Record<string, number> = {};
+  const step = async <T>(name: string, work: () => Promise<T> | T): Promise<T> => {
+    const started = Date.now();
+    try {
+      return await work();
+    } finally {
+      steps[name] = (steps[name] ?? 0) + (Date.now() - started) / 1000;
+    }
+  };
   let eventIndex = 0;
   let extraIndex = 0;
   let expiredGrantsAtZero = 0;
@@ -216,16 +230,16 @@ async function ingestMonth(c: MonthClients, d: MonthDeployment, s: Scenario, o: 
     for (let tick = 0; tick < o.ticksPerDay; tick++) {
       const from = new Date(MONTH.start.getTime() + day * DAY + (tick * DAY) / o.ticksPerDay);
       const to = new Date(from.getTime() + DAY / o.ticksPerDay);
-      await o.chaos?.beforeTick(d, { day, tick, time: from });
-      if (tick === 0 && (FORECAST_DAYS as readonly number[]).includes(day)) forecasts.push(await recordForecasts(c, day, s.customers, CURRENCIES));
-      if (tick === 0 && day === 16) expiredGrantsAtZero = await expiredGrants(c, s);
-      await applyPlanChanges(c, s, from);
+      await step("chaos (faults being measured)", () => o.chaos?.beforeTick(d, { day, tick, time: from }));
+      if (tick === 0 && (FORECAST_DAYS as readonly number[]).includes(day)) forecasts.push(await step("forecasts", () => recordForecasts(c, day, s.customers, CURRENCIES)));
+      if (tick === 0 && day === 16) expiredGrantsAtZero = await step("grant checks", () => expiredGrants(c, s));
+      await step("plan changes", () => applyPlanChanges(c, s, from));
       // Holds last at most an hour of service time: the last tick's events are settled (rated) before time moves on.
-      await d.untilQuiet();
-      await d.setTime(to);
+      await step("drain (every consumer quiet)", () => d.untilQuiet());
+      await step("clock (every process on the tick's end)", () => d.setTime(to));
       const batch: UsageEvent[] = [];
       while (eventIndex < s.events.length && s.events[eventIndex]!.time < to) batch.push(s.events[eventIndex++]!);
-      const admittedCapped = await caps.admit(batch.filter((e) => caps.isCapped(e.customerId)));
+      const admittedCapped = await step("cap checks (Check per capped event)", () => caps.admit(batch.filter((e) => caps.isCapped(e.customerId))));
       const outgoing: Outgoing[] = [...batch.filter((e) => !caps.isCapped(e.customerId)).map((event) => ({ kind: "event" as const, event })), ...admittedCapped];
       // Re-sent copies go after this tick's originals (never racing them in another batch).
       const again: Outgoing[] = [];
@@ -244,13 +258,22 @@ async function ingestMonth(c: MonthClients, d: MonthDeployment, s: Scenario, o: 
       const bulk = sendBatches(c, outgoing, counts, o)
         .then(() => sendBatches(c, again, counts, o))
         .then(() => (sendingMs += Date.now() - started));
-      const [, latency] = await Promise.all([bulk, probeEvent && measureProbe(c, probeEvent, counts)]);
+      const [, latency] = await step("send + probe rated", () => Promise.all([bulk, probeEvent && measureProbe(c, probeEvent, counts)]));
       if (latency !== undefined) latencies.push(latency);
     }
     if (day % 5 === 4) o.log(`day ${day + 1}: ${counts.accepted} accepted, ${counts.duplicatesSent} re-sent, ${counts.rejected} rejected, caps hit ${caps.hitCaps()}, p99 so far ${quantile(latencies, 0.99)} ms`);
   }
   caps.overshoot();
-  return { counts, caps, billed, latencies, eventsPerSecond: Math.round(counts.sent / (sendingMs / 1000)), forecasts, expiredGrantsAtZero };
+  return {
+    counts,
+    caps,
+    billed,
+    latencies,
+    eventsPerSecond: Math.round(counts.sent / (sendingMs / 1000)),
+    forecasts,
+    expiredGrantsAtZero,
+    steps: Object.fromEntries(Object.entries(steps).map(([k, v]) => [k, Number(v.toFixed(1))])),
+  };
 }
 
 /** Event → rated: one probe event sent while the tick's load is on, timed until rating shows it. */

@@ -40,6 +40,7 @@ export function formatMonthReport(r: MonthReport): string {
     row("invoice totals digest (same seed → same digest)", r.invoiceDigest),
     "performance",
     ...Object.entries(r.phasesSeconds).map(([k, v]) => row(`phase: ${k} (s)`, v.toFixed(1))),
+    ...Object.entries(r.monthStepsSeconds ?? {}).map(([k, v]) => row(`  month step: ${k} (s)`, v.toFixed(1))),
     row("ingest events/s (RecordBatch, while rating runs)", r.ingest.eventsPerSecond),
     row("event → rated ms p50 / p99 / max (probes)", `${r.eventToRatedMs.p50} / ${r.eventToRatedMs.p99} / ${r.eventToRatedMs.max} (${r.eventToRatedMs.samples})`),
     row("period close s (for customers above)", r.periodCloseSeconds.toFixed(1)),
