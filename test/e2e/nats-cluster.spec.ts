@@ -1,5 +1,6 @@
 import { Client } from "pg";
 import { metering, rating } from "@tally/contracts";
+import { openClockBucket } from "@tally/platform";
 import { checkHealth, until } from "@tally/platform/testing";
 import { startNatsCluster, type NatsCluster } from "../../tools/nats-cluster/nats-cluster";
 import { startPlatformStack, untilMeterKnown, type PlatformStack } from "../support/platform-stack";
@@ -58,6 +59,11 @@ describe("on a 3-node NATS cluster", () => {
     const info = await stack.env.bus.manager.streams.info(stack.env.bus.streamName("metering"));
     expect(info.config.num_replicas).toBe(3);
     expect(1 + (info.cluster?.replicas?.length ?? 0)).toBe(3);
+  });
+
+  it("keeps the shared clock's bucket at 3 replicas too (a node's loss must not stop every service's clock)", async () => {
+    const kv = await openClockBucket(stack.env.bus);
+    expect((await kv.status()).replicas).toBe(3);
   });
 
   it("rates every event exactly once while the node metering is connected to is killed and restarted", async () => {

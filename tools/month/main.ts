@@ -1,4 +1,5 @@
 import { writeFileSync } from "node:fs";
+import { CHAOS_SHAPE, monthChaos } from "./chaos";
 import { runMonth } from "./month-run";
 import { formatMonthReport } from "./report";
 import { LOG_DIR } from "../chaos/service-processes";
@@ -12,25 +13,29 @@ function flag(name: string, fallback: number): number {
 }
 
 /**
- * `npm run month [-- --customers 1000 --events 1000000 --seed 16 --out month-report.json]`.
+ * `npm run month [-- --customers 1000 --events 1000000 --seed 16 --out month-report.json] [--chaos [--kills 2]]`.
  * Exits 1 when any promise of the month is broken, 2 when the run itself failed.
  */
 async function main(): Promise<void> {
-  if (process.argv.includes("--chaos")) {
-    process.stderr.write("month: --chaos is not built yet (see the ChaosHook in tools/month/month-run.ts)\n");
-    process.exit(2);
-  }
+  const chaos = process.argv.includes("--chaos");
+  const seed = flag("seed", 16);
+  const customers = flag("customers", 1000);
+  const ticksPerDay = flag("ticks-per-day", 4);
+  const log = (line: string) => process.stderr.write(`month: ${line}\n`);
   const outIndex = process.argv.indexOf("--out");
   const out = outIndex >= 0 ? process.argv[outIndex + 1]! : "month-report.json";
   const started = Date.now();
+  const hook = chaos ? monthChaos({ seed, customers, ticksPerDay, killsPerProcess: flag("kills", 2), log }) : undefined;
+  if (hook) log(`chaos plan:\n  ${hook.describePlan().join("\n  ")}`);
   const report = await runMonth({
-    seed: flag("seed", 16),
-    customers: flag("customers", 1000),
+    seed,
+    customers,
     events: flag("events", 1_000_000),
     batchSize: flag("batch-size", 1000),
     concurrency: flag("concurrency", 4),
-    ticksPerDay: flag("ticks-per-day", 4),
-    log: (line) => process.stderr.write(`month: ${line}\n`),
+    ticksPerDay,
+    log,
+    ...(hook && { chaos: hook, shape: CHAOS_SHAPE }),
   });
   writeFileSync(out, JSON.stringify({ ...report, wallSeconds: (Date.now() - started) / 1000 }, null, 2));
   process.stdout.write(`${formatMonthReport(report)}\n(${((Date.now() - started) / 1000).toFixed(0)} s; JSON in ${out}; service logs in ${LOG_DIR})\n`);

@@ -2,7 +2,9 @@ import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { invoicing, payments, rating } from "@tally/contracts";
 import { Decimal } from "@tally/pricing";
 import { retrying, connectMonthClients, type MonthClients } from "./clients";
-import { MonthDeployment } from "./deployment";
+import { createHash } from "node:crypto";
+import type { FaultRecord } from "./chaos";
+import { MonthDeployment, type DeploymentShape } from "./deployment";
 import { FORECAST_DAYS, recordForecasts, scoreForecasts, type ForecastScore } from "./forecasts";
 import { CapGate, newIngestCounts, sendBatches, type CapCounts, type IngestCounts, type Outgoing } from "./ingest";
 import { tallyImport, type ImportSummary } from "./late-import";
@@ -30,16 +32,35 @@ export interface MonthOptions {
    * retried on UNAVAILABLE with ids that make a repeat harmless, and every wait is on a condition.
    */
   chaos?: ChaosHook;
+  /** NATS nodes and instances per service (default: one of each; `--chaos` runs 3 nodes, 2 ratings, 2 invoicings). */
+  shape?: DeploymentShape;
 }
 
 export interface ChaosHook {
+  /** Before each tick (awaited: a fault still being measured holds the month). */
   beforeTick(d: MonthDeployment, at: { day: number; tick: number; time: Date }): Promise<void>;
+  /** As the tick's events start to go out (not awaited: faults strike under load). */
+  underLoad?(d: MonthDeployment, at: { day: number; tick: number; time: Date }): void;
   beforePhase(d: MonthDeployment, phase: string): Promise<void>;
+  /** Resolves once every fault has been measured; the table and the broken promises. */
+  settled?(): Promise<void>;
+  records?: FaultRecord[];
+  failures?(): string[];
 }
 
 export interface MonthReport {
-  options: { seed: number; customers: number; events: number };
+  options: { seed: number; customers: number; events: number; chaos: boolean; natsNodes: number; ratingInstances: number; invoicingInstances: number };
+  /**
+   * sha256 (first 16 hex) of every invoice's customer, currency, period, amounts and lines (not
+   * ids, numbers or times, which differ between runs): the same seed gives the same digest on a
+   * clean run and a chaos run when both billed exactly the same.
+   */
+  invoiceDigest: string;
+  /** The chaos run's faults (empty on a clean run). */
+  faults: FaultRecord[];
   phasesSeconds: Record<string, number>;
+  /** The month phase's seconds by step of its ticks (drain, clock, cap checks, send + probe rated, …). */
+  monthStepsSeconds: Record<string, number>;
   ingest: IngestCounts & { eventsPerSecond: number; lateInGrace: ImportSummary; lateAfterClose: number; probes: number };
   caps: CapCounts & { customers: number; capsHit: number; expiredGrantsAtZero: number; expiringGrants: number };
   eventToRatedMs: { p50: number; p99: number; max: number; samples: number };
@@ -63,8 +84,10 @@ const quantile = (xs: number[], q: number) => {
 export async function runMonth(o: MonthOptions): Promise<MonthReport> {
   log = o.log;
   const phases: Record<string, number> = {};
+  let current = { name: "", started: Date.now() };
   const phase = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
     const started = Date.now();
+    current = { name, started };
     o.log(`${name}…`);
     const out = await work();
     phases[name] = (Date.now() - started) / 1000;
@@ -72,10 +95,14 @@ export async function runMonth(o: MonthOptions): Promise<MonthReport> {
     return out;
   };
   const scenario = await phase("generate", async () => generateScenario(o));
-  const d = await phase("start services", () => MonthDeployment.start({ clockStart: MONTH.start, log: o.log }));
+  const d = await phase("start services", () => MonthDeployment.start({ clockStart: MONTH.start, log: o.log, shape: o.shape }));
   const c = connectMonthClients(d);
   // Ctrl-C or a timeout's SIGTERM: the private servers and service processes go too.
-  const onSignal = () => void d.stop().finally(() => process.exit(130));
+  // Said first: stopping closes the harness's NATS connection under the phase, whose error follows.
+  const onSignal = (signal: NodeJS.Signals) => {
+    o.log(`${signal} received in phase "${current.name}" after ${((Date.now() - current.started) / 1000).toFixed(0)} s of it: stopping everything`);
+    void d.stop().finally(() => process.exit(130));
+  };
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
   try {
@@ -87,6 +114,7 @@ export async function runMonth(o: MonthOptions): Promise<MonthReport> {
     const paid = await phase("payments and dunning", () => collect(c, d, scenario, close.invoices));
     await o.chaos?.beforePhase(d, "reconciliation");
     const recon = await phase("reconciliation", () => reconcile(c, paid.invoices, scenario));
+    await o.chaos?.settled?.();
     const recomputation = compareInvoices(scenario.customers, month.billed, paid.invoices);
     const cpu = d.cpuSeconds();
     const invoicedTotals = new Map(paid.invoices.map((i) => [i.customerId, { currency: i.currency, total: new Decimal(i.total) }]));
@@ -99,8 +127,19 @@ export async function runMonth(o: MonthOptions): Promise<MonthReport> {
     for (const i of paid.invoices) byStatus[invoicing.InvoiceStatus[i.status]] = (byStatus[invoicing.InvoiceStatus[i.status]] ?? 0) + 1;
     const eventsInMillions = (month.counts.accepted + month.counts.duplicatesSent + month.counts.malformedSent) / 1e6;
     const report: MonthReport = {
-      options: { seed: o.seed, customers: o.customers, events: o.events },
+      options: {
+        seed: o.seed,
+        customers: o.customers,
+        events: o.events,
+        chaos: o.chaos !== undefined,
+        natsNodes: o.shape?.natsNodes ?? 1,
+        ratingInstances: o.shape?.ratingInstances ?? 1,
+        invoicingInstances: o.shape?.invoicingInstances ?? 1,
+      },
+      invoiceDigest: invoiceDigest(paid.invoices),
+      faults: o.chaos?.records ?? [],
       phasesSeconds: phases,
+      monthStepsSeconds: month.steps,
       ingest: { ...month.counts, eventsPerSecond: month.eventsPerSecond, lateInGrace: close.lateInGrace, lateAfterClose: close.lateAfterClose, probes: month.latencies.length },
       caps: { ...month.caps.counts, customers: scenario.customers.filter((x) => x.capTokens).length, capsHit: month.caps.hitCaps(), expiredGrantsAtZero: month.expiredGrantsAtZero, expiringGrants: scenario.customers.filter((x) => x.credits).length },
       eventToRatedMs: { p50: quantile(month.latencies, 0.5), p99: quantile(month.latencies, 0.99), max: Math.max(0, ...month.latencies), samples: month.latencies.length },
@@ -113,7 +152,7 @@ export async function runMonth(o: MonthOptions): Promise<MonthReport> {
       forecasts: scoreForecasts(month.forecasts, invoicedTotals),
       failures: [],
     };
-    report.failures = failuresOf(report, d);
+    report.failures = [...failuresOf(report, d), ...(o.chaos?.failures?.() ?? [])];
     return report;
   } finally {
     process.off("SIGINT", onSignal);
@@ -121,6 +160,16 @@ export async function runMonth(o: MonthOptions): Promise<MonthReport> {
     c.close();
     await d.stop();
   }
+}
+
+/** See MonthReport.invoiceDigest. */
+export function invoiceDigest(invoices: invoicing.Invoice[]): string {
+  const time = (t: Parameters<typeof timestampDate>[0] | undefined) => (t ? timestampDate(t).toISOString() : "");
+  const rows = invoices.map((i) => {
+    const lines = i.lines.map((l) => [l.kind, l.componentKey, l.dimensionValue, l.description, l.quantity, l.amount, l.roundedAmount, time(l.period?.start), time(l.period?.end)].join(",")).sort();
+    return [i.customerId, i.currency, time(i.period?.start), time(i.period?.end), i.subtotal, i.creditsApplied, i.balanceApplied, i.total, i.amountDue, ...lines].join("|");
+  });
+  return createHash("sha256").update(rows.sort().join("\n")).digest("hex").slice(0, 16);
 }
 
 function failuresOf(r: MonthReport, d: MonthDeployment): string[] {
@@ -147,6 +196,8 @@ interface MonthIngest {
   eventsPerSecond: number;
   forecasts: Awaited<ReturnType<typeof recordForecasts>>[];
   expiredGrantsAtZero: number;
+  /** Seconds the month phase spent in each step of its ticks, summed (where the month's time goes). */
+  steps: Record<string, number>;
 }
 
 async function ingestMonth(c: MonthClients, d: MonthDeployment, s: Scenario, o: MonthOptions): Promise<MonthIngest> {
@@ -162,6 +213,15 @@ async function ingestMonth(c: MonthClients, d: MonthDeployment, s: Scenario, o: 
   const latencies: number[] = [];
   const forecasts: MonthIngest["forecasts"] = [];
   let sendingMs = 0;
+  const steps: Record<string, number> = {};
+  const step = async <T>(name: string, work: () => Promise<T> | T): Promise<T> => {
+    const started = Date.now();
+    try {
+      return await work();
+    } finally {
+      steps[name] = (steps[name] ?? 0) + (Date.now() - started) / 1000;
+    }
+  };
   let eventIndex = 0;
   let extraIndex = 0;
   let expiredGrantsAtZero = 0;
@@ -170,16 +230,16 @@ async function ingestMonth(c: MonthClients, d: MonthDeployment, s: Scenario, o: 
     for (let tick = 0; tick < o.ticksPerDay; tick++) {
       const from = new Date(MONTH.start.getTime() + day * DAY + (tick * DAY) / o.ticksPerDay);
       const to = new Date(from.getTime() + DAY / o.ticksPerDay);
-      await o.chaos?.beforeTick(d, { day, tick, time: from });
-      if (tick === 0 && (FORECAST_DAYS as readonly number[]).includes(day)) forecasts.push(await recordForecasts(c, day, s.customers, CURRENCIES));
-      if (tick === 0 && day === 16) expiredGrantsAtZero = await expiredGrants(c, s);
-      await applyPlanChanges(c, s, from);
+      await step("chaos (faults being measured)", () => o.chaos?.beforeTick(d, { day, tick, time: from }));
+      if (tick === 0 && (FORECAST_DAYS as readonly number[]).includes(day)) forecasts.push(await step("forecasts", () => recordForecasts(c, day, s.customers, CURRENCIES)));
+      if (tick === 0 && day === 16) expiredGrantsAtZero = await step("grant checks", () => expiredGrants(c, s));
+      await step("plan changes", () => applyPlanChanges(c, s, from));
       // Holds last at most an hour of service time: the last tick's events are settled (rated) before time moves on.
-      await d.untilQuiet();
-      await d.setTime(to);
+      await step("drain (every consumer quiet)", () => d.untilQuiet());
+      await step("clock (every process on the tick's end)", () => d.setTime(to));
       const batch: UsageEvent[] = [];
       while (eventIndex < s.events.length && s.events[eventIndex]!.time < to) batch.push(s.events[eventIndex++]!);
-      const admittedCapped = await caps.admit(batch.filter((e) => caps.isCapped(e.customerId)));
+      const admittedCapped = await step("cap checks (Check per capped event)", () => caps.admit(batch.filter((e) => caps.isCapped(e.customerId))));
       const outgoing: Outgoing[] = [...batch.filter((e) => !caps.isCapped(e.customerId)).map((event) => ({ kind: "event" as const, event })), ...admittedCapped];
       // Re-sent copies go after this tick's originals (never racing them in another batch).
       const again: Outgoing[] = [];
@@ -194,16 +254,26 @@ async function ingestMonth(c: MonthClients, d: MonthDeployment, s: Scenario, o: 
       const probeEvent: UsageEvent | undefined = to < MONTH.end ? { id: `probe_${day}_${tick}`, customerId: probe.id, time: new Date(to.getTime() - 60_000), tokens: 100, model: "small" } : undefined;
       if (probeEvent) bill(probeEvent);
       const started = Date.now();
+      o.chaos?.underLoad?.(d, { day, tick, time: from });
       const bulk = sendBatches(c, outgoing, counts, o)
         .then(() => sendBatches(c, again, counts, o))
         .then(() => (sendingMs += Date.now() - started));
-      const [, latency] = await Promise.all([bulk, probeEvent && measureProbe(c, probeEvent, counts)]);
+      const [, latency] = await step("send + probe rated", () => Promise.all([bulk, probeEvent && measureProbe(c, probeEvent, counts)]));
       if (latency !== undefined) latencies.push(latency);
     }
     if (day % 5 === 4) o.log(`day ${day + 1}: ${counts.accepted} accepted, ${counts.duplicatesSent} re-sent, ${counts.rejected} rejected, caps hit ${caps.hitCaps()}, p99 so far ${quantile(latencies, 0.99)} ms`);
   }
   caps.overshoot();
-  return { counts, caps, billed, latencies, eventsPerSecond: Math.round(counts.sent / (sendingMs / 1000)), forecasts, expiredGrantsAtZero };
+  return {
+    counts,
+    caps,
+    billed,
+    latencies,
+    eventsPerSecond: Math.round(counts.sent / (sendingMs / 1000)),
+    forecasts,
+    expiredGrantsAtZero,
+    steps: Object.fromEntries(Object.entries(steps).map(([k, v]) => [k, Number(v.toFixed(1))])),
+  };
 }
 
 /** Event → rated: one probe event sent while the tick's load is on, timed until rating shows it. */
@@ -278,7 +348,18 @@ async function listAllInvoices(c: MonthClients): Promise<invoicing.Invoice[]> {
  */
 async function closePeriod(c: MonthClients, d: MonthDeployment, s: Scenario, billed: Map<string, UsageEvent[]>): Promise<Closed> {
   await d.setTime(new Date(MONTH.end.getTime() + 10 * 60_000));
+  await d.untilQuiet();
+  const before = await d.streamSequences();
   const lateInGrace = await tallyImport(s.lateInGrace, d.processes.metering.address);
+  if (lateInGrace.accepted > 0) {
+    // The late events must reach the drafts before they are finalized, or they are rightly billed
+    // later as late adjustments and this invoice is short. Two outboxes stand between metering's
+    // answer and invoicing (metering's usage.recorded, rating's usage.rated), and a consumer that
+    // is drained says nothing about a message not yet published: wait for each hop.
+    await d.untilPublished("metering", before);
+    await d.untilQuiet();
+    await d.untilPublished("rating", before);
+  }
   for (const e of s.lateInGrace) {
     const list = billed.get(e.customerId);
     if (list) list.push(e);

@@ -27,6 +27,11 @@ export class FaultPlan {
     for (const f of faults) this.faults.push({ ...f, times: f.times ?? 1 });
   }
 
+  /** The faults still to be served (each with the `times` left). */
+  pending(): Fault[] {
+    return this.faults.map((f) => ({ ...f }));
+  }
+
   clear(): void {
     this.faults = [];
   }

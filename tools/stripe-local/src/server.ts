@@ -145,7 +145,7 @@ export async function startStripeLocal(options: StripeLocalOptions = {}): Promis
     requestCounts.set(key, (requestCounts.get(key) ?? 0) + 1);
   }
 
-  /** Faults from another process: POST /_stripe_local/faults with `{ faults: [...], webhooks: {...} }`. */
+  /** Faults from another process: POST /_stripe_local/faults with `{ faults: [...], webhooks: {...} }`; `/_stripe_local/faults/pending` lists those not yet served. */
   function control(path: string, body: string, res: http.ServerResponse): void {
     try {
       const input = body ? (JSON.parse(body) as { faults?: Fault[]; webhooks?: WebhookFaults; order?: "forward" | "reverse" }) : {};
@@ -154,6 +154,10 @@ export async function startStripeLocal(options: StripeLocalOptions = {}): Promis
         if (input.webhooks) webhooks.faults = input.webhooks;
       } else if (path === "/_stripe_local/webhooks/release") {
         webhooks.release(input.order);
+      } else if (path === "/_stripe_local/faults/pending") {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ pending: faults.pending() }));
+        return;
       } else if (path === "/_stripe_local/requests") {
         res.writeHead(200, { "content-type": "application/json" });
         res.end(JSON.stringify(Object.fromEntries(requestCounts)));

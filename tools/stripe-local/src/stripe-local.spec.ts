@@ -133,6 +133,20 @@ describe("stripe-local API", () => {
     expect((await charge(stripe, c, 321, { f: "500" }, "key-500")).status).toBe("succeeded");
   });
 
+  it("faults set from another process are listed until served (/_stripe_local/faults/pending)", async () => {
+    const control = async (path: string, body?: unknown) => {
+      const res = await fetch(`${server.url}/_stripe_local/${path}`, { method: "POST", ...(body !== undefined && { body: JSON.stringify(body) }) });
+      return res.status === 204 ? undefined : ((await res.json()) as { pending: { action: string; times: number }[] });
+    };
+    await control("faults", { faults: [{ action: "error_500", path: "/v1/payment_intents", method: "POST", times: 2 }] });
+    expect((await control("faults/pending"))!.pending).toMatchObject([{ action: "error_500", times: 2 }]);
+    const c = await customerWith(stripe, "pm_card_visa");
+    await expect(charge(stripe, c, 222, { f: "pending" }, "key-pending")).rejects.toMatchObject({ statusCode: 500 });
+    expect((await control("faults/pending"))!.pending).toMatchObject([{ action: "error_500", times: 1 }]);
+    await expect(charge(stripe, c, 222, { f: "pending" }, "key-pending")).rejects.toMatchObject({ statusCode: 500 });
+    expect((await control("faults/pending"))!.pending).toEqual([]);
+  });
+
   it("lost response: the client's own retry of a closed connection (same key) gets the stored charge", async () => {
     const c = await customerWith(stripe, "pm_card_visa");
     server.faults.add({ action: "lose_response", path: "/v1/payment_intents", method: "POST" });

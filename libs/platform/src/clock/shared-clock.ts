@@ -74,7 +74,12 @@ export class SharedClock extends ManualClock {
     if (revision <= this.revision) return;
     this.revision = revision;
     if (time.getTime() > this.now().getTime()) this.set(time);
-    await this.kv.put(`seen.${this.instance}`, codec.encode(String(revision))).catch(() => undefined);
+    // The acknowledgement is what a harness waits on: one lost while NATS fails over (a node's
+    // loss, a stream leader's election) is sent again, not dropped.
+    for (let pause = 50; !this.stopped; pause = Math.min(pause * 2, 2_000)) {
+      if (await this.kv.put(`seen.${this.instance}`, codec.encode(String(revision))).then(() => true, () => false)) break;
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
     for (const w of this.waiters.filter((x) => x.revision <= revision)) {
       this.waiters.splice(this.waiters.indexOf(w), 1);
       w.resolve();
@@ -84,7 +89,8 @@ export class SharedClock extends ManualClock {
 
 /** The deployment's clock bucket, for a harness that sets the time (`setSharedTime`). */
 export async function openClockBucket(bus: EventBus): Promise<KV> {
-  return bus.connection.jetstream().views.kv(bus.streamName("clock"), { history: 1 });
+  // As many copies as the deployment's streams: on a cluster, the clock must outlive the loss of a node.
+  return bus.connection.jetstream().views.kv(bus.streamName("clock"), { history: 1, replicas: bus.replicas });
 }
 
 /** Sets the deployment's time; returns the revision followers acknowledge under `seen.<instance>`. */
