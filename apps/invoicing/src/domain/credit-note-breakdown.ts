@@ -1,4 +1,4 @@
-import { Decimal, minorUnitDigits } from "@tally/pricing";
+import { type Decimal, minorUnitDigits } from "@tally/pricing";
 import { allocateLargestRemainder, type TaxLine } from "./invoice-amounts";
 import type { CreditNote, Invoice } from "./types";
 
