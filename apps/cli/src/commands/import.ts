@@ -15,7 +15,7 @@ export function registerImportCommand(program: Command, session: Session): void 
     .command("import <file>")
     .description("record usage events from an NDJSON or CSV file through Meter.RecordBatch; resumable, re-runs are safe")
     .option("--format <format>", "ndjson or csv (default: from the file extension)")
-    .option("--batch-size <n>", "events per RecordBatch call", positiveInt(100, 1000), 1000)
+    .option("--batch-size <n>", "events per RecordBatch call (metering takes up to 5,000)", positiveInt(100, 5000), 1000)
     .option("--concurrency <n>", "RecordBatch calls in flight", positiveInt(1, 64), 8)
     .option("--checkpoint <path>", "checkpoint file (default <file>.checkpoint.json)")
     .option("--rejects <path>", "rejects file, one JSON line per rejected line (default <file>.rejects.ndjson)")
