@@ -47,11 +47,16 @@ function linesOf(ref: string, priced: { lines: PriceLine[] }, quantity: Decimal)
 
 /** Prices a customer's month from the raw events the harness sent, with @tally/pricing. */
 export function expectedLines(c: ScenarioCustomer, events: readonly UsageEvent[]): ExpectedLine[] {
-  const monthMs = new Decimal(MONTH.end.getTime() - MONTH.start.getTime());
+  // Shares are of the NOMINAL period, November's 30 days, also for a subscription canceled
+  // mid-month (its billed period ends at the cancel time): fee and minimum are prorated by the
+  // milliseconds served, like an upgrade's segments — the rule rating and invoicing's
+  // reconciliation follow (apps/rating/README.md, "Partial periods"). Every subscription here
+  // starts on November 1 in UTC, so November is each one's nominal period.
+  const nominalMs = new Decimal(MONTH.end.getTime() - MONTH.start.getTime());
   const out: ExpectedLine[] = [];
   for (const seg of segments(c)) {
     const spec: PlanSpec = SPECS.get(planKey(seg.family, c.currency))!;
-    const share = new Decimal(seg.end.getTime() - seg.start.getTime()).div(monthMs);
+    const share = new Decimal(seg.end.getTime() - seg.start.getTime()).div(nominalMs);
     const base = seg.start.toISOString();
     if (spec.fee) out.push({ ref: `${base}/fee`, kind: "fee", amount: share.eq(1) ? new Decimal(spec.fee) : new Decimal(spec.fee).times(share).toDecimalPlaces(12, Decimal.ROUND_HALF_EVEN) });
     const byModel = new Map<string, Decimal>();

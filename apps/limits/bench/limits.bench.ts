@@ -5,7 +5,9 @@
  *
  *   npm run bench:limits     (SECONDS per phase, default 5; WARMUP_SECONDS 1;
  *                             CUSTOMERS 200; DEADLINE_MS 1000; PHASES to pick;
- *                             RATE_SCALE to scale every rate, default 1)
+ *                             RATE_SCALE to scale every rate, default 1;
+ *                             CPU_PROFILE=<dir> writes a .cpuprofile of this
+ *                             process per measured run, <phase>-<server>)
  *
  * Phases: plain Check at 500/s and 2,000/s, reserving Check at 1,000/s, and
  * an overload of plain Checks at 4,000/s (more than this box can serve: the
@@ -20,6 +22,8 @@
  * the transport's own cost). Postgres' CPU is not in it. Exits by itself.
  */
 import { fork } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as grpc from "@grpc/grpc-js";
@@ -58,6 +62,25 @@ const PHASES = (process.env.PHASES ? ALL_PHASES.filter((p) => process.env.PHASES
   ...p,
   rate: Math.round(p.rate * RATE_SCALE),
 }));
+
+const CPU_PROFILE = process.env.CPU_PROFILE;
+
+/** Profiles this process (both servers live here) while `work` runs, into CPU_PROFILE/<name>.cpuprofile. */
+async function profiled<T>(name: string, work: () => Promise<T>): Promise<T> {
+  if (!CPU_PROFILE) return work();
+  const session = new Session();
+  session.connect();
+  await session.post("Profiler.enable");
+  await session.post("Profiler.start");
+  try {
+    return await work();
+  } finally {
+    const { profile } = await session.post("Profiler.stop");
+    mkdirSync(CPU_PROFILE, { recursive: true });
+    writeFileSync(path.join(CPU_PROFILE, `${name}.cpuprofile`), JSON.stringify(profile));
+    session.disconnect();
+  }
+}
 
 /** One load run in a child process; returns its result and this process's CPU time (ms) meanwhile. */
 async function inChild(spec: LoadSpec): Promise<{ result: LoadResult; cpuMs: number }> {
@@ -133,15 +156,15 @@ async function main(): Promise<void> {
         `open-loop grpc-js client in its own process, ${os.cpus().length} cores, load average ${os.loadavg()[0]!.toFixed(2)}\n`,
     );
     for (const phase of PHASES) {
-      const run = async (address: string) => {
+      const run = async (address: string, server: string) => {
         const spec = { address, apiKey: TEST_KEYS.all, customers, rate: phase.rate, reserve: phase.reserve, deadlineMs: DEADLINE_MS };
         await inChild({ ...spec, seconds: WARMUP_SECONDS });
-        return inChild({ ...spec, seconds: SECONDS });
+        return profiled(`${phase.name}-${server}`, () => inChild({ ...spec, seconds: SECONDS }));
       };
       // Alternating, baseline first: both see the machine as it is during this phase.
-      const base = await run(nothing.address);
+      const base = await run(nothing.address, "do-nothing");
       const shedBefore = checksShed.count;
-      const limits = await run(running.address);
+      const limits = await run(running.address, "limits");
       const baseCpu = base.cpuMs / Math.max(1, base.result.sent);
       const limitsCpu = limits.cpuMs / Math.max(1, limits.result.sent);
       process.stdout.write(`  ${phase.name} (${phase.rate}/s${phase.reserve ? ", reserve" : ""}), load average ${os.loadavg()[0]!.toFixed(2)}\n`);

@@ -140,23 +140,26 @@ async function main(): Promise<void> {
     const postmaster = postmasterOf(who[0].pid);
     const nats = natsServerOn(Number(new URL(process.env.NATS_URL ?? "nats://127.0.0.1:4222").port || 4222));
     if (nats.length === 0) log("no nats-server found listening on NATS_URL's port: its CPU is not counted");
-    const outboxRows = async () => Number((await pool.query("SELECT count(*) AS n FROM outbox")).rows[0].n);
+    // Work left once the responses are out: the outbox's messages to publish and the pending
+    // rollups to fold (RollupFolder, every METERING_ROLLUP_FOLD_MS): both are part of ingest's cost.
+    const leftToDo = async () =>
+      Number((await pool.query("SELECT (SELECT count(*) FROM outbox) + (SELECT count(*) FROM rollup_pending) AS n")).rows[0].n);
+    const drain = async () => {
+      const t0 = performance.now();
+      while ((await leftToDo()) > 0 && performance.now() - t0 < DRAIN_TIMEOUT_MS) await new Promise((r) => setTimeout(r, 20));
+      return performance.now() - t0;
+    };
     // Shared-memory statistics reach pg_stat_database up to a second late: force the flush.
     const commitCount = async () =>
       Number((await pool.query("SELECT pg_stat_force_next_flush(), xact_commit AS n FROM pg_stat_database WHERE datname = current_database()")).rows[0].n);
 
-    /** One measured phase; against metering, CPU is counted until the outbox is drained too (the relay's work is part of ingest). */
+    /** One measured phase; against metering, CPU is counted until the outbox is drained and the rollups folded too (both are part of ingest). */
     const phase = async (task: LoadTask & { address: string }): Promise<Phase> => {
       const meter = new PhaseCpuMeter(postmaster, who[0].db, load.pid, nats);
       const commitsBefore = await commitCount();
       meter.start();
       const result = await load.run(task);
-      let drainMs: number | undefined;
-      if (task.address === service.address) {
-        const t0 = performance.now();
-        while ((await outboxRows()) > 0 && performance.now() - t0 < DRAIN_TIMEOUT_MS) await new Promise((r) => setTimeout(r, 20));
-        drainMs = performance.now() - t0;
-      }
+      const drainMs = task.address === service.address ? await drain() : undefined;
       const cpu = meter.stop();
       const commits = task.address === service.address ? (await commitCount()) - commitsBefore : undefined;
       return { result, cpu, drainMs, commits, loadAverage: os.loadavg() };
@@ -186,6 +189,7 @@ async function main(): Promise<void> {
         await load.run(unaryTask(address, WARMUP_SECONDS, `warm-u-${address}`));
         for (const size of BATCH_SIZES) await load.run(batchTask(address, WARMUP_SECONDS, size, `warm-b${size}-${address}`));
       }
+      await drain(); // the warm-up's rollups are not the first phase's cost
     }
 
     log(`unary Record, ${CONCURRENCY} callers, ${PHASE_SECONDS}s each…`);
@@ -296,15 +300,15 @@ async function main(): Promise<void> {
       `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`,
       ...rows.slice(1).map(line),
       "",
-      `unary:  ${fmt(unaryMetering.result.accepted)} accepted / ${fmt(unaryMetering.result.calls)} calls, ${unaryMetering.result.errors} errors, ${fmt(unaryMetering.commits ?? 0)} commits in the database, outbox drained ${fmt(unaryMetering.drainMs ?? 0)} ms after the phase; load average ${loadAvg(unaryMetering)}`,
+      `unary:  ${fmt(unaryMetering.result.accepted)} accepted / ${fmt(unaryMetering.result.calls)} calls, ${unaryMetering.result.errors} errors, ${fmt(unaryMetering.commits ?? 0)} commits in the database, outbox drained and rollups folded ${fmt(unaryMetering.drainMs ?? 0)} ms after the phase; load average ${loadAvg(unaryMetering)}`,
       `  metering ${cpuPerEvent(unaryMetering.cpu, unaryMetering.result.accepted, "call")}`,
       `  ceiling  ${cpuPerEvent(unaryCeiling.cpu, unaryCeiling.result.calls, "call")}`,
       ...batches.flatMap(({ size, ceiling: c, metering: m }) => [
-        `batch ${fmt(size)}: ${fmt(m.result.accepted)} accepted events / ${fmt(m.result.events)} sent in ${fmt(m.result.calls)} calls, ${m.result.errors} errors, ${fmt(m.commits ?? 0)} commits in the database (${fmt(m.result.accepted / Math.max(1, m.commits ?? 0))} events each), outbox drained ${fmt(m.drainMs ?? 0)} ms after the phase; load average ${loadAvg(m)}`,
+        `batch ${fmt(size)}: ${fmt(m.result.accepted)} accepted events / ${fmt(m.result.events)} sent in ${fmt(m.result.calls)} calls, ${m.result.errors} errors, ${fmt(m.commits ?? 0)} commits in the database (${fmt(m.result.accepted / Math.max(1, m.commits ?? 0))} events each), outbox drained and rollups folded ${fmt(m.drainMs ?? 0)} ms after the phase; load average ${loadAvg(m)}`,
         `  metering ${cpuPerEvent(m.cpu, m.result.accepted)}`,
         `  ceiling  ${cpuPerEvent(c.cpu, c.result.events)}`,
       ]),
-      `(durable events only: accepted and committed; CPU counted from the phase's start until the outbox is empty; sampling /proc took ${fmt(batches.reduce((t, b) => t + b.metering.cpu.samplerCost, 0), 1)} ms of CPU over the metering batch phases, taken out of the server process's figure)`,
+      `(durable events only: accepted and committed; CPU counted from the phase's start until the outbox is empty and the rollups folded; sampling /proc took ${fmt(batches.reduce((t, b) => t + b.metering.cpu.samplerCost, 0), 1)} ms of CPU over the metering batch phases, taken out of the server process's figure)`,
       `tables after the load phases (autovacuum ${autovacuum}): ${deadRows.map((r: { relname: string; live: string; dead: string }) => `${r.relname} ${fmt(Number(r.live))} live / ${fmt(Number(r.dead))} dead rows`).join(", ")}`,
       `seed:   ${fmt(seed.accepted)} events for cust_month over 30 days via RecordBatch(${fmt(SEED_BATCH)}) × 4 callers in ${fmt(seed.durationMs / 1000, 1)} s = ${fmt((seed.accepted * 1000) / seed.durationMs)} events/s`,
       `query:  COUNT = ${countRows[0]?.value ?? "?"} (raw events: ${truth.rows[0].n}); SUM over models = ${toWire(sumRows.reduce((s, r) => s.plus(r.value), new Decimal(0)))} (raw: ${truth.rows[0].tokens})`,

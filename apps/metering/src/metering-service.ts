@@ -6,6 +6,7 @@ import { decodeRecordBatchRequest, decodeRecordRequest } from "./wire/record-req
 import { createMeterHandlers, METER_SCOPES } from "./rpc/meter-handlers";
 import { IngestService } from "./service/ingest-service";
 import { MeterCatalog } from "./service/meter-catalog";
+import { RollupFolder } from "./service/rollup-folder";
 import { MeterService } from "./service/meter-service";
 import { QueryService } from "./service/query-service";
 import { BOUNDS } from "./domain/bounds";
@@ -32,7 +33,10 @@ export function createMeteringService(settings?: Partial<MeteringSettings>): Ser
     build({ pool, clock, logger, outbox, metrics }) {
       const resolved = { ...loadMeteringSettings(), ...settings };
       const catalog = new MeterCatalog();
+      const folder = new RollupFolder({ pool, logger, intervalMs: resolved.rollupFoldMs, foldAtRows: resolved.directRollupRows });
       const ingest = new IngestService({
+        pendingRollups: folder,
+        directRollupRows: resolved.directRollupRows,
         pool,
         outbox,
         clock,
@@ -44,7 +48,7 @@ export function createMeteringService(settings?: Partial<MeteringSettings>): Ser
         outcomes: metrics.counter("events_total", "Usage events recorded, by outcome: accepted, duplicate, conflict, rejected.", ["outcome"]),
       });
       const meters = new MeterService({ pool, clock, backfillMs: backfillMs(resolved) });
-      const query = new QueryService({ pool, clock, backfillMs: backfillMs(resolved) });
+      const query = new QueryService({ pool, clock, backfillMs: backfillMs(resolved), rollups: folder });
       return {
         services: [
           serviceRegistration({
@@ -54,8 +58,13 @@ export function createMeteringService(settings?: Partial<MeteringSettings>): Ser
             decoders: { record: decodeRecordRequest, recordBatch: decodeRecordBatchRequest },
           }),
         ],
-        // The server has drained by now; this only waits for group commits still running.
-        stop: () => ingest.drain(),
+        start: async () => folder.start(),
+        // The server has drained by now; this waits for group commits still running, then folds
+        // their rollups (what is left pending is folded by the next instance to start).
+        stop: async () => {
+          await ingest.drain();
+          await folder.stop();
+        },
       };
     },
   };

@@ -12,6 +12,10 @@ export interface MeteringSettings {
   maxEventsPerTransaction: number;
   /** METERING_CONCURRENT_TRANSACTIONS: group commits running at once (default 2). */
   concurrentTransactions: number;
+  /** METERING_ROLLUP_FOLD_MS: how often pending rollups are folded into usage_rollup (default 5,000; see RollupFolder). */
+  rollupFoldMs: number;
+  /** METERING_DIRECT_ROLLUP_ROWS: a transaction with this many rollup rows upserts them itself instead of leaving them to the fold (default 5,000). */
+  directRollupRows: number;
 }
 
 export function loadMeteringSettings(env: Record<string, string | undefined> = process.env): MeteringSettings {
@@ -20,6 +24,8 @@ export function loadMeteringSettings(env: Record<string, string | undefined> = p
       backfillDays: int("METERING_BACKFILL_DAYS", BOUNDS.defaultBackfillDays, { min: 1, max: BOUNDS.maxBackfillDays }),
       maxEventsPerTransaction: int("METERING_MAX_EVENTS_PER_TRANSACTION", 10_000, { min: 1, max: 50_000 }),
       concurrentTransactions: int("METERING_CONCURRENT_TRANSACTIONS", 2, { min: 1, max: 16 }),
+      rollupFoldMs: int("METERING_ROLLUP_FOLD_MS", 5_000, { min: 10, max: 600_000 }),
+      directRollupRows: int("METERING_DIRECT_ROLLUP_ROWS", 5_000, { min: 1, max: 10_000_000 }),
     },
     env,
   );

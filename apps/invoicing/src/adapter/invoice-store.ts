@@ -17,6 +17,8 @@ interface Row {
   customer_name: string;
   period_start: Date;
   period_end: Date;
+  nominal_period_start: Date | null;
+  nominal_period_end: Date | null;
   segments: Json<Segment>[];
   lines: Json<InvoiceLine>[];
   tax_lines: Json<TaxLine>[];
@@ -55,6 +57,7 @@ function toInvoice(r: Row): Invoice {
     currency: r.currency,
     customerName: r.customer_name,
     period: { start: r.period_start, end: r.period_end },
+    nominalPeriod: r.nominal_period_start && r.nominal_period_end ? { start: r.nominal_period_start, end: r.nominal_period_end } : undefined,
     segments: r.segments.map((s) => ({ ...s, range: range(s.range), fraction: D(s.fraction) })),
     lines: r.lines.map((l) => ({ ...l, quantity: D(l.quantity), amount: D(l.amount), roundedAmount: D(l.roundedAmount), period: range(l.period) })),
     subtotal: D(r.subtotal),
@@ -84,6 +87,8 @@ function toInvoice(r: Row): Invoice {
 const toJson = (value: unknown): string => JSON.stringify(value);
 
 const AMOUNT_COLUMNS = [
+  "nominal_period_start",
+  "nominal_period_end",
   "segments",
   "lines",
   "tax_lines",
@@ -99,6 +104,8 @@ const AMOUNT_COLUMNS = [
 
 function amountParams(i: Invoice): unknown[] {
   return [
+    i.nominalPeriod?.start ?? null,
+    i.nominalPeriod?.end ?? null,
     toJson(i.segments),
     toJson(i.lines),
     toJson(i.taxLines),
@@ -126,6 +133,8 @@ const DRAFT_COLUMNS: [string, string][] = [
   ["sequence_prefix", "text"],
   ["create_time", "timestamptz"],
   ["finalize_after", "timestamptz"],
+  ["nominal_period_start", "timestamptz"],
+  ["nominal_period_end", "timestamptz"],
   ["segments", "jsonb"],
   ["lines", "jsonb"],
   ["tax_lines", "jsonb"],
@@ -152,6 +161,8 @@ const draftRow = (i: Invoice) => ({
   sequence_prefix: i.sequencePrefix,
   create_time: i.createTime,
   finalize_after: i.finalizeAfter,
+  nominal_period_start: i.nominalPeriod?.start ?? null,
+  nominal_period_end: i.nominalPeriod?.end ?? null,
   segments: i.segments,
   lines: i.lines,
   tax_lines: i.taxLines,

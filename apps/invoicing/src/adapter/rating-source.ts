@@ -38,23 +38,20 @@ const period = (r: { start?: { seconds: bigint; nanos: number }; end?: { seconds
   end: timestampDate(r!.end! as never),
 });
 
-function toPriced(p: rating.InvoicePreview): PricedPeriod {
-  const whole = period(p.period);
-  const span = whole.end.getTime() - whole.start.getTime();
-  // Segments: one per distinct line period, in order (rating groups lines by segment).
-  const segments = new Map<number, PricedPeriod["segments"][number]>();
-  for (const l of p.lines) {
-    const r = period(l.period);
-    if (!segments.has(r.start.getTime())) {
-      segments.set(r.start.getTime(), { planKey: "", planVersion: 0, range: r, fraction: new Decimal(r.end.getTime() - r.start.getTime()).div(span || 1) });
-    }
-  }
+/**
+ * Rating's preview as a priced period. The segments — each one's plan version and share of the
+ * nominal period — are rating's, from the same subscription history as the lines: invoicing's own
+ * copy of the subscription (from subscription.changed) may not know yet of a plan change made
+ * moments before the period closed.
+ */
+export function toPriced(p: rating.InvoicePreview): PricedPeriod {
   return {
     subscriptionId: p.subscriptionId,
     customerId: p.customerId,
     currency: p.currency,
-    period: whole,
-    segments: [...segments.values()],
+    period: period(p.period),
+    nominalPeriod: p.nominalPeriod ? period(p.nominalPeriod) : undefined,
+    segments: p.segments.map((s) => ({ planKey: s.planKey, planVersion: s.planVersion, range: period(s.period), fraction: new Decimal(s.share) })),
     lines: p.lines.map((l) => ({
       ref: l.ref,
       kind: KIND[l.kind] ?? "usage",

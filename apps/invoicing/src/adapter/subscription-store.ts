@@ -1,5 +1,15 @@
-import type { PlanSegment } from "../domain/build-invoice";
 import type { Db } from "./db";
+
+/**
+ * Plan versions in force, as a subscription.changed snapshot lists them. Kept for reference only:
+ * an invoice takes each segment's plan from rating's PreviewPeriods answer (the same history as
+ * its lines), never from here, since this copy may lag behind a change made just before a close.
+ */
+export interface PlanSegment {
+  planKey: string;
+  planVersion: number;
+  start: Date;
+}
 
 /** What invoicing keeps of a rating subscription: enough to know which periods to close. */
 export interface SubscriptionRecord {
@@ -17,7 +27,8 @@ export interface SubscriptionRecord {
  * first period to close starts at its start (its end is learned when rating first prices it).
  * A snapshot carries the segments of its current period only, and periods are often closed
  * (and finalized, and re-priced for late usage) after rating moved on to the next one: the
- * segments before the snapshot's first are kept, so every period still finds its plan versions.
+ * segments before the snapshot's first are kept (a record of the history; invoices take their
+ * plan versions from rating's PreviewPeriods, see PlanSegment).
  */
 export async function upsertSubscription(db: Db, s: SubscriptionRecord): Promise<void> {
   await db.query(
@@ -41,11 +52,7 @@ export interface DueSubscription {
   customerId: string;
   nextPeriodAt: Date;
   cancelTime: Date | null;
-  segments: PlanSegment[];
 }
-
-const planSegments = (json: { planKey: string; planVersion: number; start: string }[]): PlanSegment[] =>
-  json.map((s) => ({ planKey: s.planKey, planVersion: s.planVersion, start: new Date(s.start) }));
 
 /**
  * Subscriptions whose next unclosed period may have ended by `now`, locked so that concurrent
@@ -57,9 +64,8 @@ export async function claimDue(db: Db, now: Date, limit: number): Promise<DueSub
     customer_id: string;
     next_period_at: Date;
     cancel_time: Date | null;
-    segments: { planKey: string; planVersion: number; start: string }[];
   }>(
-    `SELECT subscription_id, customer_id, next_period_at, cancel_time, segments FROM subscriptions
+    `SELECT subscription_id, customer_id, next_period_at, cancel_time FROM subscriptions
      WHERE next_period_at IS NOT NULL AND next_close_at <= $1
      ORDER BY next_close_at, subscription_id LIMIT $2 FOR UPDATE SKIP LOCKED`,
     [now, limit],
@@ -69,7 +75,6 @@ export async function claimDue(db: Db, now: Date, limit: number): Promise<DueSub
     customerId: r.customer_id,
     nextPeriodAt: r.next_period_at,
     cancelTime: r.cancel_time,
-    segments: planSegments(r.segments),
   }));
 }
 
@@ -109,12 +114,4 @@ export async function scheduleNext(db: Db, next: NextClose[]): Promise<void> {
      WHERE s.subscription_id = n.subscription_id`,
     [next.map((n) => n.subscriptionId), next.map((n) => n.nextPeriodAt), next.map((n) => n.nextCloseAt)],
   );
-}
-
-export async function planSegmentsOf(db: Db, subscriptionIds: string[]): Promise<Map<string, PlanSegment[]>> {
-  const { rows } = await db.query<{ subscription_id: string; segments: { planKey: string; planVersion: number; start: string }[] }>(
-    `SELECT subscription_id, segments FROM subscriptions WHERE subscription_id = ANY($1)`,
-    [subscriptionIds],
-  );
-  return new Map(rows.map((r) => [r.subscription_id, planSegments(r.segments)]));
 }

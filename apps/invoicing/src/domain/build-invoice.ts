@@ -3,17 +3,10 @@ import { invoiceAmounts } from "./invoice-amounts";
 import { toLine, type LateAdjustment } from "./late-usage";
 import type { Customer, Invoice, PricedPeriod } from "./types";
 
-/** Plan versions in force, from rating's subscription snapshot. */
-export interface PlanSegment {
-  planKey: string;
-  planVersion: number;
-  start: Date;
-}
-
 export interface BuildInputs {
+  /** Rating's answer for the period: lines, and each segment's plan version and share. */
   priced: PricedPeriod;
   customer: Customer;
-  planSegments: readonly PlanSegment[];
   creditsBurned: Decimal;
   /** 0 for a draft: the balance is applied when the invoice is finalized. */
   balanceAvailable: Decimal;
@@ -21,7 +14,13 @@ export interface BuildInputs {
   adjustments: readonly LateAdjustment[];
 }
 
-/** Lines, segments and money of an invoice for a priced period (a new draft, or a draft refreshed). */
+/**
+ * Lines, segments and money of an invoice for a priced period (a new draft, or a draft refreshed).
+ * Segments, with their plan versions, come from the same rating answer as the lines, never from
+ * invoicing's copy of the subscription: a plan change just before a period closes may not have
+ * reached that copy yet (subscription.changed in flight), and the invoice would name the old plan
+ * for amounts priced with the new one.
+ */
 export function priceInvoice(base: Invoice, i: BuildInputs): Invoice {
   const lines = [...i.priced.lines, ...i.adjustments.filter((a) => a.currency === i.priced.currency).map(toLine)];
   const a = invoiceAmounts({
@@ -35,10 +34,8 @@ export function priceInvoice(base: Invoice, i: BuildInputs): Invoice {
   return {
     ...base,
     currency: i.priced.currency,
-    segments: i.priced.segments.map((s) => {
-      const plan = planAt(i.planSegments, s.range.start);
-      return { ...s, planKey: plan?.planKey ?? "", planVersion: plan?.planVersion ?? 0 };
-    }),
+    nominalPeriod: i.priced.nominalPeriod ?? base.nominalPeriod,
+    segments: i.priced.segments,
     lines: lines.map((l, n) => ({ ...l, roundedAmount: a.roundedLines[n]! })),
     subtotal: a.subtotal,
     total: a.total,
@@ -118,10 +115,4 @@ export function finalize(i: Invoice, sequenceNumber: number, now: Date, netTerms
 /** "TLY-000042": the prefix names the issuing sequence, the number is its position in it. */
 export function formatNumber(prefix: string, n: number): string {
   return `${prefix}-${String(n).padStart(6, "0")}`;
-}
-
-function planAt(segments: readonly PlanSegment[], t: Date): PlanSegment | undefined {
-  let found: PlanSegment | undefined;
-  for (const s of segments) if (s.start.getTime() <= t.getTime()) found = s;
-  return found;
 }

@@ -107,7 +107,9 @@ export function checkArithmetic(i: Invoice, ledgerBurn: Decimal): Finding[] {
  * Re-derives the invoice's lines from raw usage and the plans: usage quantities must equal what
  * metering stored in each segment (every event billed once), each usage line is re-priced with
  * the pricing library, fees prorated by the segment's share, minimum/maximum adjustments
- * recomputed; each compared to the minor unit. Usage metered with no line is reported too. Late
+ * recomputed; each compared to the minor unit. A segment's share is its milliseconds over the
+ * NOMINAL period's (the whole interval, `Invoice.nominalPeriod`), so the partial first or last
+ * period of a subscription prorates its fee and minimum exactly as an immediate plan change does. Usage metered with no line is reported too. Late
  * usage recorded as adjustments of this invoice (billed on a later one, or pending) counts as
  * billed here: each event once, on its period's invoice or as a later adjustment. Usage rating
  * refused as too late (`refused`) is written off: reported with its reason and amount, and the
@@ -125,8 +127,12 @@ export function rederiveLines(
   const lines = withLateAdjustments(i.lines, late);
   const digits = minorUnitDigits(i.currency);
   const minor = (d: Decimal) => d.toDecimalPlaces(digits, Decimal.ROUND_HALF_EVEN);
-  const periodMs = i.period.end.getTime() - i.period.start.getTime();
+  const nominal = i.nominalPeriod ?? i.period;
+  const periodMs = nominal.end.getTime() - nominal.start.getTime();
   const expected = new Map<string, Decimal>();
+  if (nominal.start.getTime() > i.period.start.getTime() || nominal.end.getTime() < i.period.end.getTime()) {
+    out.push(finding(i, "nominal_period", "", `contains ${i.period.start.toISOString()}..${i.period.end.toISOString()}`, `${nominal.start.toISOString()}..${nominal.end.toISOString()}`));
+  }
   const shareFrom = (t: Date) => new Decimal(i.period.end.getTime() - t.getTime()).div(periodMs);
   for (const [n, seg] of i.segments.entries()) {
     const key = seg.range.start.getTime();

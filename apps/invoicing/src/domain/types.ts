@@ -60,10 +60,12 @@ export interface InvoiceLine {
   details: LineDetail[];
 }
 
+/** A plan segment of an invoice's period, as rating priced it. */
 export interface Segment {
   planKey: string;
   planVersion: number;
   range: Period;
+  /** The segment's share of the NOMINAL period (rating's InvoicePreviewSegment.share). */
   fraction: Decimal;
 }
 
@@ -78,6 +80,13 @@ export interface Invoice {
   currency: string;
   customerName: string;
   period: Period;
+  /**
+   * The whole billing period `period` belongs to (rating's InvoicePreview.nominal_period): fees
+   * and commitments of a partial period (first CALENDAR period, canceled mid-period) are prorated
+   * against its length. Undefined: the period itself (invoices priced before rating reported it,
+   * and final adjustments invoices).
+   */
+  nominalPeriod?: Period;
   segments: Segment[];
   lines: InvoiceLine[];
   subtotal: Decimal;
@@ -121,6 +130,8 @@ export interface PricedPeriod {
   customerId: string;
   currency: string;
   period: Period;
+  /** See Invoice.nominalPeriod. */
+  nominalPeriod?: Period;
   segments: Segment[];
   lines: Omit<InvoiceLine, "roundedAmount">[];
 }

@@ -6,7 +6,7 @@ import type { CreditBurns } from "../adapter/credit-ledger";
 import { claimDrafts, claimIssuedStale, clearStale, insertDrafts, markDraftsStale, updateDraftAmounts } from "../adapter/invoice-store";
 import { adjustmentsFor, adjustmentsFrom, insertAdjustments } from "../adapter/late-adjustment-store";
 import type { PeriodPricer, PeriodRef } from "../adapter/rating-source";
-import { claimDue, claimEndedWithPendingAdjustments, planSegmentsOf, scheduleNext, type NextClose } from "../adapter/subscription-store";
+import { claimDue, claimEndedWithPendingAdjustments, scheduleNext, type NextClose } from "../adapter/subscription-store";
 import { adjustmentsOnlyPeriod, isAdjustmentsOnly, newDraft, priceInvoice } from "../domain/build-invoice";
 import { newId } from "../domain/ids";
 import { lateDifferences } from "../domain/late-usage";
@@ -121,7 +121,7 @@ export class BillingCycle {
           continue;
         }
         const creditsBurned = await this.credits.burned(d.customerId, d.subscriptionId, p.period.start);
-        drafts.push(newDraft(newId("inv"), now, { priced: p, customer, planSegments: d.segments, creditsBurned, balanceAvailable: new Decimal(0), adjustments: pending.get(d.subscriptionId) ?? [] }));
+        drafts.push(newDraft(newId("inv"), now, { priced: p, customer, creditsBurned, balanceAvailable: new Decimal(0), adjustments: pending.get(d.subscriptionId) ?? [] }));
         const ended = d.cancelTime !== null && p.period.end.getTime() >= d.cancelTime.getTime();
         next.push({ subscriptionId: d.subscriptionId, nextPeriodAt: ended ? null : p.period.end, nextCloseAt: p.period.end });
       }
@@ -184,7 +184,7 @@ export class BillingCycle {
         // After every earlier invoice of the subscription (one voided at this very instant included).
         const at = new Date(Math.max(now.getTime(), (e.lastPeriodStart?.getTime() ?? 0) + 1));
         const priced = adjustmentsOnlyPeriod(e.subscriptionId, e.customerId, customer.currency, at);
-        drafts.push(newDraft(newId("inv"), now, { priced, customer, planSegments: [], creditsBurned: new Decimal(0), balanceAvailable: new Decimal(0), adjustments: pending.get(e.subscriptionId) ?? [] }));
+        drafts.push(newDraft(newId("inv"), now, { priced, customer, creditsBurned: new Decimal(0), balanceAvailable: new Decimal(0), adjustments: pending.get(e.subscriptionId) ?? [] }));
       }
       const inserted = (await insertDrafts(tx, drafts)).size;
       result.draftsCreated += inserted;
@@ -230,16 +230,12 @@ export class BillingCycle {
    * the pricing it holds — rating re-rating its period would have marked it (see markStale) — so
    * only stale ones cost a rating call.
    */
-  async reprice(tx: Parameters<typeof planSegmentsOf>[0], drafts: (Invoice & { stale?: boolean })[], keepFresh: boolean) {
+  async reprice(tx: Parameters<typeof adjustmentsFor>[0], drafts: (Invoice & { stale?: boolean })[], keepFresh: boolean) {
     const stored = (d: Invoice & { stale?: boolean }) => isAdjustmentsOnly(d) || (keepFresh && d.stale === false);
     const periodDrafts = drafts.filter((d) => !stored(d));
     const pricedPeriods = await this.pricer!.price(periodDrafts.map((d) => ({ subscriptionId: d.subscriptionId, at: d.period.start })));
     const byId = new Map(periodDrafts.map((d, n) => [d.id, pricedPeriods[n]!]));
     const priced = drafts.map((d) => byId.get(d.id) ?? (isAdjustmentsOnly(d) ? adjustmentsOnlyPeriod(d.subscriptionId, d.customerId, d.currency, d.period.start) : pricingOf(d)));
-    const segments = await planSegmentsOf(
-      tx,
-      drafts.map((d) => d.subscriptionId),
-    );
     const adjustments = await adjustmentsFor(tx, drafts);
     const out = [];
     for (const [n, draft] of drafts.entries()) {
@@ -247,7 +243,6 @@ export class BillingCycle {
         draft,
         priced: priced[n]!,
         storedPricing: stored(draft),
-        planSegments: segments.get(draft.subscriptionId) ?? [],
         creditsBurned: isAdjustmentsOnly(draft) ? new Decimal(0) : await this.credits.burned(draft.customerId, draft.subscriptionId, draft.period.start),
         adjustments: adjustments.get(draft.subscriptionId) ?? [],
       });
@@ -284,6 +279,7 @@ function pricingOf(d: Invoice): PricedPeriod {
     customerId: d.customerId,
     currency: d.currency,
     period: d.period,
+    nominalPeriod: d.nominalPeriod,
     segments: d.segments,
     lines: d.lines.filter((l) => l.kind !== "late_usage_adjustment").map(({ roundedAmount: _rounded, ...line }) => line),
   };

@@ -37,7 +37,7 @@ export class FakePricer implements PeriodPricer {
         customerId: s.customerId,
         currency: s.currency,
         period,
-        segments: [{ planKey: "", planVersion: 0, range: period, fraction: new Decimal(1) }],
+        segments: [{ planKey: "p", planVersion: 1, range: period, fraction: new Decimal(1) }],
         lines: s.amounts.map((a, n) => ({
           ref: `${period.start.toISOString()}/usage/c${n}`,
           kind: "usage" as const,

@@ -5,6 +5,8 @@ export interface Statement {
   name?: string;
   text: string;
   values?: unknown[];
+  /** pg's per-query type parsers (e.g. RAW_TEXT_TYPES). */
+  types?: { getTypeParser: (oid: number, format?: string) => (value: string) => unknown };
 }
 
 /** A pool or a client inside a transaction: every store function takes one. */

@@ -16,7 +16,7 @@ export const checksShed = new Counter();
 
 /**
  * How long a Check may wait for a database batch before it is refused
- * (see CoalescerOptions.maxWaitMs). Well under a product's hot-path
+ * (the Batcher's maxWaitMs). Well under a product's hot-path
  * deadline, and far above a batch's time when the service keeps up
  * (a few ms): only a standing queue reaches it.
  */
@@ -42,7 +42,7 @@ export class OverloadedError extends TallyError {
   }
 }
 
-/** The error a Coalescer refuses an overloaded Check with; counts it. */
+/** The error the Check path's batchers refuse an overloaded Check with; counts it. */
 export function shedCheck(): OverloadedError {
   checksShed.inc();
   return new OverloadedError();

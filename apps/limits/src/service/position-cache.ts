@@ -85,7 +85,8 @@ export class PositionCache {
   constructor(
     private readonly clock: Clock,
     private readonly versions: PositionVersions,
-    private readonly read: (keys: PositionKey[]) => Promise<CheckContext[]>,
+    /** Reads positions; `previous[i]` is the context cached for `keys[i]`, which a read may return again if unchanged. */
+    private readonly read: (keys: PositionKey[], previous: (CheckContext | undefined)[]) => Promise<CheckContext[]>,
     readonly options: PositionCacheOptions = DEFAULT_POSITION_CACHE,
   ) {}
 
@@ -140,7 +141,7 @@ export class PositionCache {
     // A refreshed entry counts only the hits its predecessor got after the refresh was sent.
     const previous = keys.map((k) => this.entries.get(keyOf(k.customerId, k.meterKey)));
     const hitsAtSend = previous.map((e) => e?.hits ?? 0);
-    const all = this.read(keys);
+    const all = this.read(keys, previous.map((e) => e?.context));
     return keys.map((key, i) => {
       const k = keyOf(key.customerId, key.meterKey);
       const version = versions[i]!;

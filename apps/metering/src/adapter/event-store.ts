@@ -3,7 +3,7 @@ import type { EventContent } from "../domain/event-content";
 import type { RollupDelta, UniqueValue } from "../domain/rollup";
 import type { ValidEvent } from "../domain/usage-event";
 import type { Queryable } from "./queryable";
-import { hasLatest, insertUniqueValuesSql, rollupRows, uniqueValueRows, upsertRollupsSql } from "./rollup-store";
+import { insertPendingRollupsSql, rollupRows, uniqueValueRows } from "./rollup-store";
 
 /** The rollups of the events being inserted, computed as if all of them will be. */
 export interface OptimisticRollups {
@@ -20,6 +20,12 @@ export class RacingInsertError extends Error {
   constructor(cause: unknown) {
     super("an event id was inserted concurrently by another transaction", { cause });
   }
+}
+
+export interface InsertedEvents {
+  inserted: number;
+  /** The pending rollups row written with them (only if every event was inserted and there were rollups). */
+  pendingId: string | undefined;
 }
 
 export interface InsertOptions {
@@ -40,14 +46,13 @@ export interface InsertOptions {
  * Postgres ≈ 1.2 µs more per event (≈ 20 % of the insert, measured with 10,000-event batches),
  * to cover a race — the same id in two transactions at once — that retries rarely produce.
  *
- * Only the count comes back: when it equals the number of events (the usual case) every one was
+ * Only the count (and the pending rollups' id) comes back: when it equals the number of events (the usual case) every one was
  * inserted, and returning thousands of ids would cost more than the insert's index upkeep.
  * Otherwise {@link findEvents} tells which ones this transaction inserted.
  *
- * `optimistic` rollups are written by the same statement (one round trip less per transaction)
- * but only if every event was inserted; otherwise they are skipped and the caller writes the
- * rollups of the events actually accepted. Events, then unique values, then rollups: every
- * transaction takes its locks in this order, each table's rows sorted.
+ * `optimistic` rollups are stored as pending (migration 003) by the same statement, one round
+ * trip less per transaction, but only if every event was inserted; otherwise they are skipped
+ * and the caller stores the rollups of the events actually accepted.
  */
 export async function insertEvents(
   client: Queryable,
@@ -55,7 +60,7 @@ export async function insertEvents(
   recordTime: Date,
   optimistic: OptimisticRollups,
   { waitForRacingIds }: InsertOptions,
-): Promise<number> {
+): Promise<InsertedEvents> {
   // One JSON document per batch, one row per event: JSON.stringify is a single native call,
   // where pg would escape every element of seven text arrays in JavaScript. Postgres unpacks it.
   // jsonb_array_elements keeps the array order, i.e. the sorted order of the ids.
@@ -77,10 +82,10 @@ export async function insertEvents(
       // planner pick a hash anti-join over a sequential scan while the table is small, and the
       // prepared statement keeps that plan as the table grows (unary ingest fell to half speed).
       `WHERE (SELECT true FROM events taken WHERE taken.event_id = e->>0) IS NULL`;
-  const withLatest = hasLatest(optimistic.rollups);
+  const hasRollups = optimistic.rollups.length > 0 || optimistic.uniqueValues.length > 0;
   try {
-    const { rows: result } = await client.query<{ inserted: number }>({
-      name: `metering_insert_events${waitForRacingIds ? "_waiting" : ""}${withLatest ? "" : "_lean"}`,
+    const { rows: result } = await client.query<{ inserted: number; pending_id: string | null }>({
+      name: `metering_insert_events${waitForRacingIds ? "_waiting" : ""}`,
       text: `WITH new_events AS (
                INSERT INTO events (event_id, customer_id, event_type, event_time, time_given, properties, recorded_at)
                SELECT e->>0, e->>1, e->>2, (e->>3)::timestamptz, (e->>4)::boolean, e->5, $2
@@ -88,13 +93,19 @@ export async function insertEvents(
                ${skipTaken}
                RETURNING 1),
              counted AS (SELECT count(*)::int AS inserted FROM new_events),
-             new_values AS (${insertUniqueValuesSql("$3", allInserted)} RETURNING 1),
-             values_done AS (SELECT count(*) AS n FROM new_values),
-             new_rollups AS (${upsertRollupsSql("$4", `${allInserted} AND (SELECT n FROM values_done) >= 0`, withLatest)})
-             SELECT inserted FROM counted`,
-      values: [JSON.stringify(rows), recordTime.toISOString(), uniqueValueRows(optimistic.uniqueValues), rollupRows(optimistic.rollups, withLatest), events.length],
+             pending AS (${insertPendingRollupsSql("$4", "$3", `${allInserted} AND $6::boolean`)})
+             SELECT inserted, (SELECT id FROM pending) AS pending_id FROM counted`,
+      values: [
+        JSON.stringify(rows),
+        recordTime.toISOString(),
+        uniqueValueRows(optimistic.uniqueValues),
+        rollupRows(optimistic.rollups),
+        events.length,
+        hasRollups,
+      ],
     });
-    return result[0]?.inserted ?? 0;
+    const row = result[0];
+    return { inserted: row?.inserted ?? 0, pendingId: row?.pending_id ?? undefined };
   } catch (err) {
     const { code, constraint } = err as { code?: string; constraint?: string };
     if (!waitForRacingIds && code === "23505" && constraint === "events_pkey") throw new RacingInsertError(err); // unique_violation

@@ -1,4 +1,4 @@
-import { toWire } from "@tally/pricing";
+import { Decimal, toWire } from "@tally/pricing";
 import type { RollupDelta, UniqueValue } from "../domain/rollup";
 import type { Queryable } from "./queryable";
 
@@ -115,4 +115,91 @@ export async function upsertRollups(client: Queryable, deltas: readonly RollupDe
 export async function insertUniqueValues(client: Queryable, values: readonly UniqueValue[]): Promise<void> {
   if (values.length === 0) return;
   await client.query({ name: "metering_insert_unique_values", text: insertUniqueValuesSql("$1"), values: [uniqueValueRows(values)] });
+}
+
+/** Statement text storing one transaction's pending rollups ($rows, $values: rollupRows, uniqueValueRows), where `condition` holds. */
+export function insertPendingRollupsSql(rows: string, values: string, condition = "true"): string {
+  return `INSERT INTO rollup_pending (rollups, unique_values) SELECT ${rows}::text, ${values}::text WHERE ${condition} RETURNING id::text AS id`;
+}
+
+/**
+ * Stores rollups to be folded later (see migration 003) and returns the pending row's id, or
+ * undefined when there is nothing to fold.
+ */
+export async function insertPendingRollups(client: Queryable, deltas: readonly RollupDelta[], values: readonly UniqueValue[]): Promise<string | undefined> {
+  if (deltas.length === 0 && values.length === 0) return undefined;
+  const { rows } = await client.query<{ id: string }>({
+    name: "metering_insert_pending_rollups",
+    text: insertPendingRollupsSql("$1", "$2"),
+    values: [rollupRows(deltas), uniqueValueRows(values)],
+  });
+  return rows[0]!.id;
+}
+
+export async function anyPendingRollups(client: Queryable): Promise<boolean> {
+  const { rows } = await client.query<{ any: boolean }>({ name: "metering_any_pending_rollups", text: `SELECT EXISTS (SELECT 1 FROM rollup_pending) AS any` });
+  return rows[0]!.any;
+}
+
+/** Ids of the committed pending rows. */
+export async function pendingRollupIds(client: Queryable): Promise<string[]> {
+  const { rows } = await client.query<{ id: string }>({ name: "metering_pending_rollup_ids", text: `SELECT id::text AS id FROM rollup_pending` });
+  return rows.map((r) => r.id);
+}
+
+/** Pending rows taken by a fold: those `known` (held in memory) come back without their content. */
+export interface TakenPending {
+  id: string;
+  rollups: RollupDelta[] | undefined;
+  uniqueValues: UniqueValue[] | undefined;
+}
+
+/**
+ * Deletes every committed pending row and returns them, to be added to the rollups in the same
+ * transaction. The content of the rows in `known` is not sent back: the caller holds it.
+ */
+export async function takePendingRollups(client: Queryable, known: readonly string[]): Promise<TakenPending[]> {
+  const { rows } = await client.query<{ id: string; rollups: string | null; unique_values: string | null }>({
+    name: "metering_take_pending_rollups",
+    text: `DELETE FROM rollup_pending
+           RETURNING id::text AS id,
+                     CASE WHEN id = ANY($1::bigint[]) THEN NULL ELSE rollups END AS rollups,
+                     CASE WHEN id = ANY($1::bigint[]) THEN NULL ELSE unique_values END AS unique_values`,
+    values: [known],
+  });
+  return rows.map((r) => ({
+    id: r.id,
+    rollups: r.rollups === null ? undefined : parseRollupRows(r.rollups),
+    uniqueValues: r.unique_values === null ? undefined : parseUniqueValueRows(r.unique_values),
+  }));
+}
+
+type RollupRow = [string, string, string, string, number, string | null, string | null, string?, string?, string?, string?];
+
+/** Reads back what {@link rollupRows} wrote (with or without the latest_* fields). */
+export function parseRollupRows(json: string): RollupDelta[] {
+  return (JSON.parse(json) as RollupRow[]).map(([meterKey, customerId, bucket, groupKey, eventCount, sum, max, latestTime, latestRecorded, latestId, latestValue]) => ({
+    meterKey,
+    customerId,
+    bucketStart: new Date(bucket),
+    groupKey,
+    eventCount,
+    valueSum: sum === null ? undefined : new Decimal(sum),
+    valueMax: max === null ? undefined : new Decimal(max),
+    latest:
+      latestTime === undefined || latestTime === null
+        ? undefined
+        : { time: new Date(latestTime), recordTime: new Date(latestRecorded!), eventId: latestId!, value: new Decimal(latestValue!) },
+  }));
+}
+
+/** Reads back what {@link uniqueValueRows} wrote. */
+export function parseUniqueValueRows(json: string): UniqueValue[] {
+  return (JSON.parse(json) as [string, string, string, string, string][]).map(([meterKey, customerId, bucket, groupKey, value]) => ({
+    meterKey,
+    customerId,
+    bucketStart: new Date(bucket),
+    groupKey,
+    value,
+  }));
 }

@@ -173,3 +173,22 @@ describe("validateEvent", () => {
     expect(BOUNDS.defaultBackfillDays).toBe(35);
   });
 });
+
+describe("validateEvent: the received bytes (wire)", () => {
+  const wire = new Uint8Array([1, 2, 3]);
+  const input = (time?: { seconds: bigint; nanos: number }): UsageEventInput => ({ id: "e1", customerId: "c1", eventType: "llm.completion", time, properties: { tokens: "5" }, wire });
+  const wireOf = (i: UsageEventInput) => {
+    const checked = validateEvent(i, "event", ctx);
+    if (checked.kind !== "valid") throw new Error("expected a valid event");
+    return checked.event.wire;
+  };
+
+  it("are kept when the time is omitted or has whole milliseconds: they encode the recorded event", () => {
+    expect(wireOf(input())).toBe(wire);
+    expect(wireOf(input({ seconds: BigInt(NOW.getTime() / 1000), nanos: 123_000_000 }))).toBe(wire);
+  });
+
+  it("are dropped when the time has finer digits, which the recorded event does not keep", () => {
+    expect(wireOf(input({ seconds: BigInt(NOW.getTime() / 1000), nanos: 123_456_789 }))).toBeUndefined();
+  });
+});

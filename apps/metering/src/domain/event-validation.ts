@@ -74,6 +74,7 @@ export function validateEvent(input: UsageEventInput, path: string, ctx: EventVa
           timeGiven,
           properties: input.properties,
           readings,
+          wire: input.wire !== undefined && (!input.time || input.time.nanos % 1_000_000 === 0) ? input.wire : undefined,
         };
       }
     }

@@ -188,6 +188,65 @@ export class RollupAccumulator {
   }
 }
 
+/**
+ * Sums rollup deltas of several transactions into one delta per row, the way the upsert adds a
+ * delta to a stored row: counts and sums add, MAX keeps the greater, LATEST the later reading
+ * ({@link isLater}), unique values are kept once. Folding pending deltas through it before the
+ * upsert touches each rollup row once per fold instead of once per transaction.
+ */
+export class RollupMerger {
+  private readonly deltas = new Map<string, RollupDelta>();
+  private readonly values = new Map<string, UniqueValue>();
+
+  addRollups(deltas: readonly RollupDelta[]): void {
+    for (const d of deltas) {
+      const key = rowKey(d);
+      const held = this.deltas.get(key);
+      if (!held) {
+        // Copied: the caller's deltas may still be held elsewhere (a transaction's memory).
+        this.deltas.set(key, { ...d });
+        continue;
+      }
+      held.eventCount += d.eventCount;
+      if (d.valueSum) held.valueSum = held.valueSum ? held.valueSum.plus(d.valueSum) : d.valueSum;
+      if (d.valueMax && (!held.valueMax || d.valueMax.gt(held.valueMax))) held.valueMax = d.valueMax;
+      if (d.latest && (!held.latest || isLater(d.latest, held.latest))) held.latest = d.latest;
+    }
+  }
+
+  addUniqueValues(values: readonly UniqueValue[]): void {
+    for (const v of values) {
+      const key = `${rowKey(v)}\u0000${v.value}`;
+      if (!this.values.has(key)) this.values.set(key, v);
+    }
+  }
+
+  /** Adds what another merger holds (copied: `other` is left as it is). */
+  addMerged(other: RollupMerger): void {
+    this.addRollups([...other.deltas.values()]);
+    this.addUniqueValues([...other.values.values()]);
+  }
+
+  /** Rows held: rollup rows and unique values. */
+  get size(): number {
+    return this.deltas.size + this.values.size;
+  }
+
+  /** In the total order every writer of rollup rows uses (see {@link RollupAccumulator.rollups}). */
+  rollups(): RollupDelta[] {
+    return [...this.deltas.values()].sort(compareRows);
+  }
+
+  uniqueValues(): UniqueValue[] {
+    return [...this.values.values()].sort((a, b) => compareRows(a, b) || compareStrings(a.value, b.value));
+  }
+}
+
+/** One rollup row's identity; NUL cannot occur in any of its parts. */
+function rowKey(r: { meterKey: string; customerId: string; bucketStart: Date; groupKey: string }): string {
+  return `${r.meterKey}\u0000${r.customerId}\u0000${r.bucketStart.getTime()}\u0000${r.groupKey}`;
+}
+
 function compareRows(a: { meterKey: string; customerId: string; bucketStart: Date; groupKey: string }, b: typeof a): number {
   return (
     compareStrings(a.meterKey, b.meterKey) ||

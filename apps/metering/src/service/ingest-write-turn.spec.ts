@@ -1,6 +1,6 @@
 import { Code } from "@connectrpc/connect";
 import { metering } from "@tally/contracts";
-import { failure, startMetering, type EventInit, type MeteringHarness } from "../testing/metering-harness";
+import { failure, foldRollups, startMetering, type EventInit, type MeteringHarness } from "../testing/metering-harness";
 
 const { ACCEPTED, DUPLICATE } = metering.EventStatus;
 
@@ -26,6 +26,7 @@ describe("ingest: concurrent transactions taking turns to write", () => {
   const event = (id: string, tokens = "10"): EventInit => ({ id, customerId: "cust_1", eventType: "llm.completion", properties: { tokens, model: "m" } });
 
   async function tokens(): Promise<string> {
+    await foldRollups(h);
     const { rows } = await h.service.deps.pool.query<{ sum: string | null }>("SELECT sum(value_sum)::text AS sum FROM usage_rollup WHERE meter_key = 'llm_tokens'");
     return rows[0]?.sum ?? "0";
   }
@@ -57,5 +58,34 @@ describe("ingest: concurrent transactions taking turns to write", () => {
     expect((await failure(h.ingest.recordBatch({ events: [event("boom_4")] }))).code).toBe(Code.Unavailable);
     expect((await h.ingest.recordBatch({ events: [event("after_boom_last")] })).acceptedCount).toBe(1);
     expect(BigInt(await tokens()) - before).toBe(BigInt(good.length * 30 * 10 + 10));
+  });
+});
+
+describe("ingest: rollups left pending or written at once", () => {
+  let h: MeteringHarness;
+  const T = Date.parse("2026-03-15T11:00:00Z");
+  const at = (minute: number) => ({ seconds: BigInt((T + minute * 60_000) / 1000), nanos: 0 });
+
+  beforeAll(async () => {
+    // A transaction with 4 rollup rows or more upserts them itself; a fold every 10 minutes (never here).
+    h = await startMetering({ settings: { directRollupRows: 4, rollupFoldMs: 600_000 } });
+    await h.admin.createMeter({ meter: { key: "calls", eventType: "api.call", aggregation: metering.Aggregation.COUNT } });
+  });
+  afterAll(() => h.close());
+
+  const rows = async (table: "usage_rollup" | "rollup_pending") =>
+    (await h.service.deps.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`)).rows[0]!.n;
+  const calls = (id: string, minute: number) => ({ id, customerId: "cust_1", eventType: "api.call", time: at(minute), properties: {} });
+
+  it("leaves a transaction's few rollup rows pending, writes many at once, and QueryUsage counts both", async () => {
+    await h.ingest.recordBatch({ events: [calls("few_1", 0), calls("few_2", 1)] }); // 2 rows: pending
+    expect(await rows("rollup_pending")).toBe(1);
+    expect(await rows("usage_rollup")).toBe(0);
+    await h.ingest.recordBatch({ events: [0, 1, 2, 3, 4].map((m) => calls(`many_${m}`, m + 10)) }); // 5 rows: at once
+    expect(await rows("rollup_pending")).toBe(1);
+    expect(await rows("usage_rollup")).toBe(5);
+    const res = await h.reader.queryUsage({ meterKey: "calls", customerId: "cust_1", from: at(-1), to: at(30) });
+    expect(res.rows.map((r) => r.value)).toEqual(["7"]); // 2 pending + 5 written, folded by the query
+    expect(await rows("rollup_pending")).toBe(0);
   });
 });

@@ -10,6 +10,7 @@ import { readEvent } from "../domain/reading";
 import { RollupAccumulator } from "../domain/rollup";
 import { checkQueryGroupBy, splitAtWholeMinutes, validateUsageQuery, type RangeSplit, type UsageQuery, type UsageQueryInput } from "../domain/usage-query";
 import { quote } from "../domain/violation";
+import type { RollupFolder } from "./rollup-folder";
 
 export interface UsageRow {
   windowStart: Date;
@@ -22,12 +23,13 @@ export interface UsageRow {
 const PG_INVALID_PARAMETER_VALUE = "22023";
 
 /**
- * QueryUsage: exact aggregates of one meter for one customer, from the per-minute rollups, and
+ * QueryUsage: exact aggregates of one meter for one customer, from the per-minute rollups (once
+ * the pending ones are folded), and
  * from raw events for a partial minute at either edge of the range.
  */
 export class QueryService {
   /** `backfillMs`: the window a new meter backfills, which decides the events it has counted. */
-  constructor(private readonly options: { pool: Pool; clock: Clock; backfillMs: number }) {}
+  constructor(private readonly options: { pool: Pool; clock: Clock; backfillMs: number; rollups?: RollupFolder }) {}
 
   async query(input: UsageQueryInput): Promise<UsageRow[]> {
     const validation = validateUsageQuery(input, this.options.clock.now());
@@ -37,6 +39,9 @@ export class QueryService {
     if (!meter) throw new MeterNotFoundError(query.meterKey);
     const groupProblems = checkQueryGroupBy(query, meter);
     if (groupProblems.length > 0) throw invalidArgument(groupProblems);
+    // Ingest leaves rollups pending (RollupFolder): fold them first, so the answer counts every
+    // event acknowledged before the query.
+    await this.options.rollups?.foldPending();
     try {
       const split = splitAtWholeMinutes(query.from, query.to);
       const rows = await queryUsage(this.options.pool, query, meter, split, await this.edgeRollups(query, meter, split));

@@ -5,6 +5,7 @@ import { startService, type RunningService } from "@tally/platform";
 import { createTestClient, createTestEnvironment, ManualClock, TEST_KEYS, type TestEnvironment } from "@tally/platform/testing";
 import { createMeteringService } from "../metering-service";
 import type { MeteringSettings } from "../settings";
+import { RollupFolder } from "../service/rollup-folder";
 
 /**
  * One metering instance on a fresh database and NATS prefix, with a manual clock and a client
@@ -164,8 +165,17 @@ export async function eventually(check: () => Promise<boolean>, timeoutMs = 5_00
   }
 }
 
-/** Rows in a metering table (to prove that nothing was stored). */
+/**
+ * Folds every pending rollup into usage_rollup / usage_unique_values, as QueryUsage does first,
+ * from another RollupFolder than the service's: it reads the pending rows back from Postgres.
+ */
+export async function foldRollups(h: MeteringHarness): Promise<void> {
+  await new RollupFolder({ pool: h.service.deps.pool, logger: h.service.deps.logger }).foldNow();
+}
+
+/** Rows in a metering table (to prove that nothing was stored); rollups once folded. */
 export async function countRows(h: MeteringHarness, table: "events" | "usage_rollup" | "meters" | "outbox"): Promise<number> {
+  if (table === "usage_rollup") await foldRollups(h);
   const { rows } = await h.service.deps.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`);
   return rows[0]!.n;
 }

@@ -8,7 +8,7 @@ type EventInit = MessageInitShape<typeof metering.UsageEventSchema>;
 
 /** A decoded message as plain data, without the unknown fields protobuf-es keeps (the hand decoder skips them). */
 function plain<T extends object>(decoded: T): T {
-  return JSON.parse(JSON.stringify(decoded, (key, value: unknown) => (key === "$unknown" ? undefined : typeof value === "bigint" ? `${value}n` : value)));
+  return JSON.parse(JSON.stringify(decoded, (key, value: unknown) => (key === "$unknown" || key === "wire" ? undefined : typeof value === "bigint" ? `${value}n` : value)));
 }
 
 function batchBytes(events: EventInit[]): Uint8Array {
@@ -66,9 +66,23 @@ describe("decodeRecordBatchRequest", () => {
           eventType: "llm.completion",
           time: { $typeName: "google.protobuf.Timestamp", seconds: 1_773_576_000n, nanos: 123_000_000 },
           properties: { tokens: "1532", model: "gpt-4o" },
+          wire: expect.any(Uint8Array),
         },
       ],
     });
+  });
+
+  it("keeps each event's bytes when they hold only UsageEvent's fields, for UsageRecorded to copy", () => {
+    const one = toBinary(metering.UsageEventSchema, create(metering.UsageEventSchema, { id: "a", customerId: "c", properties: { k: "v" } }));
+    const withUnknown = Buffer.concat([one, Buffer.from([(9 << 3) | 0, 1])]); // field 9 = 1
+    const field = (bytes: Uint8Array) => Buffer.concat([Buffer.from([(1 << 3) | 2, bytes.length]), bytes]);
+    const [known, unknown] = decodeRecordBatchRequest(Buffer.concat([field(one), field(withUnknown)])).events as (metering.UsageEvent & { wire?: Uint8Array })[];
+    expect(Buffer.from(known!.wire!).equals(Buffer.from(one))).toBe(true);
+    expect(unknown!.wire).toBeUndefined();
+    // Record with its event sent in two parts (merged): neither part is the whole event.
+    const merged = decodeRecordRequest(Buffer.concat([field(one), field(one)])).event as metering.UsageEvent & { wire?: Uint8Array };
+    expect(merged.wire).toBeUndefined();
+    expect((decodeRecordRequest(field(one)).event as metering.UsageEvent & { wire?: Uint8Array }).wire).toBeDefined();
   });
 
   it("skips unknown fields of every wire type, at the top and inside events", () => {

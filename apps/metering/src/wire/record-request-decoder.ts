@@ -19,11 +19,16 @@ import { asBuffer, expectWireType, WireReader } from "./wire-reader";
  * messages, so they cannot drift apart silently; a field added to UsageEvent must be added here too.
  */
 
-type UsageEvent = metering.UsageEvent;
+/**
+ * A UsageEvent as decoded, with `wire`: its bytes as received when they hold only UsageEvent's
+ * own fields, once each event (see UsageEventInput.wire) — UsageRecorded copies them instead of
+ * encoding the same strings again.
+ */
+type UsageEvent = metering.UsageEvent & { wire: Uint8Array | undefined };
 type Timestamp = NonNullable<UsageEvent["time"]>;
 
 function newUsageEvent(): UsageEvent {
-  return { $typeName: "tally.metering.v1.UsageEvent", id: "", customerId: "", eventType: "", time: undefined, properties: {} };
+  return { $typeName: "tally.metering.v1.UsageEvent", id: "", customerId: "", eventType: "", time: undefined, properties: {}, wire: undefined };
 }
 
 function readTimestamp(r: WireReader, end: number, into: Timestamp | undefined): Timestamp {
@@ -70,8 +75,12 @@ function readPropertyEntry(r: WireReader, end: number, properties: Record<string
   properties[key] = value;
 }
 
-/** Reads a UsageEvent's fields up to `end` into `event` (merging, as proto does for a repeat). */
-function readUsageEvent(r: WireReader, end: number, event: UsageEvent): UsageEvent {
+/**
+ * Reads a UsageEvent's fields up to `end` into `event` (merging, as proto does for a repeat).
+ * Returns whether every field was one of UsageEvent's (none skipped).
+ */
+function readUsageEvent(r: WireReader, end: number, event: UsageEvent): boolean {
+  let known = true;
   while (r.pos < end) {
     const tag = r.tag();
     switch (tag >>> 3) {
@@ -96,10 +105,19 @@ function readUsageEvent(r: WireReader, end: number, event: UsageEvent): UsageEve
         readPropertyEntry(r, r.delimitedEnd(), event.properties);
         break;
       default:
+        known = false;
         r.skip(tag);
     }
   }
   r.expectEnd(end, "UsageEvent");
+  return known;
+}
+
+/** The next length-delimited UsageEvent, with its bytes when they can be copied as they are. */
+function readEventField(r: WireReader, event: UsageEvent): UsageEvent {
+  const end = r.delimitedEnd();
+  const start = r.pos;
+  event.wire = readUsageEvent(r, end, event) ? r.buf.subarray(start, end) : undefined;
   return event;
 }
 
@@ -110,7 +128,7 @@ export function decodeRecordBatchRequest(bytes: Uint8Array): metering.RecordBatc
     const tag = r.tag();
     if (tag >>> 3 === 1) {
       expectWireType(tag, WireType.LengthDelimited);
-      events.push(readUsageEvent(r, r.delimitedEnd(), newUsageEvent()));
+      events.push(readEventField(r, newUsageEvent()));
     } else r.skip(tag);
   }
   return { $typeName: "tally.metering.v1.RecordBatchRequest", events };
@@ -123,7 +141,10 @@ export function decodeRecordRequest(bytes: Uint8Array): metering.RecordRequest {
     const tag = r.tag();
     if (tag >>> 3 === 1) {
       expectWireType(tag, WireType.LengthDelimited);
-      event = readUsageEvent(r, r.delimitedEnd(), event ?? newUsageEvent());
+      const repeated = event !== undefined;
+      event = readEventField(r, event ?? newUsageEvent());
+      // An event sent in several parts (merged): no single part holds it all.
+      if (repeated) event.wire = undefined;
     } else r.skip(tag);
   }
   return { $typeName: "tally.metering.v1.RecordRequest", event };

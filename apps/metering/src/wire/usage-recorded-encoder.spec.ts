@@ -92,6 +92,38 @@ describe("encodeUsageRecorded", () => {
     expect(Buffer.from(bytes).equals(Buffer.from(toBinary(metering.UsageRecordedSchema, expected)))).toBe(true);
   });
 
+  describe("events with their received bytes (ValidEvent.wire)", () => {
+    const received = (e: ValidEvent, timeSent: boolean) =>
+      toBinary(
+        metering.UsageEventSchema,
+        create(metering.UsageEventSchema, { id: e.id, customerId: e.customerId, eventType: e.eventType, properties: e.properties, time: timeSent ? timestampFromDate(e.time) : undefined }),
+      );
+
+    it("copies them as fields 1–5, with the time the caller sent", () => {
+      const e = event({ id: "é-€-😀", properties: { "modèle": "🤖", tokens: "1532" } });
+      const { decoded, expected } = roundTrip([{ ...e, wire: received(e, true) }, event({ id: "evt_2" })]);
+      expect(equals(metering.UsageRecordedSchema, decoded, expected)).toBe(true);
+    });
+
+    it("adds the receive time when the caller sent none", () => {
+      const e = event({ timeGiven: false, time: new Date("2026-03-15T12:00:00.777Z") });
+      const { bytes, decoded, expected } = roundTrip([{ ...e, wire: received(e, false) }]);
+      expect(decoded.events[0]!.time).toEqual(timestampFromDate(e.time));
+      expect(equals(metering.UsageRecordedSchema, decoded, expected)).toBe(true);
+      // Same size as encoding every field: only the order of the fields differs.
+      expect(bytes.length).toBe(roundTrip([e]).bytes.length);
+    });
+
+    it("keeps a repeated property key's last value, as decoding the request did", () => {
+      const e = event({ properties: { tokens: "2" } });
+      const entry = (value: string) => toBinary(metering.UsageEventSchema, create(metering.UsageEventSchema, { properties: { tokens: value } }));
+      const wire = Buffer.concat([received({ ...e, properties: {} }, true), entry("1"), entry("2")]);
+      const { decoded, expected } = roundTrip([{ ...e, wire }]);
+      expect(decoded.events[0]!.properties).toEqual({ tokens: "2" });
+      expect(equals(metering.UsageRecordedSchema, decoded, expected)).toBe(true);
+    });
+  });
+
   it("handles 1,000 events with a large message length", () => {
     const events = Array.from({ length: 1000 }, (_, i) => event({ id: `evt_${i}` }));
     const { bytes, decoded, expected } = roundTrip(events);
@@ -110,5 +142,10 @@ describe("encodeUsageRecorded's knowledge of the schema", () => {
     [metering.MeterReadingSchema, ["meter_key", "aggregation", "value", "group"]],
   ] as const)("%# has exactly the encoded fields", (schema, names) => {
     expect(schema.fields.map((f) => f.name)).toEqual(names);
+  });
+
+  it("numbers UsageEvent's fields as RecordedEvent's first five, so received bytes can be copied", () => {
+    const shape = (fields: readonly { name: string; number: number; fieldKind: string }[]) => fields.map((f) => [f.name, f.number, f.fieldKind]);
+    expect(shape(metering.UsageEventSchema.fields)).toEqual(shape(metering.RecordedEventSchema.fields.slice(0, 5)));
   });
 });

@@ -112,25 +112,39 @@ function mapEntrySize(keyLen: number, valueLen: number): number {
 /**
  * First pass: appends every length the second pass needs to `sizes`, in the order it writes
  * (one flat array for the whole message, no per-event objects), and returns the event's size.
- * Order: body, id, customer, type, time size, then per property key/value/entry, then per
- * reading meter key/value/body and per group entry key/value/entry.
+ * Order: body, id, customer, type, time size, then per property key/value/entry — or, for an
+ * event with its received bytes (ValidEvent.wire, copied as fields 1–5), only the time size if
+ * the caller omitted the time — then per reading meter key/value/body and per group entry
+ * key/value/entry.
  */
 function measureEvent(e: ValidEvent, recordTimeSize: number, traceIndex: number, sizes: number[]): number {
   const at = sizes.length;
   sizes.push(0);
-  const id = utf8Length(e.id);
-  const customer = utf8Length(e.customerId);
-  const type = utf8Length(e.eventType);
-  const timeSize = timestampSize(timestampParts(e.time));
-  sizes.push(id, customer, type, timeSize);
-  let body = delimited(id) + delimited(customer) + delimited(type) + delimited(timeSize) + delimited(recordTimeSize);
-  for (const key in e.properties) {
-    const k = utf8Length(key);
-    const v = utf8Length(e.properties[key]!);
-    const entry = mapEntrySize(k, v);
-    sizes.push(k, v, entry);
-    body += delimited(entry);
+  let body: number;
+  if (e.wire) {
+    // Fields 1–5 as received, plus the time when the caller left it out.
+    body = e.wire.length;
+    if (!e.timeGiven) {
+      const timeSize = timestampSize(timestampParts(e.time));
+      sizes.push(timeSize);
+      body += delimited(timeSize);
+    }
+  } else {
+    const id = utf8Length(e.id);
+    const customer = utf8Length(e.customerId);
+    const type = utf8Length(e.eventType);
+    const timeSize = timestampSize(timestampParts(e.time));
+    sizes.push(id, customer, type, timeSize);
+    body = delimited(id) + delimited(customer) + delimited(type) + delimited(timeSize);
+    for (const key in e.properties) {
+      const k = utf8Length(key);
+      const v = utf8Length(e.properties[key]!);
+      const entry = mapEntrySize(k, v);
+      sizes.push(k, v, entry);
+      body += delimited(entry);
+    }
   }
+  body += delimited(recordTimeSize);
   for (const r of e.readings) {
     const mk = utf8Length(r.meterKey);
     const val = utf8Length(r.value);
@@ -156,17 +170,22 @@ function measureEvent(e: ValidEvent, recordTimeSize: number, traceIndex: number,
 function writeEvent(w: WireWriter, e: ValidEvent, recordTime: TimestampParts, recordTimeSize: number, traceIndex: number, sizes: number[], i: number): number {
   w.byte(TAG.events);
   w.varint(sizes[i++]!);
-  w.string(TAG.evId, e.id, sizes[i++]!);
-  w.string(TAG.evCustomer, e.customerId, sizes[i++]!);
-  w.string(TAG.evType, e.eventType, sizes[i++]!);
-  writeTimestamp(w, TAG.evTime, timestampParts(e.time), sizes[i++]!);
-  for (const key in e.properties) {
-    const k = sizes[i++]!;
-    const v = sizes[i++]!;
-    w.byte(TAG.evProperties);
-    w.varint(sizes[i++]!);
-    w.string(TAG.entryKey, key, k);
-    w.string(TAG.entryValue, e.properties[key]!, v);
+  if (e.wire) {
+    w.bytes(e.wire);
+    if (!e.timeGiven) writeTimestamp(w, TAG.evTime, timestampParts(e.time), sizes[i++]!);
+  } else {
+    w.string(TAG.evId, e.id, sizes[i++]!);
+    w.string(TAG.evCustomer, e.customerId, sizes[i++]!);
+    w.string(TAG.evType, e.eventType, sizes[i++]!);
+    writeTimestamp(w, TAG.evTime, timestampParts(e.time), sizes[i++]!);
+    for (const key in e.properties) {
+      const k = sizes[i++]!;
+      const v = sizes[i++]!;
+      w.byte(TAG.evProperties);
+      w.varint(sizes[i++]!);
+      w.string(TAG.entryKey, key, k);
+      w.string(TAG.entryValue, e.properties[key]!, v);
+    }
   }
   writeTimestamp(w, TAG.evRecordTime, recordTime, recordTimeSize);
   for (const r of e.readings) {

@@ -68,6 +68,15 @@ export class WireWriter {
     }
   }
 
+  /** Raw bytes, already encoded. */
+  bytes(b: Uint8Array): void {
+    if (b.length < 64) for (let i = 0; i < b.length; i++) this.buf[this.pos++] = b[i]!;
+    else {
+      this.buf.set(b, this.pos);
+      this.pos += b.length;
+    }
+  }
+
   byte(b: number): void {
     this.buf[this.pos++] = b;
   }

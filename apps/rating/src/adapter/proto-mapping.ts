@@ -3,7 +3,7 @@ import { timestampFromDate, timestampDate, type Timestamp } from "@bufbuild/prot
 import { type common, rating } from "@tally/contracts";
 import { minorUnitDigits, roundToMinorUnit, toWire, type Decimal } from "@tally/pricing";
 import type { Period } from "../domain/periods";
-import type { InvoiceLineDraft, LineKind } from "../domain/invoice-lines";
+import type { InvoiceLineDraft, LineKind, SegmentInput } from "../domain/invoice-lines";
 import { pendingChangeAt, periodOf, planAt, segmentsIn, statusAt, type SubscriptionFacts } from "../domain/subscription";
 import type { UnratedReason } from "../domain/usage-rating";
 import type { ComponentUsage } from "../domain/component-usage";
@@ -100,6 +100,38 @@ export function invoiceLineProto(l: InvoiceLineDraft): MessageInitShape<typeof r
     amount: wire(l.amount),
     period: l.period && range(l.period),
     dimensionValue: l.dimensionValue,
+  };
+}
+
+/** A priced period as the preview messages carry it (PreviewInvoice, PreviewPeriods). */
+export interface PricedPeriodView {
+  sub: { id: string; customerId: string };
+  period: Period;
+  nominal: Period;
+  currency: string;
+  segments: readonly SegmentInput[];
+}
+
+/**
+ * InvoicePreview: lines and money, and each segment's plan version and share of the nominal
+ * period, from the same subscription history the lines were priced with.
+ */
+export function invoicePreviewProto(
+  p: PricedPeriodView,
+  lines: readonly InvoiceLineDraft[],
+  subtotal: Decimal,
+  total: Decimal,
+): MessageInitShape<typeof rating.InvoicePreviewSchema> {
+  return {
+    customerId: p.sub.customerId,
+    subscriptionId: p.sub.id,
+    period: range(p.period),
+    currency: p.currency,
+    lines: lines.map(invoiceLineProto),
+    subtotal: wire(subtotal),
+    total: roundedWire(total, p.currency),
+    segments: p.segments.map((s) => ({ period: s.range && range(s.range), planKey: s.plan.key, planVersion: s.plan.version, share: wire(s.share) })),
+    nominalPeriod: range(p.nominal),
   };
 }
 

@@ -34,6 +34,17 @@ export function periodAt(rule: PeriodRule, t: Date): Period {
   return rule.anchor === "anniversary" ? anniversaryPeriod(rule, at) : calendarPeriod(rule, at);
 }
 
+/**
+ * The NOMINAL period containing `t`: the whole interval, never cut at the origin. For CALENDAR
+ * the whole day, month or year (a first period that starts mid-month is part of it); for
+ * ANNIVERSARY the same as `periodAt` (its periods start at the origin). Partial periods are
+ * prorated against its length: see `nominalPeriodOf` in subscription.ts.
+ */
+export function nominalPeriodAt(rule: PeriodRule, t: Date): Period {
+  if (rule.anchor === "anniversary") return periodAt(rule, t);
+  return calendarPeriod(rule, t, false);
+}
+
 /** The first period of the rule (starting at its origin). */
 export function firstPeriod(rule: PeriodRule): Period {
   return periodAt(rule, rule.origin);
@@ -44,7 +55,7 @@ export function nextPeriod(rule: PeriodRule, period: Period): Period {
   return periodAt(rule, period.end);
 }
 
-function calendarPeriod(rule: PeriodRule, t: Date): Period {
+function calendarPeriod(rule: PeriodRule, t: Date, clipAtOrigin = true): Period {
   const l = toLocal(t, rule.timeZone);
   let startLocal: LocalDateTime;
   let endLocal: LocalDateTime;
@@ -65,7 +76,7 @@ function calendarPeriod(rule: PeriodRule, t: Date): Period {
   // Local times in a DST gap do not exist, so `t` is never before its own day's start.
   let start = fromLocal(startLocal, rule.timeZone);
   const end = fromLocal(endLocal, rule.timeZone);
-  if (start.getTime() < rule.origin.getTime()) start = rule.origin;
+  if (clipAtOrigin && start.getTime() < rule.origin.getTime()) start = rule.origin;
   return { start, end };
 }
 

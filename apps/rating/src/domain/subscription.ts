@@ -1,4 +1,4 @@
-import { periodAt, type BillingAnchor, type BillingInterval, type Period } from "./periods";
+import { nominalPeriodAt, periodAt, type BillingAnchor, type BillingInterval, type Period } from "./periods";
 
 /**
  * A subscription as rating reasons about it. Everything time-dependent (status, current period,
@@ -83,6 +83,18 @@ export function periodOf(sub: SubscriptionFacts, t: Date): Period {
   if (next && next.from.getTime() < end.getTime()) end = next.from;
   if (sub.cancelTime && sub.cancelTime.getTime() < end.getTime()) end = sub.cancelTime;
   return { start: period.start, end };
+}
+
+/**
+ * The nominal period of a billed period (as `periodOf` gives it): the phase's whole interval that
+ * contains it, not cut where the subscription starts (first CALENDAR period), where it is
+ * canceled, or where a next phase begins. Recurring fees, minimums and maximums of a partial
+ * period are prorated against ITS length, in milliseconds: a subscription canceled on day 10 of
+ * a 30-day month pays 10/30 of its minimum, not all of it (as upgrade proration does).
+ */
+export function nominalPeriodOf(sub: SubscriptionFacts, period: Period): Period {
+  const phase = sub.phases[lastIndexAtOrBefore(sub.phases, (p) => p.from, period.start)]!;
+  return nominalPeriodAt({ interval: phase.interval, anchor: sub.anchor, timeZone: sub.timeZone, origin: phase.from }, period.start);
 }
 
 /** The plan segments of a period, clipped to it, in time order, covering it without gaps. */

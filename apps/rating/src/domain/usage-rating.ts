@@ -3,7 +3,7 @@ import { billable, shareOf, type PricerCache } from "@tally/plan-pricing";
 import type { Period } from "./periods";
 import type { ComponentPrice } from "@tally/plan-pricing";
 import { priceForValue, dimensionOf, type Aggregation, type RateComponent, type RatePlan } from "./rate-plan";
-import { covers, periodOf, segmentsIn, type Segment, type SubscriptionFacts } from "./subscription";
+import { covers, nominalPeriodOf, periodOf, segmentsIn, type Segment, type SubscriptionFacts } from "./subscription";
 
 /**
  * Real-time rating of a batch of usage against the running state. Pure: the service loads the
@@ -204,7 +204,9 @@ function cachedPeriod(cache: Map<string, CachedPeriod[]>, sub: SubscriptionFacts
   if (hit) return hit;
   const period = periodOf(sub, t);
   const segments = segmentsIn(sub, period);
-  const entry = { period, segments, shares: new Map(segments.map((s) => [s, shareOf(s, period)])), ids: new Map() };
+  // Shares of the nominal period, as the invoice prorates (see periodSegmentInputs).
+  const nominal = nominalPeriodOf(sub, period);
+  const entry = { period, segments, shares: new Map(segments.map((s) => [s, shareOf(s, nominal)])), ids: new Map() };
   list.push(entry);
   return entry;
 }

@@ -1,7 +1,7 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { rating } from "@tally/contracts";
 import { Violations, type ServiceDeps } from "@tally/platform";
-import { dateOf, invoiceLineProto, range, roundedWire, ts, wire } from "../adapter/proto-mapping";
+import { dateOf, invoicePreviewProto, ts } from "../adapter/proto-mapping";
 import { getSubscription, type SubscriptionRow } from "../adapter/subscription-store";
 import { SubscriptionNotFoundError } from "../domain/errors";
 import type { UsageReader } from "../service/usage-reader";
@@ -35,15 +35,7 @@ export async function previewPeriods(
       subs.set(sub.id, sub);
     }
     const { current, lines, subtotal, total } = await reader.previewAt(sub, dateOf(q.time)!);
-    previews.push({
-      customerId: sub.customerId,
-      subscriptionId: sub.id,
-      period: range(current.period),
-      currency: current.currency,
-      lines: lines.map(invoiceLineProto),
-      subtotal: wire(subtotal),
-      total: roundedWire(total, current.currency),
-    });
+    previews.push(invoicePreviewProto(current, lines, subtotal, total));
   }
   return { previews, asOfTime: ts(asOf) };
 }

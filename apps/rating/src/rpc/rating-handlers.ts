@@ -1,7 +1,7 @@
 import { rating } from "@tally/contracts";
 import type { ServiceDeps, ServiceHandlers } from "@tally/platform";
 import { planDraftFromProto, planProto } from "../adapter/plan-mapping";
-import { componentUsageProto, dateOf, invoiceLineProto, range, roundedWire, subscriptionProto, ts, UNRATED_REASON, wire } from "../adapter/proto-mapping";
+import { componentUsageProto, dateOf, invoiceLineProto, invoicePreviewProto, range, roundedWire, subscriptionProto, ts, UNRATED_REASON, wire } from "../adapter/proto-mapping";
 import type { ChangeTiming } from "../domain/subscription";
 import type { Forecaster } from "../service/forecaster";
 import type { PlanService } from "../service/plan-service";
@@ -66,18 +66,7 @@ export function ratingHandlers(
     },
     previewInvoice: async (req) => {
       const { current, lines, subtotal, total } = await reader.preview(req.customerId);
-      return {
-        preview: {
-          customerId: current.sub.customerId,
-          subscriptionId: current.sub.id,
-          period: range(current.period),
-          currency: current.currency,
-          lines: lines.map(invoiceLineProto),
-          subtotal: wire(subtotal),
-          total: roundedWire(total, current.currency),
-        },
-        asOfTime: ts(current.now),
-      };
+      return { preview: invoicePreviewProto(current, lines, subtotal, total), asOfTime: ts(current.now) };
     },
     ...forecastHandlers(forecaster),
     quote: async (req) => {

@@ -9,13 +9,15 @@ import type { Period } from "../domain/periods";
 import type { ComponentUsage } from "../domain/component-usage";
 import { priceForValue, type RatePlan } from "../domain/rate-plan";
 import { periodSegmentInputs } from "../domain/period-segments";
-import { periodOf, segmentsIn, statusAt } from "../domain/subscription";
+import { nominalPeriodOf, periodOf, segmentsIn, statusAt } from "../domain/subscription";
 import type { PlanCatalog } from "./plan-catalog";
 
 /** A customer's current period, its plan segments and the rated quantities of each. */
 export interface CurrentPeriod {
   sub: SubscriptionRow;
   period: Period;
+  /** The whole interval `period` belongs to: segment shares are of its length (nominalPeriodOf). */
+  nominal: Period;
   segments: SegmentInput[];
   currency: string;
   now: Date;
@@ -64,7 +66,7 @@ export class UsageReader {
     const rows = await periodSegments(this.deps.pool, sub.id, period.start);
     for (const seg of segmentsIn(sub, period)) await this.catalog.get(this.deps.pool, seg.planKey, seg.planVersion);
     const segments = periodSegmentInputs(sub, period, rows, (key, version) => this.catalog.cached(key, version)!.rate);
-    return { sub, period, segments, currency: segments[segments.length - 1]!.plan.currency, now };
+    return { sub, period, nominal: nominalPeriodOf(sub, period), segments, currency: segments[segments.length - 1]!.plan.currency, now };
   }
 
   async currentUsage(customerId: string): Promise<{ current: CurrentPeriod; components: ComponentUsage[] }> {

@@ -227,3 +227,63 @@ describe("Batcher load shedding (maxWaitMs)", () => {
     expect(done).toEqual([[1], [3]]);
   });
 });
+
+describe("Batcher keys (keyOf)", () => {
+  beforeEach(() => {
+    jest.useFakeTimers();
+    done.length = 0;
+  });
+  afterEach(() => jest.useRealTimers());
+
+  /** Items are numbers; the key is the tens digit (11 and 12 share key "1"). */
+  const keyOf = (i: number) => String(Math.floor(i / 10));
+
+  it("never runs one key in two flushes at once: a busy key's submissions wait, others overlap at once, each key in order", async () => {
+    const f = controlledFlush();
+    const batcher = new Batcher(f.flush, { maxItems: 100, maxInFlight: 2, overlapMinItems: 1, keyOf });
+    const all = [batcher.submitOne(11), batcher.submitOne(21)];
+    await tick();
+    expect(f.flushes()).toEqual([[11, 21]]);
+    // 12 and 23 share keys with the running flush, 31 does not; 13 comes after 12, in order.
+    all.push(batcher.submitOne(12), batcher.submitOne(31), batcher.submitOne(23), batcher.submitOne(13));
+    await tick();
+    expect(f.flushes()).toEqual([[11, 21], [31]]);
+    expect(batcher.pending).toBe(3);
+    await f.releaseAll();
+    expect(await Promise.all(all)).toEqual([110, 210, 120, 310, 230, 130]);
+    expect(done).toEqual([[11, 21], [31], [12, 23, 13]]);
+  });
+
+  it("a submission spanning keys waits until every one of its keys is free, and blocks the later ones of those keys", async () => {
+    const f = controlledFlush();
+    const batcher = new Batcher(f.flush, { maxItems: 100, maxInFlight: 3, overlapMinItems: 1, keyOf });
+    const all = [batcher.submit([11])];
+    await tick();
+    all.push(batcher.submit([21, 12]), batcher.submit([22]), batcher.submit([31]));
+    await tick();
+    // [21, 12] needs key 1 (busy), so key 2 is blocked behind it too: only [31] may overlap.
+    expect(f.flushes()).toEqual([[11], [31]]);
+    await f.releaseAll();
+    await jest.advanceTimersByTimeAsync(1); // the freed keys' flush starts on a later turn
+    await f.releaseAll();
+    await Promise.all(all);
+    expect(done).toEqual([[11], [31], [21, 12, 22]]);
+  });
+
+  it("sheds a submission that waited maxWaitMs for its busy key, and frees the key after a failed flush", async () => {
+    const f = controlledFlush({ fail: (items) => items.includes(11) });
+    const batcher = new Batcher(f.flush, { maxItems: 100, maxInFlight: 2, overlapMinItems: 1, maxWaitMs: 20, keyOf });
+    const failed = batcher.submitOne(11).catch((e: Error) => e.message);
+    await tick();
+    const shed = batcher.submitOne(12).catch((e: unknown) => e);
+    await jest.advanceTimersByTimeAsync(20);
+    expect(await shed).toBeInstanceOf(BatcherOverloadedError);
+    await f.releaseAll();
+    expect(await failed).toBe("flush of 11 failed");
+    const after = batcher.submitOne(13);
+    await tick();
+    await f.releaseAll();
+    expect(await after).toBe(130);
+    expect(done).toEqual([[11], [13]]);
+  });
+});

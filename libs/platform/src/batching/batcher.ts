@@ -19,8 +19,13 @@ import { Code, TallyError } from "../errors/errors";
  * Optional load shedding (`maxWaitMs`): a submission that waited that long for a flush is refused
  * with an overload error instead of being run late, and while the oldest one has waited that long
  * new submissions are refused at once (a standing queue: arrivals outpace the flushes).
+ *
+ * Optional keys (`keyOf`): items of one key never run in two flushes at once. A flush that locks
+ * rows per key (limits' holds) then never waits on the row locks of a flush still running in this
+ * process: a submission whose key is busy keeps its place in the queue and goes with the first flush
+ * that starts after its key is free, while the submissions behind it with other keys go at once.
  */
-export interface BatcherOptions {
+export interface BatcherOptions<I = never> {
   /** Most items per flush; a single larger submission still goes alone, unsplit. */
   maxItems: number;
   /** Flushes allowed to run at once (overlaps one flush's commit with the next one's work). */
@@ -49,6 +54,12 @@ export interface BatcherOptions {
   maxWaitMs?: number;
   /** The error a shed submission is rejected with (default: a {@link BatcherOverloadedError}). */
   overloaded?: (waitedMs: number) => unknown;
+  /**
+   * The key an item locks (say a customer id). Submissions with a key in a running flush wait for
+   * it to finish instead of joining an overlapping flush; within one flush, items of one key are
+   * together (the flush orders them). Unset: any submission may join any flush.
+   */
+  keyOf?: (item: I) => string;
 }
 
 /**
@@ -72,6 +83,8 @@ interface Submission<I, R> {
   reject(err: unknown): void;
   /** performance.now() when submitted. */
   since: number;
+  /** The keys of its items (keyOf), computed once; undefined without keyOf. */
+  keys: readonly string[] | undefined;
 }
 
 export class Batcher<I, R> {
@@ -83,10 +96,12 @@ export class Batcher<I, R> {
   private idle: (() => void)[] = [];
   /** Sheds stale submissions even when no flush completes (every slot stuck, say on a lock). */
   private shedTimer: NodeJS.Timeout | undefined;
+  /** With keyOf: the keys of the running flushes, with the number of their submissions. */
+  private readonly busy = new Map<string, number>();
 
   constructor(
     private readonly flush: (items: I[]) => Promise<R[]>,
-    private readonly options: BatcherOptions,
+    private readonly options: BatcherOptions<I>,
   ) {}
 
   /** Queues `items`; resolves with their results in order, or rejects if their flush failed. */
@@ -95,8 +110,9 @@ export class Batcher<I, R> {
     const now = performance.now();
     const oldest = this.queue[0];
     if (oldest && now - oldest.since >= this.maxWaitMs) return Promise.reject(this.refusal(now - oldest.since));
+    const keys = this.keysOf(items);
     return new Promise<R[]>((resolve, reject) => {
-      this.queue.push({ items, resolve, reject, since: now });
+      this.queue.push({ items, resolve, reject, since: now, keys });
       this.queuedItems += items.length;
       this.schedule();
       this.armShedTimer();
@@ -143,6 +159,22 @@ export class Batcher<I, R> {
       clearTimeout(this.linger);
       this.linger = undefined;
     }
+    const taken = this.options.keyOf ? this.takeFreeKeys() : this.takeFront();
+    if (taken.length === 0) return; // every queued key is in a running flush: the next to finish reschedules
+    this.inFlight++;
+    const items = taken.length === 1 ? taken[0]!.items : taken.flatMap((s) => s.items);
+    this.run(items, taken).finally(() => {
+      this.inFlight--;
+      if (this.options.keyOf) this.freeKeys(taken);
+      if (this.queue.length > 0) this.schedule();
+      else this.notifyIfIdle();
+    });
+    // Another slot may be free for what is still queued.
+    this.schedule();
+  }
+
+  /** The queue's first submissions, up to maxItems (at least one). */
+  private takeFront(): Submission<I, R>[] {
     const taken: Submission<I, R>[] = [];
     let count = 0;
     while (this.queue.length > 0 && (taken.length === 0 || count + this.queue[0]!.items.length <= this.options.maxItems)) {
@@ -151,15 +183,55 @@ export class Batcher<I, R> {
       count += next.items.length;
     }
     this.queuedItems -= count;
-    this.inFlight++;
-    const items = taken.length === 1 ? taken[0]!.items : taken.flatMap((s) => s.items);
-    this.run(items, taken).finally(() => {
-      this.inFlight--;
-      if (this.queue.length > 0) this.schedule();
-      else this.notifyIfIdle();
-    });
-    // Another slot may be free for what is still queued.
-    this.schedule();
+    return taken;
+  }
+
+  /**
+   * In queue order, the submissions none of whose keys is in a running flush, up to maxItems; they
+   * mark their keys busy. A submission skipped for its key blocks its keys for the ones behind it,
+   * so each key's submissions still run in arrival order.
+   */
+  private takeFreeKeys(): Submission<I, R>[] {
+    const taken: Submission<I, R>[] = [];
+    const kept: Submission<I, R>[] = [];
+    const claimed = new Set<string>();
+    const blocked = new Set<string>();
+    let count = 0;
+    for (const s of this.queue) {
+      const keys = s.keys!;
+      const fits = taken.length === 0 || count + s.items.length <= this.options.maxItems;
+      if (fits && keys.every((k) => !blocked.has(k) && (claimed.has(k) || !this.busy.has(k)))) {
+        taken.push(s);
+        count += s.items.length;
+        for (const k of keys) claimed.add(k);
+      } else {
+        kept.push(s);
+        for (const k of keys) blocked.add(k);
+      }
+    }
+    if (taken.length === 0) return taken;
+    this.queue.length = 0;
+    this.queue.push(...kept);
+    this.queuedItems -= count;
+    for (const s of taken) for (const k of s.keys!) this.busy.set(k, (this.busy.get(k) ?? 0) + 1);
+    return taken;
+  }
+
+  private freeKeys(taken: readonly Submission<I, R>[]): void {
+    for (const s of taken) {
+      for (const k of s.keys!) {
+        const n = this.busy.get(k)! - 1;
+        if (n === 0) this.busy.delete(k);
+        else this.busy.set(k, n);
+      }
+    }
+  }
+
+  private keysOf(items: readonly I[]): readonly string[] | undefined {
+    const keyOf = this.options.keyOf;
+    if (!keyOf) return undefined;
+    if (items.length === 1) return [keyOf(items[0]!)];
+    return [...new Set(items.map(keyOf))];
   }
 
   private async run(items: I[], taken: Submission<I, R>[]): Promise<void> {

@@ -2,7 +2,7 @@ import { create, fromBinary, toBinary, type DescMessage, type DescService } from
 import { common, limits, metering, rating } from "@tally/contracts";
 import * as fc from "fast-check";
 import { InvalidArgumentError } from "../errors/errors";
-import { decodeRequest, locateMalformedField } from "./request-decoding";
+import { decodeRequest, findNulCharacter, holdsNul, locateMalformedField } from "./request-decoding";
 
 /** Every request message of every service: what a hostile client can aim bytes at. */
 const requestSchemas: DescMessage[] = [metering, rating, limits]
@@ -48,6 +48,38 @@ describe("decodeRequest", () => {
     const empty = toBinary(metering.QueryUsageRequestSchema, create(metering.QueryUsageRequestSchema, { meterKey: "tokens", from: {} }));
     expect(empty.includes(0)).toBe(true);
     expect(decodeRequest<metering.QueryUsageRequest>(metering.QueryUsageRequestSchema, empty).meterKey).toBe("tokens");
+  });
+
+  it("holdsNul finds U+0000 exactly where findNulCharacter does: nested, in lists, map keys and values", () => {
+    const batch = (id: string, key: string, value: string) =>
+      create(metering.RecordBatchRequestSchema, { events: [{ id: "a" }, { id, properties: { [key]: value } }] });
+    for (const [message, expected] of [
+      [batch("b", "model", "x"), false],
+      [batch("b\u0000", "model", "x"), true],
+      [batch("b", "mo\u0000del", "x"), true],
+      [batch("b", "model", "\u0000"), true],
+    ] as const) {
+      expect(holdsNul(metering.RecordBatchRequestSchema, message)).toBe(expected);
+      expect(findNulCharacter(metering.RecordBatchRequestSchema, message) !== undefined).toBe(expected);
+    }
+    // Through decodeRequest: refused, naming the field.
+    const bytes = toBinary(metering.RecordBatchRequestSchema, batch("b", "model", "x\u0000"));
+    expect(() => decodeRequest(metering.RecordBatchRequestSchema, bytes)).toThrow(expect.objectContaining({ field: "events[1].properties[model]" }));
+  });
+
+  it("holdsNul agrees with findNulCharacter on whatever random bytes decode to, for every request message", () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...requestSchemas), fc.uint8Array({ maxLength: 64 }), (schema, bytes) => {
+        let message: unknown;
+        try {
+          message = fromBinary(schema, bytes);
+        } catch {
+          return;
+        }
+        expect(holdsNul(schema, message)).toBe(findNulCharacter(schema, message) !== undefined);
+      }),
+      { numRuns: 5_000 },
+    );
   });
 
   it("uses a hand-written decoder when given one, and still names the field it fails on", () => {

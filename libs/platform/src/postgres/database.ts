@@ -1,4 +1,4 @@
-import { Pool, type PoolClient, type PoolConfig } from "pg";
+import { Pool, types, type PoolClient, type PoolConfig } from "pg";
 
 export type { Pool, PoolClient };
 
@@ -46,3 +46,15 @@ export function pgErrorCode(err: unknown): string | undefined {
 export const PG_UNIQUE_VIOLATION = "23505";
 export const PG_SERIALIZATION_FAILURE = "40001";
 export const PG_DEADLOCK_DETECTED = "40P01";
+
+/**
+ * Query-config `types` that leave every column as Postgres sent it (text, or null): for hot reads
+ * that compare a row with the one they read before and parse only what changed (the default
+ * parsers build Dates, parse JSON and so on for every column of every row).
+ */
+export const RAW_TEXT_TYPES = { getTypeParser: () => (value: string) => value };
+
+/** A column kept as text by {@link RAW_TEXT_TYPES}, parsed as pg would have (by its type oid). */
+export function parseColumn(dataTypeID: number, text: string | null): unknown {
+  return text === null ? null : (types.getTypeParser(dataTypeID, "text") as (value: string) => unknown)(text);
+}

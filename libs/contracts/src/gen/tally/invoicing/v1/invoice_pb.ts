@@ -279,7 +279,9 @@ export const TaxLineSchema: GenMessage<TaxLine> = /*@__PURE__*/
   messageDesc(file_tally_invoicing_v1_invoice, 1);
 
 /**
- * ProrationSegment is the part of the period billed with one plan version.
+ * ProrationSegment is the part of the period billed with one plan version,
+ * as rating priced it (rating's InvoicePreviewSegment: the plan comes from
+ * the same subscription history as the lines).
  *
  * @generated from message tally.invoicing.v1.ProrationSegment
  */
@@ -306,7 +308,10 @@ export type ProrationSegment = Message<"tally.invoicing.v1.ProrationSegment"> & 
   range?: TimeRange | undefined;
 
   /**
-   * Decimal string: segment duration ÷ period duration, e.g. "0.5".
+   * Decimal string: segment duration ÷ duration of the NOMINAL period (the
+   * whole interval, also for the partial first or last period of a
+   * subscription), e.g. "0.5": what the segment's recurring fee, minimums
+   * and maximums are prorated by.
    *
    * @generated from field: string fraction = 4;
    */

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tally/rating/v1/invoice_preview.proto.
  */
 export const file_tally_rating_v1_invoice_preview: GenFile = /*@__PURE__*/
-  fileDesc("CiV0YWxseS9yYXRpbmcvdjEvaW52b2ljZV9wcmV2aWV3LnByb3RvEg90YWxseS5yYXRpbmcudjEiygEKDkludm9pY2VQcmV2aWV3EhMKC2N1c3RvbWVyX2lkGAEgASgJEhcKD3N1YnNjcmlwdGlvbl9pZBgCIAEoCRIqCgZwZXJpb2QYAyABKAsyGi50YWxseS5jb21tb24udjEuVGltZVJhbmdlEhAKCGN1cnJlbmN5GAQgASgJEisKBWxpbmVzGAUgAygLMhwudGFsbHkucmF0aW5nLnYxLkludm9pY2VMaW5lEhAKCHN1YnRvdGFsGAYgASgJEg0KBXRvdGFsGAcgASgJIokCCgtJbnZvaWNlTGluZRILCgNyZWYYASABKAkSJwoEa2luZBgCIAEoDjIZLnRhbGx5LnJhdGluZy52MS5MaW5lS2luZBIVCg1jb21wb25lbnRfa2V5GAMgASgJEhMKC2Rlc2NyaXB0aW9uGAQgASgJEhAKCHF1YW50aXR5GAUgASgJEjEKB2RldGFpbHMYBiADKAsyIC50YWxseS5yYXRpbmcudjEuUHJpY2VMaW5lRGV0YWlsEg4KBmFtb3VudBgHIAEoCRIqCgZwZXJpb2QYCCABKAsyGi50YWxseS5jb21tb24udjEuVGltZVJhbmdlEhcKD2RpbWVuc2lvbl92YWx1ZRgJIAEoCSK8AQoPUHJpY2VMaW5lRGV0YWlsEgsKA3JlZhgBIAEoCRISCgp0aWVyX2luZGV4GAIgASgFEhMKC2xvd2VyX2JvdW5kGAMgASgJEhMKC3VwcGVyX2JvdW5kGAQgASgJEhAKCHF1YW50aXR5GAUgASgJEhMKC3VuaXRfYW1vdW50GAYgASgJEhMKC2ZsYXRfYW1vdW50GAcgASgJEhAKCHN1YnRvdGFsGAggASgJEhAKCGluY2x1ZGVkGAkgASgIKpgBCghMaW5lS2luZBIZChVMSU5FX0tJTkRfVU5TUEVDSUZJRUQQABIbChdMSU5FX0tJTkRfUkVDVVJSSU5HX0ZFRRABEhMKD0xJTkVfS0lORF9VU0FHRRACEh0KGUxJTkVfS0lORF9NSU5JTVVNX1RSVUVfVVAQAxIgChxMSU5FX0tJTkRfTUFYSU1VTV9BREpVU1RNRU5UEARiBnByb3RvMw", [file_tally_common_v1_time_range]);
+  fileDesc("CiV0YWxseS9yYXRpbmcvdjEvaW52b2ljZV9wcmV2aWV3LnByb3RvEg90YWxseS5yYXRpbmcudjEiuAIKDkludm9pY2VQcmV2aWV3EhMKC2N1c3RvbWVyX2lkGAEgASgJEhcKD3N1YnNjcmlwdGlvbl9pZBgCIAEoCRIqCgZwZXJpb2QYAyABKAsyGi50YWxseS5jb21tb24udjEuVGltZVJhbmdlEhAKCGN1cnJlbmN5GAQgASgJEisKBWxpbmVzGAUgAygLMhwudGFsbHkucmF0aW5nLnYxLkludm9pY2VMaW5lEhAKCHN1YnRvdGFsGAYgASgJEg0KBXRvdGFsGAcgASgJEjgKCHNlZ21lbnRzGAggAygLMiYudGFsbHkucmF0aW5nLnYxLkludm9pY2VQcmV2aWV3U2VnbWVudBIyCg5ub21pbmFsX3BlcmlvZBgJIAEoCzIaLnRhbGx5LmNvbW1vbi52MS5UaW1lUmFuZ2UiegoVSW52b2ljZVByZXZpZXdTZWdtZW50EioKBnBlcmlvZBgBIAEoCzIaLnRhbGx5LmNvbW1vbi52MS5UaW1lUmFuZ2USEAoIcGxhbl9rZXkYAiABKAkSFAoMcGxhbl92ZXJzaW9uGAMgASgFEg0KBXNoYXJlGAQgASgJIokCCgtJbnZvaWNlTGluZRILCgNyZWYYASABKAkSJwoEa2luZBgCIAEoDjIZLnRhbGx5LnJhdGluZy52MS5MaW5lS2luZBIVCg1jb21wb25lbnRfa2V5GAMgASgJEhMKC2Rlc2NyaXB0aW9uGAQgASgJEhAKCHF1YW50aXR5GAUgASgJEjEKB2RldGFpbHMYBiADKAsyIC50YWxseS5yYXRpbmcudjEuUHJpY2VMaW5lRGV0YWlsEg4KBmFtb3VudBgHIAEoCRIqCgZwZXJpb2QYCCABKAsyGi50YWxseS5jb21tb24udjEuVGltZVJhbmdlEhcKD2RpbWVuc2lvbl92YWx1ZRgJIAEoCSK8AQoPUHJpY2VMaW5lRGV0YWlsEgsKA3JlZhgBIAEoCRISCgp0aWVyX2luZGV4GAIgASgFEhMKC2xvd2VyX2JvdW5kGAMgASgJEhMKC3VwcGVyX2JvdW5kGAQgASgJEhAKCHF1YW50aXR5GAUgASgJEhMKC3VuaXRfYW1vdW50GAYgASgJEhMKC2ZsYXRfYW1vdW50GAcgASgJEhAKCHN1YnRvdGFsGAggASgJEhAKCGluY2x1ZGVkGAkgASgIKpgBCghMaW5lS2luZBIZChVMSU5FX0tJTkRfVU5TUEVDSUZJRUQQABIbChdMSU5FX0tJTkRfUkVDVVJSSU5HX0ZFRRABEhMKD0xJTkVfS0lORF9VU0FHRRACEh0KGUxJTkVfS0lORF9NSU5JTVVNX1RSVUVfVVAQAxIgChxMSU5FX0tJTkRfTUFYSU1VTV9BREpVU1RNRU5UEARiBnByb3RvMw", [file_tally_common_v1_time_range]);
 
 /**
  * InvoicePreview is what the current period's invoice would be if the period
@@ -22,6 +22,15 @@ export const file_tally_rating_v1_invoice_preview: GenFile = /*@__PURE__*/
  * total = subtotal rounded once to the currency's minor unit with
  * ROUND_HALF_EVEN (banker's rounding). Credits are not applied here (see
  * tally.limits.v1 balances and the invoice).
+ *
+ * Partial periods: `period` is the period billed, cut short where the
+ * subscription starts (its first CALENDAR period) or ends (canceled
+ * mid-period); `nominal_period` is the whole interval it belongs to. A
+ * segment's recurring fee, minimums and maximums are prorated by its share of
+ * the NOMINAL period (segment milliseconds ÷ nominal period milliseconds,
+ * exact, like the segments of an immediate plan change), so canceling on day
+ * 10 of a 30-day month charges 10/30 of a minimum, not all of it. Rounding
+ * still happens once, on the total.
  *
  * @generated from message tally.rating.v1.InvoicePreview
  */
@@ -76,6 +85,27 @@ export type InvoicePreview = Message<"tally.rating.v1.InvoicePreview"> & {
    * @generated from field: string total = 7;
    */
   total: string;
+
+  /**
+   * The plan segments of the period, in time order, covering it without
+   * gaps: each segment's range (the `period` of its lines) and the plan
+   * version priced in it. Taken from the same subscription history as the
+   * lines, so a consumer (invoicing) never has to learn the plan of a
+   * segment from elsewhere (e.g. a subscription.changed event that may not
+   * have arrived yet when the period closes).
+   *
+   * @generated from field: repeated tally.rating.v1.InvoicePreviewSegment segments = 8;
+   */
+  segments: InvoicePreviewSegment[];
+
+  /**
+   * The whole billing period `period` belongs to (equal to it for a full
+   * period), in the subscription's anchor and time zone: the denominator of
+   * every segment's `share`.
+   *
+   * @generated from field: tally.common.v1.TimeRange nominal_period = 9;
+   */
+  nominalPeriod?: TimeRange | undefined;
 };
 
 /**
@@ -84,6 +114,51 @@ export type InvoicePreview = Message<"tally.rating.v1.InvoicePreview"> & {
  */
 export const InvoicePreviewSchema: GenMessage<InvoicePreview> = /*@__PURE__*/
   messageDesc(file_tally_rating_v1_invoice_preview, 0);
+
+/**
+ * InvoicePreviewSegment is one plan segment of a priced period.
+ *
+ * @generated from message tally.rating.v1.InvoicePreviewSegment
+ */
+export type InvoicePreviewSegment = Message<"tally.rating.v1.InvoicePreviewSegment"> & {
+  /**
+   * The segment: [start, end) within the period.
+   *
+   * @generated from field: tally.common.v1.TimeRange period = 1;
+   */
+  period?: TimeRange | undefined;
+
+  /**
+   * Plan key in force in the segment.
+   *
+   * @generated from field: string plan_key = 2;
+   */
+  planKey: string;
+
+  /**
+   * Plan version in force in the segment.
+   *
+   * @generated from field: int32 plan_version = 3;
+   */
+  planVersion: number;
+
+  /**
+   * Decimal string in (0, 1]: the segment's share of the nominal period,
+   * exact ("1" for a whole period): what its recurring fee (in arrears, or in
+   * advance when no immediate change replaces it), minimums and maximums are
+   * multiplied by.
+   *
+   * @generated from field: string share = 4;
+   */
+  share: string;
+};
+
+/**
+ * Describes the message tally.rating.v1.InvoicePreviewSegment.
+ * Use `create(InvoicePreviewSegmentSchema)` to create a new message.
+ */
+export const InvoicePreviewSegmentSchema: GenMessage<InvoicePreviewSegment> = /*@__PURE__*/
+  messageDesc(file_tally_rating_v1_invoice_preview, 1);
 
 /**
  * InvoiceLine is one explained charge.
@@ -166,7 +241,7 @@ export type InvoiceLine = Message<"tally.rating.v1.InvoiceLine"> & {
  * Use `create(InvoiceLineSchema)` to create a new message.
  */
 export const InvoiceLineSchema: GenMessage<InvoiceLine> = /*@__PURE__*/
-  messageDesc(file_tally_rating_v1_invoice_preview, 1);
+  messageDesc(file_tally_rating_v1_invoice_preview, 2);
 
 /**
  * PriceLineDetail is one step of a pricing computation, e.g. one graduated
@@ -253,7 +328,7 @@ export type PriceLineDetail = Message<"tally.rating.v1.PriceLineDetail"> & {
  * Use `create(PriceLineDetailSchema)` to create a new message.
  */
 export const PriceLineDetailSchema: GenMessage<PriceLineDetail> = /*@__PURE__*/
-  messageDesc(file_tally_rating_v1_invoice_preview, 2);
+  messageDesc(file_tally_rating_v1_invoice_preview, 3);
 
 /**
  * LineKind classifies invoice lines.

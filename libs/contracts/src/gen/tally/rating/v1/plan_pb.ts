@@ -104,9 +104,14 @@ export const PlanSchema: GenMessage<Plan> = /*@__PURE__*/
  *
  * For a partial period (a subscription starting or canceled mid-period, or a
  * plan segment after an immediate ChangePlan) it is prorated by the segment's
- * share of the period's duration: segment milliseconds ÷ period milliseconds,
- * an exact fraction (Timestamps are taken to whole milliseconds; nothing is
- * rounded to seconds).
+ * share of the NOMINAL period's duration: segment milliseconds ÷ milliseconds
+ * of the whole interval (day, month or year in the subscription's anchor and
+ * time zone), an exact fraction (Timestamps are taken to whole milliseconds;
+ * nothing is rounded to seconds). The nominal period is never the clipped
+ * one: a subscription canceled on day 10 of a 30-day month pays 10/30 of the
+ * fee, and one starting on the 21st of a 30-day month under a CALENDAR anchor
+ * pays 10/30 for its first period. Rounding happens once, on the invoice
+ * total (see proto/README.md).
  *
  * @generated from message tally.rating.v1.RecurringFee
  */

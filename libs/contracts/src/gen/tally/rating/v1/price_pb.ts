@@ -22,8 +22,12 @@ export const file_tally_rating_v1_price: GenFile = /*@__PURE__*/
  * MINIMUM_TRUE_UP line adds the difference, also when there was no usage.
  * Tier bounds apply to the billable quantity. Amounts are exact and not
  * rounded; rounding happens once, on the invoice total. When a period is
- * split into plan segments, minimum and maximum are prorated by the
- * segment's share of the period.
+ * split into plan segments, or is partial (a subscription starting mid-period
+ * under a CALENDAR anchor, or canceled mid-period), minimum and maximum are
+ * prorated by the segment's share of the NOMINAL period: segment milliseconds
+ * ÷ milliseconds of the whole interval, exact, as Plan.recurring_fee is. A
+ * subscription canceled on day 10 of a 30-day month with a minimum of 30
+ * has a minimum of 10 for that period.
  *
  * Validation errors fail with INVALID_ARGUMENT naming the field path from the
  * request, e.g. "plan.components[0].price.graduated.tiers[2].up_to".

@@ -514,8 +514,10 @@ export type CancelSubscriptionRequest = Message<"tally.rating.v1.CancelSubscript
   subscriptionId: string;
 
   /**
-   * IMMEDIATELY ends it now (the current period ends early and its recurring
-   * fee is prorated); AT_PERIOD_END schedules a CANCEL pending change.
+   * IMMEDIATELY ends it now (the current period ends early, and its
+   * recurring fee, minimums and maximums are prorated by the part of the
+   * NOMINAL period served, in milliseconds: see InvoicePreview); AT_PERIOD_END
+   * schedules a CANCEL pending change.
    * Required.
    *
    * @generated from field: tally.rating.v1.ChangeTiming timing = 2;
@@ -1173,7 +1175,10 @@ export const PreviewPeriodsRequestSchema: GenMessage<PreviewPeriodsRequest> = /*
 export type PreviewPeriodsResponse = Message<"tally.rating.v1.PreviewPeriodsResponse"> & {
   /**
    * One preview per query, in query order; each preview's period is the
-   * whole billing period (clipped to the subscription's start and end).
+   * whole billing period (clipped to the subscription's start and end), its
+   * nominal_period the unclipped one that fees and commitments of a partial
+   * period are prorated against, and its segments the plan version priced in
+   * each part of the period.
    *
    * @generated from field: repeated tally.rating.v1.InvoicePreview previews = 1;
    */

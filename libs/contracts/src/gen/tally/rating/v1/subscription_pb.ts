@@ -274,8 +274,10 @@ export enum BillingAnchor {
   /**
    * Periods start at calendar boundaries in the subscription's time zone:
    * midnight (DAY), the 1st of the month (MONTH), January 1 (YEAR). The first
-   * period runs from start_time to the next boundary and its recurring fee
-   * is prorated.
+   * period runs from start_time to the next boundary, and its recurring fee,
+   * minimums and maximums are prorated against the whole calendar period
+   * (milliseconds served ÷ milliseconds of the day, month or year; see
+   * InvoicePreview.nominal_period).
    *
    * @generated from enum value: BILLING_ANCHOR_CALENDAR = 1;
    */
