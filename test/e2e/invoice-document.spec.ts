@@ -4,8 +4,9 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { loadConsoleSettings, startConsole, type RunningConsole } from "@tally/console";
-import { invoicing, metering, rating } from "@tally/contracts";
+import { common, invoicing, metering, rating } from "@tally/contracts";
 import { formatMoney, formatPreciseMoney } from "@tally/invoice-documents";
 import { TEST_KEYS } from "@tally/platform/testing";
 import { pdfText } from "../../libs/invoice-documents/src/testing/pdf-text";
@@ -167,5 +168,110 @@ describe("an invoice's document, from invoicing, the CLI and the console", () =>
     const fromConsole = Buffer.from(await res.arrayBuffer());
     expect(fromCli.equals(Buffer.from(served.content))).toBe(true);
     expect(fromConsole.equals(Buffer.from(served.content))).toBe(true);
+  });
+
+  /**
+   * A partial credit note of $20.00 on the $68.04 invoice (runs last: it changes the invoice's
+   * credited amount). Credited pro rata: net 20 × 56 / 68.04 = 16.46, VAT 3.29, city tax 0.25
+   * (largest remainder), the net over the lines 50/56 and 6/56 → 14.70 + 1.76.
+   */
+  describe("a credit note's document", () => {
+    let note: invoicing.CreditNote;
+    let document: invoicing.GetCreditNoteDocumentResponse;
+
+    beforeAll(async () => {
+      const created = await stack.invoicer.createCreditNote({
+        invoiceId: invoice.id,
+        amount: { currency: "USD", amount: "20.00" },
+        reason: "Service outage on Nov 12",
+        idempotencyKey: "cn-doc-1",
+      });
+      note = (await stack.invoicer.getCreditNote({ creditNoteId: created.creditNote!.id })).creditNote!;
+      document = await stack.invoicer.getCreditNoteDocument({ creditNoteId: note.id });
+    });
+
+    it("is numbered after the invoice it credits, and adds up: lines to the net, net and taxes to the amount", () => {
+      expect(note.number).toBe(`${invoice.number}-CN-01`);
+      expect(note.invoiceNumber).toBe(invoice.number);
+      expect(note.amount).toMatchObject({ currency: "USD", amount: "20.00" });
+      expect(note.netAmount).toBe("16.46");
+      expect(note.taxLines.map((t) => [t.name, t.percent, t.taxableAmount, t.amount])).toEqual([
+        ["VAT", "20", "16.46", "3.29"],
+        ["City tax", "1.5", "16.46", "0.25"],
+      ]);
+      expect(note.lines.map((l) => [l.ref, l.invoiceAmount, l.amount])).toEqual([
+        [invoice.lines[0]!.ref, invoice.lines[0]!.roundedAmount, "14.70"],
+        [invoice.lines[1]!.ref, invoice.lines[1]!.roundedAmount, "1.76"],
+      ]);
+      expect(note.refundDue?.amount).toBe("0.00");
+      expect(note.balanceCredited?.amount).toBe("0.00");
+      expect(document.contentType).toBe("application/pdf");
+      expect(document.fileName).toBe(`${note.number}.pdf`);
+    });
+
+    it("prints the credit note's and the invoice's figures, and no other amount", async () => {
+      const text = await pdfText(Buffer.from(document.content));
+      const lines = rows(text);
+      for (const row of [
+        // (The first facts share their lines with the large title, which pdftotext splits.)
+        `Credits invoice | ${invoice.number}`,
+        "Invoice date | Dec 1, 2026",
+        "Billing period | Nov 1, 2026 – Nov 30, 2026",
+        `Credited before tax | ${usd(note.netAmount)}`,
+        ...note.taxLines.map((t) => `${t.name} (${t.percent}%) | ${usd(t.amount)}`),
+        `Total credited | ${usd(note.amount!.amount)}`,
+        ...note.lines.map((l) => `${l.description} | ${usd(l.invoiceAmount)} | ${usd(l.amount)}`),
+      ]) {
+        expect(lines).toContain(row);
+      }
+      for (const detail of ["Credit note number", note.number, "Issue date", "Dec 1, 2026", note.reason, "Tally Billing Ltd", "VAT GB123456789", "Acme AI Inc.", "500 Market St", "ap@acme.example", `Invoice ${invoice.number} is reduced by $20.00.`]) {
+        expect(text).toContain(detail);
+      }
+      const figures = new Set([
+        ...[note.amount!.amount, note.netAmount].map(usd),
+        ...note.taxLines.map((t) => usd(t.amount)),
+        ...note.lines.flatMap((l) => [usd(l.amount), usd(l.invoiceAmount)]),
+      ]);
+      const printed = text.match(/-?\$[\d,]+(\.\d+)?/g) ?? [];
+      expect(printed.length).toBeGreaterThanOrEqual(9);
+      for (const amount of printed) expect(figures).toContain(amount);
+    });
+
+    it("is the same bytes on every call, from `tally credit-notes download` and from the console's link under the invoice", async () => {
+      const again = await stack.invoicer.getCreditNoteDocument({ creditNoteId: note.id, format: invoicing.DocumentFormat.PDF });
+      expect(Buffer.from(again.content).equals(Buffer.from(document.content))).toBe(true);
+      const dir = mkdtempSync(path.join(tmpdir(), "credit-note-download-"));
+      const cli = await run(process.execPath, [TALLY, "credit-notes", "download", note.id, "--out", "credit-note.pdf"], {
+        cwd: dir,
+        env: { ...process.env, TALLY_API_KEY: TEST_KEYS.read, TALLY_INVOICING_ADDRESS: stack.services[3]!.address },
+      });
+      expect(cli.stdout).toMatch(/^saved .*credit-note\.pdf \(application\/pdf, [\d,]+ bytes\)\n$/);
+      expect(readFileSync(path.join(dir, "credit-note.pdf")).equals(Buffer.from(document.content))).toBe(true);
+      // The console lists the note under its invoice, with a link to this very document.
+      const page = (await (await fetch(`${consoleApp.url}/api/customers/${customerId}`)).json()) as {
+        invoices: { data?: { id: string; creditNotes: { id: string; number: string; pdf: string }[] }[] };
+      };
+      const listed = page.invoices.data!.find((i) => i.id === invoice.id)!.creditNotes;
+      expect(listed.map((n) => [n.id, n.number])).toEqual([[note.id, note.number]]);
+      const res = await fetch(`${consoleApp.url}${listed[0]!.pdf}`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get("content-disposition")).toBe(`inline; filename="${note.number}.pdf"`);
+      expect(Buffer.from(await res.arrayBuffer()).equals(Buffer.from(document.content))).toBe(true);
+      const html = await stack.invoicer.getCreditNoteDocument({ creditNoteId: note.id, format: invoicing.DocumentFormat.HTML });
+      expect(html.fileName).toBe(`${note.number}.html`);
+      expect(Buffer.from(html.content).toString()).toContain(`<dd>${invoice.number}</dd>`);
+    });
+
+    it("answers NOT_FOUND for an unknown id and INVALID_ARGUMENT naming the field for none", async () => {
+      const unknown = await stack.invoicer.getCreditNoteDocument({ creditNoteId: "cn_nope" }).catch((err: unknown) => ConnectError.from(err));
+      expect(unknown).toBeInstanceOf(ConnectError);
+      expect((unknown as ConnectError).code).toBe(Code.NotFound);
+      const missing = await stack.invoicer.getCreditNoteDocument({ creditNoteId: "" }).catch((err: unknown) => ConnectError.from(err));
+      expect((missing as ConnectError).code).toBe(Code.InvalidArgument);
+      expect((missing as ConnectError).findDetails(common.ErrorDetailSchema)[0]?.fieldViolations.map((v) => v.field)).toEqual(["credit_note_id"]);
+      const listUnknown = await stack.invoicer.listCreditNotes({ invoiceId: "inv_nope" }).catch((err: unknown) => ConnectError.from(err));
+      expect((listUnknown as ConnectError).code).toBe(Code.NotFound);
+      expect((await stack.invoicer.listCreditNotes({ invoiceId: invoice.id })).creditNotes.map((n) => n.id)).toEqual([note.id]);
+    });
   });
 });

@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { Command, CommanderError } from "commander";
 import type { CliIo } from "./cli-io";
+import { registerCreditNoteCommands } from "./commands/credit-notes";
 import { registerCreditCommands } from "./commands/credits";
 import { registerCustomerCommands } from "./commands/customers";
 import { registerImportCommand } from "./commands/import";
@@ -59,6 +60,7 @@ function createProgram(session: Session): Command {
   registerCreditCommands(program, session);
   registerLimitCommands(program, session);
   registerInvoiceCommands(program, session);
+  registerCreditNoteCommands(program, session);
   registerImportCommand(program, session);
   program.addHelpText(
     "after",

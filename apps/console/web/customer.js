@@ -143,7 +143,7 @@
     fill("invoices", page.invoices, (rows) =>
       table(
         [{ label: "Number" }, { label: "Period" }, { label: "Status" }, { label: "Total", num: true }, { label: "Due", num: true }, { label: "" }],
-        rows.map((i) =>
+        rows.flatMap((i) => [
           el("tr", { "data-invoice": i.id }, [
             el("td", { class: "nowrap", text: i.number }),
             el("td", { class: "small", text: i.period }),
@@ -152,7 +152,18 @@
             el("td", { class: "num", text: i.amountDue }),
             el("td", { class: "num" }, [el("a", { href: i.pdf, target: "_blank", text: "PDF" }), " · ", el("a", { href: i.html, target: "_blank", text: "HTML" })]),
           ]),
-        ),
+          // Its credit notes, each under the invoice it credits.
+          ...(i.creditNotes ?? []).map((n) =>
+            el("tr", { "data-credit-note": n.id, class: "credit-note" }, [
+              el("td", { class: "nowrap small", text: `↳ ${n.number}` }),
+              el("td", { class: "small", text: n.reason }),
+              el("td", {}, el("span", { class: "pill credit", text: "credit note" })),
+              el("td", { class: "num", text: `-${n.amount}` }),
+              el("td", {}),
+              el("td", { class: "num" }, [el("a", { href: n.pdf, target: "_blank", text: "PDF" }), " · ", el("a", { href: n.html, target: "_blank", text: "HTML" })]),
+            ]),
+          ),
+        ]),
         "No invoices yet.",
       ),
     );

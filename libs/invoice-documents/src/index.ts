@@ -4,3 +4,5 @@ export { presentInvoice, type PresentedInvoice, type PresentedLine, type Present
 export { renderInvoiceHtml } from "./render-html";
 export { renderInvoicePdf } from "./render-pdf";
 export { invoiceDocumentFromProto } from "./from-invoice-proto";
+export { creditNoteDocumentFromProto, presentCreditNote, type CreditNoteDocument, type PresentedCreditNote } from "./credit-note-document";
+export { renderCreditNoteHtml, renderCreditNotePdf } from "./render-credit-note";

@@ -97,7 +97,7 @@ function lineNote(line: DocumentLine, zone: string, prorated: boolean): string {
   return prorated ? formatDateRange(line.period, zone) : "";
 }
 
-function presentParty(party: Party): PresentedParty {
+export function presentParty(party: Party): PresentedParty {
   return { name: party.name, lines: [...party.address, ...(party.reference ? [party.reference] : []), ...(party.email ? [party.email] : [])] };
 }
 

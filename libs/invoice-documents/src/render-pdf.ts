@@ -3,11 +3,11 @@ import type { InvoiceDocument } from "./invoice-document";
 import { presentInvoice, type PresentedInvoice, type PresentedParty } from "./present-invoice";
 
 // A4 in points, with the columns of the charges table.
-const PAGE = { width: 595.28, height: 841.89, margin: 48 };
-const RIGHT = PAGE.width - PAGE.margin;
+export const PAGE = { width: 595.28, height: 841.89, margin: 48 };
+export const RIGHT = PAGE.width - PAGE.margin;
 const COL = { description: { x: 48, w: 236 }, quantity: { x: 288, w: 88 }, unit: { x: 380, w: 92 }, amount: { x: 476, w: RIGHT - 476 } };
-const INK = "#1f2933";
-const MUTED = "#7b8794";
+export const INK = "#1f2933";
+export const MUTED = "#7b8794";
 const RULE = "#cbd2d9";
 
 /**
@@ -38,7 +38,7 @@ export function renderInvoicePdf(doc: InvoiceDocument): Promise<Buffer> {
   return done;
 }
 
-type Pdf = PDFKit.PDFDocument;
+export type Pdf = PDFKit.PDFDocument;
 
 function drawHeader(pdf: Pdf, p: PresentedInvoice): void {
   const top = PAGE.margin;
@@ -53,7 +53,7 @@ function drawHeader(pdf: Pdf, p: PresentedInvoice): void {
   pdf.y = Math.max(y, top + 50) + 16;
 }
 
-function drawParties(pdf: Pdf, issuer: PresentedParty, customer: PresentedParty): void {
+export function drawParties(pdf: Pdf, issuer: PresentedParty, customer: PresentedParty, customerTitle = "Bill to"): void {
   const top = pdf.y;
   const block = (title: string, who: PresentedParty, x: number): number => {
     pdf.font("Helvetica-Bold").fontSize(8).fillColor(MUTED).text(title.toUpperCase(), x, top, { width: 240 });
@@ -62,18 +62,18 @@ function drawParties(pdf: Pdf, issuer: PresentedParty, customer: PresentedParty)
     for (const line of who.lines) pdf.text(line, x, pdf.y + 1, { width: 240 });
     return pdf.y;
   };
-  const bottom = Math.max(block("From", issuer, PAGE.margin), block("Bill to", customer, 310));
+  const bottom = Math.max(block("From", issuer, PAGE.margin), block(customerTitle, customer, 310));
   pdf.y = bottom + 24;
 }
 
-function ensureRoom(pdf: Pdf, height: number): void {
+export function ensureRoom(pdf: Pdf, height: number): void {
   if (pdf.y + height > PAGE.height - PAGE.margin) {
     pdf.addPage();
     pdf.y = PAGE.margin;
   }
 }
 
-function row(pdf: Pdf, y: number, cells: [string, string, string, string], options: { bold?: boolean; size: number; color: string; indent?: number }): number {
+export function row(pdf: Pdf, y: number, cells: [string, string, string, string], options: { bold?: boolean; size: number; color: string; indent?: number }): number {
   const font = options.bold ? "Helvetica-Bold" : "Helvetica";
   pdf.font(font).fontSize(options.size).fillColor(options.color);
   const indent = options.indent ?? 0;
@@ -85,7 +85,7 @@ function row(pdf: Pdf, y: number, cells: [string, string, string, string], optio
   return y + descriptionHeight;
 }
 
-function rule(pdf: Pdf, y: number, color = RULE, width = 0.6): void {
+export function rule(pdf: Pdf, y: number, color = RULE, width = 0.6): void {
   pdf.moveTo(PAGE.margin, y).lineTo(RIGHT, y).lineWidth(width).strokeColor(color).stroke();
 }
 
@@ -113,7 +113,7 @@ function drawLines(pdf: Pdf, p: PresentedInvoice): void {
   pdf.y = y;
 }
 
-function drawTotals(pdf: Pdf, p: PresentedInvoice): void {
+export function drawTotals(pdf: Pdf, p: Pick<PresentedInvoice, "totals">): void {
   ensureRoom(pdf, p.totals.length * 18 + 20);
   let y = pdf.y + 6;
   for (const total of p.totals) {

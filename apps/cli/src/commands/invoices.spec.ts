@@ -84,6 +84,25 @@ describe("invoices and reconciliation (against in-memory Invoicing and Payments)
     expect(unwritable.stderr).toContain("ENOENT");
   });
 
+  it("lists an invoice's credit notes, shows one, and downloads its document", async () => {
+    await tally("invoices", "credit-note", "inv_2", "--amount", "4", "--reason", "outage");
+    const listed = await tally("credit-notes", "list", "inv_2");
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toMatch(/│ cn_inv_2 │ .*│ 4 EUR +│ .*│ outage +│/);
+    expect((await tally("credit-notes", "list", "inv_404")).code).toBe(ExitCode.NOT_FOUND);
+    const shown = await tally("credit-notes", "show", "cn_inv_2");
+    expect(shown.stdout).toMatch(/^total credited\s+4 EUR$/m);
+    expect(shown.stdout).toMatch(/^reason\s+outage$/m);
+    const dir = mkdtempSync(path.join(tmpdir(), "tally-cn-download-"));
+    const saved = JSON.parse((await runTally(["credit-notes", "download", "cn_inv_2", "--out", "cn.pdf", "--json"], env, dir)).stdout);
+    expect(saved).toEqual({ creditNoteId: "cn_inv_2", file: path.join(dir, "cn.pdf"), contentType: "application/pdf", bytes: 34 });
+    expect(readFileSync(saved.file, "utf8")).toBe("%PDF-1.3 fake credit note cn_inv_2");
+    expect((await runTally(["credit-notes", "download", "cn_404"], env, dir)).code).toBe(ExitCode.NOT_FOUND);
+    const empty = await runTally(["credit-notes", "download", ""], env, dir);
+    expect(empty.code).toBe(ExitCode.INVALID);
+    expect(empty.stderr).toMatch(/credit_note_id: is required/);
+  });
+
   it("shows reconciliation totals and mismatches", async () => {
     fake.reconciliation.invoicedTotal = "100";
     fake.reconciliation.collectedTotal = "90";

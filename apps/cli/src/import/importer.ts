@@ -22,7 +22,10 @@ export interface ImportOptions {
   rejectsPath: string;
   /** Events per RecordBatch call. */
   batchSize: number;
-  /** Batches sent and not yet written to the checkpoint, at most. */
+  /**
+   * RecordBatch calls in flight, at most. Up to HELD_PER_CALL times as many batches are held
+   * (answered, waiting for an earlier one to be answered before they count and checkpoint).
+   */
   concurrency: number;
   /** Ignore an existing checkpoint and start from the first line. */
   restart: boolean;
@@ -76,6 +79,12 @@ interface Batch {
 
 const RETRYABLE = new Set([Code.Unavailable, Code.DeadlineExceeded, Code.ResourceExhausted]);
 const CHECKPOINT_EVERY_MS = 250;
+/**
+ * Batches held per call in flight. With only as many held as in flight, one slow answer stalled
+ * every later send until it came (its followers, answered, still took their places): metering
+ * then had fewer calls to work on than the direct RecordBatch ceiling of bench:import gives it.
+ */
+const HELD_PER_CALL = 4;
 
 /**
  * Streams usage events from an NDJSON or CSV file into Meter.RecordBatch.
@@ -83,7 +92,7 @@ const CHECKPOINT_EVERY_MS = 250;
  * Several batches are in flight at once, but they are accounted for in file order: a batch's
  * results (counters, rejects file, checkpoint offset) are applied only once every batch before
  * it has been answered. So the checkpoint always marks a prefix of the file that is fully done,
- * and memory is bounded by `concurrency` batches whatever the file's size. Re-sending lines after
+ * and memory is bounded by `concurrency` × HELD_PER_CALL batches whatever the file's size. Re-sending lines after
  * a crash is harmless: metering answers DUPLICATE for ids it already holds.
  */
 export async function importUsage(options: ImportOptions): Promise<ImportResult> {
@@ -137,10 +146,15 @@ export async function importUsage(options: ImportOptions): Promise<ImportResult>
     state.offset = batch.end;
     state.nextLine = batch.nextLine;
   };
-  const window = new OrderedWindow<Batch>(options.concurrency, apply, () => {
-    save(false);
-    options.onProgress?.(progress());
-  });
+  const window = new OrderedWindow<Batch>(
+    options.concurrency * HELD_PER_CALL,
+    apply,
+    () => {
+      save(false);
+      options.onProgress?.(progress());
+    },
+    options.concurrency,
+  );
   const dispatch = (batch: Batch) =>
     window.add(
       batch,

@@ -1,5 +1,6 @@
 import { parseEventTime, propertyValue } from "./event-fields";
 import { LineParseError } from "./line-parse-error";
+import { parseNdjsonFast } from "./ndjson-fast-path";
 import type { ImportEvent } from "./usage-event";
 
 /**
@@ -8,6 +9,11 @@ import type { ImportEvent } from "./usage-event";
  * (required, lengths, decimals for a meter) is the server's call: it names the field.
  */
 export function parseNdjsonLine(line: string): ImportEvent {
+  return parseNdjsonFast(line) ?? parseNdjsonJson(line);
+}
+
+/** Any line, through JSON.parse: the reference the fast path (ndjson-fast-path.ts) must agree with. */
+export function parseNdjsonJson(line: string): ImportEvent {
   let value: unknown;
   try {
     value = JSON.parse(line);

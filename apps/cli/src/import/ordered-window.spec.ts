@@ -36,6 +36,34 @@ describe("OrderedWindow", () => {
     expect(added).toBe(true);
   });
 
+  it("runs at most `maxRunning` items, and holds answered ones behind a slow earlier one up to `size`", async () => {
+    const applied: number[] = [];
+    const window = new OrderedWindow<number>(4, (n) => applied.push(n), undefined, 2);
+    const slow = deferred();
+    const quick = [deferred(), deferred(), deferred()];
+    await window.add(0, slow.promise);
+    let added = false;
+    let adding = window.add(1, quick[0]!.promise).then(() => (added = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(added).toBe(false); // two running
+    quick[0]!.resolve();
+    await adding;
+    // Item 1 is answered but waits for 0: another call may go out meanwhile.
+    const adding2 = window.add(2, quick[1]!.promise);
+    quick[1]!.resolve();
+    await adding2;
+    added = false;
+    adding = window.add(3, quick[2]!.promise).then(() => (added = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(added).toBe(false); // four held (0 running, 1 and 2 answered, 3 running)
+    expect(applied).toEqual([]);
+    slow.resolve();
+    await adding;
+    quick[2]!.resolve();
+    await window.drain();
+    expect(applied).toEqual([0, 1, 2, 3]);
+  });
+
   it("stops at the first failure: add and drain throw it, nothing after the failed item is applied", async () => {
     const applied: number[] = [];
     const window = new OrderedWindow<number>(1, (n) => applied.push(n));

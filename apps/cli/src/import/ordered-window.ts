@@ -1,8 +1,10 @@
 /**
  * Work items running concurrently whose results are applied strictly in the order the items
  * were added, at most `size` of them held at once (running, or done and waiting for an earlier
- * one). The import uses it so that its checkpoint only ever covers a fully answered prefix of
- * the file, with memory bounded whatever the file's size.
+ * one) and at most `maxRunning` of them running. The import uses it so that its checkpoint only
+ * ever covers a fully answered prefix of the file, with memory bounded whatever the file's size.
+ * Holding more than run lets later calls go out while an earlier, slower one is still unanswered,
+ * so the server keeps `maxRunning` calls to work on instead of waiting on the slowest.
  */
 export class OrderedWindow<T> {
   private readonly queue: { item: T; done: boolean }[] = [];
@@ -16,6 +18,7 @@ export class OrderedWindow<T> {
     private readonly apply: (item: T) => void,
     /** Called after each round of applying. */
     private readonly afterApply: () => void = () => undefined,
+    private readonly maxRunning = size,
   ) {}
 
   /** Whether an item's work has failed (add and drain then throw that failure). */
@@ -25,7 +28,8 @@ export class OrderedWindow<T> {
 
   /**
    * Adds an item whose `work` (undefined: nothing to wait for) decides when it is done, and waits
-   * until the window has room for another. Throws the first failure.
+   * until the window has room for another (fewer than `size` held, fewer than `maxRunning`
+   * running). Throws the first failure.
    */
   async add(item: T, work: Promise<void> | undefined): Promise<void> {
     const entry = { item, done: false };
@@ -48,7 +52,7 @@ export class OrderedWindow<T> {
         });
       this.running.add(run);
     }
-    while (this.queue.length >= this.size && !this.failure) await new Promise<void>((resolve) => (this.wake = resolve));
+    while ((this.queue.length >= this.size || this.running.size >= this.maxRunning) && !this.failure) await new Promise<void>((resolve) => (this.wake = resolve));
     if (this.failure) throw this.failure.error;
   }
 

@@ -23,6 +23,7 @@ import { Decimal } from "@tally/pricing";
  */
 export class FakeBillingServices {
   readonly invoices = new Map<string, invoicing.Invoice>();
+  readonly creditNotes = new Map<string, invoicing.CreditNote>();
   private server?: RunningGrpcServer;
   reconciliation = create(payments.ReconciliationSchema, {});
 
@@ -49,7 +50,8 @@ export class FakeBillingServices {
         serviceRegistration({
           service: invoicing.Invoicing,
           scopes: { getInvoice: "read", listInvoices: "read", listLateAdjustments: "read", finalizeInvoice: "admin", voidInvoice: "admin", createCreditNote: "admin",
-            createCustomer: "admin", updateCustomer: "admin", getCustomer: "read", listCustomers: "read", runBillingCycle: "admin", advanceClock: "admin", reconcileInvoices: "admin", getInvoiceDocument: "read" },
+            createCustomer: "admin", updateCustomer: "admin", getCustomer: "read", listCustomers: "read", runBillingCycle: "admin", advanceClock: "admin", reconcileInvoices: "admin", getInvoiceDocument: "read",
+            getCreditNote: "read", listCreditNotes: "read", getCreditNoteDocument: "read" },
           handlers: {
             getInvoice: async ({ invoiceId }) => ({ invoice: this.find(invoiceId) }),
             listInvoices: async ({ customerId, status }) => ({
@@ -78,7 +80,24 @@ export class FakeBillingServices {
               if (!amount || new Decimal(amount.amount).gt(invoice.total)) {
                 throw new InvalidArgumentError({ field: "amount.amount", message: `${amount?.amount} exceeds what is left to credit (${invoice.total})`, code: "out_of_range" });
               }
-              return { creditNote: { id: `cn_${invoiceId}`, invoiceId, amount, reason, createTime: timestampFromDate(new Date()) } };
+              const creditNote = create(invoicing.CreditNoteSchema, { id: `cn_${invoiceId}`, invoiceId, amount, reason, createTime: timestampFromDate(new Date()) });
+              this.creditNotes.set(creditNote.id, creditNote);
+              return { creditNote };
+            },
+            getCreditNote: async ({ creditNoteId }) => ({ creditNote: this.findCreditNote(creditNoteId) }),
+            listCreditNotes: async ({ invoiceId }) => {
+              this.find(invoiceId);
+              return { creditNotes: [...this.creditNotes.values()].filter((n) => n.invoiceId === invoiceId) };
+            },
+            // Bytes that name the request, as for invoices.
+            getCreditNoteDocument: async ({ creditNoteId, format }) => {
+              const note = this.findCreditNote(creditNoteId);
+              const html = format === invoicing.DocumentFormat.HTML;
+              return {
+                content: Buffer.from(html ? `<!doctype html><title>${note.id}</title>` : `%PDF-1.3 fake credit note ${note.id}`),
+                contentType: html ? "text/html; charset=utf-8" : "application/pdf",
+                fileName: `${note.number || note.id}.${html ? "html" : "pdf"}`,
+              };
             },
             createCustomer: unimplemented,
             updateCustomer: unimplemented,
@@ -124,5 +143,12 @@ export class FakeBillingServices {
     const invoice = this.invoices.get(id);
     if (!invoice) throw new NotFoundError("invoice", id, "invoice_not_found");
     return invoice;
+  }
+
+  private findCreditNote(id: string): invoicing.CreditNote {
+    if (!id) throw new InvalidArgumentError({ field: "credit_note_id", message: "is required" });
+    const note = this.creditNotes.get(id);
+    if (!note) throw new NotFoundError("credit note", id, "credit_note_not_found");
+    return note;
   }
 }

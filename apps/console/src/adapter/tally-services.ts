@@ -9,6 +9,7 @@ import type {
   CurrentUsageRecord,
   DateRange,
   ForecastRecord,
+  CreditNoteRecord,
   InvoiceDocumentFile,
   InvoiceRecord,
   InvoiceStatus,
@@ -189,7 +190,28 @@ export class TallyServices {
       period: range(i.period),
       total: i.total,
       amountDue: i.amountDue,
+      amountCredited: i.amountCredited || "0",
     }));
+  }
+
+  /** An invoice's credit notes, oldest first (ListCreditNotes). */
+  async creditNotes(invoiceId: string): Promise<CreditNoteRecord[]> {
+    const res = await call("invoicing", () => this.invoicer.listCreditNotes({ invoiceId }));
+    return res.creditNotes.map((n) => ({
+      id: n.id,
+      number: n.number || n.id,
+      invoiceId: n.invoiceId,
+      amount: n.amount?.amount ?? "0",
+      currency: n.amount?.currency ?? "",
+      reason: n.reason,
+    }));
+  }
+
+  /** The credit note's PDF or HTML as invoicing renders it (GetCreditNoteDocument), the same the CLI downloads. */
+  async creditNoteDocument(creditNoteId: string, format: "pdf" | "html"): Promise<InvoiceDocumentFile> {
+    const documentFormat = format === "html" ? invoicing.DocumentFormat.HTML : invoicing.DocumentFormat.PDF;
+    const res = await call("invoicing", () => this.invoicer.getCreditNoteDocument({ creditNoteId, format: documentFormat }));
+    return { content: Buffer.from(res.content), contentType: res.contentType, fileName: res.fileName };
   }
 
   /**

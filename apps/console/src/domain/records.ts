@@ -124,6 +124,18 @@ export interface InvoiceRecord {
   period: DateRange;
   total: string;
   amountDue: string;
+  /** Sum of the credit notes issued on it ("0" when none). */
+  amountCredited: string;
+}
+
+/** A credit note on an invoice (ListCreditNotes). */
+export interface CreditNoteRecord {
+  id: string;
+  number: string;
+  invoiceId: string;
+  amount: string;
+  currency: string;
+  reason: string;
 }
 
 /** An invoice document as invoicing rendered it. */

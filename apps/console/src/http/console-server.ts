@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import type { Logger } from "@tally/platform";
 import type { TallyServices } from "../adapter/tally-services";
 import { SectionUnavailableError } from "../domain/errors";
+import type { InvoiceDocumentFile } from "../domain/records";
 import { buildCustomerPage } from "../service/customer-page";
 import type { LiveUpdates } from "../service/live-updates";
 import { buildOverviewPage } from "../service/overview-page";
@@ -38,6 +39,7 @@ async function route(deps: ConsoleHttpDeps, req: IncomingMessage, res: ServerRes
   if ((m = /^\/api\/customers\/([^/]+)$/.exec(pathname))) return json(res, await buildCustomerPage(deps.services, deps.log, decodeURIComponent(m[1]!)));
   if ((m = /^\/api\/customers\/([^/]+)\/events$/.exec(pathname))) return events(deps, decodeURIComponent(m[1]!), req, res);
   if ((m = /^\/invoices\/([^/]+)\.(pdf|html)$/.exec(pathname))) return invoice(deps, decodeURIComponent(m[1]!), m[2] as "pdf" | "html", res);
+  if ((m = /^\/credit-notes\/([^/]+)\.(pdf|html)$/.exec(pathname))) return document(() => deps.services.creditNoteDocument(decodeURIComponent(m![1]!), m![2] as "pdf" | "html"), m[2] as "pdf" | "html", res);
   const file = await staticFile(/^\/customers\/[^/]+$/.test(pathname) ? "/customer" : pathname);
   if (file) return send(res, 200, file.type, file.body);
   send(res, 404, "text/plain; charset=utf-8", "not found");
@@ -63,9 +65,14 @@ async function events(deps: ConsoleHttpDeps, customerId: string, req: IncomingMe
   await buildCustomerPage(deps.services, deps.log, customerId, push);
 }
 
-async function invoice(deps: ConsoleHttpDeps, invoiceId: string, format: "pdf" | "html", res: ServerResponse): Promise<void> {
+function invoice(deps: ConsoleHttpDeps, invoiceId: string, format: "pdf" | "html", res: ServerResponse): Promise<void> {
+  return document(() => deps.services.invoiceDocument(invoiceId, format), format, res);
+}
+
+/** An invoice's or credit note's document as invoicing rendered it; 404 when invoicing knows no such id. */
+async function document(render: () => Promise<InvoiceDocumentFile>, format: "pdf" | "html", res: ServerResponse): Promise<void> {
   try {
-    const file = await deps.services.invoiceDocument(invoiceId, format);
+    const file = await render();
     if (format === "pdf") res.setHeader("content-disposition", `inline; filename="${file.fileName}"`);
     send(res, 200, file.contentType, file.content);
   } catch (err) {

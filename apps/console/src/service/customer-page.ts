@@ -23,7 +23,9 @@ export interface CustomerPage {
   credits: Section<{ currency: string; balance: string; available: string; depleted: boolean; prepaidOnly: boolean; burnDown: { time: string; balance: string }[] }>;
   limits: Section<LimitView[]>;
   alerts: Section<{ id: string; time: string; limit: string; threshold: string; observed: string }[]>;
-  invoices: Section<{ id: string; number: string; status: string; period: string; total: string; amountDue: string; pdf: string; html: string }[]>;
+  invoices: Section<
+    { id: string; number: string; status: string; period: string; total: string; amountDue: string; pdf: string; html: string; creditNotes: { id: string; number: string; amount: string; reason: string; pdf: string; html: string }[] }[]
+  >;
 }
 
 export interface ComponentView {
@@ -138,7 +140,7 @@ export async function buildCustomerPage(
       })),
     )),
     part("invoices", afterFirst(async () =>
-      (await services.invoices(customerId)).map((i) => ({
+      Promise.all((await services.invoices(customerId)).map(async (i) => ({
         id: i.id,
         number: i.number || "Draft",
         status: i.status,
@@ -147,7 +149,18 @@ export async function buildCustomerPage(
         amountDue: formatMoney(i.amountDue, i.currency),
         pdf: `/invoices/${encodeURIComponent(i.id)}.pdf`,
         html: `/invoices/${encodeURIComponent(i.id)}.html`,
-      })),
+        // Only invoices something was credited on have credit notes: one ListCreditNotes each.
+        creditNotes: /^0*(\.0*)?$/.test(i.amountCredited)
+          ? []
+          : (await services.creditNotes(i.id)).map((n) => ({
+              id: n.id,
+              number: n.number,
+              amount: formatMoney(n.amount, n.currency),
+              reason: n.reason,
+              pdf: `/credit-notes/${encodeURIComponent(n.id)}.pdf`,
+              html: `/credit-notes/${encodeURIComponent(n.id)}.html`,
+            })),
+      }))),
     )),
   ]);
   return { customerId, generatedAt: new Date().toISOString(), subscription: sub, components, amount, forecast, usage, credits, limits, alerts, invoices };

@@ -396,3 +396,14 @@ export async function numbered(db: Db, prefixes: string[]): Promise<{ id: string
   );
   return rows.map((r) => ({ id: r.id, number: r.number, prefix: r.sequence_prefix, sequence: Number(r.sequence_number) }));
 }
+
+export async function getCreditNote(db: Db, id: string): Promise<CreditNote | undefined> {
+  const { rows } = await db.query<NoteRow>(`SELECT * FROM credit_notes WHERE id = $1`, [id]);
+  return rows[0] && toNote(rows[0]);
+}
+
+/** An invoice's credit notes in issue order (time, then id): the order their numbers follow. */
+export async function listCreditNotes(db: Db, invoiceId: string): Promise<CreditNote[]> {
+  const { rows } = await db.query<NoteRow>(`SELECT * FROM credit_notes WHERE invoice_id = $1 ORDER BY create_time, id`, [invoiceId]);
+  return rows.map(toNote);
+}

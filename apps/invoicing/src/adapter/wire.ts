@@ -3,6 +3,7 @@ import { timestampFromDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { invoicing as pb } from "@tally/contracts";
 import { type Decimal, minorUnitDigits } from "@tally/pricing";
 import { toLine, type LateAdjustment } from "../domain/late-usage";
+import type { CreditNoteBreakdown } from "../domain/credit-note-breakdown";
 import type { CreditNote, Customer, Invoice, InvoiceStatus, LineKind, Period } from "../domain/types";
 
 export const ts = (d: Date): Timestamp => timestampFromDate(d);
@@ -104,8 +105,20 @@ export function customerToWire(c: Customer): MessageInitShape<typeof pb.Customer
   };
 }
 
-export function creditNoteToWire(n: CreditNote): MessageInitShape<typeof pb.CreditNoteSchema> {
+/** A credit note; with its invoice and breakdown (GetCreditNote, ListCreditNotes), also its number and what it credits. */
+export function creditNoteToWire(n: CreditNote, described?: { invoice: Invoice; breakdown: CreditNoteBreakdown }): MessageInitShape<typeof pb.CreditNoteSchema> {
+  const c = n.currency;
+  const b = described?.breakdown;
   return {
+    ...(described && b
+      ? {
+          number: b.number,
+          invoiceNumber: described.invoice.number,
+          netAmount: money(b.netAmount, c),
+          lines: b.lines.map((l) => ({ ref: l.ref, description: l.description, amount: money(l.amount, c), invoiceAmount: money(l.invoiceAmount, c) })),
+          taxLines: b.taxLines.map((t) => ({ name: t.name, percent: t.percent.toFixed(), taxableAmount: money(t.taxableAmount, c), amount: money(t.amount, c) })),
+        }
+      : {}),
     id: n.id,
     invoiceId: n.invoiceId,
     amount: { currency: n.currency, amount: money(n.amount, n.currency) },

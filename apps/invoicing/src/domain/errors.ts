@@ -14,6 +14,12 @@ export class InvoiceNotFoundError extends NotFoundError {
   }
 }
 
+export class CreditNoteNotFoundError extends NotFoundError {
+  constructor(creditNoteId: string) {
+    super("credit note", creditNoteId, "credit_note_not_found");
+  }
+}
+
 /** The invoice's status forbids the call; the message names the status. */
 export class InvoiceStateError extends FailedPreconditionError {
   constructor(invoiceId: string, status: string, action: string) {

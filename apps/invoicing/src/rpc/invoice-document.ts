@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { invoicing as pb } from "@tally/contracts";
-import { invoiceDocumentFromProto, renderInvoiceHtml, renderInvoicePdf, type Party } from "@tally/invoice-documents";
-import { invoiceToWire } from "../adapter/wire";
+import { creditNoteDocumentFromProto, invoiceDocumentFromProto, renderCreditNoteHtml, renderCreditNotePdf, renderInvoiceHtml, renderInvoicePdf, type Party } from "@tally/invoice-documents";
+import { creditNoteToWire, invoiceToWire } from "../adapter/wire";
 import { CustomerNotFoundError } from "../domain/errors";
 import type { Customer, Invoice } from "../domain/types";
 import type { CustomerService } from "../service/customer-service";
@@ -33,6 +33,32 @@ export async function getInvoiceDocument(
     return { content: Buffer.from(renderInvoiceHtml(doc), "utf8"), contentType: "text/html; charset=utf-8", fileName: `${base}.html` };
   }
   return { content: await renderInvoicePdf(doc), contentType: "application/pdf", fileName: `${base}.pdf` };
+}
+
+/**
+ * GetCreditNoteDocument: the credit note as GetCreditNote returns it (number, lines and taxes
+ * credited) with the invoice it credits, printed like the invoice's document.
+ */
+export async function getCreditNoteDocument(
+  s: { invoices: InvoiceService; customers: CustomerService; issuer: Issuer },
+  req: pb.GetCreditNoteDocumentRequest,
+): Promise<{ content: Uint8Array; contentType: string; fileName: string }> {
+  const described = await s.invoices.creditNote(req.creditNoteId);
+  const { invoice } = described;
+  const profile = await s.customers.get(invoice.customerId).catch((err: unknown) => {
+    if (err instanceof CustomerNotFoundError) return undefined;
+    throw err;
+  });
+  const doc = creditNoteDocumentFromProto(create(pb.CreditNoteSchema, creditNoteToWire(described.note, described)), create(pb.InvoiceSchema, invoiceToWire(invoice)), {
+    issuer: issuerParty(s.issuer),
+    customer: customerParty(invoice, profile),
+    timeZone: profile?.timeZone || undefined,
+  });
+  const base = described.breakdown.number.replace(/[^A-Za-z0-9._-]/g, "_");
+  if (req.format === pb.DocumentFormat.HTML) {
+    return { content: Buffer.from(renderCreditNoteHtml(doc), "utf8"), contentType: "text/html; charset=utf-8", fileName: `${base}.html` };
+  }
+  return { content: await renderCreditNotePdf(doc), contentType: "application/pdf", fileName: `${base}.pdf` };
 }
 
 function issuerParty(issuer: Issuer): Party {

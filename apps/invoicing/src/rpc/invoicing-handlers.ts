@@ -9,7 +9,7 @@ import type { CustomerService } from "../service/customer-service";
 import type { InvoiceService } from "../service/invoice-service";
 import type { Reconciler } from "../service/reconciler";
 import type { Issuer } from "../settings";
-import { getInvoiceDocument } from "./invoice-document";
+import { getCreditNoteDocument, getInvoiceDocument } from "./invoice-document";
 
 export interface InvoicingServices {
   customers: CustomerService;
@@ -68,6 +68,12 @@ export function invoicingHandlers(s: InvoicingServices): ServiceHandlers<typeof 
       };
     },
     getInvoiceDocument: (req) => getInvoiceDocument(s, req),
+    getCreditNote: async (req) => {
+      const d = await s.invoices.creditNote(req.creditNoteId);
+      return { creditNote: creditNoteToWire(d.note, d) };
+    },
+    listCreditNotes: async (req) => ({ creditNotes: (await s.invoices.creditNotes(req.invoiceId)).map((d) => creditNoteToWire(d.note, d)) }),
+    getCreditNoteDocument: (req) => getCreditNoteDocument(s, req),
   };
 }
 
@@ -114,4 +120,7 @@ export const INVOICING_SCOPES = {
   advanceClock: "admin",
   reconcileInvoices: "read",
   getInvoiceDocument: "read",
+  getCreditNote: "read",
+  listCreditNotes: "read",
+  getCreditNoteDocument: "read",
 } as const;

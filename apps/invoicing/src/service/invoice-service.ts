@@ -1,8 +1,9 @@
 import { AlreadyExistsError, enqueue, FailedPreconditionError, InvalidArgumentError, withTransaction, type OutboxMessage, type ServiceDeps } from "@tally/platform";
 import { moveBalance } from "../adapter/customer-store";
-import { getCreditNoteByKey, getInvoice, insertCreditNote, listInvoices, markDraftsStale, setStatus } from "../adapter/invoice-store";
+import { getCreditNote, getCreditNoteByKey, getInvoice, insertCreditNote, listCreditNotes, listInvoices, markDraftsStale, setStatus } from "../adapter/invoice-store";
 import { pendingAdjustments, releaseAdjustments } from "../adapter/late-adjustment-store";
-import { InvoiceNotFoundError } from "../domain/errors";
+import { creditNoteBreakdown, type CreditNoteBreakdown } from "../domain/credit-note-breakdown";
+import { CreditNoteNotFoundError, InvoiceNotFoundError } from "../domain/errors";
 import { newId } from "../domain/ids";
 import { issueCreditNote, sameCreditNote, validateCreditNoteRequest, voidInvoice, type CreditNoteRequest } from "../domain/lifecycle";
 import type { CreditNote, Invoice, InvoiceStatus } from "../domain/types";
@@ -10,6 +11,12 @@ import type { BillingCycle } from "./billing-cycle";
 import { creditNoteIssued, invoiceEvent } from "./events";
 import { enqueueAll, finalizeDrafts } from "./finalizer";
 import { decodeCursor, encodeCursor, pageSize } from "./paging";
+
+export interface DescribedCreditNote {
+  note: CreditNote;
+  invoice: Invoice;
+  breakdown: CreditNoteBreakdown;
+}
 
 /** Reads and the explicit invoice operations (FinalizeInvoice, VoidInvoice, CreateCreditNote). */
 export class InvoiceService {
@@ -100,6 +107,22 @@ export class InvoiceService {
       throw err;
     }
     return note!;
+  }
+
+  /** One credit note with the invoice it credits and what it credits (GetCreditNote, its document). */
+  async creditNote(creditNoteId: string): Promise<DescribedCreditNote> {
+    if (!creditNoteId) throw new InvalidArgumentError({ field: "credit_note_id", message: "is required" });
+    const note = await getCreditNote(this.deps.pool, creditNoteId);
+    if (!note) throw new CreditNoteNotFoundError(creditNoteId);
+    const described = (await this.creditNotes(note.invoiceId)).find((d) => d.note.id === note.id);
+    return described!;
+  }
+
+  /** An invoice's credit notes, oldest first, each with its number and breakdown (ListCreditNotes). */
+  async creditNotes(invoiceId: string): Promise<DescribedCreditNote[]> {
+    const invoice = await this.get(invoiceId);
+    const notes = await listCreditNotes(this.deps.pool, invoiceId);
+    return notes.map((note, i) => ({ note, invoice, breakdown: creditNoteBreakdown(invoice, note, i + 1) }));
   }
 
   private replay(n: CreditNote, invoiceId: string, r: CreditNoteRequest): CreditNote {

@@ -18,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tally/invoicing/v1/invoice.proto.
  */
 export const file_tally_invoicing_v1_invoice: GenFile = /*@__PURE__*/
-  fileDesc("CiB0YWxseS9pbnZvaWNpbmcvdjEvaW52b2ljZS5wcm90bxISdGFsbHkuaW52b2ljaW5nLnYxIrcGCgdJbnZvaWNlEgoKAmlkGAEgASgJEg4KBm51bWJlchgCIAEoCRITCgtjdXN0b21lcl9pZBgDIAEoCRIXCg9zdWJzY3JpcHRpb25faWQYBCABKAkSMQoGc3RhdHVzGAUgASgOMiEudGFsbHkuaW52b2ljaW5nLnYxLkludm9pY2VTdGF0dXMSEAoIY3VycmVuY3kYBiABKAkSKgoGcGVyaW9kGAcgASgLMhoudGFsbHkuY29tbW9uLnYxLlRpbWVSYW5nZRI2CghzZWdtZW50cxgIIAMoCzIkLnRhbGx5Lmludm9pY2luZy52MS5Qcm9yYXRpb25TZWdtZW50Ei4KBWxpbmVzGAkgAygLMh8udGFsbHkuaW52b2ljaW5nLnYxLkludm9pY2VMaW5lEhAKCHN1YnRvdGFsGAogASgJEg0KBXRvdGFsGAsgASgJEhcKD2NyZWRpdHNfYXBwbGllZBgMIAEoCRISCgphbW91bnRfZHVlGA0gASgJEi8KC2NyZWF0ZV90aW1lGA4gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIxCg1maW5hbGl6ZV90aW1lGA8gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghkdWVfdGltZRgQIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLQoJcGFpZF90aW1lGBEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCgl2b2lkX3RpbWUYEiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhcKD2JhbGFuY2VfYXBwbGllZBgTIAEoCRIWCg50YXhhYmxlX2Ftb3VudBgUIAEoCRIuCgl0YXhfbGluZXMYFSADKAsyGy50YWxseS5pbnZvaWNpbmcudjEuVGF4TGluZRIRCgl0YXhfdG90YWwYFiABKAkSEwoLYW1vdW50X3BhaWQYFyABKAkSFwoPYW1vdW50X2NyZWRpdGVkGBggASgJEhUKDWN1c3RvbWVyX25hbWUYGSABKAkSEgoKdGF4X2V4ZW1wdBgaIAEoCCJQCgdUYXhMaW5lEgwKBG5hbWUYASABKAkSDwoHcGVyY2VudBgCIAEoCRIWCg50YXhhYmxlX2Ftb3VudBgDIAEoCRIOCgZhbW91bnQYBCABKAkidwoQUHJvcmF0aW9uU2VnbWVudBIQCghwbGFuX2tleRgBIAEoCRIUCgxwbGFuX3ZlcnNpb24YAiABKAUSKQoFcmFuZ2UYAyABKAsyGi50YWxseS5jb21tb24udjEuVGltZVJhbmdlEhAKCGZyYWN0aW9uGAQgASgJIqQCCgtJbnZvaWNlTGluZRILCgNyZWYYASABKAkSKgoEa2luZBgCIAEoDjIcLnRhbGx5Lmludm9pY2luZy52MS5MaW5lS2luZBIVCg1jb21wb25lbnRfa2V5GAMgASgJEhcKD2RpbWVuc2lvbl92YWx1ZRgEIAEoCRITCgtkZXNjcmlwdGlvbhgFIAEoCRIQCghxdWFudGl0eRgGIAEoCRIOCgZhbW91bnQYByABKAkSFgoOcm91bmRlZF9hbW91bnQYCCABKAkSKgoGcGVyaW9kGAkgASgLMhoudGFsbHkuY29tbW9uLnYxLlRpbWVSYW5nZRIxCgdkZXRhaWxzGAogAygLMiAudGFsbHkucmF0aW5nLnYxLlByaWNlTGluZURldGFpbCLzAQoKQ3JlZGl0Tm90ZRIKCgJpZBgBIAEoCRISCgppbnZvaWNlX2lkGAIgASgJEiYKBmFtb3VudBgDIAEoCzIWLnRhbGx5LmNvbW1vbi52MS5Nb25leRIOCgZyZWFzb24YBCABKAkSLwoLY3JlYXRlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEioKCnJlZnVuZF9kdWUYBiABKAsyFi50YWxseS5jb21tb24udjEuTW9uZXkSMAoQYmFsYW5jZV9jcmVkaXRlZBgHIAEoCzIWLnRhbGx5LmNvbW1vbi52MS5Nb25leSq7AQoNSW52b2ljZVN0YXR1cxIeChpJTlZPSUNFX1NUQVRVU19VTlNQRUNJRklFRBAAEhgKFElOVk9JQ0VfU1RBVFVTX0RSQUZUEAESHAoYSU5WT0lDRV9TVEFUVVNfRklOQUxJWkVEEAISFwoTSU5WT0lDRV9TVEFUVVNfUEFJRBADEhcKE0lOVk9JQ0VfU1RBVFVTX1ZPSUQQBBIgChxJTlZPSUNFX1NUQVRVU19VTkNPTExFQ1RJQkxFEAUqvQEKCExpbmVLaW5kEhkKFUxJTkVfS0lORF9VTlNQRUNJRklFRBAAEhsKF0xJTkVfS0lORF9SRUNVUlJJTkdfRkVFEAESEwoPTElORV9LSU5EX1VTQUdFEAISHQoZTElORV9LSU5EX01JTklNVU1fVFJVRV9VUBADEiAKHExJTkVfS0lORF9NQVhJTVVNX0FESlVTVE1FTlQQBBIjCh9MSU5FX0tJTkRfTEFURV9VU0FHRV9BREpVU1RNRU5UEAViBnByb3RvMw", [file_google_protobuf_timestamp, file_tally_common_v1_money, file_tally_common_v1_time_range, file_tally_rating_v1_invoice_preview]);
+  fileDesc("CiB0YWxseS9pbnZvaWNpbmcvdjEvaW52b2ljZS5wcm90bxISdGFsbHkuaW52b2ljaW5nLnYxIrcGCgdJbnZvaWNlEgoKAmlkGAEgASgJEg4KBm51bWJlchgCIAEoCRITCgtjdXN0b21lcl9pZBgDIAEoCRIXCg9zdWJzY3JpcHRpb25faWQYBCABKAkSMQoGc3RhdHVzGAUgASgOMiEudGFsbHkuaW52b2ljaW5nLnYxLkludm9pY2VTdGF0dXMSEAoIY3VycmVuY3kYBiABKAkSKgoGcGVyaW9kGAcgASgLMhoudGFsbHkuY29tbW9uLnYxLlRpbWVSYW5nZRI2CghzZWdtZW50cxgIIAMoCzIkLnRhbGx5Lmludm9pY2luZy52MS5Qcm9yYXRpb25TZWdtZW50Ei4KBWxpbmVzGAkgAygLMh8udGFsbHkuaW52b2ljaW5nLnYxLkludm9pY2VMaW5lEhAKCHN1YnRvdGFsGAogASgJEg0KBXRvdGFsGAsgASgJEhcKD2NyZWRpdHNfYXBwbGllZBgMIAEoCRISCgphbW91bnRfZHVlGA0gASgJEi8KC2NyZWF0ZV90aW1lGA4gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIxCg1maW5hbGl6ZV90aW1lGA8gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghkdWVfdGltZRgQIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLQoJcGFpZF90aW1lGBEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCgl2b2lkX3RpbWUYEiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhcKD2JhbGFuY2VfYXBwbGllZBgTIAEoCRIWCg50YXhhYmxlX2Ftb3VudBgUIAEoCRIuCgl0YXhfbGluZXMYFSADKAsyGy50YWxseS5pbnZvaWNpbmcudjEuVGF4TGluZRIRCgl0YXhfdG90YWwYFiABKAkSEwoLYW1vdW50X3BhaWQYFyABKAkSFwoPYW1vdW50X2NyZWRpdGVkGBggASgJEhUKDWN1c3RvbWVyX25hbWUYGSABKAkSEgoKdGF4X2V4ZW1wdBgaIAEoCCJQCgdUYXhMaW5lEgwKBG5hbWUYASABKAkSDwoHcGVyY2VudBgCIAEoCRIWCg50YXhhYmxlX2Ftb3VudBgDIAEoCRIOCgZhbW91bnQYBCABKAkidwoQUHJvcmF0aW9uU2VnbWVudBIQCghwbGFuX2tleRgBIAEoCRIUCgxwbGFuX3ZlcnNpb24YAiABKAUSKQoFcmFuZ2UYAyABKAsyGi50YWxseS5jb21tb24udjEuVGltZVJhbmdlEhAKCGZyYWN0aW9uGAQgASgJIqQCCgtJbnZvaWNlTGluZRILCgNyZWYYASABKAkSKgoEa2luZBgCIAEoDjIcLnRhbGx5Lmludm9pY2luZy52MS5MaW5lS2luZBIVCg1jb21wb25lbnRfa2V5GAMgASgJEhcKD2RpbWVuc2lvbl92YWx1ZRgEIAEoCRITCgtkZXNjcmlwdGlvbhgFIAEoCRIQCghxdWFudGl0eRgGIAEoCRIOCgZhbW91bnQYByABKAkSFgoOcm91bmRlZF9hbW91bnQYCCABKAkSKgoGcGVyaW9kGAkgASgLMhoudGFsbHkuY29tbW9uLnYxLlRpbWVSYW5nZRIxCgdkZXRhaWxzGAogAygLMiAudGFsbHkucmF0aW5nLnYxLlByaWNlTGluZURldGFpbCKSAwoKQ3JlZGl0Tm90ZRIKCgJpZBgBIAEoCRISCgppbnZvaWNlX2lkGAIgASgJEiYKBmFtb3VudBgDIAEoCzIWLnRhbGx5LmNvbW1vbi52MS5Nb25leRIOCgZyZWFzb24YBCABKAkSLwoLY3JlYXRlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEioKCnJlZnVuZF9kdWUYBiABKAsyFi50YWxseS5jb21tb24udjEuTW9uZXkSMAoQYmFsYW5jZV9jcmVkaXRlZBgHIAEoCzIWLnRhbGx5LmNvbW1vbi52MS5Nb25leRIOCgZudW1iZXIYCCABKAkSFgoOaW52b2ljZV9udW1iZXIYCSABKAkSEgoKbmV0X2Ftb3VudBgKIAEoCRIxCgVsaW5lcxgLIAMoCzIiLnRhbGx5Lmludm9pY2luZy52MS5DcmVkaXROb3RlTGluZRIuCgl0YXhfbGluZXMYDCADKAsyGy50YWxseS5pbnZvaWNpbmcudjEuVGF4TGluZSJaCg5DcmVkaXROb3RlTGluZRILCgNyZWYYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkSDgoGYW1vdW50GAMgASgJEhYKDmludm9pY2VfYW1vdW50GAQgASgJKrsBCg1JbnZvaWNlU3RhdHVzEh4KGklOVk9JQ0VfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGAoUSU5WT0lDRV9TVEFUVVNfRFJBRlQQARIcChhJTlZPSUNFX1NUQVRVU19GSU5BTElaRUQQAhIXChNJTlZPSUNFX1NUQVRVU19QQUlEEAMSFwoTSU5WT0lDRV9TVEFUVVNfVk9JRBAEEiAKHElOVk9JQ0VfU1RBVFVTX1VOQ09MTEVDVElCTEUQBSq9AQoITGluZUtpbmQSGQoVTElORV9LSU5EX1VOU1BFQ0lGSUVEEAASGwoXTElORV9LSU5EX1JFQ1VSUklOR19GRUUQARITCg9MSU5FX0tJTkRfVVNBR0UQAhIdChlMSU5FX0tJTkRfTUlOSU1VTV9UUlVFX1VQEAMSIAocTElORV9LSU5EX01BWElNVU1fQURKVVNUTUVOVBAEEiMKH0xJTkVfS0lORF9MQVRFX1VTQUdFX0FESlVTVE1FTlQQBWIGcHJvdG8z", [file_google_protobuf_timestamp, file_tally_common_v1_money, file_tally_common_v1_time_range, file_tally_rating_v1_invoice_preview]);
 
 /**
  * PLANNED (sketch): the shape is settled enough to code against, fields may
@@ -469,6 +469,53 @@ export type CreditNote = Message<"tally.invoicing.v1.CreditNote"> & {
    * @generated from field: tally.common.v1.Money balance_credited = 7;
    */
   balanceCredited?: Money | undefined;
+
+  /**
+   * Human-facing number: the credited invoice's number, "-CN-" and the
+   * note's ordinal on that invoice (by issue time, two digits at least),
+   * e.g. "TLY-000123-CN-01". Set by GetCreditNote and ListCreditNotes.
+   *
+   * @generated from field: string number = 8;
+   */
+  number: string;
+
+  /**
+   * Number of the invoice credited. Set by GetCreditNote and
+   * ListCreditNotes.
+   *
+   * @generated from field: string invoice_number = 9;
+   */
+  invoiceNumber: string;
+
+  /**
+   * Decimal string: the part of `amount` that credits charges, before tax.
+   * A credit note credits the invoice pro rata: amount × taxable_amount ÷
+   * (taxable_amount + tax_total) of the invoice, the rest is tax
+   * (tax_lines). net_amount + Σ tax_lines.amount = amount exactly
+   * (largest-remainder allocation to the minor unit). Set by GetCreditNote
+   * and ListCreditNotes.
+   *
+   * @generated from field: string net_amount = 10;
+   */
+  netAmount: string;
+
+  /**
+   * The invoice's lines credited, pro rata to their rounded amounts;
+   * Σ lines.amount = net_amount exactly. Lines with nothing credited are
+   * left out. Set by GetCreditNote and ListCreditNotes.
+   *
+   * @generated from field: repeated tally.invoicing.v1.CreditNoteLine lines = 11;
+   */
+  lines: CreditNoteLine[];
+
+  /**
+   * Tax credited per rate of the invoice: taxable_amount is net_amount and
+   * amount the rate's share of `amount`. Empty when the invoice had no tax.
+   * Set by GetCreditNote and ListCreditNotes.
+   *
+   * @generated from field: repeated tally.invoicing.v1.TaxLine tax_lines = 12;
+   */
+  taxLines: TaxLine[];
 };
 
 /**
@@ -477,6 +524,48 @@ export type CreditNote = Message<"tally.invoicing.v1.CreditNote"> & {
  */
 export const CreditNoteSchema: GenMessage<CreditNote> = /*@__PURE__*/
   messageDesc(file_tally_invoicing_v1_invoice, 4);
+
+/**
+ * CreditNoteLine is the part of one invoice line a credit note credits.
+ *
+ * @generated from message tally.invoicing.v1.CreditNoteLine
+ */
+export type CreditNoteLine = Message<"tally.invoicing.v1.CreditNoteLine"> & {
+  /**
+   * The invoice line's ref (InvoiceLine.ref).
+   *
+   * @generated from field: string ref = 1;
+   */
+  ref: string;
+
+  /**
+   * The invoice line's description.
+   *
+   * @generated from field: string description = 2;
+   */
+  description: string;
+
+  /**
+   * Decimal string, rounded to the minor unit: the amount credited on it.
+   *
+   * @generated from field: string amount = 3;
+   */
+  amount: string;
+
+  /**
+   * Decimal string: the invoice line's rounded amount, for reference.
+   *
+   * @generated from field: string invoice_amount = 4;
+   */
+  invoiceAmount: string;
+};
+
+/**
+ * Describes the message tally.invoicing.v1.CreditNoteLine.
+ * Use `create(CreditNoteLineSchema)` to create a new message.
+ */
+export const CreditNoteLineSchema: GenMessage<CreditNoteLine> = /*@__PURE__*/
+  messageDesc(file_tally_invoicing_v1_invoice, 5);
 
 /**
  * InvoiceStatus is the lifecycle status of an invoice.

@@ -20,7 +20,157 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tally/invoicing/v1/invoicing.proto.
  */
 export const file_tally_invoicing_v1_invoicing: GenFile = /*@__PURE__*/
-  fileDesc("CiJ0YWxseS9pbnZvaWNpbmcvdjEvaW52b2ljaW5nLnByb3RvEhJ0YWxseS5pbnZvaWNpbmcudjEiTAoYUmVjb25jaWxlSW52b2ljZXNSZXF1ZXN0EjAKDHBlcmlvZF9zdGFydBgBIAEoCzIaLnRhbGx5LmNvbW1vbi52MS5UaW1lUmFuZ2UirAEKGVJlY29uY2lsZUludm9pY2VzUmVzcG9uc2USGAoQaW52b2ljZXNfY2hlY2tlZBgBIAEoBRI7CghmaW5kaW5ncxgCIAMoCzIpLnRhbGx5Lmludm9pY2luZy52MS5SZWNvbmNpbGlhdGlvbkZpbmRpbmcSOAoLd3JpdHRlbl9vZmYYAyADKAsyIy50YWxseS5pbnZvaWNpbmcudjEuV3JpdHRlbk9mZlVzYWdlIocBCg9Xcml0dGVuT2ZmVXNhZ2USEgoKaW52b2ljZV9pZBgBIAEoCRIOCgZudW1iZXIYAiABKAkSCwoDcmVmGAMgASgJEhAKCHF1YW50aXR5GAQgASgJEg4KBmFtb3VudBgFIAEoCRIOCgZyZWFzb24YBiABKAkSEQoJZXZlbnRfaWRzGAcgAygJInkKFVJlY29uY2lsaWF0aW9uRmluZGluZxISCgppbnZvaWNlX2lkGAEgASgJEg4KBm51bWJlchgCIAEoCRINCgVjaGVjaxgDIAEoCRILCgNyZWYYBCABKAkSEAoIZXhwZWN0ZWQYBSABKAkSDgoGYWN0dWFsGAYgASgJIkcKFUNyZWF0ZUN1c3RvbWVyUmVxdWVzdBIuCghjdXN0b21lchgBIAEoCzIcLnRhbGx5Lmludm9pY2luZy52MS5DdXN0b21lciJIChZDcmVhdGVDdXN0b21lclJlc3BvbnNlEi4KCGN1c3RvbWVyGAEgASgLMhwudGFsbHkuaW52b2ljaW5nLnYxLkN1c3RvbWVyIkcKFVVwZGF0ZUN1c3RvbWVyUmVxdWVzdBIuCghjdXN0b21lchgBIAEoCzIcLnRhbGx5Lmludm9pY2luZy52MS5DdXN0b21lciJIChZVcGRhdGVDdXN0b21lclJlc3BvbnNlEi4KCGN1c3RvbWVyGAEgASgLMhwudGFsbHkuaW52b2ljaW5nLnYxLkN1c3RvbWVyIikKEkdldEN1c3RvbWVyUmVxdWVzdBITCgtjdXN0b21lcl9pZBgBIAEoCSJFChNHZXRDdXN0b21lclJlc3BvbnNlEi4KCGN1c3RvbWVyGAEgASgLMhwudGFsbHkuaW52b2ljaW5nLnYxLkN1c3RvbWVyIj0KFExpc3RDdXN0b21lcnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJImEKFUxpc3RDdXN0b21lcnNSZXNwb25zZRIvCgljdXN0b21lcnMYASADKAsyHC50YWxseS5pbnZvaWNpbmcudjEuQ3VzdG9tZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIhgKFlJ1bkJpbGxpbmdDeWNsZVJlcXVlc3QiywEKF1J1bkJpbGxpbmdDeWNsZVJlc3BvbnNlEi4KCmFzX29mX3RpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhYKDmRyYWZ0c19jcmVhdGVkGAIgASgFEhoKEmludm9pY2VzX2ZpbmFsaXplZBgDIAEoBRIYChBwZXJpb2RzX2RlZmVycmVkGAQgASgFEjIKDmNsb3NlZF9wZXJpb2RzGAUgAygLMhoudGFsbHkuY29tbW9uLnYxLlRpbWVSYW5nZSI8ChNBZHZhbmNlQ2xvY2tSZXF1ZXN0EiUKAmJ5GAEgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uInsKFEFkdmFuY2VDbG9ja1Jlc3BvbnNlEicKA25vdxgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASOgoFY3ljbGUYAiABKAsyKy50YWxseS5pbnZvaWNpbmcudjEuUnVuQmlsbGluZ0N5Y2xlUmVzcG9uc2UiJwoRR2V0SW52b2ljZVJlcXVlc3QSEgoKaW52b2ljZV9pZBgBIAEoCSJCChJHZXRJbnZvaWNlUmVzcG9uc2USLAoHaW52b2ljZRgBIAEoCzIbLnRhbGx5Lmludm9pY2luZy52MS5JbnZvaWNlIoQBChNMaXN0SW52b2ljZXNSZXF1ZXN0EhMKC2N1c3RvbWVyX2lkGAEgASgJEjEKBnN0YXR1cxgCIAEoDjIhLnRhbGx5Lmludm9pY2luZy52MS5JbnZvaWNlU3RhdHVzEhEKCXBhZ2Vfc2l6ZRgDIAEoBRISCgpwYWdlX3Rva2VuGAQgASgJIl4KFExpc3RJbnZvaWNlc1Jlc3BvbnNlEi0KCGludm9pY2VzGAEgAygLMhsudGFsbHkuaW52b2ljaW5nLnYxLkludm9pY2USFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjEKGkxpc3RMYXRlQWRqdXN0bWVudHNSZXF1ZXN0EhMKC2N1c3RvbWVyX2lkGAEgASgJIlYKG0xpc3RMYXRlQWRqdXN0bWVudHNSZXNwb25zZRI3CgthZGp1c3RtZW50cxgBIAMoCzIiLnRhbGx5Lmludm9pY2luZy52MS5MYXRlQWRqdXN0bWVudCKUAQoOTGF0ZUFkanVzdG1lbnQSCgoCaWQYASABKAkSEwoLY3VzdG9tZXJfaWQYAiABKAkSFwoPc3Vic2NyaXB0aW9uX2lkGAMgASgJEhkKEXNvdXJjZV9pbnZvaWNlX2lkGAQgASgJEi0KBGxpbmUYBSABKAsyHy50YWxseS5pbnZvaWNpbmcudjEuSW52b2ljZUxpbmUiLAoWRmluYWxpemVJbnZvaWNlUmVxdWVzdBISCgppbnZvaWNlX2lkGAEgASgJIkcKF0ZpbmFsaXplSW52b2ljZVJlc3BvbnNlEiwKB2ludm9pY2UYASABKAsyGy50YWxseS5pbnZvaWNpbmcudjEuSW52b2ljZSI4ChJWb2lkSW52b2ljZVJlcXVlc3QSEgoKaW52b2ljZV9pZBgBIAEoCRIOCgZyZWFzb24YAiABKAkiQwoTVm9pZEludm9pY2VSZXNwb25zZRIsCgdpbnZvaWNlGAEgASgLMhsudGFsbHkuaW52b2ljaW5nLnYxLkludm9pY2UimQEKF0NyZWF0ZUNyZWRpdE5vdGVSZXF1ZXN0EhIKCmludm9pY2VfaWQYASABKAkSJgoGYW1vdW50GAIgASgLMhYudGFsbHkuY29tbW9uLnYxLk1vbmV5Eg4KBnJlYXNvbhgDIAEoCRIXCg9pZGVtcG90ZW5jeV9rZXkYBCABKAkSGQoRY3JlZGl0X3RvX2JhbGFuY2UYBSABKAgiTwoYQ3JlYXRlQ3JlZGl0Tm90ZVJlc3BvbnNlEjMKC2NyZWRpdF9ub3RlGAEgASgLMh4udGFsbHkuaW52b2ljaW5nLnYxLkNyZWRpdE5vdGUiYwoZR2V0SW52b2ljZURvY3VtZW50UmVxdWVzdBISCgppbnZvaWNlX2lkGAEgASgJEjIKBmZvcm1hdBgCIAEoDjIiLnRhbGx5Lmludm9pY2luZy52MS5Eb2N1bWVudEZvcm1hdCJWChpHZXRJbnZvaWNlRG9jdW1lbnRSZXNwb25zZRIPCgdjb250ZW50GAEgASgMEhQKDGNvbnRlbnRfdHlwZRgCIAEoCRIRCglmaWxlX25hbWUYAyABKAkqZAoORG9jdW1lbnRGb3JtYXQSHwobRE9DVU1FTlRfRk9STUFUX1VOU1BFQ0lGSUVEEAASFwoTRE9DVU1FTlRfRk9STUFUX1BERhABEhgKFERPQ1VNRU5UX0ZPUk1BVF9IVE1MEAIyzAsKCUludm9pY2luZxJbCgpHZXRJbnZvaWNlEiUudGFsbHkuaW52b2ljaW5nLnYxLkdldEludm9pY2VSZXF1ZXN0GiYudGFsbHkuaW52b2ljaW5nLnYxLkdldEludm9pY2VSZXNwb25zZRJhCgxMaXN0SW52b2ljZXMSJy50YWxseS5pbnZvaWNpbmcudjEuTGlzdEludm9pY2VzUmVxdWVzdBooLnRhbGx5Lmludm9pY2luZy52MS5MaXN0SW52b2ljZXNSZXNwb25zZRJ2ChNMaXN0TGF0ZUFkanVzdG1lbnRzEi4udGFsbHkuaW52b2ljaW5nLnYxLkxpc3RMYXRlQWRqdXN0bWVudHNSZXF1ZXN0Gi8udGFsbHkuaW52b2ljaW5nLnYxLkxpc3RMYXRlQWRqdXN0bWVudHNSZXNwb25zZRJqCg9GaW5hbGl6ZUludm9pY2USKi50YWxseS5pbnZvaWNpbmcudjEuRmluYWxpemVJbnZvaWNlUmVxdWVzdBorLnRhbGx5Lmludm9pY2luZy52MS5GaW5hbGl6ZUludm9pY2VSZXNwb25zZRJeCgtWb2lkSW52b2ljZRImLnRhbGx5Lmludm9pY2luZy52MS5Wb2lkSW52b2ljZVJlcXVlc3QaJy50YWxseS5pbnZvaWNpbmcudjEuVm9pZEludm9pY2VSZXNwb25zZRJtChBDcmVhdGVDcmVkaXROb3RlEisudGFsbHkuaW52b2ljaW5nLnYxLkNyZWF0ZUNyZWRpdE5vdGVSZXF1ZXN0GiwudGFsbHkuaW52b2ljaW5nLnYxLkNyZWF0ZUNyZWRpdE5vdGVSZXNwb25zZRJnCg5DcmVhdGVDdXN0b21lchIpLnRhbGx5Lmludm9pY2luZy52MS5DcmVhdGVDdXN0b21lclJlcXVlc3QaKi50YWxseS5pbnZvaWNpbmcudjEuQ3JlYXRlQ3VzdG9tZXJSZXNwb25zZRJnCg5VcGRhdGVDdXN0b21lchIpLnRhbGx5Lmludm9pY2luZy52MS5VcGRhdGVDdXN0b21lclJlcXVlc3QaKi50YWxseS5pbnZvaWNpbmcudjEuVXBkYXRlQ3VzdG9tZXJSZXNwb25zZRJeCgtHZXRDdXN0b21lchImLnRhbGx5Lmludm9pY2luZy52MS5HZXRDdXN0b21lclJlcXVlc3QaJy50YWxseS5pbnZvaWNpbmcudjEuR2V0Q3VzdG9tZXJSZXNwb25zZRJkCg1MaXN0Q3VzdG9tZXJzEigudGFsbHkuaW52b2ljaW5nLnYxLkxpc3RDdXN0b21lcnNSZXF1ZXN0GikudGFsbHkuaW52b2ljaW5nLnYxLkxpc3RDdXN0b21lcnNSZXNwb25zZRJqCg9SdW5CaWxsaW5nQ3ljbGUSKi50YWxseS5pbnZvaWNpbmcudjEuUnVuQmlsbGluZ0N5Y2xlUmVxdWVzdBorLnRhbGx5Lmludm9pY2luZy52MS5SdW5CaWxsaW5nQ3ljbGVSZXNwb25zZRJhCgxBZHZhbmNlQ2xvY2sSJy50YWxseS5pbnZvaWNpbmcudjEuQWR2YW5jZUNsb2NrUmVxdWVzdBooLnRhbGx5Lmludm9pY2luZy52MS5BZHZhbmNlQ2xvY2tSZXNwb25zZRJwChFSZWNvbmNpbGVJbnZvaWNlcxIsLnRhbGx5Lmludm9pY2luZy52MS5SZWNvbmNpbGVJbnZvaWNlc1JlcXVlc3QaLS50YWxseS5pbnZvaWNpbmcudjEuUmVjb25jaWxlSW52b2ljZXNSZXNwb25zZRJzChJHZXRJbnZvaWNlRG9jdW1lbnQSLS50YWxseS5pbnZvaWNpbmcudjEuR2V0SW52b2ljZURvY3VtZW50UmVxdWVzdBouLnRhbGx5Lmludm9pY2luZy52MS5HZXRJbnZvaWNlRG9jdW1lbnRSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_tally_common_v1_money, file_tally_common_v1_time_range, file_tally_invoicing_v1_customer, file_tally_invoicing_v1_invoice]);
+  fileDesc("CiJ0YWxseS9pbnZvaWNpbmcvdjEvaW52b2ljaW5nLnByb3RvEhJ0YWxseS5pbnZvaWNpbmcudjEiLgoUR2V0Q3JlZGl0Tm90ZVJlcXVlc3QSFgoOY3JlZGl0X25vdGVfaWQYASABKAkiTAoVR2V0Q3JlZGl0Tm90ZVJlc3BvbnNlEjMKC2NyZWRpdF9ub3RlGAEgASgLMh4udGFsbHkuaW52b2ljaW5nLnYxLkNyZWRpdE5vdGUiLAoWTGlzdENyZWRpdE5vdGVzUmVxdWVzdBISCgppbnZvaWNlX2lkGAEgASgJIk8KF0xpc3RDcmVkaXROb3Rlc1Jlc3BvbnNlEjQKDGNyZWRpdF9ub3RlcxgBIAMoCzIeLnRhbGx5Lmludm9pY2luZy52MS5DcmVkaXROb3RlImoKHEdldENyZWRpdE5vdGVEb2N1bWVudFJlcXVlc3QSFgoOY3JlZGl0X25vdGVfaWQYASABKAkSMgoGZm9ybWF0GAIgASgOMiIudGFsbHkuaW52b2ljaW5nLnYxLkRvY3VtZW50Rm9ybWF0IlkKHUdldENyZWRpdE5vdGVEb2N1bWVudFJlc3BvbnNlEg8KB2NvbnRlbnQYASABKAwSFAoMY29udGVudF90eXBlGAIgASgJEhEKCWZpbGVfbmFtZRgDIAEoCSJMChhSZWNvbmNpbGVJbnZvaWNlc1JlcXVlc3QSMAoMcGVyaW9kX3N0YXJ0GAEgASgLMhoudGFsbHkuY29tbW9uLnYxLlRpbWVSYW5nZSKsAQoZUmVjb25jaWxlSW52b2ljZXNSZXNwb25zZRIYChBpbnZvaWNlc19jaGVja2VkGAEgASgFEjsKCGZpbmRpbmdzGAIgAygLMikudGFsbHkuaW52b2ljaW5nLnYxLlJlY29uY2lsaWF0aW9uRmluZGluZxI4Cgt3cml0dGVuX29mZhgDIAMoCzIjLnRhbGx5Lmludm9pY2luZy52MS5Xcml0dGVuT2ZmVXNhZ2UihwEKD1dyaXR0ZW5PZmZVc2FnZRISCgppbnZvaWNlX2lkGAEgASgJEg4KBm51bWJlchgCIAEoCRILCgNyZWYYAyABKAkSEAoIcXVhbnRpdHkYBCABKAkSDgoGYW1vdW50GAUgASgJEg4KBnJlYXNvbhgGIAEoCRIRCglldmVudF9pZHMYByADKAkieQoVUmVjb25jaWxpYXRpb25GaW5kaW5nEhIKCmludm9pY2VfaWQYASABKAkSDgoGbnVtYmVyGAIgASgJEg0KBWNoZWNrGAMgASgJEgsKA3JlZhgEIAEoCRIQCghleHBlY3RlZBgFIAEoCRIOCgZhY3R1YWwYBiABKAkiRwoVQ3JlYXRlQ3VzdG9tZXJSZXF1ZXN0Ei4KCGN1c3RvbWVyGAEgASgLMhwudGFsbHkuaW52b2ljaW5nLnYxLkN1c3RvbWVyIkgKFkNyZWF0ZUN1c3RvbWVyUmVzcG9uc2USLgoIY3VzdG9tZXIYASABKAsyHC50YWxseS5pbnZvaWNpbmcudjEuQ3VzdG9tZXIiRwoVVXBkYXRlQ3VzdG9tZXJSZXF1ZXN0Ei4KCGN1c3RvbWVyGAEgASgLMhwudGFsbHkuaW52b2ljaW5nLnYxLkN1c3RvbWVyIkgKFlVwZGF0ZUN1c3RvbWVyUmVzcG9uc2USLgoIY3VzdG9tZXIYASABKAsyHC50YWxseS5pbnZvaWNpbmcudjEuQ3VzdG9tZXIiKQoSR2V0Q3VzdG9tZXJSZXF1ZXN0EhMKC2N1c3RvbWVyX2lkGAEgASgJIkUKE0dldEN1c3RvbWVyUmVzcG9uc2USLgoIY3VzdG9tZXIYASABKAsyHC50YWxseS5pbnZvaWNpbmcudjEuQ3VzdG9tZXIiPQoUTGlzdEN1c3RvbWVyc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiYQoVTGlzdEN1c3RvbWVyc1Jlc3BvbnNlEi8KCWN1c3RvbWVycxgBIAMoCzIcLnRhbGx5Lmludm9pY2luZy52MS5DdXN0b21lchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiGAoWUnVuQmlsbGluZ0N5Y2xlUmVxdWVzdCLLAQoXUnVuQmlsbGluZ0N5Y2xlUmVzcG9uc2USLgoKYXNfb2ZfdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOZHJhZnRzX2NyZWF0ZWQYAiABKAUSGgoSaW52b2ljZXNfZmluYWxpemVkGAMgASgFEhgKEHBlcmlvZHNfZGVmZXJyZWQYBCABKAUSMgoOY2xvc2VkX3BlcmlvZHMYBSADKAsyGi50YWxseS5jb21tb24udjEuVGltZVJhbmdlIjwKE0FkdmFuY2VDbG9ja1JlcXVlc3QSJQoCYnkYASABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iewoUQWR2YW5jZUNsb2NrUmVzcG9uc2USJwoDbm93GAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI6CgVjeWNsZRgCIAEoCzIrLnRhbGx5Lmludm9pY2luZy52MS5SdW5CaWxsaW5nQ3ljbGVSZXNwb25zZSInChFHZXRJbnZvaWNlUmVxdWVzdBISCgppbnZvaWNlX2lkGAEgASgJIkIKEkdldEludm9pY2VSZXNwb25zZRIsCgdpbnZvaWNlGAEgASgLMhsudGFsbHkuaW52b2ljaW5nLnYxLkludm9pY2UihAEKE0xpc3RJbnZvaWNlc1JlcXVlc3QSEwoLY3VzdG9tZXJfaWQYASABKAkSMQoGc3RhdHVzGAIgASgOMiEudGFsbHkuaW52b2ljaW5nLnYxLkludm9pY2VTdGF0dXMSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkiXgoUTGlzdEludm9pY2VzUmVzcG9uc2USLQoIaW52b2ljZXMYASADKAsyGy50YWxseS5pbnZvaWNpbmcudjEuSW52b2ljZRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiMQoaTGlzdExhdGVBZGp1c3RtZW50c1JlcXVlc3QSEwoLY3VzdG9tZXJfaWQYASABKAkiVgobTGlzdExhdGVBZGp1c3RtZW50c1Jlc3BvbnNlEjcKC2FkanVzdG1lbnRzGAEgAygLMiIudGFsbHkuaW52b2ljaW5nLnYxLkxhdGVBZGp1c3RtZW50IpQBCg5MYXRlQWRqdXN0bWVudBIKCgJpZBgBIAEoCRITCgtjdXN0b21lcl9pZBgCIAEoCRIXCg9zdWJzY3JpcHRpb25faWQYAyABKAkSGQoRc291cmNlX2ludm9pY2VfaWQYBCABKAkSLQoEbGluZRgFIAEoCzIfLnRhbGx5Lmludm9pY2luZy52MS5JbnZvaWNlTGluZSIsChZGaW5hbGl6ZUludm9pY2VSZXF1ZXN0EhIKCmludm9pY2VfaWQYASABKAkiRwoXRmluYWxpemVJbnZvaWNlUmVzcG9uc2USLAoHaW52b2ljZRgBIAEoCzIbLnRhbGx5Lmludm9pY2luZy52MS5JbnZvaWNlIjgKElZvaWRJbnZvaWNlUmVxdWVzdBISCgppbnZvaWNlX2lkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSJDChNWb2lkSW52b2ljZVJlc3BvbnNlEiwKB2ludm9pY2UYASABKAsyGy50YWxseS5pbnZvaWNpbmcudjEuSW52b2ljZSKZAQoXQ3JlYXRlQ3JlZGl0Tm90ZVJlcXVlc3QSEgoKaW52b2ljZV9pZBgBIAEoCRImCgZhbW91bnQYAiABKAsyFi50YWxseS5jb21tb24udjEuTW9uZXkSDgoGcmVhc29uGAMgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgEIAEoCRIZChFjcmVkaXRfdG9fYmFsYW5jZRgFIAEoCCJPChhDcmVhdGVDcmVkaXROb3RlUmVzcG9uc2USMwoLY3JlZGl0X25vdGUYASABKAsyHi50YWxseS5pbnZvaWNpbmcudjEuQ3JlZGl0Tm90ZSJjChlHZXRJbnZvaWNlRG9jdW1lbnRSZXF1ZXN0EhIKCmludm9pY2VfaWQYASABKAkSMgoGZm9ybWF0GAIgASgOMiIudGFsbHkuaW52b2ljaW5nLnYxLkRvY3VtZW50Rm9ybWF0IlYKGkdldEludm9pY2VEb2N1bWVudFJlc3BvbnNlEg8KB2NvbnRlbnQYASABKAwSFAoMY29udGVudF90eXBlGAIgASgJEhEKCWZpbGVfbmFtZRgDIAEoCSpkCg5Eb2N1bWVudEZvcm1hdBIfChtET0NVTUVOVF9GT1JNQVRfVU5TUEVDSUZJRUQQABIXChNET0NVTUVOVF9GT1JNQVRfUERGEAESGAoURE9DVU1FTlRfRk9STUFUX0hUTUwQAjKcDgoJSW52b2ljaW5nElsKCkdldEludm9pY2USJS50YWxseS5pbnZvaWNpbmcudjEuR2V0SW52b2ljZVJlcXVlc3QaJi50YWxseS5pbnZvaWNpbmcudjEuR2V0SW52b2ljZVJlc3BvbnNlEmEKDExpc3RJbnZvaWNlcxInLnRhbGx5Lmludm9pY2luZy52MS5MaXN0SW52b2ljZXNSZXF1ZXN0GigudGFsbHkuaW52b2ljaW5nLnYxLkxpc3RJbnZvaWNlc1Jlc3BvbnNlEnYKE0xpc3RMYXRlQWRqdXN0bWVudHMSLi50YWxseS5pbnZvaWNpbmcudjEuTGlzdExhdGVBZGp1c3RtZW50c1JlcXVlc3QaLy50YWxseS5pbnZvaWNpbmcudjEuTGlzdExhdGVBZGp1c3RtZW50c1Jlc3BvbnNlEmoKD0ZpbmFsaXplSW52b2ljZRIqLnRhbGx5Lmludm9pY2luZy52MS5GaW5hbGl6ZUludm9pY2VSZXF1ZXN0GisudGFsbHkuaW52b2ljaW5nLnYxLkZpbmFsaXplSW52b2ljZVJlc3BvbnNlEl4KC1ZvaWRJbnZvaWNlEiYudGFsbHkuaW52b2ljaW5nLnYxLlZvaWRJbnZvaWNlUmVxdWVzdBonLnRhbGx5Lmludm9pY2luZy52MS5Wb2lkSW52b2ljZVJlc3BvbnNlEm0KEENyZWF0ZUNyZWRpdE5vdGUSKy50YWxseS5pbnZvaWNpbmcudjEuQ3JlYXRlQ3JlZGl0Tm90ZVJlcXVlc3QaLC50YWxseS5pbnZvaWNpbmcudjEuQ3JlYXRlQ3JlZGl0Tm90ZVJlc3BvbnNlEmcKDkNyZWF0ZUN1c3RvbWVyEikudGFsbHkuaW52b2ljaW5nLnYxLkNyZWF0ZUN1c3RvbWVyUmVxdWVzdBoqLnRhbGx5Lmludm9pY2luZy52MS5DcmVhdGVDdXN0b21lclJlc3BvbnNlEmcKDlVwZGF0ZUN1c3RvbWVyEikudGFsbHkuaW52b2ljaW5nLnYxLlVwZGF0ZUN1c3RvbWVyUmVxdWVzdBoqLnRhbGx5Lmludm9pY2luZy52MS5VcGRhdGVDdXN0b21lclJlc3BvbnNlEl4KC0dldEN1c3RvbWVyEiYudGFsbHkuaW52b2ljaW5nLnYxLkdldEN1c3RvbWVyUmVxdWVzdBonLnRhbGx5Lmludm9pY2luZy52MS5HZXRDdXN0b21lclJlc3BvbnNlEmQKDUxpc3RDdXN0b21lcnMSKC50YWxseS5pbnZvaWNpbmcudjEuTGlzdEN1c3RvbWVyc1JlcXVlc3QaKS50YWxseS5pbnZvaWNpbmcudjEuTGlzdEN1c3RvbWVyc1Jlc3BvbnNlEmoKD1J1bkJpbGxpbmdDeWNsZRIqLnRhbGx5Lmludm9pY2luZy52MS5SdW5CaWxsaW5nQ3ljbGVSZXF1ZXN0GisudGFsbHkuaW52b2ljaW5nLnYxLlJ1bkJpbGxpbmdDeWNsZVJlc3BvbnNlEmEKDEFkdmFuY2VDbG9jaxInLnRhbGx5Lmludm9pY2luZy52MS5BZHZhbmNlQ2xvY2tSZXF1ZXN0GigudGFsbHkuaW52b2ljaW5nLnYxLkFkdmFuY2VDbG9ja1Jlc3BvbnNlEnAKEVJlY29uY2lsZUludm9pY2VzEiwudGFsbHkuaW52b2ljaW5nLnYxLlJlY29uY2lsZUludm9pY2VzUmVxdWVzdBotLnRhbGx5Lmludm9pY2luZy52MS5SZWNvbmNpbGVJbnZvaWNlc1Jlc3BvbnNlEnMKEkdldEludm9pY2VEb2N1bWVudBItLnRhbGx5Lmludm9pY2luZy52MS5HZXRJbnZvaWNlRG9jdW1lbnRSZXF1ZXN0Gi4udGFsbHkuaW52b2ljaW5nLnYxLkdldEludm9pY2VEb2N1bWVudFJlc3BvbnNlEmQKDUdldENyZWRpdE5vdGUSKC50YWxseS5pbnZvaWNpbmcudjEuR2V0Q3JlZGl0Tm90ZVJlcXVlc3QaKS50YWxseS5pbnZvaWNpbmcudjEuR2V0Q3JlZGl0Tm90ZVJlc3BvbnNlEmoKD0xpc3RDcmVkaXROb3RlcxIqLnRhbGx5Lmludm9pY2luZy52MS5MaXN0Q3JlZGl0Tm90ZXNSZXF1ZXN0GisudGFsbHkuaW52b2ljaW5nLnYxLkxpc3RDcmVkaXROb3Rlc1Jlc3BvbnNlEnwKFUdldENyZWRpdE5vdGVEb2N1bWVudBIwLnRhbGx5Lmludm9pY2luZy52MS5HZXRDcmVkaXROb3RlRG9jdW1lbnRSZXF1ZXN0GjEudGFsbHkuaW52b2ljaW5nLnYxLkdldENyZWRpdE5vdGVEb2N1bWVudFJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_tally_common_v1_money, file_tally_common_v1_time_range, file_tally_invoicing_v1_customer, file_tally_invoicing_v1_invoice]);
+
+/**
+ * GetCreditNoteRequest is the input of Invoicing.GetCreditNote.
+ *
+ * @generated from message tally.invoicing.v1.GetCreditNoteRequest
+ */
+export type GetCreditNoteRequest = Message<"tally.invoicing.v1.GetCreditNoteRequest"> & {
+  /**
+   * Credit note id. Required.
+   *
+   * @generated from field: string credit_note_id = 1;
+   */
+  creditNoteId: string;
+};
+
+/**
+ * Describes the message tally.invoicing.v1.GetCreditNoteRequest.
+ * Use `create(GetCreditNoteRequestSchema)` to create a new message.
+ */
+export const GetCreditNoteRequestSchema: GenMessage<GetCreditNoteRequest> = /*@__PURE__*/
+  messageDesc(file_tally_invoicing_v1_invoicing, 0);
+
+/**
+ * GetCreditNoteResponse is the output of Invoicing.GetCreditNote.
+ *
+ * @generated from message tally.invoicing.v1.GetCreditNoteResponse
+ */
+export type GetCreditNoteResponse = Message<"tally.invoicing.v1.GetCreditNoteResponse"> & {
+  /**
+   * The credit note.
+   *
+   * @generated from field: tally.invoicing.v1.CreditNote credit_note = 1;
+   */
+  creditNote?: CreditNote | undefined;
+};
+
+/**
+ * Describes the message tally.invoicing.v1.GetCreditNoteResponse.
+ * Use `create(GetCreditNoteResponseSchema)` to create a new message.
+ */
+export const GetCreditNoteResponseSchema: GenMessage<GetCreditNoteResponse> = /*@__PURE__*/
+  messageDesc(file_tally_invoicing_v1_invoicing, 1);
+
+/**
+ * ListCreditNotesRequest is the input of Invoicing.ListCreditNotes.
+ *
+ * @generated from message tally.invoicing.v1.ListCreditNotesRequest
+ */
+export type ListCreditNotesRequest = Message<"tally.invoicing.v1.ListCreditNotesRequest"> & {
+  /**
+   * Invoice whose credit notes to list. Required.
+   *
+   * @generated from field: string invoice_id = 1;
+   */
+  invoiceId: string;
+};
+
+/**
+ * Describes the message tally.invoicing.v1.ListCreditNotesRequest.
+ * Use `create(ListCreditNotesRequestSchema)` to create a new message.
+ */
+export const ListCreditNotesRequestSchema: GenMessage<ListCreditNotesRequest> = /*@__PURE__*/
+  messageDesc(file_tally_invoicing_v1_invoicing, 2);
+
+/**
+ * ListCreditNotesResponse is the output of Invoicing.ListCreditNotes.
+ *
+ * @generated from message tally.invoicing.v1.ListCreditNotesResponse
+ */
+export type ListCreditNotesResponse = Message<"tally.invoicing.v1.ListCreditNotesResponse"> & {
+  /**
+   * The invoice's credit notes, oldest first.
+   *
+   * @generated from field: repeated tally.invoicing.v1.CreditNote credit_notes = 1;
+   */
+  creditNotes: CreditNote[];
+};
+
+/**
+ * Describes the message tally.invoicing.v1.ListCreditNotesResponse.
+ * Use `create(ListCreditNotesResponseSchema)` to create a new message.
+ */
+export const ListCreditNotesResponseSchema: GenMessage<ListCreditNotesResponse> = /*@__PURE__*/
+  messageDesc(file_tally_invoicing_v1_invoicing, 3);
+
+/**
+ * GetCreditNoteDocumentRequest is the input of
+ * Invoicing.GetCreditNoteDocument.
+ *
+ * @generated from message tally.invoicing.v1.GetCreditNoteDocumentRequest
+ */
+export type GetCreditNoteDocumentRequest = Message<"tally.invoicing.v1.GetCreditNoteDocumentRequest"> & {
+  /**
+   * Credit note id. Required.
+   *
+   * @generated from field: string credit_note_id = 1;
+   */
+  creditNoteId: string;
+
+  /**
+   * PDF or HTML; unspecified means PDF.
+   *
+   * @generated from field: tally.invoicing.v1.DocumentFormat format = 2;
+   */
+  format: DocumentFormat;
+};
+
+/**
+ * Describes the message tally.invoicing.v1.GetCreditNoteDocumentRequest.
+ * Use `create(GetCreditNoteDocumentRequestSchema)` to create a new message.
+ */
+export const GetCreditNoteDocumentRequestSchema: GenMessage<GetCreditNoteDocumentRequest> = /*@__PURE__*/
+  messageDesc(file_tally_invoicing_v1_invoicing, 4);
+
+/**
+ * GetCreditNoteDocumentResponse is the output of
+ * Invoicing.GetCreditNoteDocument.
+ *
+ * @generated from message tally.invoicing.v1.GetCreditNoteDocumentResponse
+ */
+export type GetCreditNoteDocumentResponse = Message<"tally.invoicing.v1.GetCreditNoteDocumentResponse"> & {
+  /**
+   * The document's bytes.
+   *
+   * @generated from field: bytes content = 1;
+   */
+  content: Uint8Array;
+
+  /**
+   * MIME type of content, e.g. "application/pdf".
+   *
+   * @generated from field: string content_type = 2;
+   */
+  contentType: string;
+
+  /**
+   * Suggested file name, from the credit note number, e.g.
+   * "TLY-000001-CN-01.pdf".
+   *
+   * @generated from field: string file_name = 3;
+   */
+  fileName: string;
+};
+
+/**
+ * Describes the message tally.invoicing.v1.GetCreditNoteDocumentResponse.
+ * Use `create(GetCreditNoteDocumentResponseSchema)` to create a new message.
+ */
+export const GetCreditNoteDocumentResponseSchema: GenMessage<GetCreditNoteDocumentResponse> = /*@__PURE__*/
+  messageDesc(file_tally_invoicing_v1_invoicing, 5);
 
 /**
  * ReconcileInvoicesRequest is the input of Invoicing.ReconcileInvoices.
@@ -41,7 +191,7 @@ export type ReconcileInvoicesRequest = Message<"tally.invoicing.v1.ReconcileInvo
  * Use `create(ReconcileInvoicesRequestSchema)` to create a new message.
  */
 export const ReconcileInvoicesRequestSchema: GenMessage<ReconcileInvoicesRequest> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 0);
+  messageDesc(file_tally_invoicing_v1_invoicing, 6);
 
 /**
  * ReconcileInvoicesResponse is the output of Invoicing.ReconcileInvoices.
@@ -78,7 +228,7 @@ export type ReconcileInvoicesResponse = Message<"tally.invoicing.v1.ReconcileInv
  * Use `create(ReconcileInvoicesResponseSchema)` to create a new message.
  */
 export const ReconcileInvoicesResponseSchema: GenMessage<ReconcileInvoicesResponse> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 1);
+  messageDesc(file_tally_invoicing_v1_invoicing, 7);
 
 /**
  * WrittenOffUsage is metered usage of an issued invoice's period that is not
@@ -146,7 +296,7 @@ export type WrittenOffUsage = Message<"tally.invoicing.v1.WrittenOffUsage"> & {
  * Use `create(WrittenOffUsageSchema)` to create a new message.
  */
 export const WrittenOffUsageSchema: GenMessage<WrittenOffUsage> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 2);
+  messageDesc(file_tally_invoicing_v1_invoicing, 8);
 
 /**
  * ReconciliationFinding is one mismatch or violated invariant.
@@ -205,7 +355,7 @@ export type ReconciliationFinding = Message<"tally.invoicing.v1.ReconciliationFi
  * Use `create(ReconciliationFindingSchema)` to create a new message.
  */
 export const ReconciliationFindingSchema: GenMessage<ReconciliationFinding> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 3);
+  messageDesc(file_tally_invoicing_v1_invoicing, 9);
 
 /**
  * CreateCustomerRequest is the input of Invoicing.CreateCustomer.
@@ -226,7 +376,7 @@ export type CreateCustomerRequest = Message<"tally.invoicing.v1.CreateCustomerRe
  * Use `create(CreateCustomerRequestSchema)` to create a new message.
  */
 export const CreateCustomerRequestSchema: GenMessage<CreateCustomerRequest> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 4);
+  messageDesc(file_tally_invoicing_v1_invoicing, 10);
 
 /**
  * CreateCustomerResponse is the output of Invoicing.CreateCustomer.
@@ -247,7 +397,7 @@ export type CreateCustomerResponse = Message<"tally.invoicing.v1.CreateCustomerR
  * Use `create(CreateCustomerResponseSchema)` to create a new message.
  */
 export const CreateCustomerResponseSchema: GenMessage<CreateCustomerResponse> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 5);
+  messageDesc(file_tally_invoicing_v1_invoicing, 11);
 
 /**
  * UpdateCustomerRequest is the input of Invoicing.UpdateCustomer.
@@ -268,7 +418,7 @@ export type UpdateCustomerRequest = Message<"tally.invoicing.v1.UpdateCustomerRe
  * Use `create(UpdateCustomerRequestSchema)` to create a new message.
  */
 export const UpdateCustomerRequestSchema: GenMessage<UpdateCustomerRequest> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 6);
+  messageDesc(file_tally_invoicing_v1_invoicing, 12);
 
 /**
  * UpdateCustomerResponse is the output of Invoicing.UpdateCustomer.
@@ -289,7 +439,7 @@ export type UpdateCustomerResponse = Message<"tally.invoicing.v1.UpdateCustomerR
  * Use `create(UpdateCustomerResponseSchema)` to create a new message.
  */
 export const UpdateCustomerResponseSchema: GenMessage<UpdateCustomerResponse> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 7);
+  messageDesc(file_tally_invoicing_v1_invoicing, 13);
 
 /**
  * GetCustomerRequest is the input of Invoicing.GetCustomer.
@@ -310,7 +460,7 @@ export type GetCustomerRequest = Message<"tally.invoicing.v1.GetCustomerRequest"
  * Use `create(GetCustomerRequestSchema)` to create a new message.
  */
 export const GetCustomerRequestSchema: GenMessage<GetCustomerRequest> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 8);
+  messageDesc(file_tally_invoicing_v1_invoicing, 14);
 
 /**
  * GetCustomerResponse is the output of Invoicing.GetCustomer.
@@ -331,7 +481,7 @@ export type GetCustomerResponse = Message<"tally.invoicing.v1.GetCustomerRespons
  * Use `create(GetCustomerResponseSchema)` to create a new message.
  */
 export const GetCustomerResponseSchema: GenMessage<GetCustomerResponse> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 9);
+  messageDesc(file_tally_invoicing_v1_invoicing, 15);
 
 /**
  * ListCustomersRequest is the input of Invoicing.ListCustomers.
@@ -360,7 +510,7 @@ export type ListCustomersRequest = Message<"tally.invoicing.v1.ListCustomersRequ
  * Use `create(ListCustomersRequestSchema)` to create a new message.
  */
 export const ListCustomersRequestSchema: GenMessage<ListCustomersRequest> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 10);
+  messageDesc(file_tally_invoicing_v1_invoicing, 16);
 
 /**
  * ListCustomersResponse is the output of Invoicing.ListCustomers.
@@ -388,7 +538,7 @@ export type ListCustomersResponse = Message<"tally.invoicing.v1.ListCustomersRes
  * Use `create(ListCustomersResponseSchema)` to create a new message.
  */
 export const ListCustomersResponseSchema: GenMessage<ListCustomersResponse> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 11);
+  messageDesc(file_tally_invoicing_v1_invoicing, 17);
 
 /**
  * RunBillingCycleRequest is the input of Invoicing.RunBillingCycle.
@@ -403,7 +553,7 @@ export type RunBillingCycleRequest = Message<"tally.invoicing.v1.RunBillingCycle
  * Use `create(RunBillingCycleRequestSchema)` to create a new message.
  */
 export const RunBillingCycleRequestSchema: GenMessage<RunBillingCycleRequest> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 12);
+  messageDesc(file_tally_invoicing_v1_invoicing, 18);
 
 /**
  * RunBillingCycleResponse is the output of Invoicing.RunBillingCycle.
@@ -454,7 +604,7 @@ export type RunBillingCycleResponse = Message<"tally.invoicing.v1.RunBillingCycl
  * Use `create(RunBillingCycleResponseSchema)` to create a new message.
  */
 export const RunBillingCycleResponseSchema: GenMessage<RunBillingCycleResponse> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 13);
+  messageDesc(file_tally_invoicing_v1_invoicing, 19);
 
 /**
  * AdvanceClockRequest is the input of Invoicing.AdvanceClock.
@@ -475,7 +625,7 @@ export type AdvanceClockRequest = Message<"tally.invoicing.v1.AdvanceClockReques
  * Use `create(AdvanceClockRequestSchema)` to create a new message.
  */
 export const AdvanceClockRequestSchema: GenMessage<AdvanceClockRequest> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 14);
+  messageDesc(file_tally_invoicing_v1_invoicing, 20);
 
 /**
  * AdvanceClockResponse is the output of Invoicing.AdvanceClock.
@@ -503,7 +653,7 @@ export type AdvanceClockResponse = Message<"tally.invoicing.v1.AdvanceClockRespo
  * Use `create(AdvanceClockResponseSchema)` to create a new message.
  */
 export const AdvanceClockResponseSchema: GenMessage<AdvanceClockResponse> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 15);
+  messageDesc(file_tally_invoicing_v1_invoicing, 21);
 
 /**
  * GetInvoiceRequest is the input of Invoicing.GetInvoice.
@@ -524,7 +674,7 @@ export type GetInvoiceRequest = Message<"tally.invoicing.v1.GetInvoiceRequest"> 
  * Use `create(GetInvoiceRequestSchema)` to create a new message.
  */
 export const GetInvoiceRequestSchema: GenMessage<GetInvoiceRequest> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 16);
+  messageDesc(file_tally_invoicing_v1_invoicing, 22);
 
 /**
  * GetInvoiceResponse is the output of Invoicing.GetInvoice.
@@ -545,7 +695,7 @@ export type GetInvoiceResponse = Message<"tally.invoicing.v1.GetInvoiceResponse"
  * Use `create(GetInvoiceResponseSchema)` to create a new message.
  */
 export const GetInvoiceResponseSchema: GenMessage<GetInvoiceResponse> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 17);
+  messageDesc(file_tally_invoicing_v1_invoicing, 23);
 
 /**
  * ListInvoicesRequest is the input of Invoicing.ListInvoices.
@@ -588,7 +738,7 @@ export type ListInvoicesRequest = Message<"tally.invoicing.v1.ListInvoicesReques
  * Use `create(ListInvoicesRequestSchema)` to create a new message.
  */
 export const ListInvoicesRequestSchema: GenMessage<ListInvoicesRequest> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 18);
+  messageDesc(file_tally_invoicing_v1_invoicing, 24);
 
 /**
  * ListInvoicesResponse is the output of Invoicing.ListInvoices.
@@ -616,7 +766,7 @@ export type ListInvoicesResponse = Message<"tally.invoicing.v1.ListInvoicesRespo
  * Use `create(ListInvoicesResponseSchema)` to create a new message.
  */
 export const ListInvoicesResponseSchema: GenMessage<ListInvoicesResponse> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 19);
+  messageDesc(file_tally_invoicing_v1_invoicing, 25);
 
 /**
  * ListLateAdjustmentsRequest is the input of Invoicing.ListLateAdjustments.
@@ -637,7 +787,7 @@ export type ListLateAdjustmentsRequest = Message<"tally.invoicing.v1.ListLateAdj
  * Use `create(ListLateAdjustmentsRequestSchema)` to create a new message.
  */
 export const ListLateAdjustmentsRequestSchema: GenMessage<ListLateAdjustmentsRequest> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 20);
+  messageDesc(file_tally_invoicing_v1_invoicing, 26);
 
 /**
  * ListLateAdjustmentsResponse is the output of Invoicing.ListLateAdjustments.
@@ -658,7 +808,7 @@ export type ListLateAdjustmentsResponse = Message<"tally.invoicing.v1.ListLateAd
  * Use `create(ListLateAdjustmentsResponseSchema)` to create a new message.
  */
 export const ListLateAdjustmentsResponseSchema: GenMessage<ListLateAdjustmentsResponse> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 21);
+  messageDesc(file_tally_invoicing_v1_invoicing, 27);
 
 /**
  * LateAdjustment is usage of a finalized period priced after that invoice
@@ -709,7 +859,7 @@ export type LateAdjustment = Message<"tally.invoicing.v1.LateAdjustment"> & {
  * Use `create(LateAdjustmentSchema)` to create a new message.
  */
 export const LateAdjustmentSchema: GenMessage<LateAdjustment> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 22);
+  messageDesc(file_tally_invoicing_v1_invoicing, 28);
 
 /**
  * FinalizeInvoiceRequest is the input of Invoicing.FinalizeInvoice.
@@ -730,7 +880,7 @@ export type FinalizeInvoiceRequest = Message<"tally.invoicing.v1.FinalizeInvoice
  * Use `create(FinalizeInvoiceRequestSchema)` to create a new message.
  */
 export const FinalizeInvoiceRequestSchema: GenMessage<FinalizeInvoiceRequest> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 23);
+  messageDesc(file_tally_invoicing_v1_invoicing, 29);
 
 /**
  * FinalizeInvoiceResponse is the output of Invoicing.FinalizeInvoice.
@@ -751,7 +901,7 @@ export type FinalizeInvoiceResponse = Message<"tally.invoicing.v1.FinalizeInvoic
  * Use `create(FinalizeInvoiceResponseSchema)` to create a new message.
  */
 export const FinalizeInvoiceResponseSchema: GenMessage<FinalizeInvoiceResponse> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 24);
+  messageDesc(file_tally_invoicing_v1_invoicing, 30);
 
 /**
  * VoidInvoiceRequest is the input of Invoicing.VoidInvoice.
@@ -779,7 +929,7 @@ export type VoidInvoiceRequest = Message<"tally.invoicing.v1.VoidInvoiceRequest"
  * Use `create(VoidInvoiceRequestSchema)` to create a new message.
  */
 export const VoidInvoiceRequestSchema: GenMessage<VoidInvoiceRequest> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 25);
+  messageDesc(file_tally_invoicing_v1_invoicing, 31);
 
 /**
  * VoidInvoiceResponse is the output of Invoicing.VoidInvoice.
@@ -800,7 +950,7 @@ export type VoidInvoiceResponse = Message<"tally.invoicing.v1.VoidInvoiceRespons
  * Use `create(VoidInvoiceResponseSchema)` to create a new message.
  */
 export const VoidInvoiceResponseSchema: GenMessage<VoidInvoiceResponse> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 26);
+  messageDesc(file_tally_invoicing_v1_invoicing, 32);
 
 /**
  * CreateCreditNoteRequest is the input of Invoicing.CreateCreditNote.
@@ -854,7 +1004,7 @@ export type CreateCreditNoteRequest = Message<"tally.invoicing.v1.CreateCreditNo
  * Use `create(CreateCreditNoteRequestSchema)` to create a new message.
  */
 export const CreateCreditNoteRequestSchema: GenMessage<CreateCreditNoteRequest> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 27);
+  messageDesc(file_tally_invoicing_v1_invoicing, 33);
 
 /**
  * CreateCreditNoteResponse is the output of Invoicing.CreateCreditNote.
@@ -875,7 +1025,7 @@ export type CreateCreditNoteResponse = Message<"tally.invoicing.v1.CreateCreditN
  * Use `create(CreateCreditNoteResponseSchema)` to create a new message.
  */
 export const CreateCreditNoteResponseSchema: GenMessage<CreateCreditNoteResponse> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 28);
+  messageDesc(file_tally_invoicing_v1_invoicing, 34);
 
 /**
  * GetInvoiceDocumentRequest is the input of Invoicing.GetInvoiceDocument.
@@ -903,7 +1053,7 @@ export type GetInvoiceDocumentRequest = Message<"tally.invoicing.v1.GetInvoiceDo
  * Use `create(GetInvoiceDocumentRequestSchema)` to create a new message.
  */
 export const GetInvoiceDocumentRequestSchema: GenMessage<GetInvoiceDocumentRequest> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 29);
+  messageDesc(file_tally_invoicing_v1_invoicing, 35);
 
 /**
  * GetInvoiceDocumentResponse is the output of Invoicing.GetInvoiceDocument.
@@ -939,7 +1089,7 @@ export type GetInvoiceDocumentResponse = Message<"tally.invoicing.v1.GetInvoiceD
  * Use `create(GetInvoiceDocumentResponseSchema)` to create a new message.
  */
 export const GetInvoiceDocumentResponseSchema: GenMessage<GetInvoiceDocumentResponse> = /*@__PURE__*/
-  messageDesc(file_tally_invoicing_v1_invoicing, 30);
+  messageDesc(file_tally_invoicing_v1_invoicing, 36);
 
 /**
  * DocumentFormat is the format of an invoice document.
@@ -1197,6 +1347,53 @@ export const Invoicing: GenService<{
     methodKind: "unary";
     input: typeof GetInvoiceDocumentRequestSchema;
     output: typeof GetInvoiceDocumentResponseSchema;
+  },
+  /**
+   * GetCreditNote returns one credit note with its number, the invoice it
+   * credits and what it credits: lines and tax per rate.
+   *
+   * Scope: `read`. INVALID_ARGUMENT (field "credit_note_id") when the id is
+   * empty; NOT_FOUND for an unknown id.
+   *
+   * @generated from rpc tally.invoicing.v1.Invoicing.GetCreditNote
+   */
+  getCreditNote: {
+    methodKind: "unary";
+    input: typeof GetCreditNoteRequestSchema;
+    output: typeof GetCreditNoteResponseSchema;
+  },
+  /**
+   * ListCreditNotes lists the credit notes of one invoice, oldest first.
+   *
+   * Scope: `read`. INVALID_ARGUMENT (field "invoice_id") when the id is
+   * empty; NOT_FOUND for an unknown invoice.
+   *
+   * @generated from rpc tally.invoicing.v1.Invoicing.ListCreditNotes
+   */
+  listCreditNotes: {
+    methodKind: "unary";
+    input: typeof ListCreditNotesRequestSchema;
+    output: typeof ListCreditNotesResponseSchema;
+  },
+  /**
+   * GetCreditNoteDocument renders a credit note as the document people
+   * read, like GetInvoiceDocument: an A4 PDF or a self-contained HTML page
+   * with the issuer, the customer, the credit note's number and date, the
+   * invoice it credits (number, date, period), the lines credited, the
+   * reason, tax per rate, the total credited and what happens to it (refund
+   * owed or balance credited), amounts in the currency's format, dates in
+   * the customer's time zone. While nothing changes, the PDF is the same
+   * bytes on every call.
+   *
+   * Scope: `read`. INVALID_ARGUMENT (field "credit_note_id") when the id is
+   * empty; NOT_FOUND for an unknown id.
+   *
+   * @generated from rpc tally.invoicing.v1.Invoicing.GetCreditNoteDocument
+   */
+  getCreditNoteDocument: {
+    methodKind: "unary";
+    input: typeof GetCreditNoteDocumentRequestSchema;
+    output: typeof GetCreditNoteDocumentResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_tally_invoicing_v1_invoicing, 0);
