@@ -1471,9 +1471,13 @@ export const Rating: GenService<{
    * or projected (open or future periods, by the Forecast method), with a
    * range. Without `window`: each live subscription over its own current
    * period (the original behaviour). Projections use 100 simulated paths
-   * per component (Forecast: 1,000), and a billing whose subscription and
-   * rated quantities have not changed is not projected again within the
-   * same hour (its projection is up to an hour old; new usage refreshes it).
+   * per component (Forecast: 1,000). Each open billing's projection is
+   * stored and kept up to date in the background: one made from the
+   * billing's current subscription terms and rated quantities is summed as
+   * it is, even from an earlier day (projections_as_of, billings_dated);
+   * a billing whose terms or quantities changed, or with none stored, is
+   * projected by the call itself up to a bound per call, and the rest are
+   * left out of the amounts and counted in billings_not_projected.
    *
    * Scope: `read`.
    * Fails with INVALID_ARGUMENT for a missing or malformed currency or
