@@ -11,7 +11,11 @@
  * refresher's background work (billing_projection): before the first call, the cold refresh of
  * every subscription (as at service start); after new usage, the refresh of the touched
  * customers' billings (as the rating consumer triggers it). Their times are printed as
- * "background" rows, apart from the calls;
+ * "background" rows, apart from the calls. Also timed: a call with nothing stored yet (right
+ * after the first deployment: it projects RATING_FORECAST_INLINE_MAX billings and says how many
+ * it left out), and calls just after a day boundary (the clock moved past midnight, called at
+ * once, before the refresher has replaced a row: every row is summed as of its as_of), with and
+ * without new usage since;
  * next to a do-nothing baseline measured in the same run (GetPlan of a cached plan: one round
  * trip, no work) and the ratio of the two, and the CPU time of the median call.
  *
@@ -21,6 +25,7 @@ import { ManualClock } from "@tally/platform/testing";
 import { createTestEnvironment } from "@tally/platform/testing";
 import { loadavg } from "node:os";
 import type { MessageInitShape } from "@bufbuild/protobuf";
+import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { rating } from "@tally/contracts";
 import { AGG, planInput, publishMeter, startRating, waitForMeters } from "../src/testing/rating-test-kit";
 
@@ -59,7 +64,14 @@ async function main(): Promise<void> {
       const onRequest = svc.internals.forecaster.stats.projectedOnRequest;
       const t = await timeCalls(runs, async () => (last = await svc.client.forecastRevenue(january)), before);
       const projected = svc.internals.forecaster.stats.projectedOnRequest - onRequest;
-      rows.push([name, ...t.cells, `${(t.median / baseline.median).toFixed(0)}×`, `${last!.billingCount} billings (${projected} projected on request), P50 ${last!.projectedTotal} (P10 ${round(last!.amount!.p10)}, P90 ${round(last!.amount!.p90)})`]);
+      const r = last!;
+      const asOf = r.projectionsAsOf ? timestampDate(r.projectionsAsOf).toISOString() : "-";
+      rows.push([
+        name,
+        ...t.cells,
+        `${(t.median / baseline.median).toFixed(0)}×`,
+        `${r.billingCount} billings (${projected} projected on request, ${r.billingsDated} dated, ${r.billingsNotProjected} left out; as of ${asOf}), P50 ${r.projectedTotal} (P10 ${round(r.amount!.p10)}, P90 ${round(r.amount!.p90)})`,
+      ]);
       if (target) rows.push(["  target", `< ${TARGET_MS} ms`, "", "", t.median < TARGET_MS ? "met" : "missed", ""]);
     };
     const inBackground = async (name: string, runs: number, before: () => Promise<unknown>) => {
@@ -67,6 +79,8 @@ async function main(): Promise<void> {
       const t = await timeCalls(runs, () => refresher.idle(), before);
       rows.push([`background: ${name}`, ...t.cells, "", `${refresher.stats.projected - projected} billings projected`]);
     };
+    // Nothing stored yet (the first deployment): the call projects up to its bound and leaves the rest out.
+    await measure("first call, nothing stored yet (deployment)", 1, async () => undefined, true);
     // January 2027 bills every subscription's open December period: all 10,000 are projected, off the request path.
     await inBackground("cold refresh of every billing (service start)", 1, async () => void refresher.refreshAll());
     await measure("first call", 1, async () => undefined, true);
@@ -78,6 +92,12 @@ async function main(): Promise<void> {
     await inBackground(`refresh after new usage of ${CHANGED * 100} % of subscriptions`, RUNS, async () => refresher.touch(await newUsage(db, Math.round(SUBSCRIPTIONS * CHANGED))));
     await measure(`${CHANGED * 100} % of subscriptions with new usage since the last call`, RUNS, changed, true);
     await measure("nothing changed since the last call", RUNS, async () => undefined, true);
+    // Local midnight (UTC here: every subscription's day ends at once): every row's fresh_until has passed.
+    clock.set("2026-12-11T00:00:01Z");
+    await measure("just after a day boundary (called at once, before any refresh)", RUNS, async () => undefined, true);
+    await measure(`just after a day boundary, ${CHANGED * 100} % with new usage before each call`, RUNS, async () => void (await newUsage(db, Math.round(SUBSCRIPTIONS * CHANGED))), true);
+    await inBackground("refresh after the day boundary (periodic sweep)", 1, async () => void refresher.refreshAll());
+    await measure("after that refresh", RUNS, async () => undefined, true);
     console.log(`\nForecastRevenue over ${SUBSCRIPTIONS} subscriptions, as of ${NOW}; load average ${osLoad()}`);
     console.table(rows.map(([what, calls, median, cpu, ratio, detail]) => ({ what, calls, "median wall": median, "CPU, this process": cpu, "÷ baseline": ratio, detail })));
   } finally {

@@ -1,8 +1,12 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { PricerCache } from "@tally/plan-pricing";
 import { rating } from "@tally/contracts";
 import { Decimal } from "@tally/pricing";
 import { createTestEnvironment, ManualClock, type TestEnvironment } from "@tally/platform/testing";
+import { DimensionalPricerCache } from "./domain/invoice-lines";
+import { Forecaster } from "./service/forecaster";
+import { PlanCatalog } from "./service/plan-catalog";
 import { AGG, planInput, publishMeter, rateEvents, startRating, waitForMeters, waitUntil, type RatingInstance, type TestEvent } from "./testing/rating-test-kit";
 
 /**
@@ -48,7 +52,8 @@ describe("stored projections", () => {
   beforeAll(async () => {
     env = await createTestEnvironment();
     clock = new ManualClock("2027-01-01T00:00:00Z");
-    svc = await startRating(env, clock);
+    // No periodic sweep during the suite (it would race the day-boundary cases): sweeps at start, on touches and on refreshAll().
+    svc = await startRating(env, clock, { projectionRefreshMs: 3_600_000 });
     await publishMeter(env, "tokens", AGG.SUM);
     await waitForMeters(svc, ["tokens"]);
     const price = (model: MessageInitShape<typeof rating.PriceSchema>["model"]) => [{ key: "tok", meterKey: "tokens", displayName: "Tokens", pricing: { case: "price" as const, value: { model } } }];
@@ -127,19 +132,83 @@ describe("stored projections", () => {
     expect(figures(after)).toEqual(figures((await onDemand({ currency: "USD" })).r));
   });
 
-  it("a stale row is never summed: changed inputs or a new day are projected on request when the refresher has not run", async () => {
+  it("a plan change notifies the refresher, which re-projects that customer's billing with no call", async () => {
     await svc.internals.refresher.refreshAll();
-    await svc.running.deps.pool.query("UPDATE segment_usage SET quantity = quantity + 10 WHERE customer_id = 's_vol' AND period_start = '2027-03-01T00:00:00Z'");
+    const projected = svc.internals.refresher.stats.projected;
+    const sub = (await svc.client.listSubscriptions({ customerId: "s_grad" })).subscriptions[0]!;
+    // Scheduled for the period end: the current period's terms change (a pending segment), its usage does not.
+    await svc.client.changePlan({ subscriptionId: sub.id, planKey: "st_fee", timing: rating.ChangeTiming.AT_PERIOD_END });
+    await waitUntil(async () => svc.internals.refresher.stats.projected > projected, "the changed subscription's billing re-projected");
+    await svc.internals.refresher.idle();
+    expect(svc.internals.refresher.stats.projected - projected).toBe(1);
+    const calls = onRequest();
+    const r = await svc.client.forecastRevenue({ currency: "USD" });
+    expect(onRequest() - calls).toBe(0);
+    expect([r.billingsDated, r.billingsNotProjected]).toEqual([0, 0]);
+  });
+
+  it("after a day boundary a call sums the stored rows as they are and reports their as-of; changed inputs are projected on request", async () => {
+    await svc.internals.refresher.refreshAll();
+    const before = await svc.client.forecastRevenue({ currency: "USD" });
+    expect([before.billingsDated, before.billingsNotProjected]).toEqual([0, 0]);
+    const asOf = timestampDate(before.projectionsAsOf!);
+    expect(asOf.getTime()).toBeLessThanOrEqual(clock.now().getTime());
+
+    // Past midnight in UTC and in Berlin: every row's fresh_until has passed, no input changed.
+    clock.set("2027-03-11T00:30:00Z");
     let calls = onRequest();
+    const dated = await svc.client.forecastRevenue({ currency: "USD" });
+    expect(onRequest() - calls).toBe(0);
+    expect(figures(dated)).toEqual(figures(before));
+    expect(dated.billingsDated).toBe(customers.length);
+    expect(dated.billingsNotProjected).toBe(0);
+    expect(timestampDate(dated.projectionsAsOf!)).toEqual(asOf);
+    expect(timestampDate(dated.asOfTime!)).toEqual(new Date("2027-03-11T00:30:00Z"));
+
+    // New usage for one customer: that billing alone is projected on request, the others still read as they are.
+    await svc.running.deps.pool.query("UPDATE segment_usage SET quantity = quantity + 10 WHERE customer_id = 's_vol' AND period_start = '2027-03-01T00:00:00Z'");
+    calls = onRequest();
     const changed = await svc.client.forecastRevenue({ currency: "USD" });
     expect(onRequest() - calls).toBe(1);
-    expect(figures(changed)).toEqual(figures((await onDemand({ currency: "USD" })).r));
+    expect(changed.billingsDated).toBe(customers.length - 1);
+    expect(new Decimal(changed.amountToDate).gt(dated.amountToDate)).toBe(true);
+
+    // Once the refresher has caught up, the call reads today's rows, equal to projecting every billing now.
+    await svc.internals.refresher.refreshAll();
+    calls = onRequest();
+    const caughtUp = await svc.client.forecastRevenue({ currency: "USD" });
+    expect(onRequest() - calls).toBe(0);
+    expect(caughtUp.billingsDated).toBe(0);
+    expect(timestampDate(caughtUp.projectionsAsOf!).getTime()).toBeGreaterThanOrEqual(Date.parse("2027-03-11T00:30:00Z"));
+    expect(figures(caughtUp)).toEqual(figures((await onDemand({ currency: "USD" })).r));
+  });
+
+  it("over the inline bound a call projects that many, leaves the rest out and says how many; the refresher fills them in", async () => {
+    await svc.running.deps.pool.query("DELETE FROM billing_projection");
+    // A second forecaster on the same database, bounded to 2 billings a call (RATING_FORECAST_INLINE_MAX=2).
+    const bounded = new Forecaster(svc.running.deps, new PlanCatalog(), new PricerCache(), new DimensionalPricerCache(), 2);
+    const behind: string[] = [];
+    bounded.behind.push((ids) => behind.push(...ids));
+
+    const first = await bounded.revenue("USD");
+    expect(bounded.stats.projectedOnRequest).toBe(2);
+    expect([first.billings, first.billingsNotProjected, first.billingsDated]).toEqual([customers.length, customers.length - 2, 0]);
+    expect(first.projectionsAsOf).toEqual(clock.now());
+    expect(new Set(behind).size).toBe(customers.length - 2);
+    // Each call projects up to the bound: the next two, the first two read back.
+    const second = await bounded.revenue("USD");
+    expect(bounded.stats.projectedOnRequest).toBe(4);
+    expect(second.billingsNotProjected).toBe(customers.length - 4);
+    expect(second.amount.p50.gt(first.amount.p50)).toBe(true);
 
     await svc.internals.refresher.refreshAll();
-    clock.set("2027-03-11T00:30:00Z");
-    calls = onRequest();
-    await svc.client.forecastRevenue({ currency: "USD" });
-    expect(onRequest() - calls).toBe(customers.length);
+    const complete = await bounded.revenue("USD");
+    expect(bounded.stats.projectedOnRequest).toBe(4);
+    expect(complete.billingsNotProjected).toBe(0);
+    const rpc = await svc.client.forecastRevenue({ currency: "USD" });
+    expect(rpc.billingsNotProjected).toBe(0);
+    expect(complete.amount.p50.eq(rpc.projectedAmount)).toBe(true);
+    expect(figures(rpc)).toEqual(figures((await onDemand({ currency: "USD" })).r));
   });
 
   it("after a day boundary the sweep projects every billing again, so the next call reads stored rows", async () => {

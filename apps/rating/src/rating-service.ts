@@ -48,10 +48,13 @@ export function createRatingService(options?: Partial<RatingSettings>, onBuilt?:
       const reader = new UsageReader(deps, catalog, pricers, dimensional);
       const meters = new MeterCopy(deps);
       const meterSync = opts.metering && new MeterSync({ pool: deps.pool, logger: deps.logger, ...opts.metering });
-      const forecaster = new Forecaster(deps, catalog, pricers, dimensional);
+      const forecaster = new Forecaster(deps, catalog, pricers, dimensional, opts.forecastInlineMax);
       const refresher = new ProjectionRefresher(forecaster, deps.logger, { intervalMs: opts.projectionRefreshMs, debounceMs: PROJECTION_DEBOUNCE_MS });
       // The consumer's only addition: the customers of a committed batch go into a Set.
       rater.committed.push((events) => refresher.touch(events.map((e) => e.customerId)));
+      // Likewise a plan change or cancel, and the billings a ForecastRevenue call left out (over its inline bound).
+      subscriptions.changed.push((customerIds) => refresher.touch(customerIds));
+      forecaster.behind.push((customerIds) => refresher.touch(customerIds));
       onBuilt?.({ rater, subscriptions, meterSync, forecaster, refresher });
       const consumers: RunningConsumer[] = [];
       let timer: NodeJS.Timeout | undefined;

@@ -43,48 +43,73 @@ export async function inputVersions(db: Db, billings: readonly BillingRef[]): Pr
 }
 
 export interface StoredSums {
-  /** Fresh rows summed: the count, and the amounts. */
-  fresh: number;
+  /** Rows summed (their inputs still match): the count, and the amounts. */
+  summed: number;
   amountToDate: Decimal;
   amount: Range;
-  /** The billings with no fresh row (missing, inputs changed, or projected on an earlier day). */
+  /** Of the rows summed, those projected before the day `now` is in: only time moved on since. */
+  dated: number;
+  /** The oldest `as_of` among the rows summed (none summed: undefined). */
+  oldestAsOf: Date | undefined;
+  /** The billings whose inputs changed (usage, plan, cancel) or that have no row: not summed. */
+  changed: BillingRef[];
+  /** Every billing whose row needs replacing: `changed`, and the dated ones (what the refresher projects). */
   stale: BillingRef[];
 }
 
 /**
- * One query: the sums of the fresh stored projections of these billings, and which of them have
- * none. Fresh = projected from the current inputs, on the day `now` is in.
+ * One query: the sums of the stored projections of these billings that were made from their
+ * current inputs, and which of them are not. A row is *fresh* when, in addition, it was projected
+ * on the day `now` is in (`fresh_until > now`); a *dated* one (a day boundary passed since) is
+ * still summed here: it is the projection as of its `as_of`, and the caller says so.
  */
-export async function sumFreshProjections(db: Db, billings: readonly BillingRef[], now: Date): Promise<StoredSums> {
-  const out: StoredSums = { fresh: 0, amountToDate: ZERO, amount: { p10: ZERO, p50: ZERO, p90: ZERO }, stale: [] };
+export async function sumStoredProjections(db: Db, billings: readonly BillingRef[], now: Date): Promise<StoredSums> {
+  const out: StoredSums = { summed: 0, amountToDate: ZERO, amount: { p10: ZERO, p50: ZERO, p90: ZERO }, dated: 0, oldestAsOf: undefined, changed: [], stale: [] };
   if (billings.length === 0) return out;
-  const { rows } = await db.query<{ sub: string | null; start: Date | null; n: string; to_date: string | null; p10: string | null; p50: string | null; p90: string | null }>(
+  const { rows } = await db.query<{
+    sub: string | null;
+    start: Date | null;
+    matches: boolean;
+    n: string;
+    dated: string;
+    oldest: Date | null;
+    to_date: string | null;
+    p10: string | null;
+    p50: string | null;
+    p90: string | null;
+  }>(
     `WITH j AS (
-       SELECT b.sub, b.start, p.amount_to_date, p.p10, p.p50, p.p90,
-              coalesce(p.fresh_until > $3 AND p.inputs = ${INPUTS}, false) AS fresh
+       SELECT b.sub, b.start, p.amount_to_date, p.p10, p.p50, p.p90, p.as_of,
+              coalesce(p.inputs = ${INPUTS}, false) AS matches, coalesce(p.fresh_until > $3, false) AS today
        FROM (${BILLINGS}) b JOIN subscriptions s ON s.id = b.sub
        -- LATERAL: one primary-key probe per billing whatever the planner believes of a table just filled.
        LEFT JOIN LATERAL (SELECT * FROM billing_projection p WHERE p.subscription_id = b.sub AND p.period_start = b.start) p ON true)
-     SELECT NULL::text AS sub, NULL::timestamptz AS start, count(*)::text AS n, sum(amount_to_date)::text AS to_date,
-            sum(p10)::text AS p10, sum(p50)::text AS p50, sum(p90)::text AS p90
-     FROM j WHERE fresh
+     SELECT NULL::text AS sub, NULL::timestamptz AS start, true AS matches, count(*)::text AS n, count(*) FILTER (WHERE NOT today)::text AS dated,
+            min(as_of) AS oldest, sum(amount_to_date)::text AS to_date, sum(p10)::text AS p10, sum(p50)::text AS p50, sum(p90)::text AS p90
+     FROM j WHERE matches
      UNION ALL
-     SELECT sub, start, '0', NULL, NULL, NULL, NULL FROM j WHERE NOT fresh`,
+     SELECT sub, start, matches, '0', '0', NULL, NULL, NULL, NULL, NULL FROM j WHERE NOT (matches AND today)`,
     [billings.map((b) => b.subscriptionId), billings.map((b) => b.periodStart), now],
   );
   for (const r of rows) {
     if (r.sub === null) {
-      out.fresh = Number(r.n);
-      if (out.fresh > 0) {
+      out.summed = Number(r.n);
+      out.dated = Number(r.dated);
+      if (out.summed > 0) {
+        out.oldestAsOf = r.oldest!;
         out.amountToDate = new Decimal(r.to_date!);
         out.amount = { p10: new Decimal(r.p10!), p50: new Decimal(r.p50!), p90: new Decimal(r.p90!) };
       }
-    } else out.stale.push({ subscriptionId: r.sub, periodStart: r.start! });
+    } else {
+      const ref = { subscriptionId: r.sub, periodStart: r.start! };
+      out.stale.push(ref);
+      if (!r.matches) out.changed.push(ref);
+    }
   }
   return out;
 }
 
-/** Stored projections whose period has not ended by `now` and that are stale (see {@link sumFreshProjections}). */
+/** Stored projections whose period has not ended by `now` and that are stale (see {@link sumStoredProjections}). */
 export async function staleStoredBillings(db: Db, now: Date, customerIds?: readonly string[]): Promise<BillingRef[]> {
   const { rows } = await db.query<{ sub: string; start: Date }>(
     `SELECT b.sub, b.start FROM (SELECT subscription_id AS sub, period_start AS start, inputs, fresh_until FROM billing_projection WHERE period_end > $1) b

@@ -53,6 +53,9 @@ export function forecastHandlers(forecaster: Forecaster): ForecastHandlers {
         billingCount: f.billings,
         window: f.window && range(f.window),
         asOfTime: ts(f.now),
+        projectionsAsOf: f.projectionsAsOf && ts(f.projectionsAsOf),
+        billingsDated: f.billingsDated,
+        billingsNotProjected: f.billingsNotProjected,
       };
     },
   };

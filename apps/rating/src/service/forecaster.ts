@@ -4,7 +4,7 @@ import { Decimal, isSupportedCurrency, toMaxScale } from "@tally/pricing";
 import type { PricerCache } from "@tally/plan-pricing";
 import { liveSubscriptions, subscriptionsOfCustomers, subscriptionsOverlapping, type SubscriptionRow } from "../adapter/subscription-store";
 import { segmentsOfPeriods } from "../adapter/usage-store";
-import { inputVersions, saveProjections, staleStoredBillings, sumFreshProjections, type StoredProjection } from "../adapter/projection-store";
+import { inputVersions, saveProjections, staleStoredBillings, sumStoredProjections, type StoredProjection } from "../adapter/projection-store";
 import { DayGrids } from "../domain/daily-usage";
 import { SubscriptionNotFoundError } from "../domain/errors";
 import { forecastPeriod, type ForecastDraft, type Range } from "../domain/forecast";
@@ -36,6 +36,12 @@ export interface RevenueForecast {
   amount: Range;
   subscriptions: number;
   billings: number;
+  /** The oldest `as_of` of the projections summed (stored or made by this call); none when no open billing was summed. */
+  projectionsAsOf: Date | undefined;
+  /** Open billings summed from a stored projection made before the current day (their inputs unchanged since). */
+  billingsDated: number;
+  /** Open billings left out of the amounts: no projection from their current inputs, and over the inline bound. */
+  billingsNotProjected: number;
 }
 
 /** One billing to project: a subscription's period whose invoice is not issued yet. */
@@ -46,8 +52,13 @@ export interface OpenBilling {
 
 /** Forecast and ForecastRevenue: usage history from the daily rollup, projected with @tally/forecasting. */
 export class Forecaster {
-  /** Billings projected so far by this instance (request path and refresher). */
-  readonly stats = { projected: 0, projectedOnRequest: 0 };
+  /** Billings projected so far by this instance (request path and refresher), and left out of a call's amounts. */
+  readonly stats = { projected: 0, projectedOnRequest: 0, notProjected: 0 };
+  /**
+   * Called with the customers of billings a call left out (over the inline bound), so that the
+   * refresher projects them soon rather than at its next sweep.
+   */
+  readonly behind: Array<(customerIds: string[]) => void> = [];
   private readonly grids = new DayGrids();
   private readonly windowPeriods = new Map<string, Period[]>();
   private readonly currentPeriods = new Map<string, Period>();
@@ -57,6 +68,8 @@ export class Forecaster {
     private readonly catalog: PlanCatalog,
     private readonly pricers: PricerCache,
     private readonly dimensional: DimensionalPricerCache,
+    /** RATING_FORECAST_INLINE_MAX: most billings one ForecastRevenue call projects itself. */
+    private readonly inlineMax = Number.POSITIVE_INFINITY,
   ) {}
 
   async forecast(customerId: string): Promise<CustomerForecast> {
@@ -77,9 +90,15 @@ export class Forecaster {
    * Revenue in `currency`. With a window: every billing issued in it (a period's invoice at its
    * end, a canceled subscription's final at the cancel time), booked at actual amounts when over
    * by now, projected otherwise. Without: each live subscription's current period.
-   * Open billings are summed from their stored projections (billing_projection, kept fresh off
-   * the request path by {@link ProjectionRefresher}) in one query; only those without a fresh row
-   * are projected here — in bulk, and stored for the next call.
+   * Open billings are summed from their stored projections (billing_projection, kept up to date
+   * off the request path by {@link ProjectionRefresher}) in one query. The request path is bounded:
+   * - a row made from the billing's current inputs is summed even when a day boundary has passed
+   *   since (only time moved on): it is the projection as of its `as_of`, reported as
+   *   `projectionsAsOf` and counted in `billingsDated`, and the refresher replaces it;
+   * - a billing whose inputs changed (usage, plan change, cancel) or that has no row is projected
+   *   here, in bulk, and stored — up to `inlineMax` of them per call. The rest are left out of the
+   *   amounts and counted in `billingsNotProjected` (their customers are handed to `behind`): an
+   *   answer that says what it lacks rather than a call that takes minutes after a deployment.
    */
   async revenue(currency: string, window?: TimeRange): Promise<RevenueForecast> {
     if (!isSupportedCurrency(currency)) throw new InvalidArgumentError({ field: "currency", message: `must be a supported ISO 4217 code, got ${JSON.stringify(currency)}`, code: "invalid_value" });
@@ -100,21 +119,38 @@ export class Forecaster {
       booked = booked.plus(subtotalOf(segments.flatMap((s) => segmentLines(s, this.pricers, this.dimensional))));
     }
     const open = billings.filter((b) => b.period.end > now);
-    const stored = await sumFreshProjections(db, open.map((b) => ({ subscriptionId: b.sub.id, periodStart: b.period.start })), now);
+    const stored = await sumStoredProjections(db, open.map((b) => ({ subscriptionId: b.sub.id, periodStart: b.period.start })), now);
     let amountToDate = booked.plus(stored.amountToDate);
     const amount = { p10: booked.plus(stored.amount.p10), p50: booked.plus(stored.amount.p50), p90: booked.plus(stored.amount.p90) };
-    if (stored.stale.length > 0) {
-      const byKey = new Map(open.map((b) => [rowsKey(b.sub.id, b.period.start), b]));
-      const projected = await this.projectAndStore(stored.stale.map((s) => byKey.get(rowsKey(s.subscriptionId, s.periodStart))!), now);
-      this.stats.projectedOnRequest += projected.length;
-      for (const f of projected) {
-        amountToDate = amountToDate.plus(f.amountToDate);
-        amount.p10 = amount.p10.plus(f.amount.p10);
-        amount.p50 = amount.p50.plus(f.amount.p50);
-        amount.p90 = amount.p90.plus(f.amount.p90);
-      }
+    const byKey = new Map(open.map((b) => [rowsKey(b.sub.id, b.period.start), b]));
+    const changed = stored.changed.map((s) => byKey.get(rowsKey(s.subscriptionId, s.periodStart))!);
+    const inline = changed.slice(0, Math.min(changed.length, this.inlineMax));
+    const left = changed.slice(inline.length);
+    const projected = await this.projectAndStore(inline, now);
+    this.stats.projectedOnRequest += projected.length;
+    for (const f of projected) {
+      amountToDate = amountToDate.plus(f.amountToDate);
+      amount.p10 = amount.p10.plus(f.amount.p10);
+      amount.p50 = amount.p50.plus(f.amount.p50);
+      amount.p90 = amount.p90.plus(f.amount.p90);
     }
-    return { now, window, amountToDate, booked, amount, subscriptions: new Set(billings.map((b) => b.sub.id)).size, billings: billings.length };
+    if (left.length > 0) {
+      this.stats.notProjected += left.length;
+      const customers = [...new Set(left.map((b) => b.sub.customerId))];
+      for (const f of this.behind) f(customers);
+    }
+    return {
+      now,
+      window,
+      amountToDate,
+      booked,
+      amount,
+      subscriptions: new Set(billings.map((b) => b.sub.id)).size,
+      billings: billings.length,
+      projectionsAsOf: stored.oldestAsOf ?? (projected.length > 0 ? now : undefined),
+      billingsDated: stored.dated,
+      billingsNotProjected: left.length,
+    };
   }
 
   /**
@@ -128,7 +164,7 @@ export class Forecaster {
     const subs = customerIds ? (await subscriptionsOfCustomers(db, [...customerIds])).filter((s) => isLive(s, now)) : await liveSubscriptions(db, now);
     const byId = new Map(subs.map((s) => [s.id, s]));
     const open = subs.filter((s) => statusAt(s, now) === "active").map((sub) => ({ subscriptionId: sub.id, periodStart: this.currentPeriod(sub, now).start }));
-    const stale = new Map((await sumFreshProjections(db, open, now)).stale.map((b) => [rowsKey(b.subscriptionId, b.periodStart), b]));
+    const stale = new Map((await sumStoredProjections(db, open, now)).stale.map((b) => [rowsKey(b.subscriptionId, b.periodStart), b]));
     for (const b of await staleStoredBillings(db, now, customerIds)) stale.set(rowsKey(b.subscriptionId, b.periodStart), b);
     const work: OpenBilling[] = [];
     for (const b of stale.values()) {

@@ -68,6 +68,12 @@ export interface SubscriptionView {
  * are serialised with an advisory lock, so two concurrent creates cannot both pass the check.
  */
 export class SubscriptionService {
+  /**
+   * Called after a transaction that changed subscriptions' terms committed (create, plan change,
+   * cancel), with their customers: the projection refresher's cue. Must be cheap and not throw.
+   */
+  readonly changed: Array<(customerIds: string[]) => void> = [];
+
   constructor(
     private readonly deps: ServiceDeps,
     private readonly catalog: PlanCatalog,
@@ -125,6 +131,7 @@ export class SubscriptionService {
       return { sub, created: true };
     });
     if (result.created) {
+      this.notify([result.sub.customerId]);
       // Best effort: if this fails the readings simply stay listed as unrated.
       await this.onCreated(result.sub).catch((err: unknown) => this.deps.logger.warn("re-rating unrated usage failed", { subscription: result.sub.id, err }));
     }
@@ -224,17 +231,23 @@ export class SubscriptionService {
 
   /** Locks, applies `change`, bumps the revision and publishes; `undefined` = nothing changed. */
   private async mutate(id: string, now: Date, change: (sub: SubscriptionRow) => Promise<ChangeKind | undefined>): Promise<SubscriptionView> {
-    return withTransaction(this.deps.pool, async (db) => {
+    const result = await withTransaction(this.deps.pool, async (db) => {
       const sub = await getSubscription(db, id, true);
       if (!sub) throw new SubscriptionNotFoundError("subscription", id);
       const kind = await change(sub);
-      if (kind === undefined) return { sub, asOf: now };
+      if (kind === undefined) return { sub, asOf: now, changed: false };
       sub.revision += 1;
       sub.announcedPeriodEnd = periodOf(sub, now).end;
       await updateSubscription(db, sub);
       await enqueue(db, [subscriptionChanged(sub, kind, now)]);
-      return { sub, asOf: now };
+      return { sub, asOf: now, changed: true };
     });
+    if (result.changed) this.notify([result.sub.customerId]);
+    return { sub: result.sub, asOf: result.asOf };
+  }
+
+  private notify(customerIds: string[]): void {
+    for (const f of this.changed) f(customerIds);
   }
 
   /**
