@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import * as path from "node:path";
-import * as grpc from "@grpc/grpc-js";
 import { metering } from "@tally/contracts";
 import { createLogger } from "../logging/logger";
 import { until } from "../testing/eventually";
