@@ -15,15 +15,30 @@ describe("LoopLag", () => {
     expect(lag.current()).toBe(0);
   });
 
-  it("reports how late the last tick ran", () => {
+  it("reports how late the last tick ran, for as long again (what arrived meanwhile is read after it)", () => {
     const { clock, lag } = lagWithClock();
     clock.now += 20 + 180; // the tick due at +20 ran at +200
     lag.tick();
     expect(lag.current()).toBe(180);
-    // The next tick on time clears it.
+    // Ticks on time do not clear it before 180 ms have passed...
+    for (let i = 0; i < 8; i++) {
+      clock.now += 20;
+      lag.tick();
+    }
+    expect(lag.current()).toBe(180);
+    // ...and do after.
     clock.now += 20;
     lag.tick();
     expect(lag.current()).toBe(0);
+  });
+
+  it("holds the larger of two lags", () => {
+    const { clock, lag } = lagWithClock();
+    clock.now += 20 + 300;
+    lag.tick();
+    clock.now += 20 + 50;
+    lag.tick();
+    expect(lag.current()).toBe(300);
   });
 
   it("counts a stall still going on (the tick is overdue), before the timer gets its turn", () => {

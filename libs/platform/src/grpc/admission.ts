@@ -28,10 +28,15 @@ export interface AdmissionOptions {
  * notes how late it ran. A loop blocked right now has not run the timer yet, so a read also counts
  * how overdue the next tick is — the calls read after a long stall are refused at once, before the
  * timer gets its turn (libuv reads sockets before it runs timers that fell due meanwhile).
+ *
+ * A lag of L ms is held for L ms after the tick that saw it: what arrived during those L ms is
+ * read over the next few turns of the loop, each of them short once refusing is all it does, so
+ * the next tick alone would call the loop healthy while the calls read are still L ms old.
  */
 export class LoopLag {
   private lastTick: number;
-  private lastLag = 0;
+  private heldLag = 0;
+  private heldUntil = 0;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -56,13 +61,19 @@ export class LoopLag {
   /** One sample: how late this tick ran past its due time. Called by the timer (tests call it directly). */
   tick(): void {
     const now = this.now();
-    this.lastLag = Math.max(0, now - this.lastTick - this.intervalMs);
+    const lag = Math.max(0, now - this.lastTick - this.intervalMs);
     this.lastTick = now;
+    if (lag >= this.heldLag || now >= this.heldUntil) {
+      this.heldLag = lag;
+      this.heldUntil = now + lag;
+    }
   }
 
-  /** The loop's lag now (ms): the last tick's, or how overdue the next one is, whichever is more. */
+  /** The loop's lag now (ms): the held one, or how overdue the next tick is, whichever is more. */
   current(): number {
-    return Math.max(this.lastLag, this.now() - this.lastTick - this.intervalMs);
+    const now = this.now();
+    const held = now < this.heldUntil ? this.heldLag : 0;
+    return Math.max(held, now - this.lastTick - this.intervalMs);
   }
 }
 
