@@ -16,7 +16,7 @@ export interface LimitsSettings {
   /**
    * Admission control on the gRPC port (see the platform's AdmissionOptions): a Check is refused
    * with RESOURCE_EXHAUSTED `overloaded` before it runs while the event loop lags more than
-   * LIMITS_SHED_LAG_MS (default 150; Checks wait in the socket about that long, unseen, when it
+   * LIMITS_SHED_LAG_MS (default 200; Checks wait in the socket about that long, unseen, when it
    * does), or when its deadline, less that lag, leaves under LIMITS_SHED_MIN_DEADLINE_MS (default
    * 10: a Check takes a few ms when the service keeps up). LIMITS_SHED_LAG_MS=0 turns it off.
    */
@@ -29,7 +29,7 @@ export function loadLimitsSettings(env: Record<string, string | undefined> = pro
       sweepIntervalMs: int("LIMITS_SWEEP_INTERVAL_MS", 1_000, { min: 50, max: 60_000 }),
       blockOnUncollectible: oneOf("LIMITS_BLOCK_ON_UNCOLLECTIBLE", ["true", "false"] as const, "false"),
       // Above a timer's usual jitter on a busy box (tens of ms), well under a hot-path deadline.
-      shedLagMs: int("LIMITS_SHED_LAG_MS", 150, { min: 0, max: 10_000 }),
+      shedLagMs: int("LIMITS_SHED_LAG_MS", 200, { min: 0, max: 10_000 }),
       shedMinDeadlineMs: int("LIMITS_SHED_MIN_DEADLINE_MS", 10, { min: 0, max: 10_000 }),
     },
     env,
