@@ -3,7 +3,7 @@ import { loadLimitsSettings } from "./settings";
 
 describe("limits settings: admission control", () => {
   it("sheds at the gRPC server's door by default", () => {
-    expect(loadLimitsSettings({}).shed).toEqual({ maxLagMs: 200, minDeadlineMs: 10 });
+    expect(loadLimitsSettings({}).shed).toEqual({ maxLagMs: 500, minDeadlineMs: 50 });
   });
 
   it("takes both thresholds from the environment, and LIMITS_SHED_LAG_MS=0 turns it off", () => {
