@@ -9,6 +9,9 @@ import { LimitService } from "./service/limit-service";
 import { PAYMENTS_SUBJECTS, REFRESH_INTERVAL_MS, UncollectibleBlocks } from "./service/uncollectible-blocks";
 import { RATING_SUBJECTS, UsageProjector } from "./service/usage-projector";
 import { loadLimitsSettings } from "./settings";
+import { checksShed } from "./service/check-admission";
+
+const CHECK_METHOD = `/${pb.Limits.typeName}/${pb.Limits.method.check.name}`;
 
 export interface LimitsApp extends LimitsServices {
   projector: UsageProjector;
@@ -47,11 +50,8 @@ export const limitsService: ServiceDefinition = {
   migrations: readMigrations(path.join(__dirname, "../migrations")),
   build(deps) {
     const settings = loadLimitsSettings();
-    const app = createLimitsApp(
-      deps,
-      deps.metrics.counter("limits_checks_total", "Limits.Check answers: allowed, denied, or shed (refused as overloaded).", ["decision"]),
-      settings.blockOnUncollectible,
-    );
+    const decisions = deps.metrics.counter("limits_checks_total", "Limits.Check answers: allowed, denied, or shed (refused as overloaded).", ["decision"]);
+    const app = createLimitsApp(deps, decisions, settings.blockOnUncollectible);
     let consumer: RunningConsumer | undefined;
     let paymentsConsumer: RunningConsumer | undefined;
     let blocksTimer: NodeJS.Timeout | undefined;
@@ -60,6 +60,15 @@ export const limitsService: ServiceDefinition = {
     let sweeping: Promise<void> | undefined;
     return {
       services: [serviceRegistration({ service: pb.Limits, handlers: createLimitsHandlers(app), scopes: LIMITS_SCOPES })],
+      // Checks refused at the server's door count as shed, like those the Check path refuses itself.
+      admission: settings.shed && {
+        ...settings.shed,
+        onShed: (method) => {
+          if (method !== CHECK_METHOD) return;
+          checksShed.inc();
+          decisions.inc({ decision: "shed" });
+        },
+      },
       async start() {
         consumer = await startConsumer({
           bus: deps.bus,

@@ -13,6 +13,17 @@ export interface LimitsSettings {
    * (SetCustomerBilling.block_on_uncollectible).
    */
   blockOnUncollectible: boolean;
+  /**
+   * Admission control on the gRPC port (see the platform's AdmissionOptions): a Check is refused
+   * with RESOURCE_EXHAUSTED `overloaded` before it runs when its deadline, less the event loop's
+   * lag (about how long it waited unseen in the socket and grpc-js), leaves under
+   * LIMITS_SHED_MIN_DEADLINE_MS (default 50: a batch's round trip on a busy box), or, deadline or
+   * not, while the loop lags more than LIMITS_SHED_LAG_MS (default 500, the Check path's own
+   * MAX_QUEUE_WAIT_MS). Lag caused by other processes' CPU is not cured by refusing, so the lag
+   * bound alone is kept high; the deadline rule refuses only calls that would miss it anyway.
+   * LIMITS_SHED_LAG_MS=0 turns it off.
+   */
+  shed: { maxLagMs: number; minDeadlineMs: number } | undefined;
 }
 
 export function loadLimitsSettings(env: Record<string, string | undefined> = process.env): LimitsSettings {
@@ -20,8 +31,14 @@ export function loadLimitsSettings(env: Record<string, string | undefined> = pro
     {
       sweepIntervalMs: int("LIMITS_SWEEP_INTERVAL_MS", 1_000, { min: 50, max: 60_000 }),
       blockOnUncollectible: oneOf("LIMITS_BLOCK_ON_UNCOLLECTIBLE", ["true", "false"] as const, "false"),
+      shedLagMs: int("LIMITS_SHED_LAG_MS", 500, { min: 0, max: 10_000 }),
+      shedMinDeadlineMs: int("LIMITS_SHED_MIN_DEADLINE_MS", 50, { min: 0, max: 10_000 }),
     },
     env,
   );
-  return { sweepIntervalMs: raw.sweepIntervalMs, blockOnUncollectible: raw.blockOnUncollectible === "true" };
+  return {
+    sweepIntervalMs: raw.sweepIntervalMs,
+    blockOnUncollectible: raw.blockOnUncollectible === "true",
+    shed: raw.shedLagMs > 0 ? { maxLagMs: raw.shedLagMs, minDeadlineMs: raw.shedMinDeadlineMs } : undefined,
+  };
 }

@@ -28,3 +28,4 @@ export * from "./runtime/service-host";
 export * from "./batching/batcher";
 export * from "./paging/page-token";
 export * from "./logging/trace-context";
+export * from "./grpc/admission";

@@ -6,7 +6,7 @@ import { HealthImplementation } from "grpc-health-check";
 import type { Logger } from "../logging/logger";
 import { Code, TallyError } from "../errors/errors";
 import type { ApiKeys, Principal, Scope } from "./api-keys";
-import { authorizationInterceptor, type ServiceStatus } from "./authorization";
+import { authorizationInterceptor, type Doorkeeper, type ServiceStatus } from "./authorization";
 import type { CallContext } from "./call-context";
 import { decodeRequest, MessageTooLargeError } from "./request-decoding";
 import { grpcServiceDefinition, type RequestDecoders, type ServiceHandlers } from "./service-definition";
@@ -14,6 +14,7 @@ import { encodeStatusDetails } from "./status-details";
 import { grpcCodeName, normalizeRpcError } from "./rpc-errors";
 import type { RpcRecorder, ServiceMetrics } from "../metrics/service-metrics";
 import { addReflection } from "./reflection";
+import { admits, LoopLag, ServerOverloadedError, type AdmissionOptions } from "./admission";
 
 /** A service, its handlers and the scope each rpc requires (every rpc must say). */
 export interface ServiceRegistration<S extends GenService<GenServiceMethods>> {
@@ -46,6 +47,8 @@ export interface GrpcServerOptions {
   startClosed?: boolean;
   /** Where each call's count and latency go (`tally_rpc_*`, protocol `grpc`). */
   metrics?: ServiceMetrics;
+  /** Refuse calls the server cannot serve in time, at its door (see {@link AdmissionOptions}); none when absent. */
+  admission?: AdmissionOptions;
 }
 
 /** The gRPC default, enough for every rpc but batched ingest (which sets its own). */
@@ -89,13 +92,15 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
     recorders.get(method)?.finished(grpcCodeName(status.code), 0);
     return status;
   };
+  const lag = options.admission && new LoopLag().start();
+  const doorkeeper = options.admission && lag && doorkeeperOf(options.admission, lag, refuse);
   const server = new grpc.Server({
     // grpc-js refuses bodies over this before reading them, with a bare RESOURCE_EXHAUSTED.
     // Twice the limit, so that a body just over it reaches the handler, which answers
     // with the limit in an ErrorDetail; only far larger ones get the bare status.
     "grpc.max_receive_message_length": 2 * maxRequestBytes,
     "grpc.keepalive_permit_without_calls": 1,
-    interceptors: [authorizationInterceptor(scopes, options.apiKeys, principals, refuse)],
+    interceptors: [authorizationInterceptor(scopes, options.apiKeys, principals, refuse, doorkeeper)],
   });
   const health = new HealthImplementation({ "": "NOT_SERVING" });
   health.addToServer(server);
@@ -128,7 +133,23 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
     setServing,
     shutdown: (graceMs = 10_000) => {
       state.shuttingDown = true; // a late database-watch report must not say SERVING again
+      lag?.stop();
       return shutdown(server, health, options.services, graceMs);
+    },
+  };
+}
+
+/** Admission at the door: the loop's lag and the call's deadline (its `grpc-timeout`), read per call without allocating. */
+function doorkeeperOf(admission: AdmissionOptions, lag: LoopLag, refuse: (err: unknown, method: string) => ServiceStatus): Doorkeeper {
+  const overloaded = new ServerOverloadedError();
+  return {
+    admits: (call) => {
+      const deadline = call.getDeadline();
+      return admits(admission, lag.current(), deadline instanceof Date ? deadline.getTime() : deadline, Date.now());
+    },
+    refuse: (method) => {
+      admission.onShed?.(method);
+      return refuse(overloaded, method);
     },
   };
 }

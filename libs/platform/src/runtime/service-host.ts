@@ -11,6 +11,7 @@ import { EventBus } from "../nats/event-bus";
 import { watchNatsConnection } from "../nats/nats-watch";
 import { OutboxRelay, type CommittedPublisher } from "../outbox/outbox";
 import { DEFAULT_MAX_REQUEST_BYTES, startGrpcServer, type RunningGrpcServer, type ServiceRegistration } from "../grpc/server";
+import type { AdmissionOptions } from "../grpc/admission";
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
 import type { ServiceConfig, ServiceName } from "./service-config";
 import { startHttpServer, type RunningHttpServer } from "../http/http-server";
@@ -38,6 +39,8 @@ export interface ServiceParts {
   start?(): Promise<void>;
   /** Stopped after the server has drained, before the outbox's last flush. */
   stop?(): Promise<void>;
+  /** Admission control on the gRPC port (from the service's own settings); none when absent. */
+  admission?: AdmissionOptions;
 }
 
 export interface ServiceDefinition {
@@ -99,6 +102,7 @@ export async function startService(
       maxRequestBytes: definition.maxRequestBytes,
       startClosed: true,
       metrics,
+      admission: parts.admission,
     });
     httpServer = await startHttpServer({
       address: config.httpAddress,
