@@ -163,7 +163,7 @@ describe("a customer's subscription, usage, tier, preview, forecast, credits and
   let subscriptionId: string;
 
   beforeAll(async () => {
-    const created = json(await stack.tally(["subscriptions", "create", CUSTOMER, "--plan", "pro", "--plan-version", "1", "--start", "1h", "--json"]));
+    const created = json(await stack.tally(["subscriptions", "create", CUSTOMER, "--plan", "pro", "--plan-version", "1", "--start", "1h", "--anchor", "anniversary", "--json"]));
     subscriptionId = created.subscription.id;
     expect(created.subscription).toMatchObject({ customerId: CUSTOMER, planKey: "pro", planVersion: 1, status: "SUBSCRIPTION_STATUS_ACTIVE" });
     // 1,200 tokens: 800 on gpt-4o, 400 on claude, recorded 30 minutes ago.
@@ -202,7 +202,7 @@ describe("a customer's subscription, usage, tier, preview, forecast, credits and
   it("preview and forecast: the period's lines and projection", async () => {
     const preview = ok(await stack.tally(["preview", CUSTOMER])).stdout;
     expect(preview).toMatch(/recurring_fee/);
-    // 20 fee + 2.3 usage
+    // 20 fee (an anniversary period starting now: whole, not prorated) + 2.3 usage
     expect(preview).toMatch(/^total\s+22\.30 USD$/m); // rounded totals carry the currency's minor digits
     const forecast = json(await stack.tally(["forecast", CUSTOMER, "--json"]));
     expect(forecast).toMatchObject({ subscriptionId, currency: "USD", amountToDate: "22.3" });

@@ -5,6 +5,7 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { Command } from "commander";
 import { invoicing, payments } from "@tally/contracts";
+import { displayDecimal } from "../format/decimal";
 import { renderFields, renderTable } from "../format/table";
 import { formatTime, parseTime } from "../format/time";
 import { enumChoice, enumName } from "../options";
@@ -153,7 +154,7 @@ function renderInvoice(i: invoicing.Invoice): string {
     ]) +
     renderTable(
       ["kind", "description", "dimension", "quantity", "amount"],
-      i.lines.map((l) => [enumName(invoicing.LineKind, l.kind), l.description, l.dimensionValue, l.quantity, l.roundedAmount || l.amount]),
+      i.lines.map((l) => [enumName(invoicing.LineKind, l.kind), l.description, l.dimensionValue, displayDecimal(l.quantity), l.roundedAmount || l.amount]),
     ) +
     renderFields([
       ["subtotal", `${i.subtotal} ${i.currency}`],

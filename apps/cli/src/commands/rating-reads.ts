@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { rating } from "@tally/contracts";
 import { bar } from "../format/bars";
+import { displayDecimal } from "../format/decimal";
 import { progressWithin, ratio } from "../format/ratio";
 import { renderFields, renderTable } from "../format/table";
 import { formatTime } from "../format/time";
@@ -84,7 +85,7 @@ function renderPreview(p: rating.InvoicePreview): string {
     ]) +
     renderTable(
       ["kind", "description", "dimension", "quantity", "amount"],
-      p.lines.map((l) => [enumName(rating.LineKind, l.kind), l.description, l.dimensionValue, l.quantity, l.amount]),
+      p.lines.map((l) => [enumName(rating.LineKind, l.kind), l.description, l.dimensionValue, displayDecimal(l.quantity), l.amount]),
     ) +
     renderFields([
       ["subtotal", `${p.subtotal} ${p.currency}`],
