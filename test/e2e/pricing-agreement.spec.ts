@@ -64,7 +64,11 @@ describe("rating and limits price every model kind the same", () => {
           },
         }),
       );
-      for (const who of ["a", "b"]) await stack.rater.createSubscription({ customerId: `${who}_${c.kind}`, planKey, startTime: start });
+      // Anniversary periods: the events fall in a whole first period. (A partial period prorates the
+      // maximum in rating; limits then prices with the whole period's maximum, an over-estimate that
+      // is never permissive: libs/plan-pricing marginalCost.)
+      for (const who of ["a", "b"])
+        await stack.rater.createSubscription({ customerId: `${who}_${c.kind}`, planKey, startTime: start, anchor: rating.BillingAnchor.ANNIVERSARY });
     }
     const events = CASES.flatMap((c) => [
       { id: `${c.kind}-a`, customerId: `a_${c.kind}`, eventType: "work", properties: { model: "large", n: c.q0 } },
