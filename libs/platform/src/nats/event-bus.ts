@@ -17,6 +17,7 @@ import {
 import type { Logger } from "../logging/logger";
 import { runInTrace, TRACEPARENT_HEADER } from "../logging/trace-context";
 import { parseNatsServers } from "./nats-servers";
+import { withProvisioningRetry } from "./provisioning-retry";
 import { deadLetter, DEFAULT_REDELIVERY, ensureDeadLetterStream, type RedeliveryPolicy } from "./dead-letter";
 
 /**
@@ -46,6 +47,9 @@ export interface EventBusOptions {
 const RECONNECT = { firstMs: 100, maxMs: 5_000, jitterMs: 100 };
 
 const OWNER = /^[a-z][a-z_]{0,30}$/;
+
+/** How long provisioning waits for a forming cluster before the service gives up starting. */
+const PROVISIONING_MAX_WAIT_MS = 60_000;
 
 /**
  * One NATS connection with JetStream, and the naming rules for subjects and
@@ -121,18 +125,27 @@ export class EventBus {
 
   /** Creates stream `name` with `config` (a 2-minute duplicate window and this bus's replica count unless it says otherwise) unless it exists. */
   async ensureStreamWith(name: string, config: Partial<StreamConfig>): Promise<void> {
-    try {
-      await this.manager.streams.info(name);
-    } catch {
+    await this.provision(`stream ${name}`, async () => {
       try {
-        await this.manager.streams.add({ duplicate_window: nanos(2 * 60 * 1000), num_replicas: this.replicas, ...config, name });
-      } catch (err) {
-        // Another instance created it between our look and our add.
-        await this.manager.streams.info(name).catch(() => {
-          throw err;
-        });
+        await this.manager.streams.info(name);
+      } catch {
+        try {
+          await this.manager.streams.add({ duplicate_window: nanos(2 * 60 * 1000), num_replicas: this.replicas, ...config, name });
+        } catch (err) {
+          // Another instance created it between our look and our add.
+          await this.manager.streams.info(name).catch(() => {
+            throw err;
+          });
+        }
       }
-    }
+    });
+  }
+
+  /** Provisioning waits out a cluster that is forming or electing (see withProvisioningRetry). */
+  private provision(what: string, attempt: () => Promise<void>): Promise<void> {
+    return withProvisioningRetry(attempt, { maxWaitMs: PROVISIONING_MAX_WAIT_MS }).catch((err: unknown) => {
+      throw new Error(`nats: could not provision ${what}: ${String(err)}`, { cause: err });
+    });
   }
 
   /** Publishes and waits for JetStream's ack; `duplicate` is true when the msgID was already stored. */
@@ -165,15 +178,17 @@ export class EventBus {
       max_deliver: redelivery.maxDeliver + 1,
       filter_subject: this.subject(filterSubject),
     };
-    try {
-      await this.manager.consumers.info(stream, durable);
-    } catch {
-      await this.manager.consumers.add(stream, config).catch(async (err: unknown) => {
-        await this.manager.consumers.info(stream, durable).catch(() => {
-          throw err;
+    await this.provision(`consumer ${stream}/${durable}`, async () => {
+      try {
+        await this.manager.consumers.info(stream, durable);
+      } catch {
+        await this.manager.consumers.add(stream, config).catch(async (err: unknown) => {
+          await this.manager.consumers.info(stream, durable).catch(() => {
+            throw err;
+          });
         });
-      });
-    }
+      }
+    });
   }
 
   /** Deletes every stream with this bus's prefix: for tests. */
