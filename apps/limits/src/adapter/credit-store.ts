@@ -194,6 +194,30 @@ export async function recordSpendApplication(
   return (rowCount ?? 0) > 0;
 }
 
+/** Which of these rated spend changes were already applied (one statement for a customer's batch). */
+export async function appliedSourceRefs(db: Queryable, sourceRefs: readonly string[]): Promise<Set<string>> {
+  if (sourceRefs.length === 0) return new Set();
+  const { rows } = await db.query<{ source_ref: string }>("SELECT source_ref FROM spend_applications WHERE source_ref = ANY($1::text[])", [sourceRefs]);
+  return new Set(rows.map((r) => r.source_ref));
+}
+
+/** Records the applications of rated spend changes in one statement (see {@link recordSpendApplication}). */
+export async function recordSpendApplications(
+  db: Queryable,
+  customerId: string,
+  now: Date,
+  records: readonly { sourceRef: string; delta: Decimal; burned: Decimal; overage: Decimal }[],
+): Promise<void> {
+  if (records.length === 0) return;
+  await db.query(
+    `INSERT INTO spend_applications (source_ref, customer_id, delta, burned, overage, create_time)
+     SELECT r.source_ref, $1, r.delta, r.burned, r.overage, $2
+     FROM unnest($3::text[], $4::numeric[], $5::numeric[], $6::numeric[]) AS r(source_ref, delta, burned, overage)
+     ON CONFLICT DO NOTHING`,
+    [customerId, now, records.map((r) => r.sourceRef), records.map((r) => r.delta.toFixed()), records.map((r) => r.burned.toFixed()), records.map((r) => r.overage.toFixed())],
+  );
+}
+
 /** Customers with a grant that became effective or expired and was not yet booked. */
 export async function customersDueForCatchUp(db: Queryable, now: Date, limit: number): Promise<string[]> {
   const { rows } = await db.query<{ customer_id: string }>(

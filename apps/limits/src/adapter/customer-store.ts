@@ -95,6 +95,19 @@ export async function addOverage(db: Queryable, customerId: string, delta: strin
   return rows[0]?.overage ?? "0";
 }
 
+/** Locks the customer row and returns it with its overage (undefined: no row, so no grants either). */
+export async function lockCustomerOverage(db: Queryable, customerId: string): Promise<{ customer: CustomerState; overage: string } | undefined> {
+  const { rows } = await db.query<CustomerRow & { overage: string }>(`SELECT ${COLUMNS}, overage::text FROM customers WHERE customer_id = $1 FOR UPDATE`, [customerId]);
+  return rows[0] && { customer: toCustomer(rows[0]), overage: rows[0].overage };
+}
+
+/** Customers' rows by id, unlocked (one statement for a consumed batch). */
+export async function findCustomers(db: Queryable, customerIds: readonly string[]): Promise<Map<string, CustomerState>> {
+  if (customerIds.length === 0) return new Map();
+  const { rows } = await db.query<CustomerRow>(`SELECT ${COLUMNS} FROM customers WHERE customer_id = ANY($1::text[])`, [customerIds]);
+  return new Map(rows.map((r) => [r.customer_id, toCustomer(r)]));
+}
+
 export async function customerOverage(db: Queryable, customerId: string): Promise<string> {
   const { rows } = await db.query<{ overage: string }>("SELECT overage::text FROM customers WHERE customer_id = $1", [customerId]);
   return rows[0]?.overage ?? "0";

@@ -21,7 +21,7 @@ import { validateGrant, type GrantInput } from "../domain/grant-validation";
 import { newId } from "../domain/ids";
 import { positionVersions } from "./position-cache";
 import { RULES } from "../domain/rules";
-import type { CreditGrant, GrantStatus, LedgerEntry } from "../domain/types";
+import type { CreditGrant, CustomerState, GrantStatus, LedgerEntry } from "../domain/types";
 import { creditsDepletedMessage, creditsGrantedMessage } from "./events";
 import { encodeToken, page } from "./paging";
 
@@ -179,15 +179,18 @@ export class CreditService {
    * Each change is recorded once by its source_ref.
    */
   async applySpend(client: PoolClient, customerId: string, changes: readonly SpendChange[], now: Date): Promise<void> {
-    const fresh: SpendChange[] = [];
-    for (const c of changes) {
-      const { rowCount } = await client.query("SELECT 1 FROM spend_applications WHERE source_ref = $1", [c.sourceRef]);
-      if (!rowCount) fresh.push(c);
-    }
+    const applied = await credits.appliedSourceRefs(client, changes.map((c) => c.sourceRef));
+    const fresh = changes.filter((c) => !applied.has(c.sourceRef));
     if (fresh.length === 0) return;
-    let overage = new Decimal(await customers.customerOverage(client, customerId));
+    // The overage is read under the customer's lock (the lock inLedger would take), so the delta added
+    // below is against the value this transaction keeps. Most customers have no grants: their ledger
+    // has nothing to book or burn, and it is not built at all.
+    const locked = await customers.lockCustomerOverage(client, customerId);
+    const before = new Decimal(locked?.overage ?? "0");
+    const grants = locked ? await credits.customerGrants(client, customerId) : [];
+    let overage = before;
     const records: { sourceRef: string; delta: Decimal; burned: Decimal; overage: Decimal }[] = [];
-    await this.inLedger(client, customerId, now, (ledger) => {
+    const change = (ledger: CreditLedger) => {
       const out: Movement[] = [];
       for (const c of fresh) {
         if (c.delta.gt(0)) {
@@ -205,10 +208,11 @@ export class CreditService {
         }
       }
       return out;
-    });
-    const before = new Decimal(await customers.customerOverage(client, customerId));
-    if (!overage.eq(before)) await customers.addOverage(client, customerId, overage.minus(before).toFixed());
-    for (const r of records) await credits.recordSpendApplication(client, { ...r, customerId, now });
+    };
+    if (grants.length > 0) await this.inLedger(client, customerId, now, change, undefined, { customer: locked!.customer, grants });
+    else change(new CreditLedger([]));
+    if (locked && !overage.eq(before)) await customers.addOverage(client, customerId, overage.minus(before).toFixed());
+    await credits.recordSpendApplications(client, customerId, now, records);
   }
 
   /** The sweeper's part: books grants that became effective or expired for up to `limit` customers. */
@@ -233,12 +237,14 @@ export class CreditService {
     now: Date,
     change: (ledger: CreditLedger) => Movement[],
     voided?: { grantId: string; time: Date; reason: string },
+    /** The customer row and grants when the caller already locked and read them in this transaction. */
+    read?: { customer: CustomerState; grants: StoredGrant[] },
   ): Promise<CreditLedger> {
     // Lock before reading the grants: every change of a customer's credits is serialized here.
     // A customer without a row has no grants (granting needs a known customer).
-    const customer = await customers.findCustomer(client, customerId, true);
+    const customer = read?.customer ?? (await customers.findCustomer(client, customerId, true));
     if (!customer) return new CreditLedger([]);
-    const grants = await credits.customerGrants(client, customerId);
+    const grants = read?.grants ?? (await credits.customerGrants(client, customerId));
     const ledger = new CreditLedger(grants.map(credits.toGrantState));
     const movements = [...ledger.catchUp(now), ...change(ledger)];
     if (movements.length === 0) return ledger;
