@@ -171,48 +171,62 @@ export class CreditService {
   }
 
   /**
-   * Applies rated spend changes of one customer, inside the caller's
+   * Applies rated spend changes of customers, inside the caller's
    * transaction (which applied the running amounts). A positive change burns
    * in burn order; what no grant covers is overage (invoiced as usual, never
    * a negative balance). A negative change first takes back overage, then
    * gives credit back to the grants it was burned from (reverse burn order).
-   * Each change is recorded once by its source_ref.
+   * Each change is recorded once by its source_ref. One statement per step
+   * for all the customers; only customers with grants have a ledger to
+   * change, one by one.
    */
-  async applySpend(client: PoolClient, customerId: string, changes: readonly SpendChange[], now: Date): Promise<void> {
-    const applied = await credits.appliedSourceRefs(client, changes.map((c) => c.sourceRef));
-    const fresh = changes.filter((c) => !applied.has(c.sourceRef));
-    if (fresh.length === 0) return;
-    // The overage is read under the customer's lock (the lock inLedger would take), so the delta added
-    // below is against the value this transaction keeps. Most customers have no grants: their ledger
-    // has nothing to book or burn, and it is not built at all.
-    const locked = await customers.lockCustomerOverage(client, customerId);
-    const before = new Decimal(locked?.overage ?? "0");
-    const grants = locked ? await credits.customerGrants(client, customerId) : [];
-    let overage = before;
-    const records: { sourceRef: string; delta: Decimal; burned: Decimal; overage: Decimal }[] = [];
-    const change = (ledger: CreditLedger) => {
-      const out: Movement[] = [];
-      for (const c of fresh) {
-        if (c.delta.gt(0)) {
-          const r = ledger.burn(c.delta, c.sourceRef, now);
-          out.push(...r.movements);
-          overage = overage.plus(r.uncovered);
-          records.push({ sourceRef: c.sourceRef, delta: c.delta, burned: r.burned, overage: r.uncovered });
-        } else if (c.delta.lt(0)) {
-          const back = c.delta.neg();
-          const fromOverage = Decimal.min(back, overage);
-          overage = overage.minus(fromOverage);
-          const r = ledger.giveBack(back.minus(fromOverage), c.sourceRef, now);
-          out.push(...r.movements);
-          records.push({ sourceRef: c.sourceRef, delta: c.delta, burned: r.returned.neg(), overage: fromOverage.neg() });
+  async applySpend(client: PoolClient, changesByCustomer: ReadonlyMap<string, readonly SpendChange[]>, now: Date): Promise<void> {
+    const all = [...changesByCustomer.values()].flat();
+    const applied = await credits.appliedSourceRefs(client, all.map((c) => c.sourceRef));
+    const fresh = new Map<string, SpendChange[]>();
+    for (const [customerId, changes] of changesByCustomer) {
+      const left = changes.filter((c) => !applied.has(c.sourceRef));
+      if (left.length > 0) fresh.set(customerId, left);
+    }
+    if (fresh.size === 0) return;
+    const ids = [...fresh.keys()].sort();
+    // Overage and grants are read under the customers' locks (the lock inLedger takes), so each
+    // overage delta added below is against the value this transaction keeps.
+    const locked = await customers.lockCustomersOverage(client, ids);
+    const grantsOf = await credits.customerGrantsOfMany(client, [...locked.keys()]);
+    const records: { sourceRef: string; customerId: string; delta: Decimal; burned: Decimal; overage: Decimal }[] = [];
+    const overages: { customerId: string; delta: string }[] = [];
+    for (const customerId of ids) {
+      const row = locked.get(customerId);
+      const before = new Decimal(row?.overage ?? "0");
+      let overage = before;
+      const change = (ledger: CreditLedger) => {
+        const out: Movement[] = [];
+        for (const c of fresh.get(customerId)!) {
+          if (c.delta.gt(0)) {
+            const r = ledger.burn(c.delta, c.sourceRef, now);
+            out.push(...r.movements);
+            overage = overage.plus(r.uncovered);
+            records.push({ sourceRef: c.sourceRef, customerId, delta: c.delta, burned: r.burned, overage: r.uncovered });
+          } else if (c.delta.lt(0)) {
+            const back = c.delta.neg();
+            const fromOverage = Decimal.min(back, overage);
+            overage = overage.minus(fromOverage);
+            const r = ledger.giveBack(back.minus(fromOverage), c.sourceRef, now);
+            out.push(...r.movements);
+            records.push({ sourceRef: c.sourceRef, customerId, delta: c.delta, burned: r.returned.neg(), overage: fromOverage.neg() });
+          }
         }
-      }
-      return out;
-    };
-    if (grants.length > 0) await this.inLedger(client, customerId, now, change, undefined, { customer: locked!.customer, grants });
-    else change(new CreditLedger([]));
-    if (locked && !overage.eq(before)) await customers.addOverage(client, customerId, overage.minus(before).toFixed());
-    await credits.recordSpendApplications(client, customerId, now, records);
+        return out;
+      };
+      const grants = grantsOf.get(customerId) ?? [];
+      // Without grants the ledger has nothing to book or burn: everything is overage.
+      if (row && grants.length > 0) await this.inLedger(client, customerId, now, change, undefined, { customer: row.customer, grants });
+      else change(new CreditLedger([]));
+      if (row && !overage.eq(before)) overages.push({ customerId, delta: overage.minus(before).toFixed() });
+    }
+    await customers.addOverages(client, overages);
+    await credits.recordSpendApplications(client, now, records);
   }
 
   /** The sweeper's part: books grants that became effective or expired for up to `limit` customers. */

@@ -127,9 +127,8 @@ export class UsageProjector {
       const known = await customers.findCustomers(client, ids);
       const planKeys = new Set(ids.map((id) => known.get(id)?.planKey ?? planKeyOf(byCustomer.get(id)!)));
       const limits = await limitStore.limitCandidatesOfMany(client, ids, [...planKeys]);
+      await this.credits.applySpend(client, spend, now);
       for (const customerId of ids) {
-        const changes = spend.get(customerId);
-        if (changes) await this.credits.applySpend(client, customerId, changes, now);
         const planKey = known.get(customerId)?.planKey ?? planKeyOf(byCustomer.get(customerId)!);
         const candidates = limitStore.candidatesOf(limits, customerId, planKey);
         if (!candidates.some((l) => l.alerts.length > 0)) continue;
