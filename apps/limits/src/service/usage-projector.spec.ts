@@ -1,12 +1,14 @@
-import { limits as pb } from "@tally/contracts";
-import { createPool, startService, type Pool, type RunningService } from "@tally/platform";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { limits as pb, rating, SUBJECTS } from "@tally/contracts";
+import { createPool, startService, type Pool, type ReceivedEvent, type RunningService } from "@tally/platform";
 import { createTestClient, createTestEnvironment, ManualClock, TEST_KEYS, type TestClient, type TestEnvironment } from "@tally/platform/testing";
 import { Decimal } from "@tally/pricing";
-import { limitsService } from "../limits-service";
+import { createLimitsApp, limitsService } from "../limits-service";
 import { eventually, RatingEvents } from "../testing/rating-events";
 
 const JAN = { periodStart: "2026-01-01T00:00:00Z", periodEnd: "2026-02-01T00:00:00Z" };
-const CUSTOMERS = ["m-alert", "m-plain", "m-prepaid", "m-settle"];
+const CUSTOMERS = ["m-alert", "m-merge", "m-plain", "m-prepaid", "m-settle"];
 
 /**
  * One UsageRated carrying several customers is applied statement by statement
@@ -82,7 +84,45 @@ describe("usage projector: a message of many customers", () => {
     expect(await overage("m-prepaid")).toBe("0");
     expect(await overage("m-settle")).toBe("1.5");
     expect((await alerts("m-alert")).length).toBe(1);
-    const { rows } = await pool.query<{ n: string }>("SELECT count(*)::text AS n FROM spend_applications");
+    const { rows } = await pool.query<{ n: string }>("SELECT count(*)::text AS n FROM spend_applications WHERE customer_id <> 'm-merge'");
     expect(rows[0]!.n).toBe("5"); // four customers' first spend, m-plain's second
+  });
+
+  it("applies a consumer batch of UsageRated messages together, in sequence order per key, once under redelivery", async () => {
+    const app = createLimitsApp(running.deps);
+    const message = (quantity: string, amount: string, sequence: number, seq: number): ReceivedEvent => ({
+      subject: SUBJECTS.rating.usageRated,
+      seq,
+      deliveries: 1,
+      data: toBinary(
+        rating.UsageRatedSchema,
+        create(rating.UsageRatedSchema, {
+          amounts: [
+            {
+              customerId: "m-merge",
+              subscriptionId: "sub_m-merge",
+              planKey: "pro",
+              planVersion: 1,
+              componentKey: "tokens",
+              meterKey: "tokens",
+              period: { start: timestampFromDate(new Date(JAN.periodStart)), end: timestampFromDate(new Date(JAN.periodEnd)) },
+              quantity,
+              amount,
+              currency: "USD",
+              sequence: BigInt(sequence),
+            },
+          ],
+        }),
+      ),
+    });
+    // Out of order inside the batch: applied in sequence order, the last snapshot wins, each spend change is booked once.
+    const batch = [message("10", "1", 1, 1), message("25", "2.5", 3, 2), message("20", "2", 2, 3)];
+    await app.projector.handle(batch);
+    await app.projector.handle(batch);
+    const usage = await pool.query<{ quantity: string; spend: string }>("SELECT quantity::text, spend::text FROM meter_usage WHERE customer_id = 'm-merge'");
+    expect(usage.rows.map((r) => [new Decimal(r.quantity).toFixed(), new Decimal(r.spend).toFixed()])).toEqual([["25", "2.5"]]);
+    expect(await overage("m-merge")).toBe("2.5");
+    const { rows } = await pool.query<{ delta: string }>("SELECT delta::text FROM spend_applications WHERE customer_id = 'm-merge' ORDER BY source_ref");
+    expect(rows.map((r) => new Decimal(r.delta).toFixed())).toEqual(["1", "1", "0.5"]); // #1: 0 → 1, #2: 1 → 2, #3: 2 → 2.5
   });
 });

@@ -1,4 +1,4 @@
-import { fromBinary } from "@bufbuild/protobuf";
+import { create, fromBinary } from "@bufbuild/protobuf";
 import { allSubjectsOf, rating, SUBJECTS } from "@tally/contracts";
 import { withTransaction, type Clock, type ReceivedEvent, type Logger, type Pool } from "@tally/platform";
 import { Decimal, parseDecimal } from "@tally/pricing";
@@ -14,6 +14,13 @@ import type { Period } from "../domain/types";
 import type { AlertService } from "./alert-service";
 import type { CreditService, SpendChange } from "./credit-service";
 import { positionVersions } from "./position-cache";
+
+/**
+ * Most running amounts applied in one transaction when consecutive UsageRated messages are merged:
+ * more saves statements and commits, but holds the touched customers' meter rows (which reserving
+ * Checks wait on) for longer.
+ */
+export const MAX_AMOUNTS_PER_TRANSACTION = 2000;
 
 /** All of rating's subjects: limits' consumer filter; subjects not handled below are skipped. */
 export const RATING_SUBJECTS = allSubjectsOf("rating");
@@ -36,11 +43,27 @@ export class UsageProjector {
 
   /** Handles a batch from the consumer in order; throwing makes the whole batch redeliver. */
   async handle(messages: readonly ReceivedEvent[]): Promise<void> {
+    // Consecutive UsageRated messages are applied together, up to MAX_AMOUNTS_PER_TRANSACTION amounts,
+    // in one transaction, as if rating had sent them as one message (it splits a large batch into such
+    // parts itself): each amount carries its own sequence and is applied in sequence order per key, so
+    // the kept snapshots, counted units and total spend are those of applying the messages one by one.
+    let run: rating.RunningAmount[] = [];
+    const flush = async () => {
+      if (run.length > 0) await this.applyUsageRated(create(rating.UsageRatedSchema, { amounts: run }));
+      run = [];
+    };
     for (const m of messages) {
-      if (m.subject === SUBJECTS.rating.usageRated) await this.applyUsageRated(fromBinary(rating.UsageRatedSchema, m.data));
-      else if (m.subject === SUBJECTS.rating.subscriptionChanged) await this.applySubscriptionChanged(fromBinary(rating.SubscriptionChangedSchema, m.data));
+      if (m.subject === SUBJECTS.rating.usageRated) {
+        const { amounts } = fromBinary(rating.UsageRatedSchema, m.data);
+        if (run.length > 0 && run.length + amounts.length > MAX_AMOUNTS_PER_TRANSACTION) await flush();
+        run.push(...amounts);
+        continue;
+      }
+      await flush();
+      if (m.subject === SUBJECTS.rating.subscriptionChanged) await this.applySubscriptionChanged(fromBinary(rating.SubscriptionChangedSchema, m.data));
       else if (m.subject === SUBJECTS.rating.planPublished) await this.applyPlanPublished(fromBinary(rating.PlanPublishedSchema, m.data));
     }
+    await flush();
   }
 
   async applyPlanPublished(event: rating.PlanPublished): Promise<void> {
