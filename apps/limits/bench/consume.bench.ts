@@ -166,7 +166,7 @@ async function main(): Promise<void> {
     const us = (ms: number) => ((ms * 1000) / amounts).toFixed(1);
     process.stdout.write(
       `limits consume bench (${TREE ?? "this tree"}): ${CUSTOMERS} customers, ${MESSAGES} UsageRated × ${PER_MESSAGE} amounts = ${amounts} amounts, ${os.cpus().length} cores, load average ${load}\n` +
-        `  limits     ${(limitsWall / 1000).toFixed(2)} s  cpu ${us(limitsCpu)} µs/amount  ${Math.round((amounts * 1000) / limitsWall)} amounts/s  ${limitsCommits} Postgres commits\n` +
+        `  limits     ${(limitsWall / 1000).toFixed(2)} s  cpu ${us(limitsCpu)} µs/amount  ${Math.round((amounts * 1000) / limitsWall)} amounts/s  ${limitsCommits} Postgres transactions (with the bench's 50 ms polls)\n` +
         `  do-nothing ${(noopWall / 1000).toFixed(2)} s  cpu ${us(noopCpu)} µs/amount (same messages plus ${total - MESSAGES} setup ones)\n` +
         `  ratio      cpu ${(limitsCpu / noopCpu).toFixed(1)}×\n`,
     );
