@@ -194,6 +194,43 @@ export async function recordSpendApplication(
   return (rowCount ?? 0) > 0;
 }
 
+/** Which of these rated spend changes were already applied (one statement for a customer's batch). */
+export async function appliedSourceRefs(db: Queryable, sourceRefs: readonly string[]): Promise<Set<string>> {
+  if (sourceRefs.length === 0) return new Set();
+  const { rows } = await db.query<{ source_ref: string }>("SELECT source_ref FROM spend_applications WHERE source_ref = ANY($1::text[])", [sourceRefs]);
+  return new Set(rows.map((r) => r.source_ref));
+}
+
+/** Records the applications of rated spend changes in one statement (see {@link recordSpendApplication}). */
+export async function recordSpendApplications(
+  db: Queryable,
+  now: Date,
+  records: readonly { sourceRef: string; customerId: string; delta: Decimal; burned: Decimal; overage: Decimal }[],
+): Promise<void> {
+  if (records.length === 0) return;
+  await db.query(
+    `INSERT INTO spend_applications (source_ref, customer_id, delta, burned, overage, create_time)
+     SELECT r.source_ref, r.customer_id, r.delta, r.burned, r.overage, $1
+     FROM unnest($2::text[], $3::text[], $4::numeric[], $5::numeric[], $6::numeric[]) AS r(source_ref, customer_id, delta, burned, overage)
+     ON CONFLICT DO NOTHING`,
+    [now, records.map((r) => r.sourceRef), records.map((r) => r.customerId), records.map((r) => r.delta.toFixed()), records.map((r) => r.burned.toFixed()), records.map((r) => r.overage.toFixed())],
+  );
+}
+
+/** {@link customerGrants} for many customers in one statement (customers without grants are absent). */
+export async function customerGrantsOfMany(db: Queryable, customerIds: readonly string[]): Promise<Map<string, StoredGrant[]>> {
+  const out = new Map<string, StoredGrant[]>();
+  if (customerIds.length === 0) return out;
+  const { rows } = await db.query<GrantRow>(`SELECT ${COLUMNS} FROM grants WHERE customer_id = ANY($1::text[]) ORDER BY customer_id, create_time, grant_id`, [customerIds]);
+  for (const r of rows) {
+    const g = toGrant(r);
+    const list = out.get(g.customerId) ?? [];
+    list.push(g);
+    out.set(g.customerId, list);
+  }
+  return out;
+}
+
 /** Customers with a grant that became effective or expired and was not yet booked. */
 export async function customersDueForCatchUp(db: Queryable, now: Date, limit: number): Promise<string[]> {
   const { rows } = await db.query<{ customer_id: string }>(

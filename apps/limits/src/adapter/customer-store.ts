@@ -95,6 +95,36 @@ export async function addOverage(db: Queryable, customerId: string, delta: strin
   return rows[0]?.overage ?? "0";
 }
 
+/**
+ * Locks these customers' rows in customer id order (the order every locker of
+ * several customers uses) and returns them with their overage; a customer
+ * without a row is absent (and has no grants).
+ */
+export async function lockCustomersOverage(db: Queryable, customerIds: readonly string[]): Promise<Map<string, { customer: CustomerState; overage: string }>> {
+  if (customerIds.length === 0) return new Map();
+  const { rows } = await db.query<CustomerRow & { overage: string }>(
+    `SELECT ${COLUMNS}, overage::text FROM customers WHERE customer_id = ANY($1::text[]) ORDER BY customer_id FOR UPDATE`,
+    [customerIds],
+  );
+  return new Map(rows.map((r) => [r.customer_id, { customer: toCustomer(r), overage: r.overage }]));
+}
+
+/** {@link addOverage} for many customers in one statement. */
+export async function addOverages(db: Queryable, deltas: readonly { customerId: string; delta: string }[]): Promise<void> {
+  if (deltas.length === 0) return;
+  await db.query(
+    "UPDATE customers c SET overage = c.overage + d.delta FROM unnest($1::text[], $2::numeric[]) AS d(customer_id, delta) WHERE c.customer_id = d.customer_id",
+    [deltas.map((d) => d.customerId), deltas.map((d) => d.delta)],
+  );
+}
+
+/** Customers' rows by id, unlocked (one statement for a consumed batch). */
+export async function findCustomers(db: Queryable, customerIds: readonly string[]): Promise<Map<string, CustomerState>> {
+  if (customerIds.length === 0) return new Map();
+  const { rows } = await db.query<CustomerRow>(`SELECT ${COLUMNS} FROM customers WHERE customer_id = ANY($1::text[])`, [customerIds]);
+  return new Map(rows.map((r) => [r.customer_id, toCustomer(r)]));
+}
+
 export async function customerOverage(db: Queryable, customerId: string): Promise<string> {
   const { rows } = await db.query<{ overage: string }>("SELECT overage::text FROM customers WHERE customer_id = $1", [customerId]);
   return rows[0]?.overage ?? "0";

@@ -78,6 +78,22 @@ export async function planLimits(db: Queryable, planKey: string): Promise<Limit[
   return rows.map(limitFromRow);
 }
 
+/**
+ * {@link customerLimitCandidates} for many customers in one statement: every
+ * override of these customers and every default of these plans; pick a
+ * customer's candidates with {@link candidatesOf}.
+ */
+export async function limitCandidatesOfMany(db: Queryable, customerIds: readonly string[], planKeys: readonly string[]): Promise<Limit[]> {
+  if (customerIds.length === 0) return [];
+  const { rows } = await db.query<LimitRow>(`SELECT ${COLUMNS} FROM limits WHERE customer_id = ANY($1::text[]) OR plan_key = ANY($2::text[])`, [customerIds, planKeys]);
+  return rows.map(limitFromRow);
+}
+
+/** One customer's candidates out of {@link limitCandidatesOfMany}'s rows: the same rows {@link customerLimitCandidates} reads. */
+export function candidatesOf(rows: readonly Limit[], customerId: string, planKey: string | null): Limit[] {
+  return rows.filter((l) => ("planKey" in l.scope ? l.scope.planKey === planKey : l.scope.customerId === customerId));
+}
+
 /** The customer's overrides plus its plan's defaults (resolution is the domain's job). */
 export async function customerLimitCandidates(db: Queryable, customerId: string, planKey: string | null): Promise<Limit[]> {
   const { rows } = await db.query<LimitRow>(`SELECT ${COLUMNS} FROM limits WHERE customer_id = $1 OR plan_key = $2`, [customerId, planKey]);

@@ -110,3 +110,32 @@ export async function sweepReservations(db: Queryable, now: Date, retainBefore: 
   await db.query("DELETE FROM check_idempotency WHERE create_time < $1", [retainBefore]);
   return { expired: expired.rowCount ?? 0, deleted: deleted.rowCount ?? 0 };
 }
+
+/**
+ * {@link lockCommittedHolds} for many (customer, meter, period) slots in one
+ * statement, by `${customer}\0${meter}\0${periodStart ISO}` (the usage store's
+ * meterSlotKey); within a slot, oldest commit first.
+ */
+export async function lockCommittedHoldsOfMany(
+  db: Queryable,
+  slots: readonly { customerId: string; meterKey: string; periodStart: Date }[],
+  now: Date,
+): Promise<Map<string, HeldReservation[]>> {
+  const out = new Map<string, HeldReservation[]>();
+  if (slots.length === 0) return out;
+  const { rows } = await db.query<{ customer_id: string; meter_key: string; period_start: Date; reservation_id: string; quantity: string; settled: string }>(
+    `SELECT r.customer_id, r.meter_key, r.period_start, r.reservation_id, r.quantity::text, r.settled::text
+     FROM reservations r JOIN unnest($1::text[], $2::text[], $3::timestamptz[]) AS k(c, m, p)
+       ON r.customer_id = k.c AND r.meter_key = k.m AND r.period_start = k.p
+     WHERE r.status = 'committed' AND r.expire_time > $4
+     ORDER BY r.customer_id, r.meter_key, r.period_start, r.commit_time, r.reservation_id FOR UPDATE OF r`,
+    [slots.map((s) => s.customerId), slots.map((s) => s.meterKey), slots.map((s) => s.periodStart), now],
+  );
+  for (const r of rows) {
+    const key = `${r.customer_id}\u0000${r.meter_key}\u0000${r.period_start.toISOString()}`;
+    const list = out.get(key) ?? [];
+    list.push({ id: r.reservation_id, quantity: new Decimal(r.quantity), settled: new Decimal(r.settled) });
+    out.set(key, list);
+  }
+  return out;
+}

@@ -138,3 +138,87 @@ export async function meterUsageRows(db: Queryable, customerId: string, periodSt
   );
   return new Map(rows.map((r) => [r.meter_key, { quantity: new Decimal(r.quantity), spend: new Decimal(r.spend) }]));
 }
+
+/** A (customer, meter, period): the unit meter usage is kept, locked and settled by. */
+export interface MeterSlot {
+  customerId: string;
+  meterKey: string;
+  periodStart: Date;
+}
+
+export const meterSlotKey = (s: MeterSlot) => `${s.customerId}\u0000${s.meterKey}\u0000${s.periodStart.toISOString()}`;
+
+const slotArrays = (slots: readonly MeterSlot[]) => [slots.map((s) => s.customerId), slots.map((s) => s.meterKey), slots.map((s) => s.periodStart)];
+
+/**
+ * {@link lockMeterUsage} for many slots in one statement, locking them in the
+ * order given (callers pass them sorted by {@link meterSlotKey}, the order
+ * every locker uses). Returns each slot's quantity and spend before the lock.
+ */
+export async function lockMeterUsages(db: Queryable, slots: readonly MeterSlot[]): Promise<Map<string, { quantity: Decimal; spend: Decimal }>> {
+  if (slots.length === 0) return new Map();
+  const { rows } = await db.query<{ customer_id: string; meter_key: string; period_start: Date; quantity: string; spend: string }>(
+    `INSERT INTO meter_usage (customer_id, meter_key, period_start)
+     SELECT c, m, p FROM unnest($1::text[], $2::text[], $3::timestamptz[]) WITH ORDINALITY AS k(c, m, p, n) ORDER BY n
+     ON CONFLICT (customer_id, meter_key, period_start) DO UPDATE SET customer_id = EXCLUDED.customer_id
+     RETURNING customer_id, meter_key, period_start, quantity::text, spend::text`,
+    slotArrays(slots),
+  );
+  return new Map(
+    rows.map((r) => [meterSlotKey({ customerId: r.customer_id, meterKey: r.meter_key, periodStart: r.period_start }), { quantity: new Decimal(r.quantity), spend: new Decimal(r.spend) }]),
+  );
+}
+
+/** {@link saveMeterUsage} for many slots in one statement. */
+export async function saveMeterUsages(db: Queryable, rows: readonly (MeterSlot & { quantity: Decimal; spend: Decimal })[]): Promise<void> {
+  if (rows.length === 0) return;
+  await db.query(
+    `UPDATE meter_usage u SET quantity = k.q, spend = k.s
+     FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::numeric[], $5::numeric[]) AS k(c, m, p, q, s)
+     WHERE u.customer_id = k.c AND u.meter_key = k.m AND u.period_start = k.p`,
+    [...slotArrays(rows), rows.map((r) => r.quantity.toFixed()), rows.map((r) => r.spend.toFixed())],
+  );
+}
+
+/** {@link saveAmount} for many amounts (one per key) in one statement. */
+export async function saveAmounts(db: Queryable, amounts: readonly KeptAmount[]): Promise<void> {
+  if (amounts.length === 0) return;
+  const col = <T>(f: (a: KeptAmount) => T) => amounts.map(f);
+  await db.query(
+    `INSERT INTO running_amounts (subscription_id, component_key, dimension_value, period_start, period_end, customer_id, meter_key,
+       plan_key, plan_version, quantity, base_quantity, amount, currency, sequence)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::text[], $7::text[],
+       $8::text[], $9::int[], $10::numeric[], $11::numeric[], $12::numeric[], $13::text[], $14::bigint[])
+     ON CONFLICT (subscription_id, component_key, dimension_value, period_start) DO UPDATE SET
+       period_end = EXCLUDED.period_end, customer_id = EXCLUDED.customer_id, meter_key = EXCLUDED.meter_key,
+       plan_key = EXCLUDED.plan_key, plan_version = EXCLUDED.plan_version, quantity = EXCLUDED.quantity,
+       base_quantity = EXCLUDED.base_quantity, amount = EXCLUDED.amount, currency = EXCLUDED.currency, sequence = EXCLUDED.sequence`,
+    [
+      col((a) => a.subscriptionId), col((a) => a.componentKey), col((a) => a.dimensionValue), col((a) => a.periodStart), col((a) => a.periodEnd),
+      col((a) => a.customerId), col((a) => a.meterKey), col((a) => a.planKey), col((a) => a.planVersion), col((a) => a.quantity.toFixed()),
+      col((a) => a.baseQuantity.toFixed()), col((a) => a.amount.toFixed()), col((a) => a.currency), col((a) => a.sequence.toString()),
+    ],
+  );
+}
+
+type ComponentRow = { componentKey: string; dimensionValue: string; quantity: Decimal; segmentQuantity: Decimal; amount: Decimal };
+
+/** {@link meterComponents} for many slots in one statement, by {@link meterSlotKey} (a slot without rows is absent). */
+export async function meterComponentsOfMany(db: Queryable, slots: readonly MeterSlot[]): Promise<Map<string, ComponentRow[]>> {
+  const out = new Map<string, ComponentRow[]>();
+  if (slots.length === 0) return out;
+  const { rows } = await db.query<{ customer_id: string; meter_key: string; period_start: Date; component_key: string; dimension_value: string; quantity: string; segment_quantity: string; amount: string }>(
+    `SELECT ra.customer_id, ra.meter_key, ra.period_start, ra.component_key, ra.dimension_value,
+            (ra.base_quantity + ra.quantity)::text AS quantity, ra.quantity::text AS segment_quantity, ra.amount::text
+     FROM running_amounts ra JOIN unnest($1::text[], $2::text[], $3::timestamptz[]) AS k(c, m, p)
+       ON ra.customer_id = k.c AND ra.meter_key = k.m AND ra.period_start = k.p`,
+    slotArrays(slots),
+  );
+  for (const r of rows) {
+    const key = meterSlotKey({ customerId: r.customer_id, meterKey: r.meter_key, periodStart: r.period_start });
+    const list = out.get(key) ?? [];
+    list.push({ componentKey: r.component_key, dimensionValue: r.dimension_value, quantity: new Decimal(r.quantity), segmentQuantity: new Decimal(r.segment_quantity), amount: new Decimal(r.amount) });
+    out.set(key, list);
+  }
+  return out;
+}

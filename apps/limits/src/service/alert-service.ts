@@ -6,7 +6,7 @@ import * as usage from "../adapter/usage-store";
 import { reachedThresholds } from "../domain/alert-evaluation";
 import { newId } from "../domain/ids";
 import { resolveEffectiveLimits } from "../domain/limit-resolution";
-import type { Period, TriggeredAlert } from "../domain/types";
+import type { Limit, Period, TriggeredAlert } from "../domain/types";
 import { encodeToken, page } from "./paging";
 import { alertTriggeredMessage } from "./events";
 
@@ -20,8 +20,20 @@ import { alertTriggeredMessage } from "./events";
 export class AlertService {
   constructor(private readonly pool: Pool) {}
 
-  async evaluate(client: PoolClient, customerId: string, planKey: string | null, period: Period, meters: readonly string[], now: Date): Promise<TriggeredAlert[]> {
-    const limits = resolveEffectiveLimits(await limitStore.customerLimitCandidates(client, customerId, planKey)).filter(
+  /**
+   * `candidates`: the customer's limit rows when the caller read them for a
+   * whole batch (limitStore.limitCandidatesOfMany); read here otherwise.
+   */
+  async evaluate(
+    client: PoolClient,
+    customerId: string,
+    planKey: string | null,
+    period: Period,
+    meters: readonly string[],
+    now: Date,
+    candidates?: readonly Limit[],
+  ): Promise<TriggeredAlert[]> {
+    const limits = resolveEffectiveLimits(candidates ?? (await limitStore.customerLimitCandidates(client, customerId, planKey))).filter(
       (l) => l.alerts.length > 0 && (meters.includes(l.meterKey) || l.meterKey === ""),
     );
     if (limits.length === 0) return [];

@@ -21,7 +21,7 @@ import { validateGrant, type GrantInput } from "../domain/grant-validation";
 import { newId } from "../domain/ids";
 import { positionVersions } from "./position-cache";
 import { RULES } from "../domain/rules";
-import type { CreditGrant, GrantStatus, LedgerEntry } from "../domain/types";
+import type { CreditGrant, CustomerState, GrantStatus, LedgerEntry } from "../domain/types";
 import { creditsDepletedMessage, creditsGrantedMessage } from "./events";
 import { encodeToken, page } from "./paging";
 
@@ -171,44 +171,62 @@ export class CreditService {
   }
 
   /**
-   * Applies rated spend changes of one customer, inside the caller's
+   * Applies rated spend changes of customers, inside the caller's
    * transaction (which applied the running amounts). A positive change burns
    * in burn order; what no grant covers is overage (invoiced as usual, never
    * a negative balance). A negative change first takes back overage, then
    * gives credit back to the grants it was burned from (reverse burn order).
-   * Each change is recorded once by its source_ref.
+   * Each change is recorded once by its source_ref. One statement per step
+   * for all the customers; only customers with grants have a ledger to
+   * change, one by one.
    */
-  async applySpend(client: PoolClient, customerId: string, changes: readonly SpendChange[], now: Date): Promise<void> {
-    const fresh: SpendChange[] = [];
-    for (const c of changes) {
-      const { rowCount } = await client.query("SELECT 1 FROM spend_applications WHERE source_ref = $1", [c.sourceRef]);
-      if (!rowCount) fresh.push(c);
+  async applySpend(client: PoolClient, changesByCustomer: ReadonlyMap<string, readonly SpendChange[]>, now: Date): Promise<void> {
+    const all = [...changesByCustomer.values()].flat();
+    const applied = await credits.appliedSourceRefs(client, all.map((c) => c.sourceRef));
+    const fresh = new Map<string, SpendChange[]>();
+    for (const [customerId, changes] of changesByCustomer) {
+      const left = changes.filter((c) => !applied.has(c.sourceRef));
+      if (left.length > 0) fresh.set(customerId, left);
     }
-    if (fresh.length === 0) return;
-    let overage = new Decimal(await customers.customerOverage(client, customerId));
-    const records: { sourceRef: string; delta: Decimal; burned: Decimal; overage: Decimal }[] = [];
-    await this.inLedger(client, customerId, now, (ledger) => {
-      const out: Movement[] = [];
-      for (const c of fresh) {
-        if (c.delta.gt(0)) {
-          const r = ledger.burn(c.delta, c.sourceRef, now);
-          out.push(...r.movements);
-          overage = overage.plus(r.uncovered);
-          records.push({ sourceRef: c.sourceRef, delta: c.delta, burned: r.burned, overage: r.uncovered });
-        } else if (c.delta.lt(0)) {
-          const back = c.delta.neg();
-          const fromOverage = Decimal.min(back, overage);
-          overage = overage.minus(fromOverage);
-          const r = ledger.giveBack(back.minus(fromOverage), c.sourceRef, now);
-          out.push(...r.movements);
-          records.push({ sourceRef: c.sourceRef, delta: c.delta, burned: r.returned.neg(), overage: fromOverage.neg() });
+    if (fresh.size === 0) return;
+    const ids = [...fresh.keys()].sort();
+    // Overage and grants are read under the customers' locks (the lock inLedger takes), so each
+    // overage delta added below is against the value this transaction keeps.
+    const locked = await customers.lockCustomersOverage(client, ids);
+    const grantsOf = await credits.customerGrantsOfMany(client, [...locked.keys()]);
+    const records: { sourceRef: string; customerId: string; delta: Decimal; burned: Decimal; overage: Decimal }[] = [];
+    const overages: { customerId: string; delta: string }[] = [];
+    for (const customerId of ids) {
+      const row = locked.get(customerId);
+      const before = new Decimal(row?.overage ?? "0");
+      let overage = before;
+      const change = (ledger: CreditLedger) => {
+        const out: Movement[] = [];
+        for (const c of fresh.get(customerId)!) {
+          if (c.delta.gt(0)) {
+            const r = ledger.burn(c.delta, c.sourceRef, now);
+            out.push(...r.movements);
+            overage = overage.plus(r.uncovered);
+            records.push({ sourceRef: c.sourceRef, customerId, delta: c.delta, burned: r.burned, overage: r.uncovered });
+          } else if (c.delta.lt(0)) {
+            const back = c.delta.neg();
+            const fromOverage = Decimal.min(back, overage);
+            overage = overage.minus(fromOverage);
+            const r = ledger.giveBack(back.minus(fromOverage), c.sourceRef, now);
+            out.push(...r.movements);
+            records.push({ sourceRef: c.sourceRef, customerId, delta: c.delta, burned: r.returned.neg(), overage: fromOverage.neg() });
+          }
         }
-      }
-      return out;
-    });
-    const before = new Decimal(await customers.customerOverage(client, customerId));
-    if (!overage.eq(before)) await customers.addOverage(client, customerId, overage.minus(before).toFixed());
-    for (const r of records) await credits.recordSpendApplication(client, { ...r, customerId, now });
+        return out;
+      };
+      const grants = grantsOf.get(customerId) ?? [];
+      // Without grants the ledger has nothing to book or burn: everything is overage.
+      if (row && grants.length > 0) await this.inLedger(client, customerId, now, change, undefined, { customer: row.customer, grants });
+      else change(new CreditLedger([]));
+      if (row && !overage.eq(before)) overages.push({ customerId, delta: overage.minus(before).toFixed() });
+    }
+    await customers.addOverages(client, overages);
+    await credits.recordSpendApplications(client, now, records);
   }
 
   /** The sweeper's part: books grants that became effective or expired for up to `limit` customers. */
@@ -233,12 +251,14 @@ export class CreditService {
     now: Date,
     change: (ledger: CreditLedger) => Movement[],
     voided?: { grantId: string; time: Date; reason: string },
+    /** The customer row and grants when the caller already locked and read them in this transaction. */
+    read?: { customer: CustomerState; grants: StoredGrant[] },
   ): Promise<CreditLedger> {
     // Lock before reading the grants: every change of a customer's credits is serialized here.
     // A customer without a row has no grants (granting needs a known customer).
-    const customer = await customers.findCustomer(client, customerId, true);
+    const customer = read?.customer ?? (await customers.findCustomer(client, customerId, true));
     if (!customer) return new CreditLedger([]);
-    const grants = await credits.customerGrants(client, customerId);
+    const grants = read?.grants ?? (await credits.customerGrants(client, customerId));
     const ledger = new CreditLedger(grants.map(credits.toGrantState));
     const movements = [...ledger.catchUp(now), ...change(ledger)];
     if (movements.length === 0) return ledger;
