@@ -18,10 +18,12 @@ export interface LimitsSettings {
    * with RESOURCE_EXHAUSTED `overloaded` before it runs when its deadline, less the event loop's
    * lag (about how long it waited unseen in the socket and grpc-js), leaves under
    * LIMITS_SHED_MIN_DEADLINE_MS (default 50: a batch's round trip on a busy box), or, deadline or
-   * not, while the loop lags more than LIMITS_SHED_LAG_MS (default 500, the Check path's own
+   * not, while the loop lags more than LIMITS_SHED_LAG_MS (default 0: off; 500 is the Check path's own
    * MAX_QUEUE_WAIT_MS). Lag caused by other processes' CPU is not cured by refusing, so the lag
    * bound alone is kept high; the deadline rule refuses only calls that would miss it anyway.
-   * LIMITS_SHED_LAG_MS=0 turns it off.
+   * The lag rule is off by default: it refuses every rpc, admin writes included, and a lag caused
+   * by other processes (a busy CI box) refused a credit grant made with no deadline pressure at all.
+   * LIMITS_SHED_MIN_DEADLINE_MS=0 turns the deadline rule off too.
    */
   shed: { maxLagMs: number; minDeadlineMs: number } | undefined;
 }
@@ -31,7 +33,7 @@ export function loadLimitsSettings(env: Record<string, string | undefined> = pro
     {
       sweepIntervalMs: int("LIMITS_SWEEP_INTERVAL_MS", 1_000, { min: 50, max: 60_000 }),
       blockOnUncollectible: oneOf("LIMITS_BLOCK_ON_UNCOLLECTIBLE", ["true", "false"] as const, "false"),
-      shedLagMs: int("LIMITS_SHED_LAG_MS", 500, { min: 0, max: 10_000 }),
+      shedLagMs: int("LIMITS_SHED_LAG_MS", 0, { min: 0, max: 10_000 }),
       shedMinDeadlineMs: int("LIMITS_SHED_MIN_DEADLINE_MS", 50, { min: 0, max: 10_000 }),
     },
     env,
@@ -39,6 +41,9 @@ export function loadLimitsSettings(env: Record<string, string | undefined> = pro
   return {
     sweepIntervalMs: raw.sweepIntervalMs,
     blockOnUncollectible: raw.blockOnUncollectible === "true",
-    shed: raw.shedLagMs > 0 ? { maxLagMs: raw.shedLagMs, minDeadlineMs: raw.shedMinDeadlineMs } : undefined,
+    shed:
+      raw.shedLagMs > 0 || raw.shedMinDeadlineMs > 0
+        ? { maxLagMs: raw.shedLagMs > 0 ? raw.shedLagMs : Number.POSITIVE_INFINITY, minDeadlineMs: raw.shedMinDeadlineMs }
+        : undefined,
   };
 }
