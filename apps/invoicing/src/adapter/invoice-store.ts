@@ -26,6 +26,7 @@ interface Row {
   subtotal: string;
   total: string;
   credits_applied: string;
+  credits_burned: string;
   balance_applied: string;
   taxable_amount: string;
   tax_total: string;
@@ -63,6 +64,7 @@ function toInvoice(r: Row): Invoice {
     subtotal: D(r.subtotal),
     total: D(r.total),
     creditsApplied: D(r.credits_applied),
+    creditsBurned: D(r.credits_burned),
     balanceApplied: D(r.balance_applied),
     taxableAmount: D(r.taxable_amount),
     taxLines: r.tax_lines.map((t) => ({ name: t.name, percent: D(t.percent), taxableAmount: D(t.taxableAmount), amount: D(t.amount) })),
@@ -96,6 +98,7 @@ const AMOUNT_COLUMNS = [
   "subtotal",
   "total",
   "credits_applied",
+  "credits_burned",
   "balance_applied",
   "taxable_amount",
   "tax_total",
@@ -113,6 +116,7 @@ function amountParams(i: Invoice): unknown[] {
     i.subtotal.toFixed(),
     i.total.toFixed(),
     i.creditsApplied.toFixed(),
+    i.creditsBurned.toFixed(),
     i.balanceApplied.toFixed(),
     i.taxableAmount.toFixed(),
     i.taxTotal.toFixed(),
@@ -142,6 +146,7 @@ const DRAFT_COLUMNS: [string, string][] = [
   ["subtotal", "numeric"],
   ["total", "numeric"],
   ["credits_applied", "numeric"],
+  ["credits_burned", "numeric"],
   ["balance_applied", "numeric"],
   ["taxable_amount", "numeric"],
   ["tax_total", "numeric"],
@@ -170,6 +175,7 @@ const draftRow = (i: Invoice) => ({
   subtotal: i.subtotal,
   total: i.total,
   credits_applied: i.creditsApplied,
+  credits_burned: i.creditsBurned,
   balance_applied: i.balanceApplied,
   taxable_amount: i.taxableAmount,
   tax_total: i.taxTotal,

@@ -9,7 +9,7 @@ import type { PeriodPricer, PeriodRef } from "../adapter/rating-source";
 import { claimDue, claimEndedWithPendingAdjustments, scheduleNext, type NextClose } from "../adapter/subscription-store";
 import { adjustmentsOnlyPeriod, isAdjustmentsOnly, newDraft, priceInvoice } from "../domain/build-invoice";
 import { newId } from "../domain/ids";
-import { lateDifferences } from "../domain/late-usage";
+import { lateCredit, lateDifferences } from "../domain/late-usage";
 import type { Invoice, Period, PricedPeriod } from "../domain/types";
 import { enqueueAll, finalizeDrafts } from "./finalizer";
 
@@ -150,6 +150,13 @@ export class BillingCycle {
         issued.map((i) => i.id),
       );
       const recorded = issued.flatMap((i, n) => lateDifferences(i, priced[n]!, earlier.get(i.id) ?? [], now, () => newId("adj")));
+      // The late usage burned credit too (limits burns what rating rates, whenever it comes):
+      // what the ledger has now for the period beyond what the invoice took goes to the next invoice.
+      for (const i of issued) {
+        if (isAdjustmentsOnly(i)) continue;
+        const burned = await this.credits.burned(i.customerId, i.subscriptionId, i.period.start);
+        recorded.push(...lateCredit(i, burned, earlier.get(i.id) ?? [], now, () => newId("adj")));
+      }
       await insertAdjustments(tx, recorded);
       await markDraftsStale(tx, [...new Set(recorded.map((a) => a.subscriptionId))]);
       await clearStale(

@@ -4,6 +4,7 @@ import { getCreditNoteByKey, getInvoice, insertCreditNote, listInvoices, markDra
 import { pendingAdjustments, releaseAdjustments } from "../adapter/late-adjustment-store";
 import { InvoiceNotFoundError } from "../domain/errors";
 import { newId } from "../domain/ids";
+import { isLateCredit } from "../domain/late-usage";
 import { issueCreditNote, sameCreditNote, validateCreditNoteRequest, voidInvoice, type CreditNoteRequest } from "../domain/lifecycle";
 import type { CreditNote, Invoice, InvoiceStatus } from "../domain/types";
 import type { BillingCycle } from "./billing-cycle";
@@ -27,7 +28,8 @@ export class InvoiceService {
 
   /** Late usage recorded for finalized periods and not billed yet (ListLateAdjustments). */
   async lateAdjustments(customerId: string) {
-    return pendingAdjustments(this.deps.pool, customerId);
+    // Late credits (credit burned for late usage) are applied as credit by the next invoice, not billed as lines.
+    return (await pendingAdjustments(this.deps.pool, customerId)).filter((a) => !isLateCredit(a));
   }
 
   async list(req: { customerId: string; status: InvoiceStatus | undefined; pageSize: number; pageToken: string }) {
