@@ -63,7 +63,12 @@ describe("credits burned after finalization", () => {
     expect((await reconcile()).findings).toEqual([]);
   });
 
-  it("applies the late burn on the next invoice with the late usage it paid for", async () => {
+  it("applies the late burn on the next invoice with the late usage it paid for, even if limits burned after invoicing looked", async () => {
+    // The late credit recorded above is dropped, as if limits had burned after invoicing read the
+    // ledger for that late usage: the next invoice's finalization must find it all the same.
+    const sql = (text: string) => stack.services.find((s) => s.name === "invoicing")!.deps.pool.query(text);
+    const { rowCount } = await sql(`DELETE FROM invoicing.late_adjustments WHERE kind = 'late_credit' AND amount = 0.1`);
+    expect(rowCount).toBe(1);
     stack.clock.set("2027-01-01T00:20:00Z");
     await eventually(async () => {
       await stack.invoicer.runBillingCycle({});
@@ -77,6 +82,9 @@ describe("credits burned after finalization", () => {
 
   it("still finds credits that do not match the ledger", async () => {
     const sql = (text: string) => stack.services.find((s) => s.name === "invoicing")!.deps.pool.query(text);
+    // Exactly one late credit, taken by December's invoice.
+    const { rows } = (await sql(`SELECT l.amount, i.period_start FROM invoicing.late_adjustments l JOIN invoicing.invoices i ON i.id = l.invoice_id WHERE l.kind = 'late_credit'`)) as { rows: { amount: string; period_start: Date }[] };
+    expect(rows.map((r) => [Number(r.amount), r.period_start.toISOString()])).toEqual([[0.1, "2026-12-01T00:00:00.000Z"]]);
     await sql(`UPDATE invoicing.invoices SET credits_applied = credits_applied + 0.01 WHERE customer_id = '${customerId}'`);
     const found = (await reconcile()).findings.filter((f) => f.check === "credits_match_ledger");
     expect(found).toHaveLength(2);

@@ -291,6 +291,23 @@ export async function markDraftsStale(db: Db, subscriptionIds: string[]): Promis
   await db.query(`UPDATE invoices SET stale = true WHERE subscription_id = ANY($1) AND status = 'draft' AND NOT stale`, [subscriptionIds]);
 }
 
+/**
+ * Each subscription's latest issued period invoice, locked; one locked elsewhere (its late usage
+ * being recorded) is skipped.
+ */
+export async function lastIssuedLocked(db: Db, subscriptionIds: string[]): Promise<Invoice[]> {
+  if (subscriptionIds.length === 0) return [];
+  const { rows } = await db.query<Row>(
+    `SELECT * FROM invoices WHERE id IN (
+       SELECT DISTINCT ON (subscription_id) id FROM invoices
+        WHERE subscription_id = ANY($1) AND status IN ('finalized', 'paid', 'uncollectible') AND period_end > period_start
+        ORDER BY subscription_id, period_start DESC)
+     ORDER BY id FOR UPDATE SKIP LOCKED`,
+    [subscriptionIds],
+  );
+  return rows.map(toInvoice);
+}
+
 /** Issued invoices whose period rating re-rated after finalization, locked (one worker computes each difference). */
 export async function claimIssuedStale(db: Db, limit: number): Promise<Invoice[]> {
   const { rows } = await db.query<Row>(
