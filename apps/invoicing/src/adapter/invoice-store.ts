@@ -26,6 +26,7 @@ interface Row {
   subtotal: string;
   total: string;
   credits_applied: string;
+  credits_burned: string;
   balance_applied: string;
   taxable_amount: string;
   tax_total: string;
@@ -63,6 +64,7 @@ function toInvoice(r: Row): Invoice {
     subtotal: D(r.subtotal),
     total: D(r.total),
     creditsApplied: D(r.credits_applied),
+    creditsBurned: D(r.credits_burned),
     balanceApplied: D(r.balance_applied),
     taxableAmount: D(r.taxable_amount),
     taxLines: r.tax_lines.map((t) => ({ name: t.name, percent: D(t.percent), taxableAmount: D(t.taxableAmount), amount: D(t.amount) })),
@@ -96,6 +98,7 @@ const AMOUNT_COLUMNS = [
   "subtotal",
   "total",
   "credits_applied",
+  "credits_burned",
   "balance_applied",
   "taxable_amount",
   "tax_total",
@@ -113,6 +116,7 @@ function amountParams(i: Invoice): unknown[] {
     i.subtotal.toFixed(),
     i.total.toFixed(),
     i.creditsApplied.toFixed(),
+    i.creditsBurned.toFixed(),
     i.balanceApplied.toFixed(),
     i.taxableAmount.toFixed(),
     i.taxTotal.toFixed(),
@@ -142,6 +146,7 @@ const DRAFT_COLUMNS: [string, string][] = [
   ["subtotal", "numeric"],
   ["total", "numeric"],
   ["credits_applied", "numeric"],
+  ["credits_burned", "numeric"],
   ["balance_applied", "numeric"],
   ["taxable_amount", "numeric"],
   ["tax_total", "numeric"],
@@ -170,6 +175,7 @@ const draftRow = (i: Invoice) => ({
   subtotal: i.subtotal,
   total: i.total,
   credits_applied: i.creditsApplied,
+  credits_burned: i.creditsBurned,
   balance_applied: i.balanceApplied,
   taxable_amount: i.taxableAmount,
   tax_total: i.taxTotal,
@@ -283,6 +289,23 @@ export async function markStale(db: Db, periods: { subscriptionId: string; perio
 export async function markDraftsStale(db: Db, subscriptionIds: string[]): Promise<void> {
   if (subscriptionIds.length === 0) return;
   await db.query(`UPDATE invoices SET stale = true WHERE subscription_id = ANY($1) AND status = 'draft' AND NOT stale`, [subscriptionIds]);
+}
+
+/**
+ * Each subscription's latest issued period invoice, locked; one locked elsewhere (its late usage
+ * being recorded) is skipped.
+ */
+export async function lastIssuedLocked(db: Db, subscriptionIds: string[]): Promise<Invoice[]> {
+  if (subscriptionIds.length === 0) return [];
+  const { rows } = await db.query<Row>(
+    `SELECT * FROM invoices WHERE id IN (
+       SELECT DISTINCT ON (subscription_id) id FROM invoices
+        WHERE subscription_id = ANY($1) AND status IN ('finalized', 'paid', 'uncollectible') AND period_end > period_start
+        ORDER BY subscription_id, period_start DESC)
+     ORDER BY id FOR UPDATE SKIP LOCKED`,
+    [subscriptionIds],
+  );
+  return rows.map(toInvoice);
 }
 
 /** Issued invoices whose period rating re-rated after finalization, locked (one worker computes each difference). */

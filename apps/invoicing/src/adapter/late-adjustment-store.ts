@@ -78,6 +78,12 @@ export async function adjustmentsFrom(db: Db, sourceInvoiceIds: string[]): Promi
   return group(rows.map(toAdjustment), (a) => a.sourceInvoiceId);
 }
 
+/** Every adjustment these invoices took (billed on them), by the invoice that took it. */
+export async function adjustmentsBilledBy(db: Db, invoiceIds: string[]): Promise<Map<string, LateAdjustment[]>> {
+  const { rows } = await db.query<Row>(`SELECT * FROM late_adjustments WHERE invoice_id = ANY($1) ORDER BY create_time, id`, [invoiceIds]);
+  return group(rows.map(toAdjustment), (a) => a.invoiceId);
+}
+
 /**
  * What a subscription's open invoice bills: adjustments not yet taken by a finalized invoice, or
  * already taken by this one. By subscription.

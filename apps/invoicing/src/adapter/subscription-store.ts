@@ -83,14 +83,15 @@ export async function claimDue(db: Db, now: Date, limit: number): Promise<DueSub
  * no open draft to bill them: each gets a final adjustments invoice (placed after the latest
  * invoice of the subscription: `lastPeriodStart`). Locked, so concurrent cycles
  * each take different ones; the draft check runs again in every statement (READ COMMITTED), so
- * one committed by another instance is seen.
+ * one committed by another instance is seen. A late credit alone (credit, no usage to bill) opens
+ * no invoice of its own: it rides with the late usage that burned it.
  */
 export async function claimEndedWithPendingAdjustments(db: Db, limit: number): Promise<{ subscriptionId: string; customerId: string; lastPeriodStart: Date | null }[]> {
   const { rows } = await db.query<{ subscription_id: string; customer_id: string; last_period_start: Date | null }>(
     `SELECT subscription_id, customer_id, (SELECT max(period_start) FROM invoices i WHERE i.subscription_id = s.subscription_id) AS last_period_start
      FROM subscriptions s
      WHERE next_period_at IS NULL
-       AND EXISTS (SELECT 1 FROM late_adjustments a WHERE a.subscription_id = s.subscription_id AND a.invoice_id IS NULL)
+       AND EXISTS (SELECT 1 FROM late_adjustments a WHERE a.subscription_id = s.subscription_id AND a.invoice_id IS NULL AND a.kind <> 'late_credit')
        AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.subscription_id = s.subscription_id AND i.status = 'draft')
      ORDER BY subscription_id LIMIT $1 FOR UPDATE SKIP LOCKED`,
     [limit],

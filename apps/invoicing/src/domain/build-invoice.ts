@@ -1,16 +1,20 @@
 import { Decimal } from "@tally/pricing";
 import { invoiceAmounts } from "./invoice-amounts";
-import { toLine, type LateAdjustment } from "./late-usage";
+import { isLateCredit, toLine, type LateAdjustment } from "./late-usage";
 import type { Customer, Invoice, PricedPeriod } from "./types";
 
 export interface BuildInputs {
   /** Rating's answer for the period: lines, and each segment's plan version and share. */
   priced: PricedPeriod;
   customer: Customer;
+  /** Precise credit limits' ledger burned for this invoice's own period. */
   creditsBurned: Decimal;
   /** 0 for a draft: the balance is applied when the invoice is finalized. */
   balanceAvailable: Decimal;
-  /** Late usage of earlier, finalized periods that this invoice bills. */
+  /**
+   * Late usage of earlier, finalized periods that this invoice bills, and the credit limits burned
+   * for it after those invoices were issued (`late_credit`: applied here as credit, not a line).
+   */
   adjustments: readonly LateAdjustment[];
 }
 
@@ -22,11 +26,13 @@ export interface BuildInputs {
  * for amounts priced with the new one.
  */
 export function priceInvoice(base: Invoice, i: BuildInputs): Invoice {
-  const lines = [...i.priced.lines, ...i.adjustments.filter((a) => a.currency === i.priced.currency).map(toLine)];
+  const taken = billedAdjustments(i.adjustments, i.priced.currency);
+  const lines = [...i.priced.lines, ...taken.filter((a) => !isLateCredit(a)).map(toLine)];
+  const lateCredits = taken.filter(isLateCredit).reduce((s, a) => s.plus(a.amount), new Decimal(0));
   const a = invoiceAmounts({
     currency: i.priced.currency,
     lineAmounts: lines.map((l) => l.amount),
-    creditsBurned: i.creditsBurned,
+    creditsBurned: i.creditsBurned.plus(lateCredits),
     balanceAvailable: i.balanceAvailable,
     taxRates: i.customer.taxRates,
     taxExempt: i.customer.taxExempt,
@@ -40,6 +46,7 @@ export function priceInvoice(base: Invoice, i: BuildInputs): Invoice {
     subtotal: a.subtotal,
     total: a.total,
     creditsApplied: a.creditsApplied,
+    creditsBurned: i.creditsBurned,
     balanceApplied: a.balanceApplied,
     taxableAmount: a.taxableAmount,
     taxLines: a.taxLines,
@@ -47,6 +54,11 @@ export function priceInvoice(base: Invoice, i: BuildInputs): Invoice {
     taxExempt: i.customer.taxExempt,
     amountDue: a.amountDue,
   };
+}
+
+/** The adjustments an invoice in `currency` takes (lines, and late credits). */
+export function billedAdjustments(adjustments: readonly LateAdjustment[], currency: string): LateAdjustment[] {
+  return adjustments.filter((a) => a.currency === currency);
 }
 
 /**
@@ -81,6 +93,7 @@ export function newDraft(id: string, now: Date, i: BuildInputs): Invoice {
     subtotal: zero,
     total: zero,
     creditsApplied: zero,
+    creditsBurned: zero,
     balanceApplied: zero,
     taxableAmount: zero,
     taxLines: [],

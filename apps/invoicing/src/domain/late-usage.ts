@@ -8,7 +8,8 @@ export interface LateAdjustment {
   customerId: string;
   sourceInvoiceId: string;
   sourceRef: string;
-  kind: LineKind;
+  /** The source line's kind, or `late_credit`: credit limits burned for the period after it was invoiced. */
+  kind: LineKind | typeof LATE_CREDIT;
   componentKey: string;
   dimensionValue: string;
   /** The source invoice's period. */
@@ -21,6 +22,48 @@ export interface LateAdjustment {
   createTime: Date;
   /** The invoice that bills it; "" while pending. */
   invoiceId: string;
+}
+
+/**
+ * Limits burns prepaid credit when it consumes rating's running amounts, so late usage of an issued
+ * period burns more of that period's credit after the invoice took its credits. That credit is a
+ * late adjustment of its own (source_ref `credits`, quantity 0, amount = credit burned, negative
+ * when limits gave credit back) which the next invoice applies as credit, never as a line.
+ */
+export const LATE_CREDIT = "late_credit";
+
+export function isLateCredit(a: Pick<LateAdjustment, "kind">): boolean {
+  return a.kind === LATE_CREDIT;
+}
+
+/**
+ * Credit limits' ledger burned for an issued invoice's period that the invoice did not take: the
+ * ledger's burn now minus what the invoice took (`creditsBurned`) minus late credits recorded
+ * before. Empty when nothing changed, so running it again adds nothing.
+ */
+export function lateCredit(issued: Invoice, ledgerBurn: Decimal, earlier: readonly LateAdjustment[], createTime: Date, newId: () => string): LateAdjustment[] {
+  const recorded = earlier.filter(isLateCredit).reduce((s, a) => s.plus(a.amount), issued.creditsBurned);
+  const amount = ledgerBurn.minus(recorded);
+  if (amount.isZero()) return [];
+  return [
+    {
+      id: newId(),
+      subscriptionId: issued.subscriptionId,
+      customerId: issued.customerId,
+      sourceInvoiceId: issued.id,
+      sourceRef: "credits",
+      kind: LATE_CREDIT,
+      componentKey: "",
+      dimensionValue: "",
+      period: issued.period,
+      linePeriod: issued.period,
+      currency: issued.currency,
+      quantity: new Decimal(0),
+      amount,
+      createTime,
+      invoiceId: "",
+    },
+  ];
 }
 
 /** Line kinds that late usage moves; fees do not depend on usage. */
@@ -38,7 +81,7 @@ export function lateDifferences(issued: Invoice, now: PricedPeriod, earlier: rea
     billed.set(line.ref, { line: b?.line ?? line, quantity: (b?.quantity ?? new Decimal(0)).plus(quantity), amount: (b?.amount ?? new Decimal(0)).plus(amount) });
   };
   for (const l of issued.lines) if (USAGE_DRIVEN.has(l.kind)) add(l, l.quantity, l.amount);
-  for (const a of earlier) add({ ...toLine(a), ref: a.sourceRef, kind: a.kind, period: a.linePeriod }, a.quantity, a.amount);
+  for (const a of earlier) if (!isLateCredit(a)) add({ ...toLine(a), ref: a.sourceRef, kind: a.kind as LineKind, period: a.linePeriod }, a.quantity, a.amount);
   const out: LateAdjustment[] = [];
   const difference = (line: Omit<InvoiceLine, "roundedAmount">, quantity: Decimal, amount: Decimal) => {
     if (quantity.isZero() && amount.isZero()) return;

@@ -1,7 +1,7 @@
 import { createPricer, Decimal, minorUnitDigits, roundToMinorUnit, type Price } from "@tally/pricing";
 import { allocateLargestRemainder } from "./invoice-amounts";
-import type { LateAdjustment } from "./late-usage";
-import type { Invoice, InvoiceLine } from "./types";
+import { isLateCredit, type LateAdjustment } from "./late-usage";
+import type { Invoice, InvoiceLine, LineKind } from "./types";
 
 /** One mismatch or violated invariant, with the numbers. */
 export interface Finding {
@@ -207,6 +207,7 @@ export function rederiveLines(
 function withLateAdjustments(lines: readonly InvoiceLine[], late: readonly LateAdjustment[]): InvoiceLine[] {
   const out = lines.map((l) => ({ ...l }));
   for (const a of late) {
+    if (isLateCredit(a)) continue;
     const line = out.find((l) => l.ref === a.sourceRef);
     if (line) {
       line.quantity = line.quantity.plus(a.quantity);
@@ -214,7 +215,7 @@ function withLateAdjustments(lines: readonly InvoiceLine[], late: readonly LateA
       continue;
     }
     const { kind, componentKey, dimensionValue, quantity, amount } = a;
-    out.push({ ref: a.sourceRef, kind, componentKey, dimensionValue, description: "", quantity, amount, roundedAmount: new Decimal(0), period: a.linePeriod, details: [] });
+    out.push({ ref: a.sourceRef, kind: kind as LineKind, componentKey, dimensionValue, description: "", quantity, amount, roundedAmount: new Decimal(0), period: a.linePeriod, details: [] });
   }
   return out;
 }

@@ -92,6 +92,12 @@ export interface Invoice {
   subtotal: Decimal;
   total: Decimal;
   creditsApplied: Decimal;
+  /**
+   * Precise credit limits' ledger had burned for this invoice's own period when it was last priced
+   * (creditsApplied is it plus late credits taken, rounded once and capped at the total). Burns
+   * recorded after finalization become `late_credit` adjustments for the next invoice.
+   */
+  creditsBurned: Decimal;
   balanceApplied: Decimal;
   taxableAmount: Decimal;
   taxLines: TaxLine[];

@@ -3,13 +3,13 @@ import { withTransaction, type ServiceDeps } from "@tally/platform";
 import { Decimal } from "@tally/pricing";
 import { getCustomers } from "../adapter/customer-store";
 import type { CreditBurns } from "../adapter/credit-ledger";
-import { claimDrafts, claimIssuedStale, clearStale, insertDrafts, markDraftsStale, updateDraftAmounts } from "../adapter/invoice-store";
+import { claimDrafts, claimIssuedStale, clearStale, insertDrafts, lastIssuedLocked, markDraftsStale, updateDraftAmounts } from "../adapter/invoice-store";
 import { adjustmentsFor, adjustmentsFrom, insertAdjustments } from "../adapter/late-adjustment-store";
 import type { PeriodPricer, PeriodRef } from "../adapter/rating-source";
 import { claimDue, claimEndedWithPendingAdjustments, scheduleNext, type NextClose } from "../adapter/subscription-store";
 import { adjustmentsOnlyPeriod, isAdjustmentsOnly, newDraft, priceInvoice } from "../domain/build-invoice";
 import { newId } from "../domain/ids";
-import { lateDifferences } from "../domain/late-usage";
+import { lateCredit, lateDifferences } from "../domain/late-usage";
 import type { Invoice, Period, PricedPeriod } from "../domain/types";
 import { enqueueAll, finalizeDrafts } from "./finalizer";
 
@@ -150,6 +150,13 @@ export class BillingCycle {
         issued.map((i) => i.id),
       );
       const recorded = issued.flatMap((i, n) => lateDifferences(i, priced[n]!, earlier.get(i.id) ?? [], now, () => newId("adj")));
+      // The late usage burned credit too (limits burns what rating rates, whenever it comes):
+      // what the ledger has now for the period beyond what the invoice took goes to the next invoice.
+      for (const i of issued) {
+        if (isAdjustmentsOnly(i)) continue;
+        const burned = await this.credits.burned(i.customerId, i.subscriptionId, i.period.start);
+        recorded.push(...lateCredit(i, burned, earlier.get(i.id) ?? [], now, () => newId("adj")));
+      }
       await insertAdjustments(tx, recorded);
       await markDraftsStale(tx, [...new Set(recorded.map((a) => a.subscriptionId))]);
       await clearStale(
@@ -215,6 +222,7 @@ export class BillingCycle {
     const outcome = await withTransaction(this.deps.pool, async (tx) => {
       const drafts = await claimDrafts(tx, "due", now, this.batchSize);
       if (drafts.length === 0) return undefined;
+      await this.catchUpLateCredits(tx, drafts, now);
       const { finalized, messages } = await finalizeDrafts(tx, await this.reprice(tx, drafts, true), now);
       return { count: finalized.length, queued: await enqueueAll(tx, messages) };
     });
@@ -222,6 +230,27 @@ export class BillingCycle {
     if (outcome.queued) this.deps.outbox.publishCommitted(outcome.queued);
     result.invoicesFinalized += outcome.count;
     return true;
+  }
+
+  /**
+   * Limits burns for late usage when it consumes rating's running amount, which may be after
+   * lateBatch read the ledger for the same late usage: before a subscription's next invoice is
+   * finalized, credit burned for its previous period since that invoice was issued and not yet
+   * recorded is recorded, so this invoice takes it (reprice reads the pending adjustments after).
+   */
+  private async catchUpLateCredits(tx: Parameters<typeof adjustmentsFor>[0], drafts: Invoice[], now: Date): Promise<void> {
+    const issued = await lastIssuedLocked(tx, [...new Set(drafts.map((d) => d.subscriptionId))]);
+    if (issued.length === 0) return;
+    const earlier = await adjustmentsFrom(
+      tx,
+      issued.map((i) => i.id),
+    );
+    const recorded = [];
+    for (const i of issued) {
+      const burned = await this.credits.burned(i.customerId, i.subscriptionId, i.period.start);
+      recorded.push(...lateCredit(i, burned, earlier.get(i.id) ?? [], now, () => newId("adj")));
+    }
+    await insertAdjustments(tx, recorded);
   }
 
   /**

@@ -3,7 +3,7 @@ import { Decimal } from "@tally/pricing";
 import { getCustomers, moveBalance } from "../adapter/customer-store";
 import { markFinalized, takeNumbers } from "../adapter/invoice-store";
 import { takeAdjustments } from "../adapter/late-adjustment-store";
-import { finalize, priceInvoice } from "../domain/build-invoice";
+import { billedAdjustments, finalize, priceInvoice } from "../domain/build-invoice";
 import type { LateAdjustment } from "../domain/late-usage";
 import type { Invoice, PricedPeriod } from "../domain/types";
 import { invoiceEvent } from "./events";
@@ -45,7 +45,7 @@ export async function finalizeDrafts(tx: PoolClient, inputs: FinalizeInput[], no
       const balanceAvailable = input.priced.currency === customer.currency ? customer.balance : new Decimal(0);
       const adjustments = input.adjustments.filter((a) => !taken.has(a.id));
       const priced = priceInvoice(input.draft, { priced: input.priced, customer, creditsBurned: input.creditsBurned, balanceAvailable, adjustments });
-      const billed = adjustments.filter((a) => priced.lines.some((l) => l.ref === `late/${a.id}`)).map((a) => a.id);
+      const billed = billedAdjustments(adjustments, priced.currency).map((a) => a.id);
       if (!(await takeAdjustments(tx, input.draft.id, billed))) throw new Error(`late adjustments of ${input.draft.subscriptionId} taken by another invoice; retrying`);
       for (const id of billed) taken.add(id);
       const invoice = finalize(priced, n, now, customer.netTermsDays);

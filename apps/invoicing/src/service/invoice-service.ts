@@ -5,6 +5,7 @@ import { pendingAdjustments, releaseAdjustments } from "../adapter/late-adjustme
 import { creditNoteBreakdown, type CreditNoteBreakdown } from "../domain/credit-note-breakdown";
 import { CreditNoteNotFoundError, InvoiceNotFoundError } from "../domain/errors";
 import { newId } from "../domain/ids";
+import { isLateCredit } from "../domain/late-usage";
 import { issueCreditNote, sameCreditNote, validateCreditNoteRequest, voidInvoice, type CreditNoteRequest } from "../domain/lifecycle";
 import type { CreditNote, Invoice, InvoiceStatus } from "../domain/types";
 import type { BillingCycle } from "./billing-cycle";
@@ -34,7 +35,8 @@ export class InvoiceService {
 
   /** Late usage recorded for finalized periods and not billed yet (ListLateAdjustments). */
   async lateAdjustments(customerId: string) {
-    return pendingAdjustments(this.deps.pool, customerId);
+    // Late credits (credit burned for late usage) are applied as credit by the next invoice, not billed as lines.
+    return (await pendingAdjustments(this.deps.pool, customerId)).filter((a) => !isLateCredit(a));
   }
 
   async list(req: { customerId: string; status: InvoiceStatus | undefined; pageSize: number; pageToken: string }) {

@@ -1,12 +1,13 @@
+import { Decimal } from "@tally/pricing";
 import { InvalidArgumentError, type Pool } from "@tally/platform";
 import type { CreditBurns } from "../adapter/credit-ledger";
 import { duplicatePeriods, issuedInvoicesIn, numbered } from "../adapter/invoice-store";
-import { adjustmentsFrom } from "../adapter/late-adjustment-store";
+import { adjustmentsBilledBy, adjustmentsFrom } from "../adapter/late-adjustment-store";
 import type { RatingPlans } from "../adapter/plan-source";
 import type { RatingRefusedUsage } from "../adapter/refused-usage";
 import type { MeteringUsage } from "../adapter/usage-source";
 import { checkArithmetic, checkNumbering, rederiveLines, type Finding, type PlanSpec, type RefusedReading, type SegmentUsage, type WrittenOff } from "../domain/reconciliation";
-import type { LateAdjustment } from "../domain/late-usage";
+import { isLateCredit, type LateAdjustment } from "../domain/late-usage";
 import type { Invoice } from "../domain/types";
 
 /** Invoices re-derived at once: each needs a few metering and limits calls. */
@@ -41,11 +42,15 @@ export class Reconciler {
       this.pool,
       invoices.map((i) => i.id),
     );
+    const taken = await adjustmentsBilledBy(
+      this.pool,
+      invoices.map((i) => i.id),
+    );
     let next = 0;
     const worker = async () => {
       while (next < invoices.length) {
         const i = invoices[next++]!;
-        const r = await this.one(i, refused.get(i.customerId) ?? [], late.get(i.id) ?? []);
+        const r = await this.one(i, refused.get(i.customerId) ?? [], late.get(i.id) ?? [], taken.get(i.id) ?? []);
         findings.push(...r.findings);
         writtenOff.push(...r.writtenOff);
       }
@@ -58,9 +63,13 @@ export class Reconciler {
     return { checked: invoices.length, findings, writtenOff };
   }
 
-  private async one(i: Invoice, refused: RefusedReading[], late: LateAdjustment[]): Promise<{ findings: Finding[]; writtenOff: WrittenOff[] }> {
+  private async one(i: Invoice, refused: RefusedReading[], late: LateAdjustment[], taken: LateAdjustment[]): Promise<{ findings: Finding[]; writtenOff: WrittenOff[] }> {
+    // The invoice's credit: its period's burns in the ledger now, less what was burned after it
+    // was issued (late credits recorded from it, for a later invoice), plus the late credits of
+    // earlier periods it took. A burn neither taken nor recorded as a late credit is a finding.
+    const credits = (list: LateAdjustment[]) => list.filter(isLateCredit).reduce((sum, a) => sum.plus(a.amount), new Decimal(0));
     const burned = await this.credits.burned(i.customerId, i.subscriptionId, i.period.start);
-    const out = checkArithmetic(i, burned);
+    const out = checkArithmetic(i, burned.minus(credits(late)).plus(credits(taken)));
     if (!this.plans || !this.usage) return { findings: out, writtenOff: [] };
     const plans = new Map<number, PlanSpec>();
     const usage = new Map<number, SegmentUsage>();
