@@ -21,7 +21,7 @@ function invoice(currency: string, lines: [string, string][], o: { credits?: str
   }));
   return {
     id: "inv_1", number: "TLY-000007", customerId: "cus_1", subscriptionId: "sub_1", status: "finalized", currency, customerName: "Acme", period, segments: [], lines: invoiceLines,
-    subtotal: a.subtotal, total: a.total, creditsApplied: a.creditsApplied, balanceApplied: a.balanceApplied, taxableAmount: a.taxableAmount, taxLines: a.taxLines, taxTotal: a.taxTotal,
+    subtotal: a.subtotal, total: a.total, creditsApplied: a.creditsApplied, creditsBurned: a.creditsApplied, balanceApplied: a.balanceApplied, taxableAmount: a.taxableAmount, taxLines: a.taxLines, taxTotal: a.taxTotal,
     taxExempt: false, amountDue: a.amountDue, amountPaid: d("0"), amountCredited: d("0"), amountRefunded: d("0"), sequencePrefix: "TLY", createTime: period.end, finalizeAfter: period.end,
     finalizeTime: period.end, dueTime: period.end, paidTime: null, voidTime: null,
   };
