@@ -34,7 +34,10 @@ describe("credits burned after finalization", () => {
     await createCallsPlan(stack, { case: "perUnit", value: { unitAmount: "0.004" } });
     await stack.invoicer.createCustomer({ customer: { customerId, legalName: customerId, email: "p@x.test", currency: "USD", gracePeriod: { seconds: 600n }, taxRates: [{ name: "VAT", percent: "10" }] } });
     await stack.rater.createSubscription({ customerId, planKey: "basic", startTime: at("2026-11-01T00:00:00Z") });
-    await stack.limiter.grantCredits({ customerId, amount: { currency: "USD", amount: "5" }, effectiveTime: at("2026-11-01T00:00:00Z"), idempotencyKey: "g1" });
+    // Limits learns the customer from rating's subscription.changed: grant once it has (idempotent key).
+    await eventually(() =>
+      stack.limiter.grantCredits({ customerId, amount: { currency: "USD", amount: "5" }, effectiveTime: at("2026-11-01T00:00:00Z"), idempotencyKey: "g1" }),
+    );
     // 250 November calls × 0.004 = 1.00, burned from the grant.
     stack.clock.set("2026-11-30T12:00:00Z");
     await record("e1", "250");
