@@ -87,7 +87,7 @@ describe("credits burned after finalization", () => {
     const sql = (text: string) => stack.services.find((s) => s.name === "invoicing")!.deps.pool.query(text);
     // Exactly one late credit, taken by December's invoice.
     const { rows } = (await sql(`SELECT l.amount, i.period_start FROM invoicing.late_adjustments l JOIN invoicing.invoices i ON i.id = l.invoice_id WHERE l.kind = 'late_credit'`)) as { rows: { amount: string; period_start: Date }[] };
-    expect(rows.map((r) => [Number(r.amount), r.period_start.toISOString()])).toEqual([[0.1, "2026-12-01T00:00:00.000Z"]]);
+    expect(rows.map((r) => [new Decimal(r.amount).toFixed(), r.period_start.toISOString()])).toEqual([["0.1", "2026-12-01T00:00:00.000Z"]]);
     await sql(`UPDATE invoicing.invoices SET credits_applied = credits_applied + 0.01 WHERE customer_id = '${customerId}'`);
     const found = (await reconcile()).findings.filter((f) => f.check === "credits_match_ledger");
     expect(found).toHaveLength(2);
