@@ -1,6 +1,6 @@
-import { createPool, migrate, type Pool } from "@tally/platform";
-import { createTestDatabase, ManualClock, type TestDatabase } from "@tally/platform/testing";
-import { limitsService } from "../limits-service";
+import type { Pool } from "@tally/platform";
+import { ManualClock } from "@tally/platform/testing";
+import { cappedCustomersDatabase, type CappedCustomersDatabase } from "../testing/capped-customers";
 import { OverloadedError } from "./check-admission";
 import { CheckService } from "./check-service";
 
@@ -15,28 +15,16 @@ import { CheckService } from "./check-service";
 describe("reserving Checks at full rate (real Postgres)", () => {
   const CUSTOMERS = Array.from({ length: 20 }, (_, i) => `c-rate-${i}`);
   const ROOM = 50;
-  let db: TestDatabase;
+  let seeded: CappedCustomersDatabase;
   let pool: Pool;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    pool = createPool(db.url, "limits");
-    await migrate(pool, "limits", limitsService.migrations);
-    await pool.query("INSERT INTO known_meters (meter_key) VALUES ('tokens')");
-    for (const c of CUSTOMERS) {
-      await pool.query(
-        `INSERT INTO customers (customer_id, subscription_id, plan_key, plan_version, status, period_start, period_end, revision)
-           VALUES ($1, 'sub-' || $1, 'pro', 1, 'active', '2026-01-01Z', '2026-02-01Z', 1);
-         INSERT INTO meter_usage (customer_id, meter_key, period_start, quantity, spend) VALUES ($1, 'tokens', '2026-01-01Z', 100, 0);
-         INSERT INTO limits (limit_id, customer_id, meter_key, kind, measure, value, currency, alerts)
-           VALUES ('lim-' || $1, $1, 'tokens', 'hard_cap', 'units', ${100 + ROOM}, '', '[]');`.replace(/\$1/g, `'${c}'`),
-      );
-    }
+    seeded = await cappedCustomersDatabase(CUSTOMERS, { used: 100, cap: 100 + ROOM });
+    pool = seeded.pool;
   }, 30_000);
 
   afterAll(async () => {
-    await pool?.end();
-    await db?.drop();
+    await seeded?.close();
   });
 
   it("never holds more than the room, and every reported hold exists", async () => {

@@ -1,6 +1,6 @@
-import { createPool, migrate, pgErrorCode, type Pool } from "@tally/platform";
-import { createTestDatabase, ManualClock, type TestDatabase } from "@tally/platform/testing";
-import { limitsService } from "../limits-service";
+import { pgErrorCode, type Pool } from "@tally/platform";
+import { ManualClock } from "@tally/platform/testing";
+import { cappedCustomersDatabase, type CappedCustomersDatabase } from "../testing/capped-customers";
 import { CheckService } from "./check-service";
 
 /**
@@ -12,23 +12,12 @@ import { CheckService } from "./check-service";
  */
 describe("a failing caller in a shared batch of holds (real Postgres)", () => {
   const CUSTOMERS = ["c-ok-1", "c-ok-2", "c-bad", "c-ok-3", "c-ok-4"];
-  let db: TestDatabase;
+  let seeded: CappedCustomersDatabase;
   let pool: Pool;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    pool = createPool(db.url, "limits");
-    await migrate(pool, "limits", limitsService.migrations);
-    await pool.query("INSERT INTO known_meters (meter_key) VALUES ('tokens')");
-    for (const c of CUSTOMERS) {
-      await pool.query(
-        `INSERT INTO customers (customer_id, subscription_id, plan_key, plan_version, status, period_start, period_end, revision)
-           VALUES ($1, 'sub-' || $1, 'pro', 1, 'active', '2026-01-01Z', '2026-02-01Z', 1);
-         INSERT INTO meter_usage (customer_id, meter_key, period_start, quantity, spend) VALUES ($1, 'tokens', '2026-01-01Z', 0, 0);
-         INSERT INTO limits (limit_id, customer_id, meter_key, kind, measure, value, currency, alerts)
-           VALUES ('lim-' || $1, $1, 'tokens', 'hard_cap', 'units', 100, '', '[]');`.replace(/\$1/g, `'${c}'`),
-      );
-    }
+    seeded = await cappedCustomersDatabase(CUSTOMERS, { used: 0, cap: 100 });
+    pool = seeded.pool;
     await pool.query(`
       CREATE FUNCTION refuse_c_bad() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
@@ -39,8 +28,7 @@ describe("a failing caller in a shared batch of holds (real Postgres)", () => {
   }, 30_000);
 
   afterAll(async () => {
-    await pool?.end();
-    await db?.drop();
+    await seeded?.close();
   });
 
   it("fails only the caller whose hold failed; the others of the same batch get their holds", async () => {
