@@ -1,6 +1,5 @@
-import PDFDocument from "pdfkit";
 import { presentCreditNote, type CreditNoteDocument, type PresentedCreditNote } from "./credit-note-document";
-import { drawParties, drawTotals, ensureRoom, INK, MUTED, PAGE, RIGHT, row, rule, type Pdf } from "./render-pdf";
+import { drawParties, drawTotals, ensureRoom, INK, MUTED, PAGE, renderA4Pdf, RIGHT, row, rule, type Pdf } from "./render-pdf";
 
 /**
  * The credit note as a PDF, laid out like the invoice PDF (render-pdf.ts). Its creation date is
@@ -8,25 +7,15 @@ import { drawParties, drawTotals, ensureRoom, INK, MUTED, PAGE, RIGHT, row, rule
  */
 export function renderCreditNotePdf(doc: CreditNoteDocument): Promise<Buffer> {
   const p = presentCreditNote(doc);
-  const pdf = new PDFDocument({
-    size: "A4",
-    margin: PAGE.margin,
-    info: { Title: `${p.title} ${p.number}`, Author: doc.issuer.name, Subject: `Credit note for ${doc.customer.name}`, CreationDate: doc.issueDate },
+  const info = { Title: `${p.title} ${p.number}`, Author: doc.issuer.name, Subject: `Credit note for ${doc.customer.name}`, CreationDate: doc.issueDate };
+  return renderA4Pdf(info, (pdf) => {
+    drawHeader(pdf, p);
+    drawParties(pdf, p.issuer, p.customer, "Credited to");
+    drawReason(pdf, p);
+    drawLines(pdf, p);
+    drawTotals(pdf, p);
+    pdf.font("Helvetica").fontSize(9.5).fillColor(INK).text(p.settlement, PAGE.margin, pdf.y, { width: RIGHT - PAGE.margin });
   });
-  const chunks: Buffer[] = [];
-  pdf.on("data", (chunk: Buffer) => chunks.push(chunk));
-  const done = new Promise<Buffer>((resolve, reject) => {
-    pdf.on("end", () => resolve(Buffer.concat(chunks)));
-    pdf.on("error", reject);
-  });
-  drawHeader(pdf, p);
-  drawParties(pdf, p.issuer, p.customer, "Credited to");
-  drawReason(pdf, p);
-  drawLines(pdf, p);
-  drawTotals(pdf, p);
-  pdf.font("Helvetica").fontSize(9.5).fillColor(INK).text(p.settlement, PAGE.margin, pdf.y, { width: RIGHT - PAGE.margin });
-  pdf.end();
-  return done;
 }
 
 function drawHeader(pdf: Pdf, p: PresentedCreditNote): void {

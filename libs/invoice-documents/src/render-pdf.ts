@@ -16,24 +16,28 @@ const RULE = "#cbd2d9";
  */
 export function renderInvoicePdf(doc: InvoiceDocument): Promise<Buffer> {
   const p = presentInvoice(doc);
-  const pdf = new PDFDocument({
-    size: "A4",
-    margin: PAGE.margin,
-    // The creation date (and the file id pdfkit derives from it) is the invoice's, not the clock's,
-    // so the same invoice renders to the same bytes wherever and whenever it is downloaded.
-    info: { Title: `${p.title} ${p.number}`.trim(), Author: doc.issuer.name, Subject: `Invoice for ${doc.customer.name}`, CreationDate: doc.issueDate ?? doc.period.end },
+  // The creation date (and the file id pdfkit derives from it) is the invoice's, not the clock's,
+  // so the same invoice renders to the same bytes wherever and whenever it is downloaded.
+  const info = { Title: `${p.title} ${p.number}`.trim(), Author: doc.issuer.name, Subject: `Invoice for ${doc.customer.name}`, CreationDate: doc.issueDate ?? doc.period.end };
+  return renderA4Pdf(info, (pdf) => {
+    drawHeader(pdf, p);
+    drawParties(pdf, p.issuer, p.customer);
+    drawLines(pdf, p);
+    drawTotals(pdf, p);
+    drawProrations(pdf, p);
   });
+}
+
+/** An A4 document with the pages `draw` lays out, as bytes once pdfkit has written them all. */
+export function renderA4Pdf(info: PDFKit.DocumentInfo, draw: (pdf: Pdf) => void): Promise<Buffer> {
+  const pdf = new PDFDocument({ size: "A4", margin: PAGE.margin, info });
   const chunks: Buffer[] = [];
   pdf.on("data", (chunk: Buffer) => chunks.push(chunk));
   const done = new Promise<Buffer>((resolve, reject) => {
     pdf.on("end", () => resolve(Buffer.concat(chunks)));
     pdf.on("error", reject);
   });
-  drawHeader(pdf, p);
-  drawParties(pdf, p.issuer, p.customer);
-  drawLines(pdf, p);
-  drawTotals(pdf, p);
-  drawProrations(pdf, p);
+  draw(pdf);
   pdf.end();
   return done;
 }
